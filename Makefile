@@ -1,0 +1,90 @@
+# mlctl - build, test, demo, bench.
+#   make            build ./mlctl
+#   make test       install what is missing, build, run unit + CLI tests
+#   make test SANITIZE=address,undefined
+#   make demo       install what is missing, build, run the whole flow on examples/iris
+#   make bench      speed and memory against openssl/sha256sum/cp/tar on the same data
+
+CC ?= cc
+PKGS := libgit2 libcurl sqlite3 libarchive libcjson libcrypto
+PREFIX ?= /usr/local
+BUILD ?= build
+SANITIZE ?=
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -pthread -Ilib
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifneq ($(SANITIZE),)
+BUILD := build-san
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SRC := $(wildcard lib/*.c)
+CMD_SRC := $(wildcard cmd/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/embedded.o
+UNIT_SRC := $(wildcard tests/unit/*.c)
+EMBED := completions/mlctl.bash completions/_mlctl completions/mlctl.fish
+
+ifeq ($(SANITIZE),)
+BIN := mlctl
+else
+BIN := $(BUILD)/mlctl
+endif
+
+.PHONY: all deps test unit bats demo bench install uninstall clean
+all: $(BIN)
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h cmd/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Icmd -c $< -o $@
+
+$(BUILD)/gen/embedded.c: $(EMBED) scripts/embed
+	@mkdir -p $(dir $@)
+	scripts/embed $(EMBED) > $@
+
+$(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c
+	$(CC) $(CFLAGS) -Icmd -c $< -o $@
+
+$(BUILD)/libmlctl.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(BIN): $(CMD_OBJ) $(BUILD)/libmlctl.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libmlctl.a $(PKG_LIBS)
+
+$(BUILD)/unit: $(UNIT_SRC) $(BUILD)/libmlctl.a
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $(UNIT_SRC) $(BUILD)/libmlctl.a $(PKG_LIBS)
+
+test: deps
+	@$(MAKE) --no-print-directory $(BIN) $(BUILD)/unit
+	@scripts/run-tests $(BUILD)/unit $(abspath $(BIN))
+
+demo: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	@scripts/demo
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	@scripts/bench
+
+install: $(BIN)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mlctl
+	install -D -m 0644 completions/mlctl.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mlctl
+	install -D -m 0644 completions/_mlctl $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mlctl
+	install -D -m 0644 completions/mlctl.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/mlctl.fish
+	for f in docs/mlctl*.md docs/exit-codes.md; do install -D -m 0644 $$f $(DESTDIR)$(PREFIX)/share/doc/mlctl/$$(basename $$f); done
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/mlctl \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mlctl \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mlctl \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/mlctl.fish
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/mlctl
+
+clean:
+	rm -rf build build-san mlctl

@@ -1,0 +1,341 @@
+/*
+ * cli.c - option parsing from the spec tables, help text, errors and
+ * output helpers shared by the commands.
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "registry.h"
+#include "banned.h"
+
+const struct cli_opt cli_global_opts[] = {
+	{ "registry", 0, "DIR", "registry folder (default: $MLCTL_REGISTRY, else "
+				"$XDG_DATA_HOME/mlctl/registry)" },
+	{ "json", 0, NULL, "machine-readable output on stdout" },
+	{ "quiet", 'q', NULL, "print only results and errors" },
+	{ "verbose", 'v', NULL, "print more about what is done" },
+	{ "color", 0, "WHEN", "auto, always or never (NO_COLOR is honoured)" },
+	{ "help", 'h', NULL, "show this help" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static int usage_error(const struct cli_cmd *cmd, const char *fmt, const char *a)
+{
+	fputs("mlctl: ", stderr);
+	fprintf(stderr, fmt, a);
+	fprintf(stderr, "; see 'mlctl %s --help'\n", cmd->name);
+	return 2;
+}
+
+static const struct cli_opt *find_opt(const struct cli_opt *opts, const char *name, size_t n,
+				      char short_name, int *index)
+{
+	int i;
+
+	for (i = 0; opts && opts[i].name; i++) {
+		if (short_name ? opts[i].short_name == short_name
+			       : strlen(opts[i].name) == n && !strncmp(opts[i].name, name, n)) {
+			*index = i;
+			return &opts[i];
+		}
+	}
+	return NULL;
+}
+
+static int apply_global(struct cli *cli, const struct cli_opt *o, const char *val)
+{
+	if (!strcmp(o->name, "registry"))
+		cli->registry = val;
+	else if (!strcmp(o->name, "json"))
+		cli->json = 1;
+	else if (!strcmp(o->name, "quiet"))
+		cli->quiet = 1;
+	else if (!strcmp(o->name, "verbose"))
+		cli->verbose = 1;
+	else if (!strcmp(o->name, "color")) {
+		if (!strcmp(val, "always"))
+			cli->color = 1;
+		else if (!strcmp(val, "never"))
+			cli->color = 0;
+		else if (strcmp(val, "auto"))
+			return -1;
+	}
+	return 0;
+}
+
+int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+{
+	int i, only_pos = 0, help = 0;
+
+	cli->cmd = cmd;
+	memset(cli->val, 0, sizeof(cli->val));
+	memset(cli->set, 0, sizeof(cli->set));
+	cli->npos = 0;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = NULL, *eq;
+		const struct cli_opt *o;
+		int idx = 0, global = 0;
+		size_t n;
+
+		if (only_pos || a[0] != '-' || !a[1]) {
+			if (cli->npos >= CLI_MAX_POS)
+				return usage_error(cmd, "too many arguments (%s)", a);
+			cli->pos[cli->npos++] = a;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			only_pos = 1;
+			continue;
+		}
+		if (a[1] == '-') {
+			eq = strchr(a + 2, '=');
+			n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+			o = find_opt(cmd->opts, a + 2, n, 0, &idx);
+			if (!o && (o = find_opt(cli_global_opts, a + 2, n, 0, &idx)))
+				global = 1;
+			if (!o)
+				return usage_error(cmd, "unknown option '%s'", a);
+			if (eq && !o->arg)
+				return usage_error(cmd, "option '--%s' takes no value", o->name);
+			if (o->arg)
+				val = eq ? eq + 1 : NULL;
+		} else {
+			if (a[2])
+				return usage_error(cmd, "unknown option '%s' (give short options "
+						   "one at a time)", a);
+			o = find_opt(cmd->opts, NULL, 0, a[1], &idx);
+			if (!o && (o = find_opt(cli_global_opts, NULL, 0, a[1], &idx)))
+				global = 1;
+			if (!o)
+				return usage_error(cmd, "unknown option '%s'", a);
+		}
+		if (o->arg && !val) {
+			if (i + 1 >= argc)
+				return usage_error(cmd, "option '--%s' needs a value", o->name);
+			val = argv[++i];
+		}
+		if (!val)
+			val = "";
+		if (global) {
+			if (!strcmp(o->name, "help"))
+				help = 1;
+			else if (apply_global(cli, o, val))
+				return usage_error(cmd, "--color takes auto, always or never, not "
+						   "'%s'", val);
+		} else {
+			cli->val[idx] = val;
+			cli->set[idx] = 1;
+		}
+	}
+	if (help) {
+		cli_print_help(cmd, stdout);
+		return -1;
+	}
+	if (cli->npos < cmd->min_pos)
+		return usage_error(cmd, "missing argument%s", cmd->min_pos > 1 ? "s" : "");
+	if (cmd->max_pos >= 0 && cli->npos > cmd->max_pos)
+		return usage_error(cmd, "unexpected argument '%s'", cli->pos[cmd->max_pos]);
+	return 0;
+}
+
+const char *cli_opt(const struct cli *cli, const char *name)
+{
+	int i;
+
+	for (i = 0; cli->cmd->opts && cli->cmd->opts[i].name; i++)
+		if (!strcmp(cli->cmd->opts[i].name, name))
+			return cli->set[i] ? cli->val[i] : NULL;
+	return NULL;
+}
+
+static void print_opts(const struct cli_opt *opts, FILE *f)
+{
+	int i;
+
+	for (i = 0; opts && opts[i].name; i++) {
+		char left[64];
+
+		if (opts[i].short_name)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s", opts[i].short_name,
+				 opts[i].name, opts[i].arg ? " " : "",
+				 opts[i].arg ? opts[i].arg : "");
+		else
+			snprintf(left, sizeof(left), "    --%s%s%s", opts[i].name,
+				 opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
+		fprintf(f, "  %-26s %s\n", left, opts[i].help);
+	}
+}
+
+void cli_print_help(const struct cli_cmd *cmd, FILE *f)
+{
+	fprintf(f, "usage: mlctl %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->summary);
+	if (cmd->opts && cmd->opts[0].name) {
+		fputs("\noptions:\n", f);
+		print_opts(cmd->opts, f);
+	}
+	fputs("\nglobal options:\n", f);
+	print_opts(cli_global_opts, f);
+	fprintf(f, "\nSee docs/mlctl-%s.md, and docs/exit-codes.md for exit codes.\n", cmd->name);
+}
+
+void cli_print_main_help(FILE *f)
+{
+	int i;
+
+	fputs("usage: mlctl [--registry DIR] [--json] [-q] [-v] [--color WHEN] COMMAND [ARGS]\n\n"
+	      "Package, version, check and move machine-learning models.\n\ncommands:\n",
+	      f);
+	for (i = 0; cli_commands[i]; i++)
+		fprintf(f, "  %-12s %s\n", cli_commands[i]->name, cli_commands[i]->summary);
+	fputs("\n'mlctl COMMAND --help' tells more; exit codes are in docs/exit-codes.md.\n", f);
+}
+
+int cli_fail(struct cli *cli, const struct mlctl_err *err)
+{
+	int code = err->code < 0 && err->code >= MLCTL_EINTERNAL ? -err->code : 8;
+
+	fprintf(stderr, "mlctl: %s\n", err->msg[0] ? err->msg : "unknown error");
+	if (cli->json) {
+		cJSON *doc = cli_json_doc(), *e = cJSON_AddObjectToObject(doc, "error");
+
+		cJSON_AddNumberToObject(e, "exit_code", code);
+		cJSON_AddStringToObject(e, "message", err->msg);
+		cli_print_json(doc);
+	}
+	return code;
+}
+
+int cli_usage(struct cli *cli, const char *fmt, ...)
+{
+	struct mlctl_err err;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
+	va_end(ap);
+	err.code = MLCTL_EUSAGE;
+	return cli_fail(cli, &err);
+}
+
+void cli_note(struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli->quiet)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+cJSON *cli_json_doc(void)
+{
+	cJSON *doc = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(doc, "schema_version", 1);
+	return doc;
+}
+
+void cli_print_json(cJSON *doc)
+{
+	char *s = cJSON_Print(doc);
+
+	if (s) {
+		fputs(s, stdout);
+		fputc('\n', stdout);
+		cJSON_free(s);
+	}
+	cJSON_Delete(doc);
+}
+
+const char *cli_c(const struct cli *cli, const char *code)
+{
+	if (!cli->color)
+		return "";
+	if (!strcmp(code, "bold"))
+		return "\033[1m";
+	if (!strcmp(code, "green"))
+		return "\033[32m";
+	if (!strcmp(code, "red"))
+		return "\033[31m";
+	if (!strcmp(code, "dim"))
+		return "\033[2m";
+	return "\033[0m";
+}
+
+int cli_open_registry(struct cli *cli, struct mlctl_registry **r, int create)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	char *root = mlctl_registry_locate(cli->registry);
+	int rc = mlctl_registry_open(r, root, create, &err);
+
+	free(root);
+	return rc ? cli_fail(cli, &err) : 0;
+}
+
+void cli_table_init(struct cli_table *t, size_t ncols)
+{
+	t->cells = NULL;
+	t->ncols = ncols;
+	t->nrows = 0;
+}
+
+void cli_table_row(struct cli_table *t, ...)
+{
+	va_list ap;
+	size_t i;
+
+	t->cells = mlctl_realloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(char *));
+	va_start(ap, t);
+	for (i = 0; i < t->ncols; i++) {
+		const char *c = va_arg(ap, const char *);
+
+		t->cells[t->nrows * t->ncols + i] = mlctl_strdup(c ? c : "");
+	}
+	va_end(ap);
+	t->nrows++;
+}
+
+void cli_table_print(const struct cli *cli, struct cli_table *t)
+{
+	size_t w[16] = { 0 }, r, c;
+
+	for (r = 0; r < t->nrows; r++)
+		for (c = 0; c < t->ncols && c < 16; c++) {
+			size_t n = strlen(t->cells[r * t->ncols + c]);
+
+			if (n > w[c])
+				w[c] = n;
+		}
+	for (r = 0; r < t->nrows; r++) {
+		if (r == 0)
+			fputs(cli_c(cli, "bold"), stdout);
+		for (c = 0; c < t->ncols; c++) {
+			const char *cell = t->cells[r * t->ncols + c];
+
+			if (c + 1 == t->ncols)
+				fputs(cell, stdout);
+			else
+				printf("%-*s  ", (int)w[c], cell);
+		}
+		if (r == 0)
+			fputs(cli_c(cli, "reset"), stdout);
+		fputc('\n', stdout);
+	}
+}
+
+void cli_table_release(struct cli_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	t->cells = NULL;
+	t->nrows = 0;
+}

@@ -1,0 +1,108 @@
+/*
+ * cli.h - what every command shares: the option spec that both parses and
+ * prints --help, global options, error printing and the exit-code map.
+ */
+#ifndef MLCTL_CLI_H
+#define MLCTL_CLI_H
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+
+#include "util.h"
+
+#define MLCTL_VERSION "0.1.0"
+#define CLI_MAX_OPTS 24
+#define CLI_MAX_POS 16
+
+struct cli_opt {
+	const char *name; /* long name without "--" */
+	char short_name;  /* 0 when none */
+	const char *arg;  /* metavariable, NULL for a flag */
+	const char *help;
+};
+
+struct cli;
+
+struct cli_cmd {
+	const char *name;
+	int (*fn)(struct cli *cli, int argc, char **argv);
+	const char *summary;
+	const char *usage;    /* after "mlctl NAME " */
+	const struct cli_opt *opts;
+	int min_pos, max_pos;
+};
+
+/* Global state set up once by main. */
+struct cli {
+	const char *registry; /* --registry, or NULL */
+	int json, quiet, verbose, color;
+	const struct cli_cmd *cmd;
+	/* this command's parsed options, by index in cmd->opts */
+	const char *val[CLI_MAX_OPTS];
+	int set[CLI_MAX_OPTS];
+	const char *pos[CLI_MAX_POS];
+	int npos;
+};
+
+extern const struct cli_cmd *const cli_commands[];
+extern const struct cli_opt cli_global_opts[];
+
+/*
+ * Parse argv (argv[0] is the command name) against cmd's options and the
+ * global ones. Returns 0, 2 after printing a usage error, or -1 after
+ * printing --help (the caller returns 0).
+ */
+int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv);
+/* Value of an option by long name (NULL when not given); flags give "". */
+const char *cli_opt(const struct cli *cli, const char *name);
+void cli_print_help(const struct cli_cmd *cmd, FILE *f);
+void cli_print_main_help(FILE *f);
+
+/* Print "mlctl: <msg>" (and a JSON error object with --json); return the exit code. */
+int cli_fail(struct cli *cli, const struct mlctl_err *err);
+/* A usage error from a command: message, then exit code 2. */
+int cli_usage(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Progress or notes on stderr, unless -q. */
+void cli_note(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print a JSON document on stdout (takes ownership of doc). */
+void cli_print_json(cJSON *doc);
+/* A JSON document with schema_version set. */
+cJSON *cli_json_doc(void);
+/* Wrap text in colour when colour is on. */
+const char *cli_c(const struct cli *cli, const char *code);
+
+/* Embedded files (completions), generated at build time. */
+const char *cli_embedded(const char *name);
+
+/* Commands. */
+int cmd_init(struct cli *cli, int argc, char **argv);
+int cmd_package(struct cli *cli, int argc, char **argv);
+int cmd_push(struct cli *cli, int argc, char **argv);
+int cmd_pull(struct cli *cli, int argc, char **argv);
+int cmd_list(struct cli *cli, int argc, char **argv);
+int cmd_versions(struct cli *cli, int argc, char **argv);
+int cmd_show(struct cli *cli, int argc, char **argv);
+int cmd_registry(struct cli *cli, int argc, char **argv);
+int cmd_completion(struct cli *cli, int argc, char **argv);
+int cmd_help(struct cli *cli, int argc, char **argv);
+
+extern const struct cli_cmd cli_cmd_init, cli_cmd_package, cli_cmd_push, cli_cmd_pull,
+	cli_cmd_list, cli_cmd_versions, cli_cmd_show, cli_cmd_registry, cli_cmd_completion,
+	cli_cmd_help;
+
+struct mlctl_registry;
+/* Open the registry (--registry, MLCTL_REGISTRY, default); prints and returns an exit code on failure. */
+int cli_open_registry(struct cli *cli, struct mlctl_registry **r, int create);
+
+/* A plain text table: header row first; columns padded to their widest cell. */
+struct cli_table {
+	char **cells;
+	size_t ncols, nrows;
+};
+void cli_table_init(struct cli_table *t, size_t ncols);
+/* Add one row of ncols cells (copied). */
+void cli_table_row(struct cli_table *t, ...);
+void cli_table_print(const struct cli *cli, struct cli_table *t);
+void cli_table_release(struct cli_table *t);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * main.c - find the command, hand it its arguments, flush, exit.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "banned.h"
+
+const struct cli_cmd *const cli_commands[] = {
+	&cli_cmd_init, &cli_cmd_package, &cli_cmd_push, &cli_cmd_pull, &cli_cmd_list,
+	&cli_cmd_versions, &cli_cmd_show, &cli_cmd_registry, &cli_cmd_completion,
+	&cli_cmd_help, NULL,
+};
+
+static int takes_value(const char *a)
+{
+	return !strcmp(a, "--registry") || !strcmp(a, "--color");
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli;
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+	int i, cmd_at = -1, rc;
+
+	memset(&cli, 0, sizeof(cli));
+	cli.color = isatty(1) && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--version")) {
+			printf("mlctl %s\n", MLCTL_VERSION);
+			return 0;
+		}
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			cli_print_main_help(stdout);
+			return 0;
+		}
+		if (argv[i][0] != '-') {
+			cmd_at = i;
+			break;
+		}
+		if (takes_value(argv[i]))
+			i++;
+	}
+	if (cmd_at < 0) {
+		cli_print_main_help(stderr);
+		return 2;
+	}
+	for (i = 0; cli_commands[i]; i++)
+		if (!strcmp(cli_commands[i]->name, argv[cmd_at]))
+			break;
+	if (!cli_commands[i]) {
+		fprintf(stderr, "mlctl: '%s' is not a command; see 'mlctl --help'\n", argv[cmd_at]);
+		return 2;
+	}
+	{
+		/* the command sees its name first, then every other argument, globals included */
+		char **args = calloc((size_t)argc, sizeof(*args));
+		int n = 0, j;
+
+		if (!args)
+			return 8;
+		args[n++] = argv[cmd_at];
+		for (j = 1; j < argc; j++)
+			if (j != cmd_at)
+				args[n++] = argv[j];
+		rc = cli_parse(&cli, cli_commands[i], n, args);
+		if (rc == 0)
+			rc = cli_commands[i]->fn(&cli, cli.npos, (char **)cli.pos);
+		else if (rc < 0)
+			rc = 0;
+		free(args);
+	}
+	/* a full disk or a closed pipe on stdout is a failure too */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (errno != EPIPE)
+			fprintf(stderr, "mlctl: cannot write the output: %s\n", strerror(errno));
+		return rc ? rc : 6;
+	}
+	return rc;
+}

@@ -1,0 +1,71 @@
+/*
+ * versions.c - mlctl versions NAME: a model's versions, highest first.
+ */
+#include "cli.h"
+#include "registry.h"
+#include "banned.h"
+
+const struct cli_cmd cli_cmd_versions = {
+	"versions", cmd_versions, "list a model's versions: digest, size, when, who",
+	"NAME [--json]", NULL, 1, 1,
+};
+
+int cmd_versions(struct cli *cli, int argc, char **argv)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	struct mlctl_registry *r = NULL;
+	struct mlctl_version_info *v = NULL;
+	struct mlctl_ref ref;
+	size_t n = 0, i;
+	int rc;
+
+	(void)argc;
+	if (mlctl_ref_parse(&ref, argv[0], &err))
+		return cli_fail(cli, &err);
+	if (ref.kind != MLCTL_REF_LATEST)
+		return cli_usage(cli, "'%s': give a model name without a version; see 'mlctl "
+				 "show %s'", argv[0], argv[0]);
+	if ((rc = cli_open_registry(cli, &r, 0)))
+		return rc;
+	rc = mlctl_registry_versions(r, &v, &n, ref.name, &err);
+	mlctl_registry_free(r);
+	if (rc)
+		return cli_fail(cli, &err);
+	if (cli->json) {
+		cJSON *doc = cli_json_doc(), *arr;
+
+		cJSON_AddStringToObject(doc, "name", ref.name);
+		arr = cJSON_AddArrayToObject(doc, "versions");
+		for (i = 0; i < n; i++) {
+			cJSON *o = cJSON_CreateObject();
+			char when[32];
+
+			mlctl_time_iso(when, v[i].created);
+			cJSON_AddStringToObject(o, "version", v[i].version);
+			cJSON_AddStringToObject(o, "digest", v[i].digest);
+			cJSON_AddNumberToObject(o, "size", (double)v[i].size);
+			cJSON_AddNumberToObject(o, "files", (double)v[i].nfiles);
+			cJSON_AddStringToObject(o, "created", when);
+			cJSON_AddStringToObject(o, "actor", v[i].actor);
+			cJSON_AddItemToArray(arr, o);
+		}
+		cli_print_json(doc);
+	} else {
+		struct cli_table t;
+
+		cli_table_init(&t, 5);
+		cli_table_row(&t, "VERSION", "DIGEST", "SIZE", "CREATED", "BY");
+		for (i = 0; i < n; i++) {
+			char size[32], when[32], dig[32];
+
+			mlctl_human_size(size, v[i].size);
+			mlctl_time_iso(when, v[i].created);
+			snprintf(dig, sizeof(dig), "%.19s", v[i].digest);
+			cli_table_row(&t, v[i].version, dig, size, when, v[i].actor);
+		}
+		cli_table_print(cli, &t);
+		cli_table_release(&t);
+	}
+	mlctl_version_infos_free(v, n);
+	return 0;
+}

@@ -1,0 +1,49 @@
+/*
+ * blobstore.h - the registry's content-addressed file store:
+ * blobs/sha256/<2 hex>/<64 hex>, read-only, each stored once.
+ *
+ * A blob is written to tmp/, hashed while it is written (on a second
+ * thread), fsync'd and renamed into place, so a crash leaves either the
+ * whole blob or garbage in tmp/.
+ */
+#ifndef MLCTL_BLOBSTORE_H
+#define MLCTL_BLOBSTORE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+/* root/blobs/sha256/ab/abcd...; caller frees. */
+char *mlctl_blob_path(const char *root, const char *sha);
+int mlctl_blob_exists(const char *root, const char *sha);
+
+struct mlctl_blob_writer;
+
+/*
+ * Start a blob. With store unset the data is only hashed and checked
+ * (for a blob that is already stored): nothing is written.
+ */
+int mlctl_blob_writer_open(struct mlctl_blob_writer **out, const char *root, int store,
+			   struct mlctl_err *err);
+/* A buffer to fill with the next bytes; then _push how many were put there. */
+void *mlctl_blob_writer_buf(struct mlctl_blob_writer *w, size_t *cap);
+int mlctl_blob_writer_push(struct mlctl_blob_writer *w, size_t len, struct mlctl_err *err);
+/*
+ * Finish: the sha256 into sha (may be NULL), the size into size (may be
+ * NULL), whether it was new into created (may be NULL). With expected set, a different digest is MLCTL_EINTEGRITY and
+ * nothing is stored. Frees w whatever happens.
+ */
+int mlctl_blob_writer_commit(struct mlctl_blob_writer *w, char sha[65], const char *expected,
+			     uint64_t *size, int *created, struct mlctl_err *err);
+/* Drop the blob; accepts NULL. */
+void mlctl_blob_writer_abort(struct mlctl_blob_writer *w);
+
+/* Store what fd holds (read to its end); *created counts up when it was new. */
+int mlctl_blob_put_fd(const char *root, int fd, const char *what, char sha[65],
+		      uint64_t *size, size_t *created, struct mlctl_err *err);
+
+/* Re-hash a stored blob: 0 when its name is its digest, MLCTL_EINTEGRITY if not. */
+int mlctl_blob_check(const char *root, const char *sha, uint64_t *size, struct mlctl_err *err);
+
+#endif

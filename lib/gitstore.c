@@ -1,0 +1,428 @@
+/*
+ * gitstore.c - commits, tags and reads on the registry's bare repository.
+ */
+#include "gitstore.h"
+
+#include <git2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "banned.h"
+
+struct mlctl_git {
+	git_repository *repo;
+	char *path;
+};
+
+static int git_fail(struct mlctl_err *err, int code, const char *what)
+{
+	const git_error *e = git_error_last();
+
+	return mlctl_err_set(err, code, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
+}
+
+int mlctl_git_open(struct mlctl_git **out, const char *path, int create, struct mlctl_err *err)
+{
+	struct mlctl_git *g = mlctl_calloc(1, sizeof(*g));
+	int rc;
+
+	*out = NULL;
+	git_libgit2_init();
+	g->path = mlctl_strdup(path);
+	rc = git_repository_open_bare(&g->repo, path);
+	if (rc == GIT_ENOTFOUND && create) {
+		git_repository_init_options opts;
+
+		git_repository_init_options_init(&opts, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+		opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH;
+		opts.initial_head = "main";
+		rc = git_repository_init_ext(&g->repo, path, &opts);
+	}
+	if (rc < 0) {
+		rc = git_fail(err, MLCTL_EIO, "cannot open the registry's git repository");
+		mlctl_git_free(g);
+		return rc;
+	}
+	*out = g;
+	return 0;
+}
+
+void mlctl_git_free(struct mlctl_git *g)
+{
+	if (!g)
+		return;
+	git_repository_free(g->repo);
+	free(g->path);
+	free(g);
+	git_libgit2_shutdown();
+}
+
+int mlctl_git_head(struct mlctl_git *g, char oid[41], struct mlctl_err *err)
+{
+	git_oid id;
+	int rc = git_reference_name_to_id(&id, g->repo, MLCTL_GIT_BRANCH);
+
+	oid[0] = '\0';
+	if (rc == GIT_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return git_fail(err, MLCTL_EIO, "cannot read the registry's history");
+	git_oid_tostr(oid, 41, &id);
+	return 0;
+}
+
+static int make_sig(git_signature **sig, const char *actor, int64_t when)
+{
+	const char *lt = strchr(actor, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+	char *name, *email;
+	int rc;
+
+	if (lt && gt) {
+		size_t n = (size_t)(lt - actor);
+
+		while (n > 0 && actor[n - 1] == ' ')
+			n--;
+		name = mlctl_strndup(actor, n);
+		email = mlctl_strndup(lt + 1, (size_t)(gt - lt - 1));
+	} else {
+		name = mlctl_strdup(actor);
+		email = mlctl_strdup("");
+	}
+	if (!*name) {
+		free(name);
+		name = mlctl_strdup("unknown");
+	}
+	rc = git_signature_new(sig, name, email, (git_time_t)when, 0);
+	free(name);
+	free(email);
+	return rc;
+}
+
+/* Write base with path set to blob (or removed when blob is NULL); new tree id in out. */
+static int tree_update(git_repository *repo, const git_tree *base, const char *path,
+		       const git_oid *blob, git_oid *out)
+{
+	git_treebuilder *bld = NULL;
+	const char *slash = strchr(path, '/');
+	int rc;
+
+	if ((rc = git_treebuilder_new(&bld, repo, base)) < 0)
+		return rc;
+	if (!slash) {
+		if (blob)
+			rc = git_treebuilder_insert(NULL, bld, path, blob, GIT_FILEMODE_BLOB);
+		else if (git_treebuilder_get(bld, path))
+			rc = git_treebuilder_remove(bld, path);
+	} else {
+		char *dir = mlctl_strndup(path, (size_t)(slash - path));
+		const git_tree_entry *e = git_treebuilder_get(bld, dir);
+		git_tree *sub = NULL;
+		git_oid sub_id;
+
+		if (e && git_tree_entry_type(e) == GIT_OBJECT_TREE)
+			rc = git_tree_lookup(&sub, repo, git_tree_entry_id(e));
+		if (rc >= 0)
+			rc = tree_update(repo, sub, slash + 1, blob, &sub_id);
+		if (rc >= 0)
+			rc = git_treebuilder_insert(NULL, bld, dir, &sub_id, GIT_FILEMODE_TREE);
+		git_tree_free(sub);
+		free(dir);
+	}
+	if (rc >= 0)
+		rc = git_treebuilder_write(out, bld);
+	git_treebuilder_free(bld);
+	return rc;
+}
+
+int mlctl_git_commit(struct mlctl_git *g, char out[41], const struct mlctl_git_change *changes,
+		     size_t n, const char *message, const char *actor, int64_t when,
+		     struct mlctl_err *err)
+{
+	git_oid head_id, tree_id, blob_id, commit_id;
+	git_commit *parent = NULL;
+	git_tree *tree = NULL, *next = NULL;
+	git_signature *sig = NULL;
+	int have_head, rc = 0;
+	size_t i;
+
+	have_head = git_reference_name_to_id(&head_id, g->repo, MLCTL_GIT_BRANCH) == 0;
+	if (have_head) {
+		if (git_commit_lookup(&parent, g->repo, &head_id) < 0 ||
+		    git_commit_tree(&tree, parent) < 0) {
+			rc = git_fail(err, MLCTL_EIO, "cannot read the registry's history");
+			goto done;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		const git_oid *b = NULL;
+
+		if (changes[i].data) {
+			if (git_blob_create_from_buffer(&blob_id, g->repo, changes[i].data,
+							changes[i].len) < 0) {
+				rc = git_fail(err, MLCTL_EIO, "cannot write to the registry's history");
+				goto done;
+			}
+			b = &blob_id;
+		}
+		if (tree_update(g->repo, tree, changes[i].path, b, &tree_id) < 0 ||
+		    git_tree_lookup(&next, g->repo, &tree_id) < 0) {
+			rc = git_fail(err, MLCTL_EIO, "cannot write to the registry's history");
+			goto done;
+		}
+		git_tree_free(tree);
+		tree = next;
+		next = NULL;
+	}
+	if (!tree) {
+		rc = mlctl_err_set(err, MLCTL_EINTERNAL, "empty commit in the registry's history");
+		goto done;
+	}
+	if (make_sig(&sig, actor, when) < 0) {
+		rc = git_fail(err, MLCTL_EUSAGE, "cannot use the actor name");
+		goto done;
+	}
+	if (git_commit_create(&commit_id, g->repo, MLCTL_GIT_BRANCH, sig, sig, NULL, message, tree,
+			      have_head ? 1 : 0, (const git_commit **)&parent) < 0) {
+		rc = git_fail(err, MLCTL_EIO, "cannot commit to the registry's history");
+		goto done;
+	}
+	git_oid_tostr(out, 41, &commit_id);
+done:
+	git_signature_free(sig);
+	git_tree_free(tree);
+	git_tree_free(next);
+	git_commit_free(parent);
+	return rc;
+}
+
+int mlctl_git_tag(struct mlctl_git *g, const char *name, const char *commit,
+		  const char *message, const char *actor, int64_t when, struct mlctl_err *err)
+{
+	git_oid id, tag_id;
+	git_object *target = NULL, *existing = NULL;
+	git_signature *sig = NULL;
+	char *refname = mlctl_aprintf("refs/tags/%s", name);
+	int rc = 0;
+
+	if (git_oid_fromstr(&id, commit) < 0 ||
+	    git_object_lookup(&target, g->repo, &id, GIT_OBJECT_COMMIT) < 0) {
+		rc = git_fail(err, MLCTL_EIO, "cannot find the commit to tag");
+		goto done;
+	}
+	if (git_revparse_single(&existing, g->repo, refname) == 0) {
+		git_object *peeled = NULL;
+
+		if (git_object_peel(&peeled, existing, GIT_OBJECT_COMMIT) == 0 &&
+		    git_oid_equal(git_object_id(peeled), &id)) {
+			git_object_free(peeled);
+			goto done;
+		}
+		git_object_free(peeled);
+		rc = mlctl_err_set(err, MLCTL_ECONFLICT,
+				   "tag '%s' exists in the registry's history on another commit; run "
+				   "'mlctl registry verify'",
+				   name);
+		goto done;
+	}
+	{
+		/* a lock left by a crashed writer (callers hold the write lock) */
+		char *lock = mlctl_aprintf("%s/%s.lock", g->path, refname);
+
+		unlink(lock);
+		free(lock);
+	}
+	if (make_sig(&sig, actor, when) < 0 ||
+	    git_tag_create(&tag_id, g->repo, name, target, sig, message, 0) < 0) {
+		rc = git_fail(err, MLCTL_EIO, "cannot tag the registry's history");
+		goto done;
+	}
+done:
+	git_object_free(existing);
+	git_object_free(target);
+	git_signature_free(sig);
+	free(refname);
+	return rc;
+}
+
+static int lookup_tree(git_tree **tree, git_repository *repo, const char *commit,
+		       struct mlctl_err *err)
+{
+	git_oid id;
+	git_commit *c = NULL;
+	int rc = 0;
+
+	if (git_oid_fromstr(&id, commit) < 0 || git_commit_lookup(&c, repo, &id) < 0 ||
+	    git_commit_tree(tree, c) < 0)
+		rc = git_fail(err, MLCTL_EIO, "cannot read the registry's history");
+	git_commit_free(c);
+	return rc;
+}
+
+int mlctl_git_read(struct mlctl_git *g, struct mlctl_buf *out, const char *commit,
+		   const char *path, struct mlctl_err *err)
+{
+	git_tree *tree = NULL;
+	git_tree_entry *e = NULL;
+	git_blob *blob = NULL;
+	int rc;
+
+	mlctl_buf_reset(out);
+	if ((rc = lookup_tree(&tree, g->repo, commit, err)))
+		return rc;
+	if (git_tree_entry_bypath(&e, tree, path) < 0) {
+		rc = mlctl_err_set(err, MLCTL_ENOTFOUND, "'%s' is not in the registry's history",
+				   path);
+		goto done;
+	}
+	if (git_blob_lookup(&blob, g->repo, git_tree_entry_id(e)) < 0) {
+		rc = git_fail(err, MLCTL_EIO, "cannot read the registry's history");
+		goto done;
+	}
+	mlctl_buf_add(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+done:
+	git_blob_free(blob);
+	git_tree_entry_free(e);
+	git_tree_free(tree);
+	return rc;
+}
+
+int mlctl_git_log(struct mlctl_git *g, const char *since, const char *until,
+		  mlctl_git_commit_cb cb, void *payload, struct mlctl_err *err)
+{
+	git_revwalk *walk = NULL;
+	git_oid id;
+	int rc = 0;
+
+	if (git_revwalk_new(&walk, g->repo) < 0)
+		return git_fail(err, MLCTL_EIO, "cannot read the registry's history");
+	git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
+	if (git_oid_fromstr(&id, until) < 0 || git_revwalk_push(walk, &id) < 0) {
+		rc = git_fail(err, MLCTL_EIO, "cannot read the registry's history");
+		goto done;
+	}
+	if (since && *since) {
+		if (git_oid_fromstr(&id, since) < 0 || git_revwalk_hide(walk, &id) < 0) {
+			rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+					   "the registry's database names commit %.12s, which is not "
+					   "in its history; run 'mlctl registry reindex'",
+					   since);
+			goto done;
+		}
+	}
+	while (!rc && git_revwalk_next(&id, walk) == 0) {
+		git_commit *c = NULL;
+		char hex[41];
+
+		if (git_commit_lookup(&c, g->repo, &id) < 0) {
+			rc = git_fail(err, MLCTL_EIO, "cannot read the registry's history");
+			break;
+		}
+		git_oid_tostr(hex, sizeof(hex), &id);
+		rc = cb(payload, hex, git_commit_message(c), err);
+		git_commit_free(c);
+	}
+done:
+	git_revwalk_free(walk);
+	return rc;
+}
+
+struct files_walk {
+	git_repository *repo;
+	mlctl_git_file_cb cb;
+	void *payload;
+	struct mlctl_err *err;
+	int rc;
+};
+
+static int files_visit(const char *root, const git_tree_entry *e, void *payload)
+{
+	struct files_walk *w = payload;
+	git_blob *blob = NULL;
+	char *path;
+
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+		return 0;
+	if (git_blob_lookup(&blob, w->repo, git_tree_entry_id(e)) < 0) {
+		w->rc = git_fail(w->err, MLCTL_EINTEGRITY, "cannot read the registry's history");
+		return -1;
+	}
+	path = mlctl_aprintf("%s%s", root, git_tree_entry_name(e));
+	w->rc = w->cb(w->payload, path, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob),
+		      w->err);
+	free(path);
+	git_blob_free(blob);
+	return w->rc ? -1 : 0;
+}
+
+int mlctl_git_files(struct mlctl_git *g, const char *commit, mlctl_git_file_cb cb,
+		    void *payload, struct mlctl_err *err)
+{
+	struct files_walk w = { g->repo, cb, payload, err, 0 };
+	git_tree *tree = NULL;
+	int rc;
+
+	if ((rc = lookup_tree(&tree, g->repo, commit, err)))
+		return rc;
+	if (git_tree_walk(tree, GIT_TREEWALK_PRE, files_visit, &w) < 0 && !w.rc)
+		w.rc = git_fail(err, MLCTL_EINTEGRITY, "cannot read the registry's history");
+	git_tree_free(tree);
+	return w.rc;
+}
+
+struct odb_walk {
+	git_odb *odb;
+	size_t n;
+	int bad;
+	char bad_id[41];
+};
+
+static int odb_visit(const git_oid *id, void *payload)
+{
+	struct odb_walk *w = payload;
+	git_odb_object *o = NULL;
+
+	if (git_odb_read(&o, w->odb, id) < 0) {
+		w->bad = 1;
+		git_oid_tostr(w->bad_id, sizeof(w->bad_id), id);
+		return -1;
+	}
+	git_odb_object_free(o);
+	w->n++;
+	return 0;
+}
+
+int mlctl_git_check_objects(struct mlctl_git *g, size_t *n, struct mlctl_err *err)
+{
+	struct odb_walk w = { NULL, 0, 0, { 0 } };
+	int rc = 0;
+
+	*n = 0;
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 1);
+	if (git_repository_odb(&w.odb, g->repo) < 0)
+		return git_fail(err, MLCTL_EIO, "cannot read the registry's history");
+	if (git_odb_foreach(w.odb, odb_visit, &w) < 0) {
+		if (w.bad)
+			rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+					   "git object %s in the registry's history is corrupt", w.bad_id);
+		else
+			rc = git_fail(err, MLCTL_EINTEGRITY, "cannot read the registry's history");
+	}
+	*n = w.n;
+	git_odb_free(w.odb);
+	return rc;
+}
+
+void mlctl_git_clear_stale_locks(struct mlctl_git *g)
+{
+	static const char *const locks[] = { "refs/heads/main.lock", "packed-refs.lock",
+					     "HEAD.lock" };
+	size_t i;
+
+	for (i = 0; i < MLCTL_ARRAY_SIZE(locks); i++) {
+		char *p = mlctl_path_join(g->path, locks[i]);
+
+		unlink(p);
+		free(p);
+	}
+}

@@ -1,0 +1,119 @@
+/*
+ * hashpipe.c - a one-producer, one-consumer ring of buffers with a hashing
+ * thread behind it.
+ */
+#include "hashpipe.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "util.h"
+#include "banned.h"
+
+struct mlctl_hashpipe {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char *slots[MLCTL_HASHPIPE_SLOTS];
+	size_t lens[MLCTL_HASHPIPE_SLOTS];
+	size_t head, tail, pending;
+	int done, finished;
+	struct mlctl_sha256 *sha;
+};
+
+static void *hasher(void *arg)
+{
+	struct mlctl_hashpipe *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		size_t i;
+
+		while (p->pending == 0 && !p->done)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->pending == 0 && p->done)
+			break;
+		i = p->tail;
+		pthread_mutex_unlock(&p->mu);
+		mlctl_sha256_update(p->sha, p->slots[i], p->lens[i]);
+		pthread_mutex_lock(&p->mu);
+		p->tail = (p->tail + 1) % MLCTL_HASHPIPE_SLOTS;
+		p->pending--;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+struct mlctl_hashpipe *mlctl_hashpipe_new(void)
+{
+	struct mlctl_hashpipe *p = mlctl_calloc(1, sizeof(*p));
+	size_t i;
+
+	for (i = 0; i < MLCTL_HASHPIPE_SLOTS; i++)
+		p->slots[i] = mlctl_malloc(MLCTL_IO_CHUNK);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->sha = mlctl_sha256_new();
+	if (pthread_create(&p->thread, NULL, hasher, p) != 0) {
+		fputs("mlctl: cannot start the hashing thread\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+void *mlctl_hashpipe_slot(struct mlctl_hashpipe *p, size_t *cap)
+{
+	void *s;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->pending == MLCTL_HASHPIPE_SLOTS)
+		pthread_cond_wait(&p->cv, &p->mu);
+	s = p->slots[p->head];
+	pthread_mutex_unlock(&p->mu);
+	*cap = MLCTL_IO_CHUNK;
+	return s;
+}
+
+void mlctl_hashpipe_push(struct mlctl_hashpipe *p, size_t len)
+{
+	pthread_mutex_lock(&p->mu);
+	p->lens[p->head] = len;
+	p->head = (p->head + 1) % MLCTL_HASHPIPE_SLOTS;
+	p->pending++;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void stop(struct mlctl_hashpipe *p)
+{
+	if (p->finished)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->done = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->thread, NULL);
+	p->finished = 1;
+}
+
+void mlctl_hashpipe_finish(struct mlctl_hashpipe *p, char hex[65])
+{
+	stop(p);
+	mlctl_sha256_final_hex(p->sha, hex);
+}
+
+void mlctl_hashpipe_free(struct mlctl_hashpipe *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	stop(p);
+	for (i = 0; i < MLCTL_HASHPIPE_SLOTS; i++)
+		free(p->slots[i]);
+	mlctl_sha256_free(p->sha);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}

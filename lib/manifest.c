@@ -1,0 +1,749 @@
+/*
+ * manifest.c - parse and check mlctl.json, keep its files index, print its
+ * canonical form (the bytes the digest names), and parse the names,
+ * versions and references that point at models.
+ */
+#include "manifest.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "banned.h"
+
+/* ---------------------------------------------------------------- names */
+
+static int name_part_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+		return 0;
+	for (i = 1; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+int mlctl_name_is_valid(const char *name)
+{
+	size_t n = strlen(name);
+	const char *slash = strchr(name, '/');
+
+	if (n == 0 || n > MLCTL_NAME_MAX)
+		return 0;
+	if (!slash)
+		return name_part_ok(name, n);
+	if (strchr(slash + 1, '/'))
+		return 0;
+	return name_part_ok(name, (size_t)(slash - name)) &&
+	       name_part_ok(slash + 1, n - (size_t)(slash - name) - 1);
+}
+
+/* ---------------------------------------------------------------- semver */
+
+static int parse_num(uint64_t *out, const char **p)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	if (s[0] == '0' && isdigit((unsigned char)s[1]))
+		return -1; /* leading zero */
+	while (isdigit((unsigned char)*s)) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+		s++;
+	}
+	*out = v;
+	*p = s;
+	return 0;
+}
+
+/* dot-separated identifiers of [0-9A-Za-z-]; numeric ones without leading zeros if pre */
+static int idents_ok(const char *s, size_t n, int pre)
+{
+	size_t i = 0, start;
+
+	if (n == 0)
+		return 0;
+	while (i <= n) {
+		int numeric = 1;
+
+		start = i;
+		while (i < n && s[i] != '.') {
+			char c = s[i];
+
+			if (!isalnum((unsigned char)c) && c != '-')
+				return 0;
+			if (!isdigit((unsigned char)c))
+				numeric = 0;
+			i++;
+		}
+		if (i == start)
+			return 0;
+		if (pre && numeric && s[start] == '0' && i - start > 1)
+			return 0;
+		i++;
+	}
+	return 1;
+}
+
+int mlctl_semver_parse(struct mlctl_semver *out, const char *s, struct mlctl_err *err)
+{
+	const char *p = s, *pre = NULL, *build = NULL;
+	size_t npre = 0, nbuild = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (parse_num(&out->major, &p) || *p++ != '.' || parse_num(&out->minor, &p) ||
+	    *p++ != '.' || parse_num(&out->patch, &p))
+		goto bad;
+	if (*p == '-') {
+		pre = ++p;
+		while (*p && *p != '+')
+			p++;
+		npre = (size_t)(p - pre);
+		if (!idents_ok(pre, npre, 1) || npre >= sizeof(out->pre))
+			goto bad;
+		memcpy(out->pre, pre, npre);
+	}
+	if (*p == '+') {
+		build = ++p;
+		nbuild = strlen(build);
+		if (!idents_ok(build, nbuild, 0) || nbuild >= sizeof(out->build))
+			goto bad;
+		memcpy(out->build, build, nbuild);
+		p += nbuild;
+	}
+	if (*p)
+		goto bad;
+	return 0;
+bad:
+	return mlctl_err_set(err, MLCTL_EUSAGE,
+			     "'%s' is not a semantic version; use MAJOR.MINOR.PATCH such as 1.0.0 "
+			     "or 2.0.0-rc.1",
+			     s);
+}
+
+static int cmp_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+static int ident_is_num(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return n > 0;
+}
+
+static int cmp_pre(const char *a, const char *b)
+{
+	if (!*a && !*b)
+		return 0;
+	if (!*a)
+		return 1; /* a release ranks above any prerelease */
+	if (!*b)
+		return -1;
+	for (;;) {
+		size_t na = strcspn(a, "."), nb = strcspn(b, ".");
+		int an = ident_is_num(a, na), bn = ident_is_num(b, nb), c;
+
+		if (an && bn) {
+			c = na != nb ? (na < nb ? -1 : 1) : memcmp(a, b, na);
+		} else if (an) {
+			c = -1;
+		} else if (bn) {
+			c = 1;
+		} else {
+			c = memcmp(a, b, na < nb ? na : nb);
+			if (!c)
+				c = na < nb ? -1 : na > nb;
+		}
+		if (c)
+			return c < 0 ? -1 : 1;
+		a += na;
+		b += nb;
+		if (!*a && !*b)
+			return 0;
+		if (!*a)
+			return -1;
+		if (!*b)
+			return 1;
+		a++;
+		b++;
+	}
+}
+
+int mlctl_semver_cmp(const struct mlctl_semver *a, const struct mlctl_semver *b)
+{
+	int c = cmp_u64(a->major, b->major);
+
+	if (!c)
+		c = cmp_u64(a->minor, b->minor);
+	if (!c)
+		c = cmp_u64(a->patch, b->patch);
+	if (!c)
+		c = cmp_pre(a->pre, b->pre);
+	return c;
+}
+
+int mlctl_semver_cmp_str(const char *a, const char *b)
+{
+	struct mlctl_semver va, vb;
+	int oka = mlctl_semver_parse(&va, a, NULL) == 0;
+	int okb = mlctl_semver_parse(&vb, b, NULL) == 0;
+
+	if (!oka || !okb)
+		return oka - okb;
+	return mlctl_semver_cmp(&va, &vb);
+}
+
+int mlctl_semver_bump(char **out, const char *from, const char *part, struct mlctl_err *err)
+{
+	struct mlctl_semver v;
+	int rc;
+
+	*out = NULL;
+	if (strcmp(part, "major") && strcmp(part, "minor") && strcmp(part, "patch"))
+		return mlctl_err_set(err, MLCTL_EUSAGE,
+				     "cannot bump '%s'; use major, minor or patch", part);
+	if (!from) {
+		*out = mlctl_strdup(!strcmp(part, "major") ? "1.0.0" :
+				    !strcmp(part, "minor") ? "0.1.0" : "0.0.1");
+		return 0;
+	}
+	if ((rc = mlctl_semver_parse(&v, from, err)))
+		return rc;
+	if (!strcmp(part, "major")) {
+		v.major++;
+		v.minor = v.patch = 0;
+	} else if (!strcmp(part, "minor")) {
+		v.minor++;
+		v.patch = 0;
+	} else if (!v.pre[0]) {
+		v.patch++;
+	}
+	/* a prerelease bumps to its release for patch (1.0.1-rc.1 -> 1.0.1) */
+	*out = mlctl_aprintf("%llu.%llu.%llu", (unsigned long long)v.major,
+			     (unsigned long long)v.minor, (unsigned long long)v.patch);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- refs */
+
+int mlctl_ref_parse(struct mlctl_ref *out, const char *s, struct mlctl_err *err)
+{
+	const char *at = strchr(s, '@'), *colon;
+	size_t nname;
+
+	memset(out, 0, sizeof(*out));
+	if (at) {
+		nname = (size_t)(at - s);
+		if (strncmp(at + 1, "sha256:", 7) || !mlctl_is_sha256_hex(at + 8))
+			return mlctl_err_set(err, MLCTL_EUSAGE,
+					     "'%s' has a malformed digest; use NAME@sha256:<64 "
+					     "lowercase hex digits>",
+					     s);
+		out->kind = MLCTL_REF_DIGEST;
+		snprintf(out->digest, sizeof(out->digest), "%s", at + 1);
+	} else if ((colon = strrchr(s, ':'))) {
+		const char *tag = colon + 1;
+
+		nname = (size_t)(colon - s);
+		if (!*tag || strlen(tag) >= sizeof(out->tag))
+			return mlctl_err_set(err, MLCTL_EUSAGE,
+					     "'%s' has an empty or too long tag; use NAME:VERSION "
+					     "or NAME:ALIAS",
+					     s);
+		if (isdigit((unsigned char)tag[0])) {
+			struct mlctl_semver v;
+
+			if (mlctl_semver_parse(&v, tag, err))
+				return MLCTL_EUSAGE;
+			out->kind = MLCTL_REF_VERSION;
+		} else if (isalpha((unsigned char)tag[0])) {
+			size_t i;
+
+			for (i = 0; tag[i]; i++)
+				if (!isalnum((unsigned char)tag[i]) && tag[i] != '-' &&
+				    tag[i] != '_' && tag[i] != '.')
+					return mlctl_err_set(err, MLCTL_EUSAGE,
+							     "alias '%s' may hold only letters, "
+							     "digits, '.', '_' and '-'",
+							     tag);
+			out->kind = MLCTL_REF_ALIAS;
+		} else {
+			return mlctl_err_set(err, MLCTL_EUSAGE,
+					     "'%s': a tag starts with a digit (version) or a "
+					     "letter (alias)",
+					     s);
+		}
+		memcpy(out->tag, tag, strlen(tag) + 1);
+	} else {
+		nname = strlen(s);
+		out->kind = MLCTL_REF_LATEST;
+	}
+	if (nname == 0 || nname > MLCTL_NAME_MAX)
+		goto badname;
+	memcpy(out->name, s, nname);
+	out->name[nname] = '\0';
+	if (!mlctl_name_is_valid(out->name))
+		goto badname;
+	return 0;
+badname:
+	return mlctl_err_set(err, MLCTL_EUSAGE,
+			     "'%.*s' is not a model name; use lowercase letters, digits, '.', "
+			     "'_' and '-' (optionally 'team/name'), at most 128 characters",
+			     (int)(nname > 200 ? 200 : nname), s);
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+static int key_cmp(const void *a, const void *b)
+{
+	const cJSON *x = *(cJSON *const *)a, *y = *(cJSON *const *)b;
+
+	return strcmp(x->string ? x->string : "", y->string ? y->string : "");
+}
+
+void mlctl_json_sort_keys(cJSON *item)
+{
+	cJSON *c, **arr;
+	size_t n = 0, i;
+
+	if (!item)
+		return;
+	for (c = item->child; c; c = c->next) {
+		mlctl_json_sort_keys(c);
+		n++;
+	}
+	if (!cJSON_IsObject(item) || n < 2)
+		return;
+	arr = mlctl_malloc(n * sizeof(*arr));
+	for (i = 0, c = item->child; c; c = c->next)
+		arr[i++] = c;
+	qsort(arr, n, sizeof(*arr), key_cmp);
+	for (i = 0; i < n; i++) {
+		arr[i]->next = i + 1 < n ? arr[i + 1] : NULL;
+		arr[i]->prev = i > 0 ? arr[i - 1] : arr[n - 1];
+	}
+	item->child = arr[0];
+	free(arr);
+}
+
+char *mlctl_json_canonical(cJSON *item)
+{
+	char *s, *copy;
+
+	mlctl_json_sort_keys(item);
+	s = cJSON_PrintUnformatted(item);
+	if (!s) {
+		fputs("mlctl: out of memory\n", stderr);
+		abort();
+	}
+	copy = mlctl_strdup(s);
+	cJSON_free(s);
+	return copy;
+}
+
+/* ---------------------------------------------------------------- manifest */
+
+static const char *const known_keys[] = {
+	"schema",  "name",    "version", "description", "license", "authors", "framework",
+	"artifacts", "signature", "metrics", "lineage", "smoke", "gates", "files", "env",
+	"tags",
+};
+
+static const char *const roles[] = { "model", "code", "config", "data", "docs",
+				     "tokenizer", "weights", "other" };
+
+void mlctl_file_entries_free(struct mlctl_file_entry *files, size_t n)
+{
+	size_t i;
+
+	if (!files)
+		return;
+	for (i = 0; i < n; i++)
+		free(files[i].path);
+	free(files);
+}
+
+int mlctl_file_entry_cmp(const void *a, const void *b)
+{
+	const struct mlctl_file_entry *x = a, *y = b;
+
+	return strcmp(x->path, y->path);
+}
+
+void mlctl_manifest_release(struct mlctl_manifest *m)
+{
+	if (!m)
+		return;
+	cJSON_Delete(m->json);
+	mlctl_file_entries_free(m->files, m->nfiles);
+	memset(m, 0, sizeof(*m));
+}
+
+static int bad(struct mlctl_err *err, const char *origin, const char *fmt, const char *a,
+	       const char *b)
+{
+	char what[600];
+
+	snprintf(what, sizeof(what), fmt, a, b);
+	return mlctl_err_set(err, MLCTL_EGATE, "%s: %s", origin, what);
+}
+
+static int parse_files_index(struct mlctl_manifest *m, cJSON *files, const char *origin,
+			     struct mlctl_err *err)
+{
+	cJSON *f;
+	size_t n = (size_t)cJSON_GetArraySize(files), i = 0;
+	int rc = 0;
+
+	m->files = mlctl_calloc(n, sizeof(*m->files));
+	cJSON_ArrayForEach(f, files) {
+		cJSON *path = cJSON_GetObjectItemCaseSensitive(f, "path");
+		cJSON *size = cJSON_GetObjectItemCaseSensitive(f, "size");
+		cJSON *mode = cJSON_GetObjectItemCaseSensitive(f, "mode");
+		cJSON *sha = cJSON_GetObjectItemCaseSensitive(f, "sha256");
+		struct mlctl_file_entry *e = &m->files[i];
+
+		if (!cJSON_IsString(path) || !mlctl_path_is_safe(path->valuestring)) {
+			rc = bad(err, origin, "files index entry %s has a missing or unsafe path%s",
+				 cJSON_IsString(path) ? path->valuestring : "(no path)", "");
+			goto done;
+		}
+		if (!cJSON_IsNumber(size) || size->valuedouble < 0 ||
+		    size->valuedouble > 9007199254740992.0 ||
+		    size->valuedouble != (double)(uint64_t)size->valuedouble ||
+		    !cJSON_IsString(mode) ||
+		    (strcmp(mode->valuestring, "0644") && strcmp(mode->valuestring, "0755")) ||
+		    !cJSON_IsString(sha) || !mlctl_is_sha256_hex(sha->valuestring)) {
+			rc = bad(err, origin,
+				 "files index entry '%s' needs size (bytes), mode (\"0644\" or "
+				 "\"0755\") and sha256 (64 hex digits)%s",
+				 path->valuestring, "");
+			goto done;
+		}
+		e->path = mlctl_strdup(path->valuestring);
+		e->size = (uint64_t)size->valuedouble;
+		e->mode = strcmp(mode->valuestring, "0755") ? 0644 : 0755;
+		memcpy(e->sha256, sha->valuestring, 65);
+		i++;
+		m->nfiles = i;
+		if (i > 1 && strcmp(m->files[i - 2].path, e->path) >= 0) {
+			rc = bad(err, origin,
+				 "files index is not sorted or repeats '%s'; rebuild the package%s",
+				 e->path, "");
+			goto done;
+		}
+	}
+done:
+	return rc;
+}
+
+int mlctl_manifest_parse(struct mlctl_manifest *out, const char *text, size_t len,
+			 const char *origin, int with_files, struct mlctl_buf *warnings,
+			 struct mlctl_err *err)
+{
+	const char *endp = NULL;
+	cJSON *root, *it, *arts, *a;
+	size_t i;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	root = cJSON_ParseWithLengthOpts(text, len, &endp, 0);
+	if (!root) {
+		size_t off = endp && endp >= text ? (size_t)(endp - text) : 0;
+		size_t line = 1, k;
+
+		for (k = 0; k < off && k < len; k++)
+			if (text[k] == '\n')
+				line++;
+		return mlctl_err_set(err, MLCTL_EGATE,
+				     "%s: not valid JSON near line %zu; fix the syntax (run "
+				     "'mlctl init --force' to start over)",
+				     origin, line);
+	}
+	out->json = root;
+	if (!cJSON_IsObject(root)) {
+		rc = bad(err, origin, "the manifest must be a JSON object%s%s", "", "");
+		goto done;
+	}
+	for (it = root->child; it; it = it->next) {
+		int known = 0;
+
+		for (i = 0; i < MLCTL_ARRAY_SIZE(known_keys); i++)
+			if (!strcmp(it->string, known_keys[i]))
+				known = 1;
+		if (!known && warnings)
+			mlctl_buf_printf(warnings, "%s: unknown key '%s' is ignored; check its spelling\n",
+					 origin, it->string);
+	}
+	it = cJSON_GetObjectItemCaseSensitive(root, "schema");
+	if (!cJSON_IsString(it)) {
+		rc = bad(err, origin, "missing \"schema\"; add \"schema\": \"%s\"%s", MLCTL_SCHEMA,
+			 "");
+		goto done;
+	}
+	if (strcmp(it->valuestring, MLCTL_SCHEMA)) {
+		rc = bad(err, origin, "schema '%s' is not supported; use \"%s\"", it->valuestring,
+			 MLCTL_SCHEMA);
+		goto done;
+	}
+	it = cJSON_GetObjectItemCaseSensitive(root, "name");
+	if (!cJSON_IsString(it)) {
+		rc = bad(err, origin, "missing \"name\"; add a model name such as \"iris\"%s%s",
+			 "", "");
+		goto done;
+	}
+	if (!mlctl_name_is_valid(it->valuestring)) {
+		rc = bad(err, origin,
+			 "name '%s' is not valid; use lowercase letters, digits, '.', '_' and "
+			 "'-' (optionally 'team/name'), at most 128 characters%s",
+			 it->valuestring, "");
+		goto done;
+	}
+	out->name = it->valuestring;
+	it = cJSON_GetObjectItemCaseSensitive(root, "version");
+	if (!cJSON_IsString(it)) {
+		rc = bad(err, origin, "missing \"version\"; add a semantic version such as "
+			 "\"1.0.0\"%s%s", "", "");
+		goto done;
+	} else {
+		struct mlctl_semver v;
+
+		if (mlctl_semver_parse(&v, it->valuestring, NULL)) {
+			rc = bad(err, origin,
+				 "version '%s' is not a semantic version; use MAJOR.MINOR.PATCH "
+				 "such as 1.0.0%s",
+				 it->valuestring, "");
+			goto done;
+		}
+	}
+	out->version = it->valuestring;
+	{
+		static const char *const strings[] = { "description", "license", "framework" };
+		static const char *const objects[] = { "signature", "metrics", "lineage",
+						       "smoke", "gates", "env" };
+
+		for (i = 0; i < MLCTL_ARRAY_SIZE(strings); i++) {
+			it = cJSON_GetObjectItemCaseSensitive(root, strings[i]);
+			if (it && !cJSON_IsString(it)) {
+				rc = bad(err, origin, "\"%s\" must be a string%s", strings[i], "");
+				goto done;
+			}
+		}
+		for (i = 0; i < MLCTL_ARRAY_SIZE(objects); i++) {
+			it = cJSON_GetObjectItemCaseSensitive(root, objects[i]);
+			if (it && !cJSON_IsObject(it)) {
+				rc = bad(err, origin, "\"%s\" must be an object%s", objects[i], "");
+				goto done;
+			}
+		}
+		it = cJSON_GetObjectItemCaseSensitive(root, "authors");
+		if (it) {
+			cJSON *x;
+			int ok = cJSON_IsArray(it);
+
+			cJSON_ArrayForEach(x, it) if (!cJSON_IsString(x)) ok = 0;
+			if (!ok) {
+				rc = bad(err, origin, "\"authors\" must be an array of strings%s%s",
+					 "", "");
+				goto done;
+			}
+		}
+		it = cJSON_GetObjectItemCaseSensitive(root, "metrics");
+		if (it) {
+			cJSON *x;
+
+			cJSON_ArrayForEach(x, it) if (!cJSON_IsNumber(x)) {
+				rc = bad(err, origin, "metric '%s' must be a number%s", x->string,
+					 "");
+				goto done;
+			}
+		}
+	}
+	arts = cJSON_GetObjectItemCaseSensitive(root, "artifacts");
+	if (!cJSON_IsArray(arts) || cJSON_GetArraySize(arts) == 0) {
+		rc = bad(err, origin,
+			 "\"artifacts\" must be a non-empty array of {\"path\", \"role\"}; run "
+			 "'mlctl init' to list the folder's files%s%s",
+			 "", "");
+		goto done;
+	}
+	cJSON_ArrayForEach(a, arts) {
+		cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "path");
+		cJSON *r = cJSON_GetObjectItemCaseSensitive(a, "role");
+		cJSON *b;
+
+		if (!cJSON_IsObject(a) || !cJSON_IsString(p)) {
+			rc = bad(err, origin, "each artifact needs a \"path\" string%s%s", "", "");
+			goto done;
+		}
+		if (!mlctl_path_is_safe(p->valuestring)) {
+			rc = bad(err, origin,
+				 "artifact path '%s' is unsafe; use a relative path inside the "
+				 "project, without '..'%s",
+				 p->valuestring, "");
+			goto done;
+		}
+		if (!strcmp(p->valuestring, MLCTL_MANIFEST_FILE)) {
+			rc = bad(err, origin, "artifact '%s' is the manifest itself; remove it "
+				 "from \"artifacts\"%s", p->valuestring, "");
+			goto done;
+		}
+		if (r) {
+			int ok = 0;
+
+			if (cJSON_IsString(r))
+				for (i = 0; i < MLCTL_ARRAY_SIZE(roles); i++)
+					if (!strcmp(r->valuestring, roles[i]))
+						ok = 1;
+			if (!ok) {
+				rc = bad(err, origin,
+					 "artifact '%s' has an unknown role; use model, code, "
+					 "config, data, docs, tokenizer, weights or other%s",
+					 p->valuestring, "");
+				goto done;
+			}
+		}
+		for (b = arts->child; b != a; b = b->next) {
+			cJSON *q = cJSON_GetObjectItemCaseSensitive(b, "path");
+
+			if (!strcmp(q->valuestring, p->valuestring)) {
+				rc = bad(err, origin, "artifact '%s' is listed twice; remove one%s",
+					 p->valuestring, "");
+				goto done;
+			}
+		}
+	}
+	it = cJSON_GetObjectItemCaseSensitive(root, "files");
+	if (with_files) {
+		if (!cJSON_IsArray(it)) {
+			rc = bad(err, origin,
+				 "missing \"files\" index; package the project with 'mlctl "
+				 "package'%s%s",
+				 "", "");
+			goto done;
+		}
+		rc = parse_files_index(out, it, origin, err);
+	} else if (it) {
+		cJSON_DeleteItemFromObjectCaseSensitive(root, "files");
+	}
+done:
+	if (rc)
+		mlctl_manifest_release(out);
+	return rc;
+}
+
+int mlctl_manifest_load(struct mlctl_manifest *out, const char *dir, struct mlctl_buf *warnings,
+			struct mlctl_err *err)
+{
+	struct mlctl_buf text = MLCTL_BUF_INIT;
+	char *path = mlctl_path_join(dir, MLCTL_MANIFEST_FILE);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = mlctl_read_file(&text, path, MLCTL_MANIFEST_MAX, err);
+	if (rc == MLCTL_ENOTFOUND)
+		rc = mlctl_err_set(err, MLCTL_ENOTFOUND,
+				   "no %s in '%s'; run 'mlctl init %s' to write one",
+				   MLCTL_MANIFEST_FILE, dir, dir);
+	if (!rc)
+		rc = mlctl_manifest_parse(out, text.buf, text.len, path, 0, warnings, err);
+	mlctl_buf_release(&text);
+	free(path);
+	return rc;
+}
+
+void mlctl_manifest_set_files(struct mlctl_manifest *m, struct mlctl_file_entry *files, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t i;
+
+	mlctl_file_entries_free(m->files, m->nfiles);
+	qsort(files, n, sizeof(*files), mlctl_file_entry_cmp);
+	m->files = files;
+	m->nfiles = n;
+	for (i = 0; i < n; i++) {
+		cJSON *f = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(f, "path", files[i].path);
+		cJSON_AddNumberToObject(f, "size", (double)files[i].size);
+		cJSON_AddStringToObject(f, "mode", files[i].mode == 0755 ? "0755" : "0644");
+		cJSON_AddStringToObject(f, "sha256", files[i].sha256);
+		cJSON_AddItemToArray(arr, f);
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(m->json, "files");
+	cJSON_AddItemToObject(m->json, "files", arr);
+}
+
+void mlctl_manifest_set_version(struct mlctl_manifest *m, const char *version)
+{
+	cJSON_ReplaceItemInObjectCaseSensitive(m->json, "version", cJSON_CreateString(version));
+	m->version = cJSON_GetObjectItemCaseSensitive(m->json, "version")->valuestring;
+	m->name = cJSON_GetObjectItemCaseSensitive(m->json, "name")->valuestring;
+}
+
+char *mlctl_manifest_canonical(const struct mlctl_manifest *m)
+{
+	return mlctl_json_canonical(m->json);
+}
+
+char *mlctl_manifest_pretty(const struct mlctl_manifest *m, int with_files)
+{
+	cJSON *copy = cJSON_Duplicate(m->json, 1);
+	char *s, *out;
+
+	if (!with_files)
+		cJSON_DeleteItemFromObjectCaseSensitive(copy, "files");
+	mlctl_json_sort_keys(copy);
+	s = cJSON_Print(copy);
+	cJSON_Delete(copy);
+	if (!s)
+		abort();
+	out = mlctl_aprintf("%s\n", s);
+	cJSON_free(s);
+	return out;
+}
+
+void mlctl_manifest_digest(const struct mlctl_manifest *m, char out[72])
+{
+	char *c = mlctl_manifest_canonical(m);
+	char hex[65];
+
+	mlctl_sha256_hex(hex, c, strlen(c));
+	snprintf(out, 72, "sha256:%s", hex);
+	free(c);
+}
+
+uint64_t mlctl_manifest_total_size(const struct mlctl_manifest *m)
+{
+	uint64_t t = 0;
+	size_t i;
+
+	for (i = 0; i < m->nfiles; i++)
+		t += m->files[i].size;
+	return t;
+}
+
+const struct mlctl_file_entry *mlctl_manifest_find_file(const struct mlctl_manifest *m,
+							 const char *path)
+{
+	struct mlctl_file_entry key;
+
+	key.path = (char *)path;
+	return bsearch(&key, m->files, m->nfiles, sizeof(key), mlctl_file_entry_cmp);
+}

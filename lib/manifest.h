@@ -1,0 +1,109 @@
+/*
+ * manifest.h - the model manifest (mlctl.json, schema mlctl/v1), its files
+ * index, canonical JSON and digest, model names, semantic versions and
+ * references (DESIGN.md §2, §3, §7).
+ */
+#ifndef MLCTL_MANIFEST_H
+#define MLCTL_MANIFEST_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define MLCTL_SCHEMA "mlctl/v1"
+#define MLCTL_MANIFEST_FILE "mlctl.json"
+#define MLCTL_MANIFEST_MAX (16u * 1024 * 1024) /* cap on a manifest's size */
+#define MLCTL_NAME_MAX 128
+
+/* ---- names and versions ---- */
+
+/* 1 when name is `[a-z0-9][a-z0-9._-]*`, optionally `ns/name`, <= 128 chars. */
+int mlctl_name_is_valid(const char *name);
+
+struct mlctl_semver {
+	uint64_t major, minor, patch;
+	char pre[128];   /* prerelease without '-', "" when none */
+	char build[128]; /* build metadata without '+', "" when none */
+};
+
+/* 0, or MLCTL_EUSAGE with a message naming the version. */
+int mlctl_semver_parse(struct mlctl_semver *out, const char *s, struct mlctl_err *err);
+/* Precedence as semver 2.0 §11: <0, 0, >0. Build metadata is ignored. */
+int mlctl_semver_cmp(const struct mlctl_semver *a, const struct mlctl_semver *b);
+/* Compare two version strings that parse; unparsable ones sort first. */
+int mlctl_semver_cmp_str(const char *a, const char *b);
+/* "major", "minor" or "patch"; from = NULL means no version yet (gives 0.1.0
+ * for minor, 1.0.0 for major, 0.0.1 for patch). Caller frees the result. */
+int mlctl_semver_bump(char **out, const char *from, const char *part, struct mlctl_err *err);
+
+/* ---- references ---- */
+
+enum mlctl_ref_kind { MLCTL_REF_LATEST, MLCTL_REF_VERSION, MLCTL_REF_ALIAS, MLCTL_REF_DIGEST };
+
+struct mlctl_ref {
+	enum mlctl_ref_kind kind;
+	char name[MLCTL_NAME_MAX + 1];
+	char tag[256];    /* version or alias */
+	char digest[72];  /* "sha256:<64 hex>" */
+};
+
+/* NAME, NAME:1.2.0, NAME:alias, NAME@sha256:<hex>. MLCTL_EUSAGE when malformed. */
+int mlctl_ref_parse(struct mlctl_ref *out, const char *s, struct mlctl_err *err);
+
+/* ---- the manifest ---- */
+
+struct mlctl_file_entry {
+	char *path;
+	uint64_t size;
+	unsigned mode; /* 0644 or 0755 */
+	char sha256[65];
+};
+
+struct mlctl_manifest {
+	cJSON *json;         /* owned: the whole document */
+	const char *name;    /* borrowed from json */
+	const char *version; /* borrowed from json */
+	struct mlctl_file_entry *files; /* the files index, sorted by path */
+	size_t nfiles;
+};
+
+/*
+ * Parse and check a manifest. origin names it in messages (a path).
+ * Warnings (unknown keys) are appended to warnings, one per line, when not
+ * NULL. On error, returns MLCTL_EGATE with a message naming the field and
+ * the fix. When with_files is set, a "files" index must be present and well
+ * formed (manifests inside packages and in the registry); otherwise any
+ * "files" key is dropped (projects: the index is computed).
+ */
+int mlctl_manifest_parse(struct mlctl_manifest *out, const char *text, size_t len,
+			 const char *origin, int with_files, struct mlctl_buf *warnings,
+			 struct mlctl_err *err);
+/* Read DIR/mlctl.json and parse it as a project manifest. */
+int mlctl_manifest_load(struct mlctl_manifest *out, const char *dir, struct mlctl_buf *warnings,
+			struct mlctl_err *err);
+void mlctl_manifest_release(struct mlctl_manifest *m);
+
+/* Replace the files index (sorted by path here); takes ownership of files. */
+void mlctl_manifest_set_files(struct mlctl_manifest *m, struct mlctl_file_entry *files, size_t n);
+/* Change the version (the string is copied). */
+void mlctl_manifest_set_version(struct mlctl_manifest *m, const char *version);
+/* Canonical bytes: keys sorted, no white space, files index included. Caller frees. */
+char *mlctl_manifest_canonical(const struct mlctl_manifest *m);
+/* Pretty form for people (sorted keys, two-space indent), without the files index. */
+char *mlctl_manifest_pretty(const struct mlctl_manifest *m, int with_files);
+/* "sha256:<hex>" of the canonical bytes. */
+void mlctl_manifest_digest(const struct mlctl_manifest *m, char out[72]);
+uint64_t mlctl_manifest_total_size(const struct mlctl_manifest *m);
+const struct mlctl_file_entry *mlctl_manifest_find_file(const struct mlctl_manifest *m,
+							 const char *path);
+
+void mlctl_file_entries_free(struct mlctl_file_entry *files, size_t n);
+int mlctl_file_entry_cmp(const void *a, const void *b);
+
+/* Sort every object's keys (bytewise), recursively, in place. */
+void mlctl_json_sort_keys(cJSON *item);
+/* Canonical text of any JSON value (sorted keys, no white space). Caller frees. */
+char *mlctl_json_canonical(cJSON *item);
+
+#endif

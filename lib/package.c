@@ -1,0 +1,806 @@
+/*
+ * package.c - collect a project's files, write deterministic packages and
+ * read them back as a checked stream (libarchive).
+ *
+ * Writing reads every file once. The manifest comes first in the tar but
+ * holds every file's sha256, which is known only after the file is read;
+ * so the manifest is written with placeholder digests of the same length,
+ * the files are archived and hashed in one pass, and the placeholder bytes
+ * are then overwritten in place. A compressed package is made from that
+ * tar in a second, streaming step (the user's files are still read once).
+ */
+#define _GNU_SOURCE
+#include "package.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hashpipe.h"
+#include "banned.h"
+
+/* ---------------------------------------------------------------- project */
+
+struct collect {
+	struct mlctl_file_entry *files;
+	size_t n, alloc;
+	const char *dir;
+	char *root_real;
+	struct mlctl_err *err;
+};
+
+static int add_entry(struct collect *c, const char *rel, const struct stat *st)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (!strcmp(c->files[i].path, rel))
+			return 0; /* listed twice, through a folder and by name */
+	if (c->n == c->alloc) {
+		c->alloc = c->alloc ? 2 * c->alloc : 16;
+		c->files = mlctl_realloc(c->files, c->alloc * sizeof(*c->files));
+	}
+	memset(&c->files[c->n], 0, sizeof(c->files[c->n]));
+	c->files[c->n].path = mlctl_strdup(rel);
+	c->files[c->n].size = (uint64_t)st->st_size;
+	c->files[c->n].mode = (st->st_mode & 0111) ? 0755 : 0644;
+	c->n++;
+	return 0;
+}
+
+/* Check that full (dir/rel) stays inside the project once symlinks are resolved. */
+static int check_inside(struct collect *c, const char *rel, const char *full)
+{
+	char *real = realpath(full, NULL);
+	size_t n = strlen(c->root_real);
+	int ok;
+
+	if (!real)
+		return mlctl_err_errno(c->err, MLCTL_EGATE,
+				       "artifact '%s' cannot be resolved (a dangling symlink?); "
+				       "fix or remove it",
+				       rel);
+	ok = !strncmp(real, c->root_real, n) && real[n] == '/';
+	free(real);
+	if (!ok)
+		return mlctl_err_set(c->err, MLCTL_EGATE,
+				     "artifact '%s' leaves the project through a symlink; copy the "
+				     "file into '%s' instead",
+				     rel, c->dir);
+	return 0;
+}
+
+static int walk(struct collect *c, const char *rel, int top)
+{
+	char *full = mlctl_path_join(c->dir, rel);
+	struct stat lst, st;
+	int rc = 0;
+
+	if (lstat(full, &lst) < 0) {
+		if (errno == ENOENT && top)
+			rc = mlctl_err_set(c->err, MLCTL_EGATE,
+					   "artifact '%s' is listed in mlctl.json but missing from "
+					   "'%s'; add the file or remove the entry",
+					   rel, c->dir);
+		else
+			rc = mlctl_err_errno(c->err, MLCTL_EIO, "cannot read '%s'", full);
+		goto done;
+	}
+	/* every artifact is resolved: a symlinked parent folder may leave too */
+	if ((rc = check_inside(c, rel, full)))
+		goto done;
+	if (stat(full, &st) < 0) {
+		rc = mlctl_err_errno(c->err, MLCTL_EIO, "cannot read '%s'", full);
+		goto done;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		DIR *d;
+		struct dirent *e;
+
+		if (S_ISLNK(lst.st_mode)) {
+			rc = mlctl_err_set(c->err, MLCTL_EGATE,
+					   "artifact '%s' is a symlink to a folder; list the real "
+					   "folder instead",
+					   rel);
+			goto done;
+		}
+		d = opendir(full);
+		if (!d) {
+			rc = mlctl_err_errno(c->err, MLCTL_EIO, "cannot list '%s'", full);
+			goto done;
+		}
+		while (!rc && (e = readdir(d))) {
+			char *sub;
+
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			sub = mlctl_aprintf("%s/%s", rel, e->d_name);
+			if (!mlctl_path_is_safe(sub))
+				rc = mlctl_err_set(c->err, MLCTL_EGATE,
+						   "file name '%s' cannot be packaged (control "
+						   "characters or backslash); rename it",
+						   sub);
+			else
+				rc = walk(c, sub, 0);
+			free(sub);
+		}
+		closedir(d);
+	} else if (S_ISREG(st.st_mode)) {
+		rc = add_entry(c, rel, &st);
+	} else {
+		rc = mlctl_err_set(c->err, MLCTL_EGATE,
+				   "artifact '%s' is not a regular file or folder; remove it from "
+				   "mlctl.json",
+				   rel);
+	}
+done:
+	free(full);
+	return rc;
+}
+
+int mlctl_project_collect(struct mlctl_file_entry **out, size_t *n, const char *dir,
+			  const struct mlctl_manifest *m, struct mlctl_err *err)
+{
+	struct collect c = { NULL, 0, 0, dir, NULL, err };
+	cJSON *a, *smoke, *cases;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	c.root_real = realpath(dir, NULL);
+	if (!c.root_real)
+		return mlctl_err_errno(err, MLCTL_ENOTFOUND, "cannot open project '%s'", dir);
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(m->json, "artifacts")) {
+		rc = walk(&c, cJSON_GetObjectItemCaseSensitive(a, "path")->valuestring, 1);
+		if (rc)
+			goto done;
+	}
+	smoke = cJSON_GetObjectItemCaseSensitive(m->json, "smoke");
+	cases = cJSON_GetObjectItemCaseSensitive(smoke, "cases");
+	if (cJSON_IsString(cases)) {
+		if (!mlctl_path_is_safe(cases->valuestring)) {
+			rc = mlctl_err_set(err, MLCTL_EGATE,
+					   "smoke cases path '%s' is unsafe; use a relative path "
+					   "inside the project",
+					   cases->valuestring);
+			goto done;
+		}
+		rc = walk(&c, cases->valuestring, 1);
+		if (rc)
+			goto done;
+	}
+	qsort(c.files, c.n, sizeof(*c.files), mlctl_file_entry_cmp);
+	*out = c.files;
+	*n = c.n;
+	c.files = NULL;
+done:
+	mlctl_file_entries_free(c.files, c.n);
+	free(c.root_real);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- options */
+
+int mlctl_compression_parse(char name[8], int *level, const char *spec, struct mlctl_err *err)
+{
+	const char *colon = strchr(spec, ':');
+	size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+	int max;
+
+	*level = 0;
+	if (n == 4 && !strncmp(spec, "none", 4) && !colon) {
+		memcpy(name, "none", 5);
+		return 0;
+	}
+	if (n == 4 && !strncmp(spec, "gzip", 4)) {
+		memcpy(name, "gzip", 5);
+		max = 9;
+	} else if (n == 4 && !strncmp(spec, "zstd", 4)) {
+		memcpy(name, "zstd", 5);
+		max = 19;
+	} else {
+		goto bad;
+	}
+	if (colon) {
+		char *end;
+		long v = strtol(colon + 1, &end, 10);
+
+		if (!colon[1] || *end || v < 1 || v > max)
+			goto bad;
+		*level = (int)v;
+	}
+	return 0;
+bad:
+	return mlctl_err_set(err, MLCTL_EUSAGE,
+			     "compression '%s' is not known; use none, gzip[:1-9] or zstd[:1-19]",
+			     spec);
+}
+
+int mlctl_source_date_epoch(int64_t *out, struct mlctl_err *err)
+{
+	const char *s = getenv("SOURCE_DATE_EPOCH");
+	char *end;
+	long long v;
+
+	*out = 0;
+	if (!s || !*s)
+		return 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < 0 || v > 077777777777LL)
+		return mlctl_err_set(err, MLCTL_EUSAGE,
+				     "SOURCE_DATE_EPOCH '%s' is not a number of seconds since 1970",
+				     s);
+	*out = v;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- writing */
+
+static int arc_err(struct mlctl_err *err, struct archive *a, int code, const char *what,
+		   const char *path)
+{
+	const char *msg = archive_error_string(a);
+
+	return mlctl_err_set(err, code, "%s '%s': %s", what, path, msg ? msg : "unknown error");
+}
+
+static struct archive_entry *make_entry(const char *path, uint64_t size, unsigned mode,
+					int64_t mtime)
+{
+	struct archive_entry *e = archive_entry_new();
+
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_size(e, (la_int64_t)size);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, mode);
+	archive_entry_set_mtime(e, (time_t)mtime, 0);
+	archive_entry_set_uid(e, 0);
+	archive_entry_set_gid(e, 0);
+	return e;
+}
+
+/* Archive one file, hashing it on the way; fills f->sha256. */
+static int archive_file(struct archive *a, struct mlctl_file_entry *f, const char *dir,
+			int64_t mtime, const char *out_path, struct mlctl_err *err)
+{
+	char *full = mlctl_path_join(dir, f->path);
+	struct archive_entry *e = make_entry(f->path, f->size, f->mode, mtime);
+	struct mlctl_hashpipe *hp = NULL;
+	uint64_t total = 0;
+	int fd = -1, rc = 0;
+
+	fd = open(full, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot open '%s'", full);
+		goto done;
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (archive_write_header(a, e) != ARCHIVE_OK) {
+		rc = arc_err(err, a, MLCTL_EIO, "cannot write", out_path);
+		goto done;
+	}
+	hp = mlctl_hashpipe_new();
+	for (;;) {
+		size_t cap;
+		char *slot = mlctl_hashpipe_slot(hp, &cap);
+		ssize_t n;
+
+		if (total + cap > f->size)
+			cap = (size_t)(f->size - total) + 1; /* one more byte shows growth */
+		n = read(fd, slot, cap);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = mlctl_err_errno(err, MLCTL_EIO, "cannot read '%s'", full);
+			goto done;
+		}
+		if (n == 0)
+			break;
+		total += (uint64_t)n;
+		if (total > f->size)
+			break;
+		mlctl_hashpipe_push(hp, (size_t)n);
+		if (archive_write_data(a, slot, (size_t)n) != n) {
+			rc = arc_err(err, a, MLCTL_EIO, "cannot write", out_path);
+			goto done;
+		}
+	}
+	if (total != f->size) {
+		rc = mlctl_err_set(err, MLCTL_EIO,
+				   "'%s' changed size while it was packaged; package again when "
+				   "it is no longer being written",
+				   full);
+		goto done;
+	}
+	mlctl_hashpipe_finish(hp, f->sha256);
+done:
+	mlctl_hashpipe_free(hp);
+	if (fd >= 0)
+		close(fd);
+	archive_entry_free(e);
+	free(full);
+	return rc;
+}
+
+/* Overwrite the placeholder manifest near the start of the tar with the real one. */
+static int patch_manifest(const char *path, const char *placeholder, const char *real,
+			  struct mlctl_err *err)
+{
+	size_t len = strlen(placeholder), window = len + 65536;
+	char *buf = mlctl_malloc(window);
+	ssize_t got;
+	char *at;
+	int fd = open(path, O_RDWR | O_CLOEXEC), rc = 0;
+
+	if (fd < 0) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot reopen '%s'", path);
+		goto done;
+	}
+	got = pread(fd, buf, window, 0);
+	if (got < 0) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot read '%s'", path);
+		goto done;
+	}
+	at = memmem(buf, (size_t)got, placeholder, len);
+	if (!at) {
+		rc = mlctl_err_set(err, MLCTL_EINTERNAL,
+				   "cannot find the manifest in '%s' to fill in its digests", path);
+		goto done;
+	}
+	if (pwrite(fd, real, len, at - buf) != (ssize_t)len) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot write '%s'", path);
+		goto done;
+	}
+done:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return rc;
+}
+
+/* Stream the tar at src through a compressor into dst. */
+static int compress_file(const char *src, const char *dst, const char *name, int level,
+			 struct mlctl_err *err)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	char *buf = mlctl_malloc(MLCTL_IO_CHUNK), lv[16];
+	int fd = open(src, O_RDONLY | O_CLOEXEC), rc = 0;
+	ssize_t n;
+
+	if (fd < 0) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot open '%s'", src);
+		goto done;
+	}
+	archive_write_set_format_raw(a);
+	if (!strcmp(name, "gzip")) {
+		archive_write_add_filter_gzip(a);
+		/* no time stamp in the gzip header: same input, same bytes */
+		archive_write_set_filter_option(a, "gzip", "timestamp", NULL);
+	} else {
+		archive_write_add_filter_zstd(a);
+	}
+	if (level) {
+		snprintf(lv, sizeof(lv), "%d", level);
+		archive_write_set_filter_option(a, NULL, "compression-level", lv);
+	}
+	archive_write_set_bytes_in_last_block(a, 1);
+	if (archive_write_open_filename(a, dst) != ARCHIVE_OK) {
+		rc = arc_err(err, a, MLCTL_EIO, "cannot create", dst);
+		goto done;
+	}
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_pathname(e, "data");
+	if (archive_write_header(a, e) != ARCHIVE_OK) {
+		rc = arc_err(err, a, MLCTL_EIO, "cannot write", dst);
+		goto done;
+	}
+	while ((n = read(fd, buf, MLCTL_IO_CHUNK)) > 0) {
+		if (archive_write_data(a, buf, (size_t)n) != n) {
+			rc = arc_err(err, a, MLCTL_EIO, "cannot write", dst);
+			goto done;
+		}
+	}
+	if (n < 0) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot read '%s'", src);
+		goto done;
+	}
+	if (archive_write_close(a) != ARCHIVE_OK)
+		rc = arc_err(err, a, MLCTL_EIO, "cannot write", dst);
+done:
+	if (fd >= 0)
+		close(fd);
+	archive_entry_free(e);
+	archive_write_free(a);
+	free(buf);
+	return rc;
+}
+
+static int sync_file(const char *path, struct mlctl_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0 || fsync(fd) < 0)
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot write '%s'", path);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int mlctl_package_write(struct mlctl_manifest *m, char digest[72], const char *dir,
+			const char *out_path, const char *compression, struct mlctl_err *err)
+{
+	struct mlctl_file_entry *files = NULL;
+	struct archive *a = NULL;
+	struct archive_entry *e = NULL;
+	char *placeholder = NULL, *real = NULL, *tar_tmp = NULL, *z_tmp = NULL, *outdir = NULL;
+	char cname[8];
+	int level, rc;
+	int64_t mtime;
+	size_t n = 0, i;
+
+	memset(m, 0, sizeof(*m));
+	if ((rc = mlctl_compression_parse(cname, &level, compression, err)) ||
+	    (rc = mlctl_source_date_epoch(&mtime, err)))
+		return rc;
+	if ((rc = mlctl_manifest_load(m, dir, NULL, err)))
+		return rc;
+	if ((rc = mlctl_project_collect(&files, &n, dir, m, err)))
+		goto done;
+	for (i = 0; i < n; i++)
+		memset(files[i].sha256, '0', 64);
+	mlctl_manifest_set_files(m, files, n);
+	files = NULL;
+	placeholder = mlctl_manifest_canonical(m);
+
+	outdir = mlctl_dirname(out_path);
+	tar_tmp = mlctl_aprintf("%s/.%s.tmp-%ld", outdir, mlctl_basename(out_path),
+				(long)getpid());
+	a = archive_write_new();
+	archive_write_set_format_pax_restricted(a);
+	archive_write_add_filter_none(a);
+	if (archive_write_open_filename(a, tar_tmp) != ARCHIVE_OK) {
+		rc = arc_err(err, a, MLCTL_EIO, "cannot create", tar_tmp);
+		goto done;
+	}
+	e = make_entry(MLCTL_MANIFEST_FILE, strlen(placeholder), 0644, mtime);
+	if (archive_write_header(a, e) != ARCHIVE_OK ||
+	    archive_write_data(a, placeholder, strlen(placeholder)) !=
+		    (la_ssize_t)strlen(placeholder)) {
+		rc = arc_err(err, a, MLCTL_EIO, "cannot write", tar_tmp);
+		goto done;
+	}
+	for (i = 0; i < m->nfiles; i++)
+		if ((rc = archive_file(a, &m->files[i], dir, mtime, tar_tmp, err)))
+			goto done;
+	if (archive_write_close(a) != ARCHIVE_OK) {
+		rc = arc_err(err, a, MLCTL_EIO, "cannot write", tar_tmp);
+		goto done;
+	}
+	/* the hashes are known now: put them into the manifest, same length */
+	{
+		struct mlctl_file_entry *done_files = m->files;
+		size_t k = m->nfiles;
+
+		m->files = NULL;
+		m->nfiles = 0;
+		mlctl_manifest_set_files(m, done_files, k);
+	}
+	real = mlctl_manifest_canonical(m);
+	if (strlen(real) != strlen(placeholder)) {
+		rc = mlctl_err_set(err, MLCTL_EINTERNAL, "manifest length changed while packaging");
+		goto done;
+	}
+	if ((rc = patch_manifest(tar_tmp, placeholder, real, err)))
+		goto done;
+	if (strcmp(cname, "none")) {
+		z_tmp = mlctl_aprintf("%s/.%s.z-%ld", outdir, mlctl_basename(out_path),
+				      (long)getpid());
+		if ((rc = compress_file(tar_tmp, z_tmp, cname, level, err)))
+			goto done;
+		unlink(tar_tmp);
+		free(tar_tmp);
+		tar_tmp = z_tmp;
+		z_tmp = NULL;
+	}
+	if ((rc = sync_file(tar_tmp, err)))
+		goto done;
+	chmod(tar_tmp, 0644);
+	if (rename(tar_tmp, out_path) < 0) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot write '%s'", out_path);
+		goto done;
+	}
+	mlctl_fsync_dir(outdir);
+	mlctl_manifest_digest(m, digest);
+done:
+	if (a)
+		archive_write_free(a);
+	archive_entry_free(e);
+	if (rc) {
+		if (tar_tmp)
+			unlink(tar_tmp);
+		if (z_tmp)
+			unlink(z_tmp);
+		mlctl_manifest_release(m);
+	}
+	mlctl_file_entries_free(files, n);
+	free(placeholder);
+	free(real);
+	free(tar_tmp);
+	free(z_tmp);
+	free(outdir);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+struct mlctl_pkg_reader {
+	struct archive *a;
+	char *path;
+	struct mlctl_manifest m;
+	size_t next;       /* index of the next expected file */
+	const struct mlctl_file_entry *cur;
+	uint64_t cur_read;
+	int hash, at_end;
+	struct mlctl_sha256 *sha;
+};
+
+static int pkg_bad(struct mlctl_err *err, const char *path, const char *what, const char *name)
+{
+	return mlctl_err_set(err, MLCTL_EINTEGRITY, "package '%s' %s '%s'; it is damaged or "
+			     "unsafe: rebuild it with 'mlctl package'",
+			     path, what, name);
+}
+
+static int check_entry_type(struct mlctl_pkg_reader *r, struct archive_entry *e,
+			    const char *name, struct mlctl_err *err)
+{
+	if (archive_entry_hardlink(e))
+		return pkg_bad(err, r->path, "has a hardlink entry", name);
+	if (archive_entry_filetype(e) == AE_IFLNK)
+		return pkg_bad(err, r->path, "has a symlink entry", name);
+	if (archive_entry_filetype(e) != AE_IFREG)
+		return pkg_bad(err, r->path, "has an entry that is not a regular file:", name);
+	if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0)
+		return pkg_bad(err, r->path, "has an entry without a size:", name);
+	return 0;
+}
+
+static int check_artifacts_covered(struct mlctl_pkg_reader *r, struct mlctl_err *err)
+{
+	cJSON *a;
+
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(r->m.json, "artifacts")) {
+		const char *p = cJSON_GetObjectItemCaseSensitive(a, "path")->valuestring;
+		size_t n = strlen(p), i;
+		int found = 0;
+
+		for (i = 0; i < r->m.nfiles && !found; i++)
+			if (!strcmp(r->m.files[i].path, p) ||
+			    (!strncmp(r->m.files[i].path, p, n) && r->m.files[i].path[n] == '/'))
+				found = 1;
+		if (!found)
+			return pkg_bad(err, r->path, "lists an artifact missing from its files index:",
+				       p);
+	}
+	return 0;
+}
+
+int mlctl_pkg_open(struct mlctl_pkg_reader **out, const char *path, int hash,
+		   struct mlctl_err *err)
+{
+	struct mlctl_pkg_reader *r = mlctl_calloc(1, sizeof(*r));
+	struct archive_entry *e;
+	struct mlctl_buf text = MLCTL_BUF_INIT;
+	char *origin = NULL;
+	int rc = 0, ar;
+
+	*out = NULL;
+	r->path = mlctl_strdup(path);
+	r->hash = hash;
+	r->a = archive_read_new();
+	archive_read_support_filter_none(r->a);
+	archive_read_support_filter_gzip(r->a);
+	archive_read_support_filter_zstd(r->a);
+	archive_read_support_format_tar(r->a);
+	if (access(path, R_OK) < 0) {
+		rc = mlctl_err_errno(err, errno == ENOENT ? MLCTL_ENOTFOUND : MLCTL_EIO,
+				     "cannot open package '%s'", path);
+		goto done;
+	}
+	if (archive_read_open_filename(r->a, path, MLCTL_IO_CHUNK) != ARCHIVE_OK) {
+		rc = arc_err(err, r->a, MLCTL_EINTEGRITY, "cannot read package", path);
+		goto done;
+	}
+	ar = archive_read_next_header(r->a, &e);
+	if (ar != ARCHIVE_OK) {
+		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+				   "'%s' is not an mlctl package (%s); make one with 'mlctl package'",
+				   path, ar == ARCHIVE_EOF ? "empty archive" :
+				   archive_error_string(r->a) ? archive_error_string(r->a) : "unreadable");
+		goto done;
+	}
+	if (strcmp(archive_entry_pathname(e) ? archive_entry_pathname(e) : "", MLCTL_MANIFEST_FILE)) {
+		rc = pkg_bad(err, path, "does not start with mlctl.json but with",
+			     archive_entry_pathname(e) ? archive_entry_pathname(e) : "(no name)");
+		goto done;
+	}
+	if ((rc = check_entry_type(r, e, MLCTL_MANIFEST_FILE, err)))
+		goto done;
+	if (archive_entry_size(e) > (la_int64_t)MLCTL_MANIFEST_MAX) {
+		rc = pkg_bad(err, path, "has an oversized", MLCTL_MANIFEST_FILE);
+		goto done;
+	}
+	for (;;) {
+		char buf[65536];
+		la_ssize_t n = archive_read_data(r->a, buf, sizeof(buf));
+
+		if (n < 0) {
+			rc = arc_err(err, r->a, MLCTL_EINTEGRITY, "cannot read package", path);
+			goto done;
+		}
+		if (n == 0)
+			break;
+		mlctl_buf_add(&text, buf, (size_t)n);
+	}
+	if (text.len != (size_t)archive_entry_size(e)) {
+		rc = pkg_bad(err, path, "is truncated in", MLCTL_MANIFEST_FILE);
+		goto done;
+	}
+	origin = mlctl_aprintf("%s:%s", path, MLCTL_MANIFEST_FILE);
+	rc = mlctl_manifest_parse(&r->m, text.buf ? text.buf : "", text.len, origin, 1, NULL, err);
+	if (rc) {
+		err->code = rc = MLCTL_EINTEGRITY;
+		goto done;
+	}
+	rc = check_artifacts_covered(r, err);
+done:
+	mlctl_buf_release(&text);
+	free(origin);
+	if (rc)
+		mlctl_pkg_free(r);
+	else
+		*out = r;
+	return rc;
+}
+
+struct mlctl_manifest *mlctl_pkg_manifest(struct mlctl_pkg_reader *r)
+{
+	return &r->m;
+}
+
+static int finish_entry(struct mlctl_pkg_reader *r, struct mlctl_err *err)
+{
+	char hex[65];
+
+	if (!r->cur)
+		return 0;
+	if (r->cur_read != r->cur->size)
+		return pkg_bad(err, r->path, "is truncated or has a wrong size for", r->cur->path);
+	if (r->sha) {
+		mlctl_sha256_final_hex(r->sha, hex);
+		mlctl_sha256_free(r->sha);
+		r->sha = NULL;
+		if (strcmp(hex, r->cur->sha256))
+			return pkg_bad(err, r->path, "has content that does not match its digest for",
+				       r->cur->path);
+	}
+	return 0;
+}
+
+int mlctl_pkg_next(struct mlctl_pkg_reader *r, const struct mlctl_file_entry **entry,
+		   struct mlctl_err *err)
+{
+	struct archive_entry *e;
+	const struct mlctl_file_entry *want;
+	const char *name;
+	int ar, rc;
+
+	*entry = NULL;
+	if (r->at_end)
+		return 0;
+	if (r->cur && r->cur_read < r->cur->size) {
+		/* the caller did not read it all: read the rest (checks the digest) */
+		char buf[65536];
+		ssize_t n;
+
+		while ((n = mlctl_pkg_read(r, buf, sizeof(buf), err)) > 0)
+			;
+		if (n < 0)
+			return (int)n;
+	} else if (r->cur && r->sha) {
+		/* read to the byte but not to the end: check the digest now */
+		if ((rc = finish_entry(r, err)))
+			return rc;
+	}
+	r->cur = NULL;
+	ar = archive_read_next_header(r->a, &e);
+	if (ar == ARCHIVE_EOF) {
+		if (r->next < r->m.nfiles)
+			return pkg_bad(err, r->path, "is missing the indexed file",
+				       r->m.files[r->next].path);
+		r->at_end = 1;
+		return 0;
+	}
+	if (ar != ARCHIVE_OK)
+		return arc_err(err, r->a, MLCTL_EINTEGRITY, "cannot read package", r->path);
+	name = archive_entry_pathname(e);
+	if (!name || !mlctl_path_is_safe(name))
+		return pkg_bad(err, r->path, "has an unsafe entry path", name ? name : "(none)");
+	if ((rc = check_entry_type(r, e, name, err)))
+		return rc;
+	if (r->next >= r->m.nfiles)
+		return pkg_bad(err, r->path, "has an entry not in its files index:", name);
+	want = &r->m.files[r->next];
+	if (strcmp(name, want->path)) {
+		if (mlctl_manifest_find_file(&r->m, name))
+			return pkg_bad(err, r->path, "repeats or misorders the entry", name);
+		return pkg_bad(err, r->path, "has an entry not in its files index:", name);
+	}
+	if ((uint64_t)archive_entry_size(e) != want->size)
+		return pkg_bad(err, r->path, "has a size that does not match its index for", name);
+	r->next++;
+	r->cur = want;
+	r->cur_read = 0;
+	if (r->hash)
+		r->sha = mlctl_sha256_new();
+	if (want->size == 0 && r->sha) {
+		/* nothing to read: check the empty digest now */
+		if ((rc = finish_entry(r, err)))
+			return rc;
+	}
+	*entry = want;
+	return 1;
+}
+
+ssize_t mlctl_pkg_read(struct mlctl_pkg_reader *r, void *buf, size_t len,
+		       struct mlctl_err *err)
+{
+	la_ssize_t n;
+	int rc;
+
+	if (!r->cur)
+		return 0;
+	n = archive_read_data(r->a, buf, len);
+	if (n < 0)
+		return arc_err(err, r->a, MLCTL_EINTEGRITY, "cannot read package", r->path);
+	if (n == 0) {
+		if (r->cur_read == r->cur->size && !r->sha)
+			return 0;
+		rc = finish_entry(r, err);
+		r->cur_read = r->cur->size; /* finished either way */
+		return rc;
+	}
+	r->cur_read += (uint64_t)n;
+	if (r->sha)
+		mlctl_sha256_update(r->sha, buf, (size_t)n);
+	return n;
+}
+
+void mlctl_pkg_free(struct mlctl_pkg_reader *r)
+{
+	if (!r)
+		return;
+	if (r->a)
+		archive_read_free(r->a);
+	mlctl_manifest_release(&r->m);
+	mlctl_sha256_free(r->sha);
+	free(r->path);
+	free(r);
+}
+
+int mlctl_path_is_package(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}

@@ -1,0 +1,1502 @@
+/*
+ * registry.c - open, push, query, pull, verify and reindex the embedded
+ * registry. SQLite is the query index; git is the source of truth; blobs
+ * hold the bytes.
+ */
+#define _GNU_SOURCE
+#include "registry.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <git2.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "blobstore.h"
+#include "gitstore.h"
+#include "hashpipe.h"
+#include "package.h"
+#include "banned.h"
+
+#define BUSY_TIMEOUT_MS 120000
+
+struct mlctl_registry {
+	char *root;
+	sqlite3 *db;
+	struct mlctl_git *git;
+};
+
+/* ---------------------------------------------------------------- schema */
+
+static const char *const migrations[] = {
+	/* 1 */
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE models(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	" created INTEGER NOT NULL);"
+	"CREATE TABLE versions(id INTEGER PRIMARY KEY,"
+	" model_id INTEGER NOT NULL REFERENCES models(id), version TEXT NOT NULL,"
+	" digest TEXT NOT NULL, size INTEGER NOT NULL, nfiles INTEGER NOT NULL,"
+	" manifest TEXT NOT NULL, created INTEGER NOT NULL, actor TEXT NOT NULL,"
+	" git_commit TEXT NOT NULL, UNIQUE(model_id, version));"
+	"CREATE INDEX versions_digest ON versions(digest);"
+	"CREATE TABLE files(version_id INTEGER NOT NULL REFERENCES versions(id),"
+	" path TEXT NOT NULL, size INTEGER NOT NULL, mode INTEGER NOT NULL,"
+	" sha256 TEXT NOT NULL, PRIMARY KEY(version_id, path));"
+	"CREATE INDEX files_sha256 ON files(sha256);"
+	"CREATE TABLE events(id INTEGER PRIMARY KEY, type TEXT NOT NULL, model TEXT,"
+	" version TEXT, digest TEXT, actor TEXT NOT NULL, time INTEGER NOT NULL,"
+	" reason TEXT, git_commit TEXT NOT NULL);"
+	"INSERT INTO meta(key, value) VALUES('git_head', '');",
+};
+
+/* ---------------------------------------------------------------- SQL helpers */
+
+static int db_fail(struct mlctl_err *err, sqlite3 *db, const char *what)
+{
+	int code = sqlite3_errcode(db) == SQLITE_BUSY ? MLCTL_EIO : MLCTL_EIO;
+
+	return mlctl_err_set(err, code, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+static int db_exec(struct mlctl_registry *r, const char *sql, struct mlctl_err *err)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(r->db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		mlctl_err_set(err, MLCTL_EIO, "registry database: %s", msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return MLCTL_EIO;
+	}
+	return 0;
+}
+
+static int db_prepare(struct mlctl_registry *r, sqlite3_stmt **st, const char *sql,
+		      struct mlctl_err *err)
+{
+	if (sqlite3_prepare_v2(r->db, sql, -1, st, NULL) != SQLITE_OK)
+		return db_fail(err, r->db, "registry database");
+	return 0;
+}
+
+static char *col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return mlctl_strdup(t ? (const char *)t : "");
+}
+
+static int meta_get(struct mlctl_registry *r, char *out, size_t n, const char *key,
+		    struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	out[0] = '\0';
+	if ((rc = db_prepare(r, &st, "SELECT value FROM meta WHERE key = ?", err)))
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+	rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int meta_set(struct mlctl_registry *r, const char *key, const char *value,
+		    struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = db_prepare(r, &st,
+			     "INSERT INTO meta(key, value) VALUES(?, ?) "
+			     "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+			     err)))
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int begin_write(struct mlctl_registry *r, struct mlctl_err *err)
+{
+	return db_exec(r, "BEGIN IMMEDIATE", err);
+}
+
+static void rollback(struct mlctl_registry *r)
+{
+	if (!sqlite3_get_autocommit(r->db))
+		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---------------------------------------------------------------- location */
+
+char *mlctl_registry_locate(const char *flag)
+{
+	const char *env = getenv("MLCTL_REGISTRY"), *xdg = getenv("XDG_DATA_HOME");
+	const char *home = getenv("HOME");
+
+	if (flag && *flag)
+		return mlctl_strdup(flag);
+	if (env && *env)
+		return mlctl_strdup(env);
+	if (xdg && *xdg)
+		return mlctl_aprintf("%s/mlctl/registry", xdg);
+	return mlctl_aprintf("%s/.local/share/mlctl/registry", home && *home ? home : ".");
+}
+
+const char *mlctl_registry_root(const struct mlctl_registry *r)
+{
+	return r->root;
+}
+
+char *mlctl_actor(void)
+{
+	const char *env = getenv("MLCTL_ACTOR"), *user = getenv("USER");
+	git_config *cfg = NULL;
+	git_buf name = { 0 }, email = { 0 };
+	char *out = NULL;
+
+	if (env && *env)
+		return mlctl_strdup(env);
+	git_libgit2_init();
+	if (git_config_open_default(&cfg) == 0 &&
+	    git_config_get_string_buf(&name, cfg, "user.name") == 0 && name.ptr && *name.ptr) {
+		if (git_config_get_string_buf(&email, cfg, "user.email") == 0 && email.ptr &&
+		    *email.ptr)
+			out = mlctl_aprintf("%s <%s>", name.ptr, email.ptr);
+		else
+			out = mlctl_strdup(name.ptr);
+	}
+	git_buf_dispose(&name);
+	git_buf_dispose(&email);
+	git_config_free(cfg);
+	git_libgit2_shutdown();
+	if (!out)
+		out = mlctl_strdup(user && *user ? user : "unknown");
+	return out;
+}
+
+/* ---------------------------------------------------------------- replay */
+
+struct event {
+	const char *type, *model, *version, *digest, *actor, *reason;
+	int64_t time;
+};
+
+static int event_parse(struct event *ev, cJSON **json, const char *message)
+{
+	const char *body = strstr(message, "\n\n");
+	cJSON *j, *it;
+
+	memset(ev, 0, sizeof(*ev));
+	*json = NULL;
+	if (!body)
+		return -1;
+	j = cJSON_Parse(body + 2);
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		return -1;
+	}
+#define STR(field) \
+	it = cJSON_GetObjectItemCaseSensitive(j, #field); \
+	ev->field = cJSON_IsString(it) ? it->valuestring : NULL;
+	STR(type)
+	STR(model)
+	STR(version)
+	STR(digest)
+	STR(actor)
+	STR(reason)
+#undef STR
+	it = cJSON_GetObjectItemCaseSensitive(j, "time");
+	ev->time = cJSON_IsNumber(it) ? (int64_t)it->valuedouble : 0;
+	*json = j;
+	return ev->type && ev->actor ? 0 : -1;
+}
+
+static char *version_path(const char *name, const char *version)
+{
+	return mlctl_aprintf("models/%s/versions/%s.json", name, version);
+}
+
+static char *tag_name(const char *name, const char *version)
+{
+	return mlctl_aprintf("%s@v%s", name, version);
+}
+
+static int model_id(struct mlctl_registry *r, int64_t *id, const char *name, int create,
+		    int64_t when, struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*id = 0;
+	if ((rc = db_prepare(r, &st, "SELECT id FROM models WHERE name = ?", err)))
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(err, r->db, "registry database");
+	if (*id || !create)
+		return *id ? 0 : MLCTL_ENOTFOUND;
+	if ((rc = db_prepare(r, &st, "INSERT INTO models(name, created) VALUES(?, ?)", err)))
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, when);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	*id = sqlite3_last_insert_rowid(r->db);
+	return rc;
+}
+
+/* Insert a version's rows (inside a write transaction). */
+static int insert_version(struct mlctl_registry *r, const struct mlctl_manifest *m,
+			  const char *digest, const char *actor, int64_t when,
+			  const char *commit, struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t mid, vid;
+	char *canon = mlctl_manifest_canonical(m);
+	size_t i;
+	int rc;
+
+	if ((rc = model_id(r, &mid, m->name, 1, when, err)))
+		goto done;
+	if ((rc = db_prepare(r, &st,
+			     "INSERT INTO versions(model_id, version, digest, size, nfiles, "
+			     "manifest, created, actor, git_commit) VALUES(?,?,?,?,?,?,?,?,?)",
+			     err)))
+		goto done;
+	sqlite3_bind_int64(st, 1, mid);
+	sqlite3_bind_text(st, 2, m->version, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, digest, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)mlctl_manifest_total_size(m));
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)m->nfiles);
+	sqlite3_bind_text(st, 6, canon, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, when);
+	sqlite3_bind_text(st, 8, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, commit, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = db_fail(err, r->db, "registry database");
+		goto done;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	vid = sqlite3_last_insert_rowid(r->db);
+	if ((rc = db_prepare(r, &st,
+			     "INSERT INTO files(version_id, path, size, mode, sha256) "
+			     "VALUES(?,?,?,?,?)",
+			     err)))
+		goto done;
+	for (i = 0; i < m->nfiles; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, vid);
+		sqlite3_bind_text(st, 2, m->files[i].path, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)m->files[i].size);
+		sqlite3_bind_int(st, 4, (int)m->files[i].mode);
+		sqlite3_bind_text(st, 5, m->files[i].sha256, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			rc = db_fail(err, r->db, "registry database");
+			goto done;
+		}
+	}
+done:
+	sqlite3_finalize(st);
+	free(canon);
+	return rc;
+}
+
+static int insert_event(struct mlctl_registry *r, const struct event *ev, const char *commit,
+			struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = db_prepare(r, &st,
+			     "INSERT INTO events(type, model, version, digest, actor, time, "
+			     "reason, git_commit) VALUES(?,?,?,?,?,?,?,?)",
+			     err)))
+		return rc;
+	sqlite3_bind_text(st, 1, ev->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ev->model, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ev->version, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, ev->digest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, ev->actor, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, ev->time);
+	sqlite3_bind_text(st, 7, ev->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, commit, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+struct replay {
+	struct mlctl_registry *r;
+	size_t events;
+};
+
+/* Apply one git commit's event to the database (inside a write transaction). */
+static int replay_commit(void *payload, const char *commit, const char *message,
+			 struct mlctl_err *err)
+{
+	struct replay *rp = payload;
+	struct mlctl_registry *r = rp->r;
+	struct mlctl_buf text = MLCTL_BUF_INIT;
+	struct mlctl_manifest m;
+	struct event ev;
+	cJSON *json = NULL;
+	char *path = NULL, *tag = NULL, digest[72];
+	int rc = 0;
+
+	memset(&m, 0, sizeof(m));
+	if (event_parse(&ev, &json, message)) {
+		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+				   "commit %.12s in the registry's history has no event record; "
+				   "the history was changed by hand",
+				   commit);
+		goto done;
+	}
+	if (!strcmp(ev.type, "push")) {
+		if (!ev.model || !ev.version || !ev.digest) {
+			rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+					   "push event in commit %.12s lacks model, version or digest",
+					   commit);
+			goto done;
+		}
+		path = version_path(ev.model, ev.version);
+		if ((rc = mlctl_git_read(r->git, &text, commit, path, err)))
+			goto done;
+		if ((rc = mlctl_manifest_parse(&m, text.buf, text.len, path, 1, NULL, err))) {
+			err->code = rc = MLCTL_EINTEGRITY;
+			goto done;
+		}
+		mlctl_manifest_digest(&m, digest);
+		if (strcmp(digest, ev.digest)) {
+			rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+					   "%s at commit %.12s has digest %s, but its event says %s",
+					   path, commit, digest, ev.digest);
+			goto done;
+		}
+		if ((rc = insert_version(r, &m, digest, ev.actor, ev.time, commit, err)))
+			goto done;
+		tag = tag_name(ev.model, ev.version);
+		if ((rc = mlctl_git_tag(r->git, tag, commit, ev.digest, ev.actor, ev.time, err)))
+			goto done;
+	}
+	/* events of kinds this version does not know are kept in the log as they are */
+	if ((rc = insert_event(r, &ev, commit, err)))
+		goto done;
+	rc = meta_set(r, "git_head", commit, err);
+	rp->events++;
+done:
+	cJSON_Delete(json);
+	mlctl_manifest_release(&m);
+	mlctl_buf_release(&text);
+	free(path);
+	free(tag);
+	return rc;
+}
+
+/* Inside a write transaction: bring the database up to git's tip. */
+static int catch_up_locked(struct mlctl_registry *r, size_t *events, struct mlctl_err *err)
+{
+	struct replay rp = { r, 0 };
+	char head[41], db_head[64];
+	int rc;
+
+	if ((rc = mlctl_git_head(r->git, head, err)) ||
+	    (rc = meta_get(r, db_head, sizeof(db_head), "git_head", err)))
+		return rc;
+	if (!strcmp(head, db_head))
+		return 0;
+	if (!*head)
+		return mlctl_err_set(err, MLCTL_EINTEGRITY,
+				     "the registry's database has events but its git history is "
+				     "empty; restore index.git from a backup");
+	mlctl_git_clear_stale_locks(r->git);
+	rc = mlctl_git_log(r->git, db_head, head, replay_commit, &rp, err);
+	if (events)
+		*events = rp.events;
+	return rc;
+}
+
+static int catch_up(struct mlctl_registry *r, struct mlctl_err *err)
+{
+	char head[41], db_head[64];
+	int rc;
+
+	if ((rc = mlctl_git_head(r->git, head, err)) ||
+	    (rc = meta_get(r, db_head, sizeof(db_head), "git_head", err)))
+		return rc;
+	if (!strcmp(head, db_head))
+		return 0;
+	/* git is ahead (a writer crashed, or one is between its git commit and COMMIT):
+	 * check again under the lock */
+	if ((rc = begin_write(r, err)))
+		return rc;
+	rc = catch_up_locked(r, NULL, err);
+	if (!rc)
+		rc = db_exec(r, "COMMIT", err);
+	if (rc)
+		rollback(r);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- open */
+
+static int schema_version(struct mlctl_registry *r)
+{
+	sqlite3_stmt *st = NULL;
+	int version = -1;
+
+	if (sqlite3_prepare_v2(r->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return version;
+}
+
+static int mkdir_sub(const char *root, const char *sub, struct mlctl_err *err)
+{
+	char *p = mlctl_path_join(root, sub);
+	int rc = mlctl_mkdir_p(p, 0755, err);
+
+	free(p);
+	return rc;
+}
+
+static int migrate(struct mlctl_registry *r, struct mlctl_err *err)
+{
+	int version = schema_version(r), rc;
+	size_t i;
+	char sql[64];
+
+	if (version > (int)MLCTL_ARRAY_SIZE(migrations))
+		return mlctl_err_set(err, MLCTL_EIO,
+				     "registry '%s' has schema %d, newer than this mlctl knows (%d); "
+				     "upgrade mlctl",
+				     r->root, version, (int)MLCTL_ARRAY_SIZE(migrations));
+	for (i = (size_t)version; i < MLCTL_ARRAY_SIZE(migrations); i++) {
+		if ((rc = db_exec(r, migrations[i], err)))
+			return rc;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %zu", i + 1);
+		if ((rc = db_exec(r, sql, err)))
+			return rc;
+	}
+	return 0;
+}
+
+static int is_registry(const char *root)
+{
+	char *db = mlctl_path_join(root, "mlctl.db");
+	char *git = mlctl_path_join(root, "index.git");
+	int ok = access(db, F_OK) == 0 && mlctl_is_dir(git);
+
+	free(db);
+	free(git);
+	return ok;
+}
+
+int mlctl_registry_open(struct mlctl_registry **out, const char *root, int create,
+			struct mlctl_err *err)
+{
+	struct mlctl_registry *r = mlctl_calloc(1, sizeof(*r));
+	char *dbpath = NULL, *sub = NULL;
+	int rc = 0, fresh;
+
+	*out = NULL;
+	r->root = mlctl_strdup(root);
+	if (!mlctl_is_dir(root)) {
+		struct stat st;
+
+		if (stat(root, &st) == 0) {
+			rc = mlctl_err_set(err, MLCTL_EIO,
+					   "registry '%s' is a file, not a folder; pass --registry "
+					   "DIR with a folder",
+					   root);
+			goto done;
+		}
+		if (!create) {
+			rc = mlctl_err_set(err, MLCTL_ENOTFOUND,
+					   "no registry at '%s'; push a model first or pass "
+					   "--registry DIR",
+					   root);
+			goto done;
+		}
+		if ((rc = mlctl_mkdir_p(root, 0755, err)))
+			goto done;
+	}
+	fresh = !is_registry(root);
+	if (fresh && !mlctl_dir_is_empty(root)) {
+		char *db = mlctl_path_join(root, "mlctl.db");
+		int has_db = access(db, F_OK) == 0;
+
+		free(db);
+		/* a registry another process is creating right now has mlctl.db first */
+		if (!has_db) {
+			rc = mlctl_err_set(err, MLCTL_EIO,
+					   "'%s' is not an mlctl registry (no mlctl.db and index.git); "
+					   "use an empty folder or an existing registry",
+					   root);
+			goto done;
+		}
+	}
+	if (fresh && !create) {
+		rc = mlctl_err_set(err, MLCTL_ENOTFOUND,
+				   "no registry at '%s'; push a model first or pass --registry DIR",
+				   root);
+		goto done;
+	}
+	dbpath = mlctl_path_join(root, "mlctl.db");
+	if (sqlite3_open_v2(dbpath, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		rc = mlctl_err_set(err, MLCTL_EIO, "cannot open '%s': %s", dbpath,
+				   r->db ? sqlite3_errmsg(r->db) : "out of memory");
+		goto done;
+	}
+	sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
+	if ((rc = db_exec(r, "PRAGMA journal_mode = WAL", err)) ||
+	    (rc = db_exec(r, "PRAGMA synchronous = FULL", err)) ||
+	    (rc = db_exec(r, "PRAGMA foreign_keys = ON", err))) {
+		rc = mlctl_err_set(err, MLCTL_EIO, "'%s' is not an mlctl registry database (%s)",
+				   dbpath, err->msg);
+		goto done;
+	}
+	sub = mlctl_path_join(root, "index.git");
+	if (!fresh && schema_version(r) == (int)MLCTL_ARRAY_SIZE(migrations)) {
+		/* the common case: nothing to set up, only catch up if git is ahead */
+		if ((rc = mlctl_git_open(&r->git, sub, 0, err)))
+			goto done;
+		rc = catch_up(r, err);
+		goto done;
+	}
+	/* set up (or migrate) under the write lock, so two first pushes do not race */
+	if ((rc = begin_write(r, err)))
+		goto done;
+	rc = mkdir_sub(root, "blobs/sha256", err);
+	if (!rc)
+		rc = mkdir_sub(root, "tmp", err);
+	if (!rc)
+		rc = mlctl_git_open(&r->git, sub, 1, err);
+	if (!rc)
+		rc = migrate(r, err);
+	if (!rc)
+		rc = catch_up_locked(r, NULL, err);
+	if (!rc)
+		rc = db_exec(r, "COMMIT", err);
+	if (rc)
+		rollback(r);
+done:
+	free(dbpath);
+	free(sub);
+	if (rc)
+		mlctl_registry_free(r);
+	else
+		*out = r;
+	return rc;
+}
+
+void mlctl_registry_free(struct mlctl_registry *r)
+{
+	if (!r)
+		return;
+	if (r->db) {
+		rollback(r);
+		sqlite3_close_v2(r->db);
+	}
+	mlctl_git_free(r->git);
+	free(r->root);
+	free(r);
+}
+
+/* ---------------------------------------------------------------- queries */
+
+void mlctl_version_info_release(struct mlctl_version_info *v)
+{
+	if (!v)
+		return;
+	free(v->name);
+	free(v->version);
+	free(v->digest);
+	free(v->actor);
+	memset(v, 0, sizeof(*v));
+}
+
+void mlctl_version_infos_free(struct mlctl_version_info *v, size_t n)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; i < n; i++)
+		mlctl_version_info_release(&v[i]);
+	free(v);
+}
+
+void mlctl_model_infos_free(struct mlctl_model_info *m, size_t n)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < n; i++) {
+		free(m[i].name);
+		free(m[i].latest);
+	}
+	free(m);
+}
+
+#define VERSION_COLS \
+	"m.name, v.version, v.digest, v.actor, v.created, v.size, v.nfiles, v.manifest"
+
+static void fill_version(struct mlctl_version_info *v, sqlite3_stmt *st)
+{
+	v->name = col_text(st, 0);
+	v->version = col_text(st, 1);
+	v->digest = col_text(st, 2);
+	v->actor = col_text(st, 3);
+	v->created = sqlite3_column_int64(st, 4);
+	v->size = (uint64_t)sqlite3_column_int64(st, 5);
+	v->nfiles = (size_t)sqlite3_column_int64(st, 6);
+}
+
+static int version_desc(const void *a, const void *b)
+{
+	const struct mlctl_version_info *x = a, *y = b;
+
+	return mlctl_semver_cmp_str(y->version, x->version);
+}
+
+int mlctl_registry_versions(struct mlctl_registry *r, struct mlctl_version_info **out,
+			    size_t *n, const char *name, struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct mlctl_version_info *v = NULL;
+	size_t cnt = 0, alloc = 0;
+	int rc, s;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = db_prepare(r, &st,
+			     "SELECT " VERSION_COLS " FROM versions v JOIN models m ON "
+			     "m.id = v.model_id WHERE m.name = ?",
+			     err)))
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == alloc) {
+			alloc = alloc ? 2 * alloc : 8;
+			v = mlctl_realloc(v, alloc * sizeof(*v));
+		}
+		fill_version(&v[cnt++], st);
+	}
+	if (s != SQLITE_DONE)
+		rc = db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	if (!rc && cnt == 0)
+		rc = mlctl_err_set(err, MLCTL_ENOTFOUND,
+				   "model '%s' is not in the registry; see 'mlctl list'", name);
+	if (rc) {
+		mlctl_version_infos_free(v, cnt);
+		return rc;
+	}
+	qsort(v, cnt, sizeof(*v), version_desc);
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int mlctl_registry_list(struct mlctl_registry *r, struct mlctl_model_info **out, size_t *n,
+			struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct mlctl_model_info *m = NULL;
+	size_t cnt = 0, alloc = 0, i;
+	int rc, s;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = db_prepare(r, &st,
+			     "SELECT m.name, count(v.id), max(v.created) FROM models m "
+			     "JOIN versions v ON v.model_id = m.id GROUP BY m.id ORDER BY m.name",
+			     err)))
+		return rc;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == alloc) {
+			alloc = alloc ? 2 * alloc : 8;
+			m = mlctl_realloc(m, alloc * sizeof(*m));
+		}
+		m[cnt].name = col_text(st, 0);
+		m[cnt].nversions = (size_t)sqlite3_column_int64(st, 1);
+		m[cnt].updated = sqlite3_column_int64(st, 2);
+		m[cnt].latest = NULL;
+		cnt++;
+	}
+	if (s != SQLITE_DONE)
+		rc = db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	for (i = 0; !rc && i < cnt; i++) {
+		struct mlctl_version_info *v;
+		size_t nv;
+
+		if ((rc = mlctl_registry_versions(r, &v, &nv, m[i].name, err)))
+			break;
+		m[i].latest = mlctl_strdup(v[0].version);
+		mlctl_version_infos_free(v, nv);
+	}
+	if (rc) {
+		mlctl_model_infos_free(m, cnt);
+		return rc;
+	}
+	*out = m;
+	*n = cnt;
+	return 0;
+}
+
+/* The version a reference names. Latest: highest release, else highest prerelease. */
+int mlctl_registry_resolve(struct mlctl_registry *r, struct mlctl_version_info *info,
+			   struct mlctl_manifest *m, const char *refstr, struct mlctl_err *err)
+{
+	struct mlctl_ref ref;
+	sqlite3_stmt *st = NULL;
+	char *manifest = NULL;
+	int rc, s;
+
+	memset(info, 0, sizeof(*info));
+	if (m)
+		memset(m, 0, sizeof(*m));
+	if ((rc = mlctl_ref_parse(&ref, refstr, err)))
+		return rc;
+	if (ref.kind == MLCTL_REF_ALIAS)
+		return mlctl_err_set(err, MLCTL_ENOTFOUND,
+				     "alias '%s' of '%s' does not exist; use a version (%s:1.0.0) "
+				     "or a digest",
+				     ref.tag, ref.name, ref.name);
+	if (ref.kind == MLCTL_REF_LATEST) {
+		struct mlctl_version_info *v;
+		size_t n, i, pick = 0;
+
+		if ((rc = mlctl_registry_versions(r, &v, &n, ref.name, err)))
+			return rc;
+		for (i = 0; i < n; i++)
+			if (!strchr(v[i].version, '-')) {
+				pick = i;
+				break;
+			}
+		snprintf(ref.tag, sizeof(ref.tag), "%s", v[pick].version);
+		mlctl_version_infos_free(v, n);
+		ref.kind = MLCTL_REF_VERSION;
+	}
+	if (ref.kind == MLCTL_REF_VERSION)
+		rc = db_prepare(r, &st,
+				"SELECT " VERSION_COLS " FROM versions v JOIN models m ON "
+				"m.id = v.model_id WHERE m.name = ? AND v.version = ?",
+				err);
+	else
+		rc = db_prepare(r, &st,
+				"SELECT " VERSION_COLS " FROM versions v JOIN models m ON "
+				"m.id = v.model_id WHERE m.name = ? AND v.digest = ? "
+				"ORDER BY v.created LIMIT 1",
+				err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, ref.name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ref.kind == MLCTL_REF_VERSION ? ref.tag : ref.digest, -1,
+			  SQLITE_STATIC);
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW) {
+		fill_version(info, st);
+		manifest = col_text(st, 7);
+	} else if (s == SQLITE_DONE) {
+		rc = mlctl_err_set(err, MLCTL_ENOTFOUND,
+				   "'%s' is not in the registry; see 'mlctl versions %s'", refstr,
+				   ref.name);
+	} else {
+		rc = db_fail(err, r->db, "registry database");
+	}
+	sqlite3_finalize(st);
+	if (!rc && m) {
+		rc = mlctl_manifest_parse(m, manifest, strlen(manifest), info->name, 1, NULL, err);
+		if (rc)
+			err->code = rc = MLCTL_EINTEGRITY;
+	}
+	free(manifest);
+	if (rc)
+		mlctl_version_info_release(info);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- push */
+
+/* Store one project file; its sha256 into f. */
+static int store_project_file(struct mlctl_registry *r, struct mlctl_file_entry *f,
+			      const char *dir, size_t *written, struct mlctl_err *err)
+{
+	char *full = mlctl_path_join(dir, f->path);
+	uint64_t size;
+	int fd, rc;
+
+	fd = open(full, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot open '%s'", full);
+		free(full);
+		return rc;
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	rc = mlctl_blob_put_fd(r->root, fd, full, f->sha256, &size, written, err);
+	close(fd);
+	if (!rc && size != f->size)
+		rc = mlctl_err_set(err, MLCTL_EIO,
+				   "'%s' changed while it was pushed; push again when it is no "
+				   "longer being written",
+				   full);
+	free(full);
+	return rc;
+}
+
+/* Store one package entry, checking it against the index. */
+static int store_package_entry(struct mlctl_registry *r, struct mlctl_pkg_reader *pkg,
+			       const struct mlctl_file_entry *f, const char *pkgpath,
+			       size_t *written, struct mlctl_err *err)
+{
+	struct mlctl_blob_writer *w = NULL;
+	int have = mlctl_blob_exists(r->root, f->sha256), rc;
+
+	if ((rc = mlctl_blob_writer_open(&w, r->root, !have, err)))
+		return rc;
+	for (;;) {
+		size_t cap;
+		void *buf = mlctl_blob_writer_buf(w, &cap);
+		ssize_t n = mlctl_pkg_read(pkg, buf, cap, err);
+
+		if (n < 0) {
+			mlctl_blob_writer_abort(w);
+			return (int)n;
+		}
+		if (n == 0)
+			break;
+		if ((rc = mlctl_blob_writer_push(w, (size_t)n, err))) {
+			mlctl_blob_writer_abort(w);
+			return rc;
+		}
+	}
+	rc = mlctl_blob_writer_commit(w, NULL, f->sha256, NULL, NULL, err);
+	if (rc == MLCTL_EINTEGRITY)
+		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+				   "package '%s' has content that does not match its digest for '%s'; "
+				   "it is damaged: rebuild it with 'mlctl package'",
+				   pkgpath, f->path);
+	if (!rc && !have)
+		(*written)++;
+	return rc;
+}
+
+/* Inside the write lock: find an existing version for m; 1 if found (digest into d). */
+static int lookup_digest(struct mlctl_registry *r, char d[72], const char *name,
+			 const char *version, struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, s;
+
+	d[0] = '\0';
+	if ((rc = db_prepare(r, &st,
+			     "SELECT v.digest FROM versions v JOIN models m ON m.id = v.model_id "
+			     "WHERE m.name = ? AND v.version = ?",
+			     err)))
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW)
+		snprintf(d, 72, "%s", (const char *)sqlite3_column_text(st, 0));
+	rc = s == SQLITE_ROW ? 1 : s == SQLITE_DONE ? 0 : db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int conflict(struct mlctl_err *err, const char *name, const char *version)
+{
+	return mlctl_err_set(err, MLCTL_ECONFLICT,
+			     "version '%s' of '%s' exists with another digest; versions are "
+			     "immutable: bump the version (or push with --bump patch)",
+			     version, name);
+}
+
+/* Highest stored version of name ("" when none). */
+static int highest_version(struct mlctl_registry *r, char out[256], char digest[72],
+			   const char *name, struct mlctl_err *err)
+{
+	struct mlctl_version_info *v = NULL;
+	size_t n = 0;
+	int rc = mlctl_registry_versions(r, &v, &n, name, err);
+
+	out[0] = digest[0] = '\0';
+	if (rc == MLCTL_ENOTFOUND) {
+		mlctl_err_clear(err);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	snprintf(out, 256, "%s", v[0].version);
+	snprintf(digest, 72, "%s", v[0].digest);
+	mlctl_version_infos_free(v, n);
+	return 0;
+}
+
+/* Under the write lock: settle the version, then git commit + tag + rows. */
+static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
+			  struct mlctl_push_result *res, const char *bump, struct mlctl_err *err)
+{
+	char digest[72], have[72], top[256], top_digest[72], head[41];
+	char *actor = mlctl_actor(), *pretty = NULL, *path = NULL, *tag = NULL, *msg = NULL;
+	char *evtext = NULL;
+	struct mlctl_git_change ch;
+	struct event ev;
+	cJSON *evj = NULL;
+	int64_t now = mlctl_now();
+	int rc;
+
+	if ((rc = begin_write(r, err)))
+		goto done;
+	if ((rc = catch_up_locked(r, NULL, err)))
+		goto done;
+	if (bump) {
+		if ((rc = highest_version(r, top, top_digest, m->name, err)))
+			goto done;
+		if (*top) {
+			char *next = NULL;
+
+			mlctl_manifest_set_version(m, top);
+			mlctl_manifest_digest(m, digest);
+			if (!strcmp(digest, top_digest)) {
+				/* same content as the latest version: nothing to bump */
+				res->existed = 1;
+				goto fill;
+			}
+			if ((rc = mlctl_semver_bump(&next, top, bump, err)))
+				goto done;
+			mlctl_manifest_set_version(m, next);
+			free(next);
+		}
+	}
+	mlctl_manifest_digest(m, digest);
+	rc = lookup_digest(r, have, m->name, m->version, err);
+	if (rc < 0)
+		goto done;
+	if (rc == 1) {
+		rc = 0;
+		if (strcmp(have, digest)) {
+			rc = conflict(err, m->name, m->version);
+			goto done;
+		}
+		res->existed = 1;
+		goto fill;
+	}
+	/* git first: it is the source of truth; the rows follow it */
+	mlctl_git_clear_stale_locks(r->git);
+	pretty = mlctl_manifest_pretty(m, 1);
+	path = version_path(m->name, m->version);
+	ch.path = path;
+	ch.data = pretty;
+	ch.len = strlen(pretty);
+	evj = cJSON_CreateObject();
+	cJSON_AddStringToObject(evj, "type", "push");
+	cJSON_AddStringToObject(evj, "model", m->name);
+	cJSON_AddStringToObject(evj, "version", m->version);
+	cJSON_AddStringToObject(evj, "digest", digest);
+	cJSON_AddStringToObject(evj, "actor", actor);
+	cJSON_AddNumberToObject(evj, "time", (double)now);
+	evtext = mlctl_json_canonical(evj);
+	msg = mlctl_aprintf("push %s %s\n\n%s\n", m->name, m->version, evtext);
+	if ((rc = mlctl_git_commit(r->git, head, &ch, 1, msg, actor, now, err)))
+		goto done;
+	tag = tag_name(m->name, m->version);
+	if ((rc = mlctl_git_tag(r->git, tag, head, digest, actor, now, err)))
+		goto done;
+	if (getenv("MLCTL_TEST_CRASH_AFTER_GIT")) {
+		/* tests: die between git and SQLite, as a crash would */
+		_exit(99);
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.type = "push";
+	ev.model = m->name;
+	ev.version = m->version;
+	ev.digest = digest;
+	ev.actor = actor;
+	ev.time = now;
+	if ((rc = insert_version(r, m, digest, actor, now, head, err)) ||
+	    (rc = insert_event(r, &ev, head, err)) || (rc = meta_set(r, "git_head", head, err)))
+		goto done;
+	if ((rc = db_exec(r, "COMMIT", err)))
+		goto done;
+fill:
+	snprintf(res->name, sizeof(res->name), "%s", m->name);
+	snprintf(res->version, sizeof(res->version), "%s", m->version);
+	snprintf(res->digest, sizeof(res->digest), "%s", digest);
+done:
+	rollback(r);
+	cJSON_Delete(evj);
+	free(evtext);
+	free(actor);
+	free(pretty);
+	free(path);
+	free(tag);
+	free(msg);
+	return rc;
+}
+
+static int push_dir(struct mlctl_registry *r, struct mlctl_push_result *res, const char *dir,
+		    const char *bump, struct mlctl_err *err)
+{
+	struct mlctl_manifest m;
+	struct mlctl_file_entry *files = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = mlctl_manifest_load(&m, dir, NULL, err)))
+		return rc;
+	if ((rc = mlctl_project_collect(&files, &n, dir, &m, err)))
+		goto done;
+	for (i = 0; i < n; i++) {
+		if ((rc = store_project_file(r, &files[i], dir, &res->blobs_written, err)))
+			goto done;
+		res->size += files[i].size;
+	}
+	res->nfiles = n;
+	mlctl_manifest_set_files(&m, files, n);
+	files = NULL;
+	rc = commit_version(r, &m, res, bump, err);
+done:
+	mlctl_file_entries_free(files, n);
+	mlctl_manifest_release(&m);
+	return rc;
+}
+
+static int push_pkg(struct mlctl_registry *r, struct mlctl_push_result *res, const char *path,
+		    const char *bump, struct mlctl_err *err)
+{
+	struct mlctl_pkg_reader *pkg = NULL;
+	struct mlctl_manifest *m;
+	const struct mlctl_file_entry *f;
+	char digest[72], have[72];
+	int rc;
+
+	if ((rc = mlctl_pkg_open(&pkg, path, 0, err)))
+		return rc;
+	m = mlctl_pkg_manifest(pkg);
+	res->nfiles = m->nfiles;
+	res->size = mlctl_manifest_total_size(m);
+	if (!bump) {
+		/* the digest is known from the first entry: a re-push reads nothing more */
+		mlctl_manifest_digest(m, digest);
+		rc = lookup_digest(r, have, m->name, m->version, err);
+		if (rc < 0)
+			goto done;
+		if (rc == 1) {
+			rc = 0;
+			if (strcmp(have, digest)) {
+				rc = conflict(err, m->name, m->version);
+				goto done;
+			}
+			res->existed = 1;
+			snprintf(res->name, sizeof(res->name), "%s", m->name);
+			snprintf(res->version, sizeof(res->version), "%s", m->version);
+			snprintf(res->digest, sizeof(res->digest), "%s", digest);
+			goto done;
+		}
+	}
+	while ((rc = mlctl_pkg_next(pkg, &f, err)) == 1)
+		if ((rc = store_package_entry(r, pkg, f, path, &res->blobs_written, err)))
+			goto done;
+	if (rc < 0)
+		goto done;
+	rc = commit_version(r, m, res, bump, err);
+done:
+	mlctl_pkg_free(pkg);
+	return rc;
+}
+
+int mlctl_registry_push(struct mlctl_registry *r, struct mlctl_push_result *res,
+			const char *src, const char *bump, struct mlctl_err *err)
+{
+	struct stat st;
+
+	memset(res, 0, sizeof(*res));
+	if (bump && strcmp(bump, "major") && strcmp(bump, "minor") && strcmp(bump, "patch"))
+		return mlctl_err_set(err, MLCTL_EUSAGE,
+				     "--bump '%s' is not known; use major, minor or patch", bump);
+	if (stat(src, &st) < 0)
+		return mlctl_err_errno(err, MLCTL_ENOTFOUND, "cannot push '%s'", src);
+	if (S_ISDIR(st.st_mode))
+		return push_dir(r, res, src, bump, err);
+	return push_pkg(r, res, src, bump, err);
+}
+
+/* ---------------------------------------------------------------- pull */
+
+/* Copy a blob into a new file at path, checking its digest; mode applied at the end. */
+static int write_verified(const char *root, const struct mlctl_file_entry *f, const char *path,
+			  struct mlctl_err *err)
+{
+	char *src = mlctl_blob_path(root, f->sha256);
+	struct mlctl_hashpipe *hp = NULL;
+	char hex[65];
+	uint64_t total = 0;
+	int in = -1, out = -1, rc = 0;
+
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		rc = mlctl_err_errno(err, MLCTL_EINTEGRITY,
+				     "blob for '%s' is missing from the registry (%s); run 'mlctl "
+				     "registry verify'",
+				     f->path, src);
+		goto done;
+	}
+	posix_fadvise(in, 0, 0, POSIX_FADV_SEQUENTIAL);
+	out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot create '%s'", path);
+		goto done;
+	}
+	hp = mlctl_hashpipe_new();
+	for (;;) {
+		size_t cap;
+		char *slot = mlctl_hashpipe_slot(hp, &cap);
+		ssize_t n = read(in, slot, cap);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = mlctl_err_errno(err, MLCTL_EIO, "cannot read '%s'", src);
+			goto done;
+		}
+		if (n == 0)
+			break;
+		mlctl_hashpipe_push(hp, (size_t)n);
+		if (mlctl_write_all(out, slot, (size_t)n) < 0) {
+			rc = mlctl_err_errno(err, MLCTL_EIO, "cannot write '%s'", path);
+			goto done;
+		}
+		/* start write-back now, so the fsync below has little left to do */
+		sync_file_range(out, (off64_t)total, n, SYNC_FILE_RANGE_WRITE);
+		total += (uint64_t)n;
+	}
+	mlctl_hashpipe_finish(hp, hex);
+	if (strcmp(hex, f->sha256) || total != f->size) {
+		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+				   "blob for '%s' is corrupt in the registry (sha256 %.12s…, want "
+				   "%.12s…); run 'mlctl registry verify'",
+				   f->path, hex, f->sha256);
+		goto done;
+	}
+	if (fchmod(out, f->mode) < 0 || fsync(out) < 0) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot write '%s'", path);
+		goto done;
+	}
+done:
+	mlctl_hashpipe_free(hp);
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	free(src);
+	return rc;
+}
+
+int mlctl_registry_pull(struct mlctl_registry *r, struct mlctl_version_info *info,
+			const char *ref, const char *dir, int force, struct mlctl_err *err)
+{
+	struct mlctl_manifest m;
+	char *parent = NULL, *tmp = NULL, *old = NULL, *pretty = NULL, *mpath = NULL;
+	char *trimmed = mlctl_strdup(dir);
+	size_t i, len = strlen(trimmed);
+	int rc, exists;
+
+	while (len > 1 && trimmed[len - 1] == '/')
+		trimmed[--len] = '\0';
+	if ((rc = mlctl_registry_resolve(r, info, &m, ref, err))) {
+		free(trimmed);
+		return rc;
+	}
+	exists = access(trimmed, F_OK) == 0;
+	if (exists && !mlctl_is_dir(trimmed)) {
+		rc = mlctl_err_set(err, MLCTL_ECONFLICT, "'%s' exists and is not a folder; pick "
+				   "another -o", trimmed);
+		goto done;
+	}
+	if (exists && !force && !mlctl_dir_is_empty(trimmed)) {
+		rc = mlctl_err_set(err, MLCTL_ECONFLICT,
+				   "'%s' is not empty; pull into a new folder or pass --force to "
+				   "replace it",
+				   trimmed);
+		goto done;
+	}
+	parent = mlctl_dirname(trimmed);
+	if ((rc = mlctl_mkdir_p(parent, 0755, err)))
+		goto done;
+	tmp = mlctl_aprintf("%s/.%s.pull-%ld", parent, mlctl_basename(trimmed), (long)getpid());
+	mlctl_rm_rf(tmp);
+	if (mkdir(tmp, 0755) < 0) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot create '%s'", tmp);
+		goto done;
+	}
+	for (i = 0; i < m.nfiles; i++) {
+		char *path = mlctl_path_join(tmp, m.files[i].path);
+		char *pdir = mlctl_dirname(path);
+
+		rc = mlctl_mkdir_p(pdir, 0755, err);
+		if (!rc)
+			rc = write_verified(r->root, &m.files[i], path, err);
+		free(pdir);
+		free(path);
+		if (rc)
+			goto done;
+	}
+	pretty = mlctl_manifest_pretty(&m, 0);
+	mpath = mlctl_path_join(tmp, MLCTL_MANIFEST_FILE);
+	if ((rc = mlctl_write_file_atomic(mpath, pretty, strlen(pretty), 0644, err)))
+		goto done;
+	mlctl_fsync_dir(tmp);
+	if (exists && !mlctl_dir_is_empty(trimmed)) {
+		old = mlctl_aprintf("%s/.%s.old-%ld", parent, mlctl_basename(trimmed),
+				    (long)getpid());
+		if (rename(trimmed, old) < 0) {
+			rc = mlctl_err_errno(err, MLCTL_EIO, "cannot move '%s' aside", trimmed);
+			goto done;
+		}
+	} else if (exists) {
+		rmdir(trimmed);
+	}
+	if (rename(tmp, trimmed) < 0) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot rename '%s' to '%s'", tmp, trimmed);
+		if (old)
+			rename(old, trimmed);
+		goto done;
+	}
+	mlctl_fsync_dir(parent);
+	if (old)
+		mlctl_rm_rf(old);
+done:
+	if (rc && tmp)
+		mlctl_rm_rf(tmp);
+	if (rc)
+		mlctl_version_info_release(info);
+	mlctl_manifest_release(&m);
+	free(parent);
+	free(tmp);
+	free(old);
+	free(pretty);
+	free(mpath);
+	free(trimmed);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- verify */
+
+static void problem(struct mlctl_verify_report *rep, const char *msg)
+{
+	mlctl_buf_printf(&rep->problems, "%s\n", msg);
+	rep->nproblems++;
+}
+
+struct git_versions {
+	struct mlctl_registry *r;
+	struct mlctl_verify_report *rep;
+	size_t n;
+};
+
+static int verify_git_file(void *payload, const char *path, const char *data, size_t len,
+			   struct mlctl_err *err)
+{
+	struct git_versions *gv = payload;
+	struct mlctl_manifest m;
+	struct mlctl_err perr = MLCTL_ERR_INIT;
+	char digest[72], have[72], *msg;
+	size_t plen = strlen(path);
+	int rc;
+
+	(void)err;
+	if (strncmp(path, "models/", 7) || plen < 5 || strcmp(path + plen - 5, ".json") ||
+	    !strstr(path, "/versions/"))
+		return 0;
+	gv->n++;
+	if (mlctl_manifest_parse(&m, data, len, path, 1, NULL, &perr)) {
+		problem(gv->rep, perr.msg);
+		return 0;
+	}
+	mlctl_manifest_digest(&m, digest);
+	rc = lookup_digest(gv->r, have, m.name, m.version, &perr);
+	if (rc == 0) {
+		msg = mlctl_aprintf("%s:%s is in git but not in the database; run 'mlctl registry "
+				    "reindex'", m.name, m.version);
+		problem(gv->rep, msg);
+		free(msg);
+	} else if (rc == 1 && strcmp(have, digest)) {
+		msg = mlctl_aprintf("%s:%s has digest %s in git but %s in the database; run "
+				    "'mlctl registry reindex'", m.name, m.version, digest, have);
+		problem(gv->rep, msg);
+		free(msg);
+	} else if (rc < 0) {
+		problem(gv->rep, perr.msg);
+	}
+	mlctl_manifest_release(&m);
+	return 0;
+}
+
+static void verify_blobs(struct mlctl_registry *r, struct mlctl_verify_report *rep)
+{
+	char *top = mlctl_path_join(r->root, "blobs/sha256");
+	DIR *d = opendir(top), *sd;
+	struct dirent *e, *f;
+
+	if (!d) {
+		problem(rep, "blobs/sha256 is missing");
+		free(top);
+		return;
+	}
+	while ((e = readdir(d))) {
+		char *sub;
+
+		if (e->d_name[0] == '.')
+			continue;
+		sub = mlctl_path_join(top, e->d_name);
+		sd = opendir(sub);
+		while (sd && (f = readdir(sd))) {
+			struct mlctl_err berr = MLCTL_ERR_INIT;
+			char *msg;
+
+			if (f->d_name[0] == '.')
+				continue;
+			if (!mlctl_is_sha256_hex(f->d_name) || strncmp(f->d_name, e->d_name, 2)) {
+				msg = mlctl_aprintf("stray file blobs/sha256/%s/%s; remove it",
+						    e->d_name, f->d_name);
+				problem(rep, msg);
+				free(msg);
+				continue;
+			}
+			rep->blobs++;
+			if (mlctl_blob_check(r->root, f->d_name, NULL, &berr))
+				problem(rep, berr.msg);
+		}
+		if (sd)
+			closedir(sd);
+		free(sub);
+	}
+	closedir(d);
+	free(top);
+}
+
+int mlctl_registry_verify(struct mlctl_registry *r, struct mlctl_verify_report *rep,
+			  struct mlctl_err *err)
+{
+	struct git_versions gv = { r, rep, 0 };
+	sqlite3_stmt *st = NULL;
+	char head[41], db_head[64], *msg;
+	int rc, s;
+
+	memset(rep, 0, sizeof(*rep));
+	if ((rc = mlctl_git_check_objects(r->git, &rep->git_objects, err)))
+		problem(rep, err->msg);
+	if ((rc = mlctl_git_head(r->git, head, err)) ||
+	    (rc = meta_get(r, db_head, sizeof(db_head), "git_head", err)))
+		return rc;
+	if (strcmp(head, db_head)) {
+		msg = mlctl_aprintf("database reflects commit '%.12s' but git is at '%.12s'; run "
+				    "'mlctl registry reindex'", db_head, head);
+		problem(rep, msg);
+		free(msg);
+	}
+	if (*head && (rc = mlctl_git_files(r->git, head, verify_git_file, &gv, err)))
+		problem(rep, err->msg);
+	/* every version in the database is in git, and its files are stored */
+	if ((rc = db_prepare(r, &st,
+			     "SELECT m.name, v.version, (SELECT count(*) FROM files f WHERE "
+			     "f.version_id = v.id), v.nfiles FROM versions v JOIN models m ON "
+			     "m.id = v.model_id",
+			     err)))
+		return rc;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		rep->versions++;
+		if (sqlite3_column_int64(st, 2) != sqlite3_column_int64(st, 3)) {
+			msg = mlctl_aprintf("%s:%s lists %lld files but has %lld in the database",
+					    sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
+					    (long long)sqlite3_column_int64(st, 3),
+					    (long long)sqlite3_column_int64(st, 2));
+			problem(rep, msg);
+			free(msg);
+		}
+	}
+	sqlite3_finalize(st);
+	if (rep->versions != gv.n) {
+		msg = mlctl_aprintf("the database has %zu versions but git has %zu; run 'mlctl "
+				    "registry reindex'", rep->versions, gv.n);
+		problem(rep, msg);
+		free(msg);
+	}
+	if ((rc = db_prepare(r, &st,
+			     "SELECT m.name, v.version, f.path, f.sha256, f.size FROM files f "
+			     "JOIN versions v ON v.id = f.version_id JOIN models m ON "
+			     "m.id = v.model_id",
+			     err)))
+		return rc;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *sha = (const char *)sqlite3_column_text(st, 3);
+		char *p = mlctl_blob_path(r->root, sha);
+		struct stat sb;
+
+		rep->files++;
+		if (stat(p, &sb) < 0) {
+			msg = mlctl_aprintf("%s:%s file '%s' has no blob (sha256:%s); push the "
+					    "version again to restore it",
+					    sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
+					    sqlite3_column_text(st, 2), sha);
+			problem(rep, msg);
+			free(msg);
+		} else if ((sqlite3_int64)sb.st_size != sqlite3_column_int64(st, 4)) {
+			msg = mlctl_aprintf("%s:%s file '%s': blob size %lld, index says %lld",
+					    sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
+					    sqlite3_column_text(st, 2), (long long)sb.st_size,
+					    (long long)sqlite3_column_int64(st, 4));
+			problem(rep, msg);
+			free(msg);
+		}
+		free(p);
+	}
+	sqlite3_finalize(st);
+	verify_blobs(r, rep);
+	mlctl_err_clear(err);
+	if (rep->nproblems)
+		return mlctl_err_set(err, MLCTL_EINTEGRITY, "registry '%s' has %zu problem%s",
+				     r->root, rep->nproblems, rep->nproblems == 1 ? "" : "s");
+	return 0;
+}
+
+int mlctl_registry_reindex(struct mlctl_registry *r, size_t *events, struct mlctl_err *err)
+{
+	int rc;
+
+	*events = 0;
+	if ((rc = begin_write(r, err)))
+		return rc;
+	rc = db_exec(r,
+		     "DELETE FROM files; DELETE FROM versions; DELETE FROM models; "
+		     "DELETE FROM events; UPDATE meta SET value = '' WHERE key = 'git_head';",
+		     err);
+	if (!rc)
+		rc = catch_up_locked(r, events, err);
+	if (!rc)
+		rc = db_exec(r, "COMMIT", err);
+	rollback(r);
+	return rc;
+}

@@ -1,0 +1,104 @@
+/*
+ * registry.h - the embedded registry (DESIGN.md §4): SQLite index, git
+ * history and blob store under one folder, kept in step.
+ *
+ * Writers serialise on SQLite's write lock (BEGIN IMMEDIATE with a busy
+ * timeout); every git change happens under it. Blobs are stored before the
+ * lock is taken. On open, a database behind git is caught up by replaying
+ * the missing commits.
+ */
+#ifndef MLCTL_REGISTRY_H
+#define MLCTL_REGISTRY_H
+
+#include <stdint.h>
+
+#include "manifest.h"
+
+#define MLCTL_SCHEMA_VERSION 1
+
+struct mlctl_registry;
+
+/* Where the registry is: flag, else MLCTL_REGISTRY, else XDG data home. Caller frees. */
+char *mlctl_registry_locate(const char *flag);
+
+/*
+ * Open the registry at root. With create set, an absent or empty folder
+ * becomes a new registry; otherwise an absent one is MLCTL_ENOTFOUND. A
+ * folder that holds something else is MLCTL_EIO.
+ */
+int mlctl_registry_open(struct mlctl_registry **out, const char *root, int create,
+			struct mlctl_err *err);
+void mlctl_registry_free(struct mlctl_registry *r);
+const char *mlctl_registry_root(const struct mlctl_registry *r);
+
+/* Who did it: MLCTL_ACTOR, else git's user.name <user.email>, else $USER. Caller frees. */
+char *mlctl_actor(void);
+
+struct mlctl_push_result {
+	char name[MLCTL_NAME_MAX + 1];
+	char version[256];
+	char digest[72];
+	int existed;          /* same name, version and digest were there already */
+	uint64_t size;        /* bytes of all files */
+	size_t nfiles;
+	size_t blobs_written; /* files not stored before */
+};
+
+/*
+ * Push a project folder or a package file. bump is NULL or "major",
+ * "minor", "patch": the version becomes the next after the highest
+ * stored (unchanged content as the latest version is a no-op).
+ * Same name+version+digest: 0 with existed set. Same name+version with
+ * another digest: MLCTL_ECONFLICT.
+ */
+int mlctl_registry_push(struct mlctl_registry *r, struct mlctl_push_result *res,
+			const char *src, const char *bump, struct mlctl_err *err);
+
+struct mlctl_model_info {
+	char *name;
+	size_t nversions;
+	char *latest;
+	int64_t updated;
+};
+
+struct mlctl_version_info {
+	char *name, *version, *digest, *actor;
+	int64_t created;
+	uint64_t size;
+	size_t nfiles;
+};
+
+int mlctl_registry_list(struct mlctl_registry *r, struct mlctl_model_info **out, size_t *n,
+			struct mlctl_err *err);
+void mlctl_model_infos_free(struct mlctl_model_info *m, size_t n);
+/* Versions of a model, highest first; MLCTL_ENOTFOUND for an unknown model. */
+int mlctl_registry_versions(struct mlctl_registry *r, struct mlctl_version_info **out,
+			    size_t *n, const char *name, struct mlctl_err *err);
+void mlctl_version_info_release(struct mlctl_version_info *v);
+void mlctl_version_infos_free(struct mlctl_version_info *v, size_t n);
+
+/* Find the version a reference names; its manifest into m when m is not NULL. */
+int mlctl_registry_resolve(struct mlctl_registry *r, struct mlctl_version_info *info,
+			   struct mlctl_manifest *m, const char *ref, struct mlctl_err *err);
+
+/*
+ * Write a version's files and its mlctl.json into dir, checking every
+ * file's sha256 as it is written; through a temporary sibling and a
+ * rename. A non-empty dir is MLCTL_ECONFLICT unless force is set.
+ */
+int mlctl_registry_pull(struct mlctl_registry *r, struct mlctl_version_info *info,
+			const char *ref, const char *dir, int force, struct mlctl_err *err);
+
+struct mlctl_verify_report {
+	size_t blobs, versions, files, git_objects;
+	struct mlctl_buf problems; /* one line each */
+	size_t nproblems;
+};
+
+/* Check everything; problems are listed in rep, and MLCTL_EINTEGRITY returned. */
+int mlctl_registry_verify(struct mlctl_registry *r, struct mlctl_verify_report *rep,
+			  struct mlctl_err *err);
+/* Rebuild the database from git alone. */
+int mlctl_registry_reindex(struct mlctl_registry *r, size_t *events, struct mlctl_err *err);
+
+#endif

@@ -1,0 +1,519 @@
+/*
+ * util.c - errors, buffers, SHA-256 and small file-system helpers.
+ *
+ * Everything here is free of mlctl concepts: the other modules build on it.
+ */
+#define _GNU_SOURCE
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "banned.h"
+
+static int err_vset(struct mlctl_err *err, int code, int with_errno, const char *fmt, va_list ap)
+{
+	int saved = errno;
+	size_t n;
+
+	if (!err)
+		return code;
+	err->code = code;
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	if (with_errno) {
+		n = strlen(err->msg);
+		snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", strerror(saved));
+	}
+	return code;
+}
+
+int mlctl_err_set(struct mlctl_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err_vset(err, code, 0, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int mlctl_err_errno(struct mlctl_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err_vset(err, code, 1, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void mlctl_err_clear(struct mlctl_err *err)
+{
+	if (err) {
+		err->code = 0;
+		err->msg[0] = '\0';
+	}
+}
+
+void *mlctl_malloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p) {
+		fputs("mlctl: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+void *mlctl_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p) {
+		fputs("mlctl: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+void *mlctl_realloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (!q) {
+		fputs("mlctl: out of memory\n", stderr);
+		abort();
+	}
+	return q;
+}
+
+char *mlctl_strdup(const char *s)
+{
+	return mlctl_strndup(s, strlen(s));
+}
+
+char *mlctl_strndup(const char *s, size_t n)
+{
+	char *p = mlctl_malloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *mlctl_aprintf(const char *fmt, ...)
+{
+	struct mlctl_buf b = MLCTL_BUF_INIT;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	mlctl_buf_grow(&b, (size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(b.buf, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b.len = (size_t)n;
+	return mlctl_buf_detach(&b);
+}
+
+void mlctl_buf_grow(struct mlctl_buf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1;
+
+	if (need <= b->alloc)
+		return;
+	if (b->alloc == 0)
+		b->alloc = 64;
+	while (b->alloc < need)
+		b->alloc *= 2;
+	b->buf = mlctl_realloc(b->buf, b->alloc);
+}
+
+void mlctl_buf_add(struct mlctl_buf *b, const void *data, size_t len)
+{
+	mlctl_buf_grow(b, len);
+	if (len)
+		memcpy(b->buf + b->len, data, len);
+	b->len += len;
+	b->buf[b->len] = '\0';
+}
+
+void mlctl_buf_puts(struct mlctl_buf *b, const char *s)
+{
+	mlctl_buf_add(b, s, strlen(s));
+}
+
+void mlctl_buf_printf(struct mlctl_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	mlctl_buf_grow(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void mlctl_buf_reset(struct mlctl_buf *b)
+{
+	b->len = 0;
+	if (b->buf)
+		b->buf[0] = '\0';
+}
+
+void mlctl_buf_release(struct mlctl_buf *b)
+{
+	free(b->buf);
+	b->buf = NULL;
+	b->len = b->alloc = 0;
+}
+
+char *mlctl_buf_detach(struct mlctl_buf *b)
+{
+	char *s = b->buf ? b->buf : mlctl_strdup("");
+
+	b->buf = NULL;
+	b->len = b->alloc = 0;
+	return s;
+}
+
+struct mlctl_sha256 {
+	EVP_MD_CTX *ctx;
+};
+
+struct mlctl_sha256 *mlctl_sha256_new(void)
+{
+	struct mlctl_sha256 *h = mlctl_malloc(sizeof(*h));
+
+	h->ctx = EVP_MD_CTX_new();
+	if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
+		fputs("mlctl: cannot set up SHA-256 in libcrypto\n", stderr);
+		abort();
+	}
+	return h;
+}
+
+void mlctl_sha256_update(struct mlctl_sha256 *h, const void *data, size_t len)
+{
+	EVP_DigestUpdate(h->ctx, data, len);
+}
+
+void mlctl_sha256_final_hex(struct mlctl_sha256 *h, char hex[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+
+	EVP_DigestFinal_ex(h->ctx, md, &n);
+	for (i = 0; i < n && i < 32; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[64] = '\0';
+}
+
+void mlctl_sha256_free(struct mlctl_sha256 *h)
+{
+	if (!h)
+		return;
+	EVP_MD_CTX_free(h->ctx);
+	free(h);
+}
+
+void mlctl_sha256_hex(char hex[65], const void *data, size_t len)
+{
+	struct mlctl_sha256 *h = mlctl_sha256_new();
+
+	mlctl_sha256_update(h, data, len);
+	mlctl_sha256_final_hex(h, hex);
+	mlctl_sha256_free(h);
+}
+
+int mlctl_is_sha256_hex(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[64] == '\0';
+}
+
+int mlctl_read_file(struct mlctl_buf *out, const char *path, size_t cap, struct mlctl_err *err)
+{
+	char chunk[65536];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return mlctl_err_errno(err, errno == ENOENT ? MLCTL_ENOTFOUND : MLCTL_EIO,
+				       "cannot open '%s'", path);
+	mlctl_buf_reset(out);
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return mlctl_err_errno(err, MLCTL_EIO, "cannot read '%s'", path);
+		}
+		if (n == 0)
+			break;
+		if (out->len + (size_t)n > cap) {
+			close(fd);
+			return mlctl_err_set(err, MLCTL_EGATE, "'%s' is larger than %zu bytes", path,
+					     cap);
+		}
+		mlctl_buf_add(out, chunk, (size_t)n);
+	}
+	close(fd);
+	if (!out->buf)
+		mlctl_buf_add(out, "", 0);
+	return 0;
+}
+
+int mlctl_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int mlctl_fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int mlctl_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			    struct mlctl_err *err)
+{
+	char *dir = mlctl_dirname(path);
+	char *tmp = mlctl_aprintf("%s.tmp-%ld", path, (long)getpid());
+	int fd = -1, rc = 0;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot create '%s'", tmp);
+		goto done;
+	}
+	if (mlctl_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot write '%s'", tmp);
+		goto done;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot write '%s'", tmp);
+		goto done;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot rename '%s' to '%s'", tmp, path);
+		goto done;
+	}
+	mlctl_fsync_dir(dir);
+done:
+	if (fd >= 0)
+		close(fd);
+	if (rc)
+		unlink(tmp);
+	free(tmp);
+	free(dir);
+	return rc;
+}
+
+int mlctl_mkdir_p(const char *path, mode_t mode, struct mlctl_err *err)
+{
+	char *p = mlctl_strdup(path);
+	char *s;
+	int rc = 0;
+
+	for (s = p + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(p, mode) < 0 && errno != EEXIST) {
+				rc = mlctl_err_errno(err, MLCTL_EIO, "cannot create folder '%s'", p);
+				break;
+			}
+			*s = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	if (!rc && !mlctl_is_dir(path))
+		rc = mlctl_err_set(err, MLCTL_EIO, "'%s' exists and is not a folder", path);
+	free(p);
+	return rc;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
+	if (unlink(path) < 0 && errno != ENOENT) {
+		/* read-only folders: make them writable and retry */
+		return -1;
+	}
+	return 0;
+}
+
+int mlctl_rm_rf(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path);
+	return nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS);
+}
+
+int mlctl_is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int mlctl_dir_is_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int empty = 1;
+
+	if (!d)
+		return errno == ENOENT ? 1 : 0;
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			empty = 0;
+			break;
+		}
+	}
+	closedir(d);
+	return empty;
+}
+
+char *mlctl_path_join(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+
+	if (n && a[n - 1] == '/')
+		return mlctl_aprintf("%s%s", a, b);
+	return mlctl_aprintf("%s/%s", a, b);
+}
+
+char *mlctl_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return mlctl_strdup(".");
+	if (slash == path)
+		return mlctl_strdup("/");
+	return mlctl_strndup(path, (size_t)(slash - path));
+}
+
+const char *mlctl_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+int mlctl_path_is_safe(const char *path)
+{
+	const char *p = path, *seg;
+	size_t n = strlen(path);
+
+	if (n == 0 || n > 4096 || path[0] == '/')
+		return 0;
+	for (; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '\\')
+			return 0;
+	p = path;
+	while (*p) {
+		seg = p;
+		while (*p && *p != '/')
+			p++;
+		if (p == seg)
+			return 0; /* empty component: "a//b" or trailing slash */
+		if ((p - seg == 1 && seg[0] == '.') ||
+		    (p - seg == 2 && seg[0] == '.' && seg[1] == '.'))
+			return 0;
+		if (*p == '/') {
+			p++;
+			if (!*p)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+void mlctl_time_iso(char out[32], int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int64_t mlctl_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+void mlctl_human_size(char out[32], uint64_t n)
+{
+	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < MLCTL_ARRAY_SIZE(units)) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, 32, "%llu B", (unsigned long long)n);
+	else
+		snprintf(out, 32, "%.1f %s", v, units[u]);
+}

@@ -1,0 +1,115 @@
+/*
+ * util.h - errors, growable buffers, SHA-256 and file-system helpers shared
+ * by every module of the mlctl library.
+ *
+ * Errors: library functions return 0 or a negative MLCTL_E* code and, on
+ * failure only, fill the caller's struct mlctl_err with the code and a
+ * one-line message. The exit status of the CLI is the negated code.
+ */
+#ifndef MLCTL_UTIL_H
+#define MLCTL_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+enum mlctl_code {
+	MLCTL_OK = 0,
+	MLCTL_EGATE = -1,      /* validation failed, gate refused */
+	MLCTL_EUSAGE = -2,     /* bad command line or reference syntax */
+	MLCTL_ENOTFOUND = -3,  /* unknown model, version, file */
+	MLCTL_ECONFLICT = -4,  /* version exists with another digest */
+	MLCTL_EINTEGRITY = -5, /* digest mismatch, corrupt or unsafe archive */
+	MLCTL_EIO = -6,        /* local I/O or environment */
+	MLCTL_ENET = -7,       /* remote or network */
+	MLCTL_EINTERNAL = -8,  /* a bug, or a library failing oddly */
+};
+
+#define MLCTL_ERR_MSG_MAX 1024
+
+struct mlctl_err {
+	int code;
+	char msg[MLCTL_ERR_MSG_MAX];
+};
+
+#define MLCTL_ERR_INIT { 0, { 0 } }
+
+/* Fill err (if not NULL) and return code, so callers can `return mlctl_err_set(...)`. */
+int mlctl_err_set(struct mlctl_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Same, with ": strerror(errno)" appended. */
+int mlctl_err_errno(struct mlctl_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void mlctl_err_clear(struct mlctl_err *err);
+
+/* Growable, always NUL-terminated buffer held by value. */
+struct mlctl_buf {
+	char *buf;
+	size_t len, alloc;
+};
+
+#define MLCTL_BUF_INIT { NULL, 0, 0 }
+
+void mlctl_buf_grow(struct mlctl_buf *b, size_t extra);
+void mlctl_buf_add(struct mlctl_buf *b, const void *data, size_t len);
+void mlctl_buf_puts(struct mlctl_buf *b, const char *s);
+void mlctl_buf_printf(struct mlctl_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void mlctl_buf_reset(struct mlctl_buf *b);
+void mlctl_buf_release(struct mlctl_buf *b);
+/* Hand the string to the caller (who frees it) and reset b. */
+char *mlctl_buf_detach(struct mlctl_buf *b);
+
+/* Allocation that aborts on out-of-memory: nothing useful can follow it. */
+void *mlctl_malloc(size_t n);
+void *mlctl_calloc(size_t n, size_t size);
+void *mlctl_realloc(void *p, size_t n);
+char *mlctl_strdup(const char *s);
+char *mlctl_strndup(const char *s, size_t n);
+char *mlctl_aprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* SHA-256, streaming (OpenSSL libcrypto). */
+struct mlctl_sha256;
+struct mlctl_sha256 *mlctl_sha256_new(void);
+void mlctl_sha256_update(struct mlctl_sha256 *h, const void *data, size_t len);
+/* Writes 64 lowercase hex digits and a NUL to hex. */
+void mlctl_sha256_final_hex(struct mlctl_sha256 *h, char hex[65]);
+void mlctl_sha256_free(struct mlctl_sha256 *h);
+void mlctl_sha256_hex(char hex[65], const void *data, size_t len);
+int mlctl_is_sha256_hex(const char *s);
+
+/* Files. */
+#define MLCTL_IO_CHUNK (1024 * 1024)
+int mlctl_read_file(struct mlctl_buf *out, const char *path, size_t cap, struct mlctl_err *err);
+/* Write data to path atomically: a temporary sibling, fsync, rename, fsync dir. */
+int mlctl_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			    struct mlctl_err *err);
+int mlctl_write_all(int fd, const void *data, size_t len);
+int mlctl_mkdir_p(const char *path, mode_t mode, struct mlctl_err *err);
+int mlctl_fsync_dir(const char *path);
+/* Remove a tree (no error if it does not exist). */
+int mlctl_rm_rf(const char *path);
+int mlctl_is_dir(const char *path);
+int mlctl_dir_is_empty(const char *path);
+char *mlctl_path_join(const char *a, const char *b);
+/* Directory part of path ("." when there is none); caller frees. */
+char *mlctl_dirname(const char *path);
+const char *mlctl_basename(const char *path);
+
+/*
+ * A relative path that is safe to create under a folder: not empty, not
+ * absolute, no "." or ".." component, no empty component, no backslash or
+ * control characters, at most 4096 bytes. Returns 1 when safe.
+ */
+int mlctl_path_is_safe(const char *path);
+
+/* UTC time as "2026-01-02T03:04:05Z". */
+void mlctl_time_iso(char out[32], int64_t t);
+int64_t mlctl_now(void);
+/* Human size: "1.2 MiB". */
+void mlctl_human_size(char out[32], uint64_t n);
+
+#define MLCTL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif
