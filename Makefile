@@ -42,23 +42,26 @@ deps:
 
 $(BUILD)/%.o: %.c $(wildcard lib/*.h cmd/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Icmd -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -Icmd -c $< -o $@
 
 $(BUILD)/gen/embedded.c: $(EMBED) scripts/embed
 	@mkdir -p $(dir $@)
-	scripts/embed $(EMBED) > $@
+	@scripts/embed $(EMBED) > $@
 
 $(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c
-	$(CC) $(CFLAGS) -Icmd -c $< -o $@
+	@$(CC) $(CFLAGS) -Icmd -c $< -o $@
 
 $(BUILD)/libmlctl.a: $(LIB_OBJ)
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(BIN): $(CMD_OBJ) $(BUILD)/libmlctl.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libmlctl.a $(PKG_LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libmlctl.a $(PKG_LIBS)
 
 $(BUILD)/unit: $(UNIT_SRC) $(BUILD)/libmlctl.a
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $(UNIT_SRC) $(BUILD)/libmlctl.a $(PKG_LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $(UNIT_SRC) $(BUILD)/libmlctl.a $(PKG_LIBS)
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(BUILD)/unit

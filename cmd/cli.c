@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "manifest.h"
 #include "registry.h"
 #include "banned.h"
 
@@ -243,13 +244,10 @@ cJSON *cli_json_doc(void)
 
 void cli_print_json(cJSON *doc)
 {
-	char *s = cJSON_Print(doc);
+	char *s = mlctl_json_pretty(doc);
 
-	if (s) {
-		fputs(s, stdout);
-		fputc('\n', stdout);
-		cJSON_free(s);
-	}
+	fputs(s, stdout);
+	free(s);
 	cJSON_Delete(doc);
 }
 

@@ -101,56 +101,72 @@ void mlctl_blob_writer_abort(struct mlctl_blob_writer *w)
 }
 
 int mlctl_blob_writer_commit(struct mlctl_blob_writer *w, char sha[65], const char *expected,
-			     uint64_t *size, int *created, struct mlctl_err *err)
+			     uint64_t *size, char **staged, struct mlctl_err *err)
 {
-	char hex[65], *final = NULL, *dir = NULL;
+	char hex[65];
 	int rc = 0;
 
+	if (staged)
+		*staged = NULL;
 	mlctl_hashpipe_finish(w->hp, hex);
 	if (sha)
 		memcpy(sha, hex, 65);
 	if (size)
 		*size = w->size;
-	if (created)
-		*created = 0;
 	if (expected && strcmp(expected, hex)) {
 		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
 				   "content has sha256 %.12s… but sha256 %.12s… was expected", hex,
 				   expected);
 		goto done;
 	}
-	if (w->fd < 0)
+	if (w->fd < 0 || !staged)
 		goto done;
 	if (fsync(w->fd) < 0 || fchmod(w->fd, 0444) < 0) {
 		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot write '%s'", w->tmp);
 		goto done;
 	}
-	close(w->fd);
-	w->fd = -1;
-	final = mlctl_blob_path(w->root, hex);
-	dir = mlctl_dirname(final);
+	*staged = w->tmp;
+	w->tmp = NULL;
+done:
+	mlctl_blob_writer_abort(w);
+	return rc;
+}
+
+int mlctl_blob_install(const char *root, const char *staged, const char *sha, int *created,
+		       struct mlctl_err *err)
+{
+	char *final = mlctl_blob_path(root, sha), *dir = mlctl_dirname(final);
+	int rc;
+
+	if (created)
+		*created = 0;
 	if ((rc = mlctl_mkdir_p(dir, 0755, err)))
 		goto done;
-	if (mlctl_blob_exists(w->root, hex))
-		goto done; /* stored already: tmp is dropped below */
-	if (rename(w->tmp, final) < 0) {
+	if (mlctl_blob_exists(root, sha)) {
+		unlink(staged); /* stored already */
+		goto done;
+	}
+	if (rename(staged, final) < 0) {
 		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot store blob '%s'", final);
 		goto done;
 	}
-	free(w->tmp);
-	w->tmp = NULL;
 	mlctl_fsync_dir(dir);
 	if (created)
 		*created = 1;
 done:
 	free(final);
 	free(dir);
-	mlctl_blob_writer_abort(w);
 	return rc;
 }
 
+void mlctl_blob_discard(const char *staged)
+{
+	if (staged)
+		unlink(staged);
+}
+
 int mlctl_blob_put_fd(const char *root, int fd, const char *what, char sha[65],
-		      uint64_t *size, size_t *created, struct mlctl_err *err)
+		      uint64_t *size, char **staged, struct mlctl_err *err)
 {
 	struct mlctl_blob_writer *w;
 	int rc;
@@ -176,14 +192,7 @@ int mlctl_blob_put_fd(const char *root, int fd, const char *what, char sha[65],
 			return rc;
 		}
 	}
-	{
-		int made = 0;
-
-		rc = mlctl_blob_writer_commit(w, sha, NULL, size, &made, err);
-		if (created && made)
-			(*created)++;
-		return rc;
-	}
+	return mlctl_blob_writer_commit(w, sha, NULL, size, staged, err);
 }
 
 int mlctl_blob_check(const char *root, const char *sha, uint64_t *size, struct mlctl_err *err)

@@ -31,17 +31,26 @@ void *mlctl_blob_writer_buf(struct mlctl_blob_writer *w, size_t *cap);
 int mlctl_blob_writer_push(struct mlctl_blob_writer *w, size_t len, struct mlctl_err *err);
 /*
  * Finish: the sha256 into sha (may be NULL), the size into size (may be
- * NULL), whether it was new into created (may be NULL). With expected set, a different digest is MLCTL_EINTEGRITY and
- * nothing is stored. Frees w whatever happens.
+ * NULL). With expected set, a different digest is MLCTL_EINTEGRITY. With
+ * staged set and a storing writer, the fsync'd read-only file is left in
+ * tmp/ and its path (the caller's, to free) put in *staged, for
+ * mlctl_blob_install or mlctl_blob_discard; nothing is visible in the store
+ * until then. Frees w whatever happens.
  */
 int mlctl_blob_writer_commit(struct mlctl_blob_writer *w, char sha[65], const char *expected,
-			     uint64_t *size, int *created, struct mlctl_err *err);
+			     uint64_t *size, char **staged, struct mlctl_err *err);
 /* Drop the blob; accepts NULL. */
 void mlctl_blob_writer_abort(struct mlctl_blob_writer *w);
 
-/* Store what fd holds (read to its end); *created counts up when it was new. */
+/* Rename a staged blob into place (dropping it when the blob is stored already). */
+int mlctl_blob_install(const char *root, const char *staged, const char *sha, int *created,
+		       struct mlctl_err *err);
+/* Remove a staged blob; accepts NULL. */
+void mlctl_blob_discard(const char *staged);
+
+/* Stage what fd holds (read to its end). */
 int mlctl_blob_put_fd(const char *root, int fd, const char *what, char sha[65],
-		      uint64_t *size, size_t *created, struct mlctl_err *err);
+		      uint64_t *size, char **staged, struct mlctl_err *err);
 
 /* Re-hash a stored blob: 0 when its name is its digest, MLCTL_EINTEGRITY if not. */
 int mlctl_blob_check(const char *root, const char *sha, uint64_t *size, struct mlctl_err *err);

@@ -226,16 +226,14 @@ int mlctl_init_project(struct mlctl_init_result *res, const char *dir, const cha
 			framework = e >= 0 ? by_ext[e].framework : NULL;
 		}
 	}
-	if (nmodels == 1 && framework)
+	if (nmodels == 1 && framework) {
+		/* schema, name, version, framework, then the list: the order people read */
+		cJSON_DetachItemViaPointer(doc, arts);
 		cJSON_AddStringToObject(doc, "framework", framework);
-	res->nartifacts = s.n;
-	mlctl_json_sort_keys(doc);
-	{
-		char *p = cJSON_Print(doc);
-
-		text = mlctl_aprintf("%s\n", p);
-		cJSON_free(p);
+		cJSON_AddItemToObject(doc, "artifacts", arts);
 	}
+	res->nartifacts = s.n;
+	text = mlctl_json_pretty(doc);
 	rc = mlctl_write_file_atomic(res->path, text, strlen(text), 0644, err);
 done:
 	for (i = 0; i < s.n; i++)

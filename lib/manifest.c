@@ -357,6 +357,50 @@ char *mlctl_json_canonical(cJSON *item)
 	return copy;
 }
 
+static void pretty(struct mlctl_buf *b, const cJSON *item, int depth)
+{
+	const cJSON *c;
+	int i;
+
+	if ((cJSON_IsObject(item) || cJSON_IsArray(item)) && item->child) {
+		int obj = cJSON_IsObject(item);
+
+		mlctl_buf_puts(b, obj ? "{\n" : "[\n");
+		for (c = item->child; c; c = c->next) {
+			for (i = 0; i <= depth; i++)
+				mlctl_buf_puts(b, "  ");
+			if (obj) {
+				cJSON *key = cJSON_CreateString(c->string);
+				char *k = cJSON_PrintUnformatted(key);
+
+				mlctl_buf_puts(b, k);
+				mlctl_buf_puts(b, ": ");
+				cJSON_free(k);
+				cJSON_Delete(key);
+			}
+			pretty(b, c, depth + 1);
+			mlctl_buf_puts(b, c->next ? ",\n" : "\n");
+		}
+		for (i = 0; i < depth; i++)
+			mlctl_buf_puts(b, "  ");
+		mlctl_buf_puts(b, obj ? "}" : "]");
+	} else {
+		char *t = cJSON_PrintUnformatted(item);
+
+		mlctl_buf_puts(b, t ? t : "null");
+		cJSON_free(t);
+	}
+}
+
+char *mlctl_json_pretty(const cJSON *item)
+{
+	struct mlctl_buf b = MLCTL_BUF_INIT;
+
+	pretty(&b, item, 0);
+	mlctl_buf_puts(&b, "\n");
+	return mlctl_buf_detach(&b);
+}
+
 /* ---------------------------------------------------------------- manifest */
 
 static const char *const known_keys[] = {
@@ -705,17 +749,13 @@ char *mlctl_manifest_canonical(const struct mlctl_manifest *m)
 char *mlctl_manifest_pretty(const struct mlctl_manifest *m, int with_files)
 {
 	cJSON *copy = cJSON_Duplicate(m->json, 1);
-	char *s, *out;
+	char *out;
 
 	if (!with_files)
 		cJSON_DeleteItemFromObjectCaseSensitive(copy, "files");
 	mlctl_json_sort_keys(copy);
-	s = cJSON_Print(copy);
+	out = mlctl_json_pretty(copy);
 	cJSON_Delete(copy);
-	if (!s)
-		abort();
-	out = mlctl_aprintf("%s\n", s);
-	cJSON_free(s);
 	return out;
 }
 

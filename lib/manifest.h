@@ -103,6 +103,8 @@ int mlctl_file_entry_cmp(const void *a, const void *b);
 
 /* Sort every object's keys (bytewise), recursively, in place. */
 void mlctl_json_sort_keys(cJSON *item);
+/* Two-space indented text with a final newline (keys in their present order). Caller frees. */
+char *mlctl_json_pretty(const cJSON *item);
 /* Canonical text of any JSON value (sorted keys, no white space). Caller frees. */
 char *mlctl_json_canonical(cJSON *item);
 

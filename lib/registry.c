@@ -839,11 +839,63 @@ int mlctl_registry_resolve(struct mlctl_registry *r, struct mlctl_version_info *
 
 /* ---------------------------------------------------------------- push */
 
-/* Store one project file; its sha256 into f. */
-static int store_project_file(struct mlctl_registry *r, struct mlctl_file_entry *f,
-			      const char *dir, size_t *written, struct mlctl_err *err)
+/* Blobs written to tmp/ by a push, installed only once the version is accepted. */
+struct staging {
+	char **paths;
+	char (*shas)[65];
+	size_t n, alloc;
+};
+
+static void staging_add(struct staging *sg, char *path, const char *sha)
 {
-	char *full = mlctl_path_join(dir, f->path);
+	if (!path)
+		return;
+	if (sg->n == sg->alloc) {
+		sg->alloc = sg->alloc ? 2 * sg->alloc : 16;
+		sg->paths = mlctl_realloc(sg->paths, sg->alloc * sizeof(*sg->paths));
+		sg->shas = mlctl_realloc(sg->shas, sg->alloc * sizeof(*sg->shas));
+	}
+	sg->paths[sg->n] = path;
+	memcpy(sg->shas[sg->n], sha, 65);
+	sg->n++;
+}
+
+static int staging_install(struct mlctl_registry *r, struct staging *sg, size_t *created,
+			   struct mlctl_err *err)
+{
+	size_t i;
+	int rc, made;
+
+	for (i = 0; i < sg->n; i++) {
+		if ((rc = mlctl_blob_install(r->root, sg->paths[i], sg->shas[i], &made, err)))
+			return rc;
+		if (made)
+			(*created)++;
+		free(sg->paths[i]);
+		sg->paths[i] = NULL;
+	}
+	return 0;
+}
+
+/* Drop what was not installed, and free. */
+static void staging_release(struct staging *sg)
+{
+	size_t i;
+
+	for (i = 0; i < sg->n; i++) {
+		mlctl_blob_discard(sg->paths[i]);
+		free(sg->paths[i]);
+	}
+	free(sg->paths);
+	free(sg->shas);
+	memset(sg, 0, sizeof(*sg));
+}
+
+/* Stage one project file; its sha256 into f. */
+static int store_project_file(struct mlctl_registry *r, struct mlctl_file_entry *f,
+			      const char *dir, struct staging *sg, struct mlctl_err *err)
+{
+	char *full = mlctl_path_join(dir, f->path), *staged = NULL;
 	uint64_t size;
 	int fd, rc;
 
@@ -854,8 +906,12 @@ static int store_project_file(struct mlctl_registry *r, struct mlctl_file_entry 
 		return rc;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	rc = mlctl_blob_put_fd(r->root, fd, full, f->sha256, &size, written, err);
+	rc = mlctl_blob_put_fd(r->root, fd, full, f->sha256, &size, &staged, err);
 	close(fd);
+	if (!rc)
+		staging_add(sg, staged, f->sha256);
+	else
+		mlctl_blob_discard(staged);
 	if (!rc && size != f->size)
 		rc = mlctl_err_set(err, MLCTL_EIO,
 				   "'%s' changed while it was pushed; push again when it is no "
@@ -868,9 +924,10 @@ static int store_project_file(struct mlctl_registry *r, struct mlctl_file_entry 
 /* Store one package entry, checking it against the index. */
 static int store_package_entry(struct mlctl_registry *r, struct mlctl_pkg_reader *pkg,
 			       const struct mlctl_file_entry *f, const char *pkgpath,
-			       size_t *written, struct mlctl_err *err)
+			       struct staging *sg, struct mlctl_err *err)
 {
 	struct mlctl_blob_writer *w = NULL;
+	char *staged = NULL;
 	int have = mlctl_blob_exists(r->root, f->sha256), rc;
 
 	if ((rc = mlctl_blob_writer_open(&w, r->root, !have, err)))
@@ -891,14 +948,16 @@ static int store_package_entry(struct mlctl_registry *r, struct mlctl_pkg_reader
 			return rc;
 		}
 	}
-	rc = mlctl_blob_writer_commit(w, NULL, f->sha256, NULL, NULL, err);
+	rc = mlctl_blob_writer_commit(w, NULL, f->sha256, NULL, &staged, err);
 	if (rc == MLCTL_EINTEGRITY)
 		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
 				   "package '%s' has content that does not match its digest for '%s'; "
 				   "it is damaged: rebuild it with 'mlctl package'",
 				   pkgpath, f->path);
-	if (!rc && !have)
-		(*written)++;
+	if (!rc)
+		staging_add(sg, staged, f->sha256);
+	else
+		mlctl_blob_discard(staged);
 	return rc;
 }
 
@@ -956,7 +1015,8 @@ static int highest_version(struct mlctl_registry *r, char out[256], char digest[
 
 /* Under the write lock: settle the version, then git commit + tag + rows. */
 static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
-			  struct mlctl_push_result *res, const char *bump, struct mlctl_err *err)
+			  struct mlctl_push_result *res, const char *bump, struct staging *sg,
+			  struct mlctl_err *err)
 {
 	char digest[72], have[72], top[256], top_digest[72], head[41];
 	char *actor = mlctl_actor(), *pretty = NULL, *path = NULL, *tag = NULL, *msg = NULL;
@@ -1003,7 +1063,9 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 		res->existed = 1;
 		goto fill;
 	}
-	/* git first: it is the source of truth; the rows follow it */
+	/* accepted: the blobs go into the store, then git (the source of truth), then rows */
+	if ((rc = staging_install(r, sg, &res->blobs_written, err)))
+		goto done;
 	mlctl_git_clear_stale_locks(r->git);
 	pretty = mlctl_manifest_pretty(m, 1);
 	path = version_path(m->name, m->version);
@@ -1061,6 +1123,7 @@ static int push_dir(struct mlctl_registry *r, struct mlctl_push_result *res, con
 {
 	struct mlctl_manifest m;
 	struct mlctl_file_entry *files = NULL;
+	struct staging sg = { NULL, NULL, 0, 0 };
 	size_t n = 0, i;
 	int rc;
 
@@ -1069,15 +1132,16 @@ static int push_dir(struct mlctl_registry *r, struct mlctl_push_result *res, con
 	if ((rc = mlctl_project_collect(&files, &n, dir, &m, err)))
 		goto done;
 	for (i = 0; i < n; i++) {
-		if ((rc = store_project_file(r, &files[i], dir, &res->blobs_written, err)))
+		if ((rc = store_project_file(r, &files[i], dir, &sg, err)))
 			goto done;
 		res->size += files[i].size;
 	}
 	res->nfiles = n;
 	mlctl_manifest_set_files(&m, files, n);
 	files = NULL;
-	rc = commit_version(r, &m, res, bump, err);
+	rc = commit_version(r, &m, res, bump, &sg, err);
 done:
+	staging_release(&sg);
 	mlctl_file_entries_free(files, n);
 	mlctl_manifest_release(&m);
 	return rc;
@@ -1089,6 +1153,7 @@ static int push_pkg(struct mlctl_registry *r, struct mlctl_push_result *res, con
 	struct mlctl_pkg_reader *pkg = NULL;
 	struct mlctl_manifest *m;
 	const struct mlctl_file_entry *f;
+	struct staging sg = { NULL, NULL, 0, 0 };
 	char digest[72], have[72];
 	int rc;
 
@@ -1117,12 +1182,13 @@ static int push_pkg(struct mlctl_registry *r, struct mlctl_push_result *res, con
 		}
 	}
 	while ((rc = mlctl_pkg_next(pkg, &f, err)) == 1)
-		if ((rc = store_package_entry(r, pkg, f, path, &res->blobs_written, err)))
+		if ((rc = store_package_entry(r, pkg, f, path, &sg, err)))
 			goto done;
 	if (rc < 0)
 		goto done;
-	rc = commit_version(r, m, res, bump, err);
+	rc = commit_version(r, m, res, bump, &sg, err);
 done:
+	staging_release(&sg);
 	mlctl_pkg_free(pkg);
 	return rc;
 }
