@@ -618,7 +618,11 @@ int mlctl_pkg_open(struct mlctl_pkg_reader **out, const char *path, int hash,
 		goto done;
 	}
 	if (archive_read_open_filename(r->a, path, MLCTL_IO_CHUNK) != ARCHIVE_OK) {
-		rc = arc_err(err, r->a, MLCTL_EINTEGRITY, "cannot read package", path);
+		const char *why = archive_error_string(r->a);
+
+		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+				   "'%s' is not an mlctl package (%s); make one with 'mlctl package'",
+				   path, why ? why : "unreadable");
 		goto done;
 	}
 	ar = archive_read_next_header(r->a, &e);

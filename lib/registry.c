@@ -455,6 +455,28 @@ static int catch_up(struct mlctl_registry *r, struct mlctl_err *err)
 
 /* ---------------------------------------------------------------- open */
 
+/*
+ * Switch to WAL. Changing the journal mode can answer SQLITE_BUSY at once,
+ * without the busy handler, while another process sets up the same new
+ * registry: so wait and retry here, within the same time limit.
+ */
+static int set_wal(struct mlctl_registry *r, const char *dbpath, struct mlctl_err *err)
+{
+	int waited = 0, rc;
+
+	for (;;) {
+		rc = sqlite3_exec(r->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			return 0;
+		if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || waited >= BUSY_TIMEOUT_MS)
+			break;
+		usleep(10000);
+		waited += 10;
+	}
+	return mlctl_err_set(err, MLCTL_EIO, "'%s' is not a usable mlctl registry database: %s",
+			     dbpath, sqlite3_errmsg(r->db));
+}
+
 static int schema_version(struct mlctl_registry *r)
 {
 	sqlite3_stmt *st = NULL;
@@ -566,13 +588,11 @@ int mlctl_registry_open(struct mlctl_registry **out, const char *root, int creat
 		goto done;
 	}
 	sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
-	if ((rc = db_exec(r, "PRAGMA journal_mode = WAL", err)) ||
-	    (rc = db_exec(r, "PRAGMA synchronous = FULL", err)) ||
-	    (rc = db_exec(r, "PRAGMA foreign_keys = ON", err))) {
-		rc = mlctl_err_set(err, MLCTL_EIO, "'%s' is not an mlctl registry database (%s)",
-				   dbpath, err->msg);
+	if ((rc = set_wal(r, dbpath, err)))
 		goto done;
-	}
+	if ((rc = db_exec(r, "PRAGMA synchronous = FULL", err)) ||
+	    (rc = db_exec(r, "PRAGMA foreign_keys = ON", err)))
+		goto done;
 	sub = mlctl_path_join(root, "index.git");
 	if (!fresh && schema_version(r) == (int)MLCTL_ARRAY_SIZE(migrations)) {
 		/* the common case: nothing to set up, only catch up if git is ahead */

@@ -1,0 +1,60 @@
+# helpers.bash - shared set-up for the bats files: a scratch folder per
+# test, a registry inside it, and small projects made on the spot.
+
+bats_require_minimum_version 1.5.0
+
+MLCTL=${MLCTL:-$BATS_TEST_DIRNAME/../mlctl}
+FIXTURES=$BATS_TEST_DIRNAME/fixtures
+PY=$(command -v python3 || echo /usr/bin/python3)
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || exit 1
+	export MLCTL_REGISTRY="$BATS_TEST_TMPDIR/registry"
+	export MLCTL_ACTOR="Test Runner <ci@example.com>"
+	export NO_COLOR=1
+	unset SOURCE_DATE_EPOCH
+}
+
+mlctl() {
+	"$MLCTL" "$@"
+}
+
+# make_project DIR [NAME] [VERSION]: a small project with a model, code and a folder
+make_project() {
+	local dir=$1 name=${2:-demo} version=${3:-1.0.0}
+	mkdir -p "$dir/data"
+	head -c 20000 /dev/urandom > "$dir/model.bin"
+	printf 'print("serve")\n' > "$dir/serve.py"
+	chmod 755 "$dir/serve.py"
+	printf 'a,b\n1,2\n' > "$dir/data/train.csv"
+	cat > "$dir/mlctl.json" <<JSON
+{
+  "schema": "mlctl/v1",
+  "name": "$name",
+  "version": "$version",
+  "license": "MIT",
+  "artifacts": [
+    {"path": "model.bin", "role": "model"},
+    {"path": "serve.py", "role": "code"},
+    {"path": "data", "role": "data"}
+  ],
+  "metrics": {"accuracy": 0.91}
+}
+JSON
+}
+
+# tree_state DIR: a listing of paths, modes and hashes, to show nothing changed
+tree_state() {
+	(cd "$1" && find . -path ./tmp -prune -o -type f -print0 | sort -z |
+		xargs -0 -r sha256sum; find . -path ./tmp -prune -o -print | sort)
+}
+
+# registry_state: what a push could have changed (not tmp/, not the WAL files)
+registry_state() {
+	(cd "$MLCTL_REGISTRY" && find blobs index.git -type f | sort | xargs -r sha256sum;
+	 sqlite3 mlctl.db 'SELECT version, digest FROM versions ORDER BY id' 2>/dev/null)
+}
+
+bad_package() {
+	"$PY" "$FIXTURES/make-package.py" "$1" "$2"
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env bats
+# mlctl pull: references, checked writes, modes, atomic replacement.
+
+load helpers
+
+setup_file() {
+	:
+}
+
+push_two() {
+	make_project p demo 1.0.0
+	mlctl push p -q >/dev/null
+	cp p/model.bin v1-model.bin
+	echo v2 >> p/model.bin
+	sed -i 's/"1.0.0"/"1.1.0"/' p/mlctl.json
+	mlctl push p -q >/dev/null
+}
+
+@test "pull NAME:VERSION writes the files with their modes and a manifest" {
+	push_two
+	run -0 --separate-stderr mlctl pull demo:1.0.0 -o out
+	[[ "$output" == "pulled demo:1.0.0 sha256:"*" into out" ]]
+	cmp out/model.bin v1-model.bin
+	cmp out/serve.py p/serve.py
+	cmp out/data/train.csv p/data/train.csv
+	[ -x out/serve.py ] && [ ! -x out/model.bin ]
+	grep -q '"version": "1.0.0"' out/mlctl.json
+	! grep -q '"files"' out/mlctl.json
+}
+
+@test "a pulled folder packages back to the same digest" {
+	push_two
+	run -0 mlctl show demo:1.1.0 --json
+	digest=$(echo "$output" | sed -n 's/^  "digest": "\(.*\)",$/\1/p')
+	run -0 mlctl pull demo:1.1.0 -o out -q
+	run -0 mlctl package out -o again.mlpkg -q
+	[ "$output" = "$digest" ]
+}
+
+@test "pull NAME takes the highest release; NAME@sha256 takes that digest" {
+	push_two
+	run -0 mlctl pull demo -o latest -q
+	[[ "$output" == "pulled demo:1.1.0 "* ]]
+	run -0 mlctl versions demo --json
+	d1=$(echo "$output" | grep -A1 '"version": "1.0.0"' | sed -n 's/.*"digest": "\(.*\)",/\1/p')
+	run -0 mlctl pull "demo@$d1" -o bydigest -q
+	[[ "$output" == "pulled demo:1.0.0 "* ]]
+	cmp bydigest/model.bin v1-model.bin
+}
+
+@test "pull without -o writes NAME-VERSION" {
+	push_two
+	run -0 mlctl pull demo:1.0.0 -q
+	[ -f demo-1.0.0/model.bin ]
+}
+
+@test "a prerelease is not 'latest' while a release exists" {
+	make_project p demo 1.0.0
+	mlctl push p -q
+	sed -i 's/"1.0.0"/"2.0.0-rc.1"/' p/mlctl.json
+	echo x >> p/model.bin
+	mlctl push p -q
+	run -0 mlctl show demo --json
+	[[ "$output" == *'"version": "1.0.0"'* ]]
+}
+
+@test "a non-empty target is refused without --force and replaced with it" {
+	push_two
+	mkdir out && echo keep > out/mine.txt
+	run -4 --separate-stderr mlctl pull demo:1.0.0 -o out
+	[ "$stderr" = "mlctl: 'out' is not empty; pull into a new folder or pass --force to replace it" ]
+	[ "$(ls -A out)" = "mine.txt" ]
+	run -0 mlctl pull demo:1.0.0 -o out --force -q
+	[ ! -e out/mine.txt ] && [ -f out/model.bin ]
+	[ -z "$(ls -A . | grep '^\.out')" ]
+}
+
+@test "an empty target folder is used" {
+	push_two
+	mkdir out
+	run -0 mlctl pull demo:1.0.0 -o out -q
+	[ -f out/model.bin ]
+}
+
+@test "unknown references are exit 3, malformed ones exit 2" {
+	push_two
+	run -3 --separate-stderr mlctl pull demo:9.9.9 -o x
+	[ "$stderr" = "mlctl: 'demo:9.9.9' is not in the registry; see 'mlctl versions demo'" ]
+	run -3 --separate-stderr mlctl pull nosuch -o x
+	[ "$stderr" = "mlctl: model 'nosuch' is not in the registry; see 'mlctl list'" ]
+	run -3 mlctl pull demo@sha256:0000000000000000000000000000000000000000000000000000000000000000 -o x
+	run -2 --separate-stderr mlctl pull demo:1.0 -o x
+	[[ "$stderr" == "mlctl: '1.0' is not a semantic version"* ]]
+	run -2 mlctl pull 'Demo' -o x
+	[ ! -e x ]
+}
+
+@test "a corrupt blob is caught while pulling: exit 5, nothing left at the target" {
+	push_two
+	sha=$(sha256sum v1-model.bin | cut -c1-64)
+	blob=$MLCTL_REGISTRY/blobs/sha256/${sha:0:2}/$sha
+	chmod u+w "$blob"
+	printf 'X' | dd of="$blob" bs=1 seek=100 conv=notrunc 2>/dev/null
+	run -5 --separate-stderr mlctl pull demo:1.0.0 -o out
+	[[ "$stderr" == *"is corrupt in the registry"*"run 'mlctl registry verify'" ]]
+	[ ! -e out ]
+	[ -z "$(ls -A . | grep '^\.out')" ]
+}
+
+@test "pull from a registry that does not exist is exit 3" {
+	run -3 --separate-stderr mlctl --registry nowhere pull demo -o x
+	[ "$stderr" = "mlctl: no registry at 'nowhere'; push a model first or pass --registry DIR" ]
+	[ ! -e nowhere ]
+}

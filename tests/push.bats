@@ -1,0 +1,182 @@
+#!/usr/bin/env bats
+# mlctl push: versions are immutable, pushes are idempotent, bad packages
+# change nothing, concurrent pushes both land.
+
+load helpers
+
+@test "push a folder, then the same again: exit 0 both times, the second says it was there" {
+	make_project p
+	run -0 --separate-stderr mlctl push p
+	[[ "$output" =~ ^pushed\ demo:1\.0\.0\ sha256:[0-9a-f]{64}$ ]]
+	digest=${output##* }
+	run -0 --separate-stderr mlctl push p
+	[ "$output" = "demo:1.0.0 is already in the registry with digest $digest; nothing to do" ]
+}
+
+@test "push of a package gives the same digest as package printed" {
+	make_project p
+	run -0 mlctl package p -o p.mlpkg -q
+	digest=$output
+	run -0 mlctl push p.mlpkg -q
+	[ "$output" = "pushed demo:1.0.0 $digest" ]
+	run -0 mlctl push p -q
+	[ "$output" = "demo:1.0.0 is already in the registry with digest $digest; nothing to do" ]
+}
+
+@test "a compressed package pushes to the same digest" {
+	make_project p
+	run -0 mlctl package p -o p.mlpkg --compression zstd -q
+	digest=$output
+	run -0 mlctl push p.mlpkg -q
+	[ "$output" = "pushed demo:1.0.0 $digest" ]
+	run -0 mlctl registry verify
+}
+
+@test "same version with other content is exit 4, with the fix, and stores nothing" {
+	make_project p
+	run -0 mlctl push p -q
+	before=$(registry_state)
+	echo changed >> p/model.bin
+	run -4 --separate-stderr mlctl push p
+	[ "$stderr" = "mlctl: version '1.0.0' of 'demo' exists with another digest; versions are immutable: bump the version (or push with --bump patch)" ]
+	[ "$(registry_state)" = "$before" ]
+	[ -z "$(ls -A "$MLCTL_REGISTRY/tmp")" ]
+}
+
+@test "--bump picks the next version after the highest stored, and unchanged content is a no-op" {
+	make_project p
+	run -0 mlctl push p -q
+	echo more >> p/model.bin
+	run -0 mlctl push p --bump patch -q
+	[[ "$output" == "pushed demo:1.0.1 "* ]]
+	run -0 mlctl push p --bump patch -q
+	[[ "$output" == "demo:1.0.1 is already in the registry"* ]]
+	echo more >> p/model.bin
+	run -0 mlctl push p --bump minor -q
+	[[ "$output" == "pushed demo:1.1.0 "* ]]
+	echo more >> p/model.bin
+	run -0 mlctl push p --bump major -q
+	[[ "$output" == "pushed demo:2.0.0 "* ]]
+	run -2 --separate-stderr mlctl push p --bump tiny
+	[ "$stderr" = "mlctl: --bump 'tiny' is not known; use major, minor or patch" ]
+	run -0 mlctl versions demo --json
+	[ "$(echo "$output" | grep -c '"version"')" -eq 4 ]
+}
+
+@test "a file stored already is not written again" {
+	make_project p
+	run -0 mlctl push p --json
+	[[ "$output" == *'"blobs_written": 3'* ]]
+	echo v2 > p/serve.py
+	sed -i 's/"1.0.0"/"1.0.1"/' p/mlctl.json
+	run -0 mlctl push p --json
+	[[ "$output" == *'"blobs_written": 1'* ]]
+	[ "$(find "$MLCTL_REGISTRY/blobs" -type f | wc -l)" -eq 4 ]
+	[ -z "$(find "$MLCTL_REGISTRY/blobs" -type f -perm /222)" ]
+}
+
+@test "push writes one git commit and a GTO-style annotated tag per version" {
+	make_project p iris 1.2.0
+	run -0 mlctl push p -q
+	run -0 git -C "$MLCTL_REGISTRY/index.git" tag -n1
+	[[ "$output" == "iris@v1.2.0"*"sha256:"* ]]
+	run -0 git -C "$MLCTL_REGISTRY/index.git" cat-file -t iris@v1.2.0
+	[ "$output" = "tag" ]
+	run -0 git -C "$MLCTL_REGISTRY/index.git" log --format='%s|%an <%ae>' main
+	[ "$output" = "push iris 1.2.0|Test Runner <ci@example.com>" ]
+	run -0 git -C "$MLCTL_REGISTRY/index.git" show main:models/iris/versions/1.2.0.json
+	[[ "$output" == *'"sha256": '* ]]
+}
+
+@test "hostile or broken packages are exit 5 and change nothing" {
+	make_project p
+	run -0 mlctl push p -q
+	before=$(registry_state)
+	for kind in dotdot absolute symlink hardlink device repeat extra missing size digest truncated nomanifest notar badmanifest unsafe-index; do
+		bad_package "$kind" "$kind.mlpkg"
+		run -5 --separate-stderr mlctl push "$kind.mlpkg"
+		echo "$kind: $stderr"
+		[[ "$stderr" == "mlctl: "* ]]
+		[ "${#lines[@]}" -eq 0 ]
+		[ "$(registry_state)" = "$before" ]
+		[ -z "$(ls -A "$MLCTL_REGISTRY/tmp")" ]
+	done
+}
+
+@test "each hostile package gets a message that names the problem" {
+	declare -A want=(
+		[dotdot]="unsafe entry path '../evil.sh'"
+		[absolute]="unsafe entry path '/tmp/evil.sh'"
+		[symlink]="symlink entry 'link'"
+		[hardlink]="hardlink entry 'hard'"
+		[device]="not a regular file: 'dev'"
+		[repeat]="repeats or misorders the entry 'model.bin'"
+		[extra]="entry not in its files index: 'zzz-extra.bin'"
+		[missing]="missing the indexed file 'serve.py'"
+		[size]="size that does not match its index for 'model.bin'"
+		[digest]="does not match its digest for 'model.bin'"
+		[nomanifest]="does not start with mlctl.json but with 'model.bin'"
+		[notar]="is not an mlctl package"
+		[unsafe-index]="missing or unsafe path"
+	)
+	for kind in "${!want[@]}"; do
+		bad_package "$kind" "$kind.mlpkg"
+		run -5 --separate-stderr mlctl push "$kind.mlpkg"
+		[[ "$stderr" == *"${want[$kind]}"* ]] || { echo "$kind: $stderr"; false; }
+	done
+}
+
+@test "a truncated package is exit 5" {
+	make_project p
+	run -0 mlctl package p -o p.mlpkg -q
+	head -c 15000 p.mlpkg > cut.mlpkg
+	run -5 --separate-stderr mlctl push cut.mlpkg
+	[[ "$stderr" == *"cut.mlpkg"* ]]
+	run -3 mlctl show demo
+}
+
+@test "a registry folder that is not a registry is exit 6 and left alone" {
+	mkdir notreg && echo mine > notreg/file.txt
+	make_project p
+	run -6 --separate-stderr mlctl --registry notreg push p
+	[ "$stderr" = "mlctl: 'notreg' is not an mlctl registry (no mlctl.db and index.git); use an empty folder or an existing registry" ]
+	[ "$(ls -A notreg)" = "file.txt" ]
+	echo x > afile
+	run -6 --separate-stderr mlctl --registry afile push p
+	[[ "$stderr" == *"is a file, not a folder"* ]]
+}
+
+@test "pushing something that does not exist is exit 3" {
+	run -3 --separate-stderr mlctl push nowhere
+	[[ "$stderr" == "mlctl: cannot push 'nowhere': No such file or directory" ]]
+}
+
+@test "two pushes at once into one registry both succeed and verify stays clean" {
+	make_project a alpha
+	make_project b beta
+	for i in 1 2 3; do
+		sed -i "s/\"version\": \"[^\"]*\"/\"version\": \"1.0.$i\"/" a/mlctl.json b/mlctl.json
+		echo "$i" >> a/model.bin
+		echo "$i" >> b/model.bin
+		mlctl push a -q > a.out 2> a.err & pa=$!
+		mlctl push b -q > b.out 2> b.err & pb=$!
+		wait $pa || { cat a.err; false; }
+		wait $pb || { cat b.err; false; }
+	done
+	run -0 mlctl list
+	[[ "$output" == *"alpha  3"* ]]
+	[[ "$output" == *"beta   3"* ]]
+	run -0 mlctl registry verify
+	run -0 git -C "$MLCTL_REGISTRY/index.git" rev-list --count main
+	[ "$output" = 6 ]
+}
+
+@test "the first push into a new registry, twice at once, makes one registry" {
+	make_project a alpha
+	make_project b beta
+	mlctl push a -q > a.out 2> a.err & pa=$!
+	mlctl push b -q > b.out 2> b.err & pb=$!
+	wait $pa || { cat a.err; false; }
+	wait $pb || { cat b.err; false; }
+	run -0 mlctl registry verify
+}
