@@ -1,0 +1,47 @@
+# bash completion for mlctl
+_mlctl() {
+	local cur prev words cword
+	_init_completion 2>/dev/null || {
+		cur=${COMP_WORDS[COMP_CWORD]}
+		prev=${COMP_WORDS[COMP_CWORD-1]}
+		words=("${COMP_WORDS[@]}")
+		cword=$COMP_CWORD
+	}
+	local commands="init package push pull list versions show registry completion help"
+	local global="--registry --json --quiet -q --verbose -v --color --help -h --version"
+	local cmd="" i
+	for ((i = 1; i < cword; i++)); do
+		case ${words[i]} in
+		--registry | --color) ((i++)) ;;
+		-*) ;;
+		*) cmd=${words[i]}; break ;;
+		esac
+	done
+	case $prev in
+	--registry | -o | --output) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
+	--color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
+	--compression) COMPREPLY=($(compgen -W "none gzip zstd gzip:9 zstd:19" -- "$cur")); return ;;
+	--bump) COMPREPLY=($(compgen -W "major minor patch" -- "$cur")); return ;;
+	--name | --version) return ;;
+	esac
+	if [[ -z $cmd ]]; then
+		COMPREPLY=($(compgen -W "$commands $global" -- "$cur"))
+		return
+	fi
+	local opts=""
+	case $cmd in
+	init) opts="--force -f --name --version" ;;
+	package) opts="--output -o --compression" ;;
+	push) opts="--bump" ;;
+	pull) opts="--output -o --force -f" ;;
+	registry) opts="verify reindex" ;;
+	completion) opts="bash zsh fish" ;;
+	help) opts="$commands" ;;
+	esac
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$opts $global" -- "$cur"))
+	else
+		COMPREPLY=($(compgen -W "${opts//-*/}" -- "$cur") $(compgen -f -- "$cur" || true))
+	fi
+}
+complete -F _mlctl mlctl

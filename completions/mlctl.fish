@@ -1,0 +1,40 @@
+# fish completion for mlctl
+set -l cmds init package push pull list versions show registry completion help
+complete -c mlctl -f
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a init -d 'write mlctl.json from a folder'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a package -d 'make a deterministic package'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a push -d 'store a version'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a pull -d 'write a version into a folder'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a list -d 'list the models'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a versions -d "list a model's versions"
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a show -d 'show one version'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a registry -d 'verify or reindex'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a completion -d 'print a completion script'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a help -d 'show help'
+# global options
+complete -c mlctl -l registry -r -F -d 'registry folder'
+complete -c mlctl -l json -d 'machine-readable output'
+complete -c mlctl -s q -l quiet -d 'only results and errors'
+complete -c mlctl -s v -l verbose -d 'more detail'
+complete -c mlctl -l color -x -a 'auto always never' -d 'colour'
+complete -c mlctl -s h -l help -d 'help'
+complete -c mlctl -l version -n "not __fish_seen_subcommand_from init" -d 'print the version'
+# init
+complete -c mlctl -n '__fish_seen_subcommand_from init' -s f -l force -d 'overwrite mlctl.json'
+complete -c mlctl -n '__fish_seen_subcommand_from init' -l name -x -d 'model name'
+complete -c mlctl -n '__fish_seen_subcommand_from init' -l version -x -d 'first version'
+complete -c mlctl -n '__fish_seen_subcommand_from init' -F
+# package
+complete -c mlctl -n '__fish_seen_subcommand_from package' -s o -l output -r -F -d 'package file'
+complete -c mlctl -n '__fish_seen_subcommand_from package' -l compression -x -a 'none gzip zstd gzip:9 zstd:19' -d 'compression'
+complete -c mlctl -n '__fish_seen_subcommand_from package' -F
+# push
+complete -c mlctl -n '__fish_seen_subcommand_from push' -l bump -x -a 'major minor patch' -d 'next version'
+complete -c mlctl -n '__fish_seen_subcommand_from push' -F
+# pull
+complete -c mlctl -n '__fish_seen_subcommand_from pull' -s o -l output -r -F -d 'target folder'
+complete -c mlctl -n '__fish_seen_subcommand_from pull' -s f -l force -d 'replace a folder'
+# registry, completion, help
+complete -c mlctl -n '__fish_seen_subcommand_from registry' -a 'verify reindex'
+complete -c mlctl -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'
+complete -c mlctl -n '__fish_seen_subcommand_from help' -a "$cmds"
