@@ -269,7 +269,7 @@ static struct archive_entry *make_entry(const char *path, uint64_t size, unsigne
 
 /* Archive one file, hashing it on the way; fills f->sha256. */
 static int archive_file(struct archive *a, struct mlctl_file_entry *f, const char *dir,
-			int64_t mtime, const char *out_path, struct mlctl_err *err)
+			int64_t mtime, const char *out_path, int out_fd, struct mlctl_err *err)
 {
 	char *full = mlctl_path_join(dir, f->path);
 	struct archive_entry *e = make_entry(f->path, f->size, f->mode, mtime);
@@ -312,6 +312,9 @@ static int archive_file(struct archive *a, struct mlctl_file_entry *f, const cha
 			rc = arc_err(err, a, MLCTL_EIO, "cannot write", out_path);
 			goto done;
 		}
+		/* start write-back as we go, so the final fsync has little left */
+		if ((total & (32 * MLCTL_IO_CHUNK - 1)) < (uint64_t)n)
+			sync_file_range(out_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	}
 	if (total != f->size) {
 		rc = mlctl_err_set(err, MLCTL_EIO,
@@ -444,7 +447,7 @@ int mlctl_package_write(struct mlctl_manifest *m, char digest[72], const char *d
 	struct archive_entry *e = NULL;
 	char *placeholder = NULL, *real = NULL, *tar_tmp = NULL, *z_tmp = NULL, *outdir = NULL;
 	char cname[8];
-	int level, rc;
+	int level, rc, out_fd = -1;
 	int64_t mtime;
 	size_t n = 0, i;
 
@@ -465,10 +468,18 @@ int mlctl_package_write(struct mlctl_manifest *m, char digest[72], const char *d
 	outdir = mlctl_dirname(out_path);
 	tar_tmp = mlctl_aprintf("%s/.%s.tmp-%ld", outdir, mlctl_basename(out_path),
 				(long)getpid());
+	out_fd = open(tar_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out_fd < 0) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot create '%s'", tar_tmp);
+		goto done;
+	}
 	a = archive_write_new();
 	archive_write_set_format_pax_restricted(a);
 	archive_write_add_filter_none(a);
-	if (archive_write_open_filename(a, tar_tmp) != ARCHIVE_OK) {
+	/* write in large blocks; no padding after the end-of-archive records */
+	archive_write_set_bytes_per_block(a, MLCTL_IO_CHUNK);
+	archive_write_set_bytes_in_last_block(a, 1);
+	if (archive_write_open_fd(a, out_fd) != ARCHIVE_OK) {
 		rc = arc_err(err, a, MLCTL_EIO, "cannot create", tar_tmp);
 		goto done;
 	}
@@ -480,12 +491,18 @@ int mlctl_package_write(struct mlctl_manifest *m, char digest[72], const char *d
 		goto done;
 	}
 	for (i = 0; i < m->nfiles; i++)
-		if ((rc = archive_file(a, &m->files[i], dir, mtime, tar_tmp, err)))
+		if ((rc = archive_file(a, &m->files[i], dir, mtime, tar_tmp, out_fd, err)))
 			goto done;
 	if (archive_write_close(a) != ARCHIVE_OK) {
 		rc = arc_err(err, a, MLCTL_EIO, "cannot write", tar_tmp);
 		goto done;
 	}
+	if (close(out_fd) < 0) {
+		out_fd = -1;
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot write '%s'", tar_tmp);
+		goto done;
+	}
+	out_fd = -1;
 	/* the hashes are known now: put them into the manifest, same length */
 	{
 		struct mlctl_file_entry *done_files = m->files;
@@ -524,6 +541,8 @@ int mlctl_package_write(struct mlctl_manifest *m, char digest[72], const char *d
 done:
 	if (a)
 		archive_write_free(a);
+	if (out_fd >= 0)
+		close(out_fd);
 	archive_entry_free(e);
 	if (rc) {
 		if (tar_tmp)
