@@ -1,0 +1,30 @@
+#!/usr/bin/env bats
+# The main paths under valgrind: no invalid accesses, no leaks.
+
+load helpers
+
+vg() {
+	valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		--error-exitcode=42 "$MLCTL" "$@"
+}
+
+@test "init, package, push, list, versions, show, pull, verify, reindex: valgrind-clean" {
+	command -v valgrind >/dev/null || skip "valgrind is not installed"
+	[[ "$MLCTL" != *build-san* ]] || skip "the sanitizer build checks this itself"
+	make_project p
+	rm p/mlctl.json
+	run -0 vg init p --name vg
+	run -0 vg package p -o p.mlpkg
+	run -0 vg push p.mlpkg
+	echo more >> p/model.bin
+	run -0 vg push p --bump patch
+	run -0 vg list
+	run -0 vg versions vg
+	run -0 vg show vg:0.1.0
+	run -0 vg pull vg -o out
+	run -0 vg registry verify
+	run -0 vg registry reindex
+	bad_package digest bad.mlpkg
+	run -5 vg push bad.mlpkg
+	run -4 vg pull vg -o out
+}
