@@ -1004,12 +1004,34 @@ static int lookup_digest(struct mlctl_registry *r, char d[72], const char *name,
 	return rc;
 }
 
-static int conflict(struct mlctl_err *err, const char *name, const char *version)
+static void fill_result(struct mlctl_push_result *res, const struct mlctl_manifest *m,
+			const char *digest)
 {
-	return mlctl_err_set(err, MLCTL_ECONFLICT,
-			     "version '%s' of '%s' exists with another digest; versions are "
-			     "immutable: bump the version (or push with --bump patch)",
-			     version, name);
+	snprintf(res->name, sizeof(res->name), "%s", m->name);
+	snprintf(res->version, sizeof(res->version), "%s", m->version);
+	snprintf(res->digest, sizeof(res->digest), "%s", digest);
+}
+
+/*
+ * Is m's version stored already? 0 when not; 1 when it is, with this
+ * digest (res filled, existed set); MLCTL_ECONFLICT with another digest.
+ */
+static int check_existing(struct mlctl_registry *r, const struct mlctl_manifest *m,
+			  const char *digest, struct mlctl_push_result *res, struct mlctl_err *err)
+{
+	char have[72];
+	int rc = lookup_digest(r, have, m->name, m->version, err);
+
+	if (rc != 1)
+		return rc;
+	if (strcmp(have, digest))
+		return mlctl_err_set(err, MLCTL_ECONFLICT,
+				     "version '%s' of '%s' exists with another digest; versions are "
+				     "immutable: bump the version (or push with --bump patch)",
+				     m->version, m->name);
+	res->existed = 1;
+	fill_result(res, m, digest);
+	return 1;
 }
 
 /* Highest stored version of name ("" when none). */
@@ -1038,7 +1060,7 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 			  struct mlctl_push_result *res, const char *bump, struct staging *sg,
 			  struct mlctl_err *err)
 {
-	char digest[72], have[72], top[256], top_digest[72], head[41];
+	char digest[72], top[256], top_digest[72], head[41];
 	char *actor = mlctl_actor(), *pretty = NULL, *path = NULL, *tag = NULL, *msg = NULL;
 	char *evtext = NULL;
 	struct mlctl_git_change ch;
@@ -1062,7 +1084,8 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 			if (!strcmp(digest, top_digest)) {
 				/* same content as the latest version: nothing to bump */
 				res->existed = 1;
-				goto fill;
+				fill_result(res, m, digest);
+				goto done;
 			}
 			if ((rc = mlctl_semver_bump(&next, top, bump, err)))
 				goto done;
@@ -1071,17 +1094,10 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 		}
 	}
 	mlctl_manifest_digest(m, digest);
-	rc = lookup_digest(r, have, m->name, m->version, err);
-	if (rc < 0)
+	if ((rc = check_existing(r, m, digest, res, err))) {
+		if (rc == 1)
+			rc = 0;
 		goto done;
-	if (rc == 1) {
-		rc = 0;
-		if (strcmp(have, digest)) {
-			rc = conflict(err, m->name, m->version);
-			goto done;
-		}
-		res->existed = 1;
-		goto fill;
 	}
 	/* accepted: the blobs go into the store, then git (the source of truth), then rows */
 	if ((rc = staging_install(r, sg, &res->blobs_written, err)))
@@ -1122,10 +1138,7 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 		goto done;
 	if ((rc = db_exec(r, "COMMIT", err)))
 		goto done;
-fill:
-	snprintf(res->name, sizeof(res->name), "%s", m->name);
-	snprintf(res->version, sizeof(res->version), "%s", m->version);
-	snprintf(res->digest, sizeof(res->digest), "%s", digest);
+	fill_result(res, m, digest);
 done:
 	rollback(r);
 	cJSON_Delete(evj);
@@ -1174,7 +1187,7 @@ static int push_pkg(struct mlctl_registry *r, struct mlctl_push_result *res, con
 	struct mlctl_manifest *m;
 	const struct mlctl_file_entry *f;
 	struct staging sg = { NULL, NULL, 0, 0 };
-	char digest[72], have[72];
+	char digest[72];
 	int rc;
 
 	if ((rc = mlctl_pkg_open(&pkg, path, 0, err)))
@@ -1185,19 +1198,9 @@ static int push_pkg(struct mlctl_registry *r, struct mlctl_push_result *res, con
 	if (!bump) {
 		/* the digest is known from the first entry: a re-push reads nothing more */
 		mlctl_manifest_digest(m, digest);
-		rc = lookup_digest(r, have, m->name, m->version, err);
-		if (rc < 0)
-			goto done;
-		if (rc == 1) {
-			rc = 0;
-			if (strcmp(have, digest)) {
-				rc = conflict(err, m->name, m->version);
-				goto done;
-			}
-			res->existed = 1;
-			snprintf(res->name, sizeof(res->name), "%s", m->name);
-			snprintf(res->version, sizeof(res->version), "%s", m->version);
-			snprintf(res->digest, sizeof(res->digest), "%s", digest);
+		if ((rc = check_existing(r, m, digest, res, err))) {
+			if (rc == 1)
+				rc = 0;
 			goto done;
 		}
 	}

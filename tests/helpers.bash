@@ -43,6 +43,12 @@ make_project() {
 JSON
 }
 
+# next_version DIR VERSION: change the project's content and set its version
+next_version() {
+	echo "$2" >> "$1/model.bin"
+	sed -i "s/\"version\": \"[^\"]*\"/\"version\": \"$2\"/" "$1/mlctl.json"
+}
+
 # tree_state DIR: a listing of paths, modes and hashes, to show nothing changed
 tree_state() {
 	(cd "$1" && find . -path ./tmp -prune -o -type f -print0 | sort -z |

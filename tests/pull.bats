@@ -11,8 +11,7 @@ push_two() {
 	make_project p demo 1.0.0
 	mlctl push p -q >/dev/null
 	cp p/model.bin v1-model.bin
-	echo v2 >> p/model.bin
-	sed -i 's/"1.0.0"/"1.1.0"/' p/mlctl.json
+	next_version p 1.1.0
 	mlctl push p -q >/dev/null
 }
 

@@ -45,8 +45,7 @@ load helpers
 @test "a crash between the git commit and the database commit is repaired on the next open" {
 	make_project p
 	mlctl push p -q
-	echo v2 >> p/model.bin
-	sed -i 's/"1.0.0"/"1.0.1"/' p/mlctl.json
+	next_version p 1.0.1
 	MLCTL_TEST_CRASH_AFTER_GIT=1 run -99 mlctl push p
 	# git has the version, the database does not yet
 	run -0 sqlite3 "$MLCTL_REGISTRY/mlctl.db" "SELECT count(*) FROM versions"
@@ -62,8 +61,7 @@ load helpers
 	make_project p
 	mlctl push p -q
 	touch "$MLCTL_REGISTRY/index.git/refs/heads/main.lock"
-	echo v2 >> p/model.bin
-	sed -i 's/"1.0.0"/"1.0.1"/' p/mlctl.json
+	next_version p 1.0.1
 	run -0 mlctl push p -q
 	run -0 mlctl registry verify
 }
@@ -71,8 +69,7 @@ load helpers
 @test "reindex rebuilds a deleted database from git alone" {
 	make_project p
 	mlctl push p -q
-	echo v2 >> p/model.bin
-	sed -i 's/"1.0.0"/"1.0.1"/' p/mlctl.json
+	next_version p 1.0.1
 	mlctl push p -q
 	rm "$MLCTL_REGISTRY"/mlctl.db*
 	sqlite3 "$MLCTL_REGISTRY/mlctl.db" "PRAGMA user_version = 0" >/dev/null
