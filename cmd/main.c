@@ -2,6 +2,7 @@
  * main.c - find the command, hand it its arguments, flush, exit.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@ int main(int argc, char **argv)
 	int i, cmd_at = -1, rc;
 
 	memset(&cli, 0, sizeof(cli));
+	mlctl_catch_signals();
 	cli.color = isatty(1) && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--version")) {
@@ -72,6 +74,14 @@ int main(int argc, char **argv)
 		else if (rc < 0)
 			rc = 0;
 		free(args);
+	}
+	if (mlctl_interrupted()) {
+		/* everything is cleaned up: now die of the signal, as a shell expects */
+		int sig = mlctl_interrupted();
+
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return 128 + sig;
 	}
 	/* a full disk or a closed pipe on stdout is a failure too */
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -72,6 +72,8 @@ void *mlctl_blob_writer_buf(struct mlctl_blob_writer *w, size_t *cap)
 
 int mlctl_blob_writer_push(struct mlctl_blob_writer *w, size_t len, struct mlctl_err *err)
 {
+	if (mlctl_interrupted())
+		return mlctl_err_interrupted(err);
 	if (!len)
 		return 0;
 	mlctl_hashpipe_push(w->hp, len);

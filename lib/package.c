@@ -295,6 +295,10 @@ static int archive_file(struct archive *a, struct mlctl_file_entry *f, const cha
 
 		if (total + cap > f->size)
 			cap = (size_t)(f->size - total) + 1; /* one more byte shows growth */
+		if (mlctl_interrupted()) {
+			rc = mlctl_err_interrupted(err);
+			goto done;
+		}
 		n = read(fd, slot, cap);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -407,6 +411,10 @@ static int compress_file(const char *src, const char *dst, const char *name, int
 		goto done;
 	}
 	while ((n = read(fd, buf, MLCTL_IO_CHUNK)) > 0) {
+		if (mlctl_interrupted()) {
+			rc = mlctl_err_interrupted(err);
+			goto done;
+		}
 		if (archive_write_data(a, buf, (size_t)n) != n) {
 			rc = arc_err(err, a, MLCTL_EIO, "cannot write", dst);
 			goto done;

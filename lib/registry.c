@@ -137,6 +137,16 @@ static void rollback(struct mlctl_registry *r)
 		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* Wait for another writer, up to BUSY_TIMEOUT_MS, unless interrupted. */
+static int busy_wait(void *arg, int tries)
+{
+	(void)arg;
+	if (mlctl_interrupted() || (long)tries * 5 >= BUSY_TIMEOUT_MS)
+		return 0;
+	usleep(5000);
+	return 1;
+}
+
 /* ---------------------------------------------------------------- location */
 
 char *mlctl_registry_locate(const char *flag)
@@ -468,7 +478,8 @@ static int set_wal(struct mlctl_registry *r, const char *dbpath, struct mlctl_er
 		rc = sqlite3_exec(r->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
 			return 0;
-		if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || waited >= BUSY_TIMEOUT_MS)
+		if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || waited >= BUSY_TIMEOUT_MS ||
+		    mlctl_interrupted())
 			break;
 		usleep(10000);
 		waited += 10;
@@ -587,7 +598,7 @@ int mlctl_registry_open(struct mlctl_registry **out, const char *root, int creat
 				   r->db ? sqlite3_errmsg(r->db) : "out of memory");
 		goto done;
 	}
-	sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
+	sqlite3_busy_handler(r->db, busy_wait, NULL);
 	if ((rc = set_wal(r, dbpath, err)))
 		goto done;
 	if ((rc = db_exec(r, "PRAGMA synchronous = FULL", err)) ||
@@ -1262,8 +1273,13 @@ static int write_verified(const char *root, const struct mlctl_file_entry *f, co
 	for (;;) {
 		size_t cap;
 		char *slot = mlctl_hashpipe_slot(hp, &cap);
-		ssize_t n = read(in, slot, cap);
+		ssize_t n;
 
+		if (mlctl_interrupted()) {
+			rc = mlctl_err_interrupted(err);
+			goto done;
+		}
+		n = read(in, slot, cap);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -486,6 +487,44 @@ int mlctl_path_is_safe(const char *path)
 		}
 	}
 	return 1;
+}
+
+static volatile sig_atomic_t caught;
+
+static void on_signal(int sig)
+{
+	caught = sig;
+}
+
+void mlctl_catch_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: a blocked read returns EINTR and the loop looks */
+	for (i = 0; i < MLCTL_ARRAY_SIZE(sigs); i++) {
+		struct sigaction old;
+
+		/* a signal ignored by whoever started us (nohup, a background job) stays ignored */
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(sigs[i], &sa, NULL);
+	}
+}
+
+int mlctl_interrupted(void)
+{
+	return caught;
+}
+
+int mlctl_err_interrupted(struct mlctl_err *err)
+{
+	return mlctl_err_set(err, MLCTL_EIO, "interrupted by signal %d; nothing was changed",
+			     (int)caught);
 }
 
 void mlctl_time_iso(char out[32], int64_t t)

@@ -104,6 +104,16 @@ const char *mlctl_basename(const char *path);
  */
 int mlctl_path_is_safe(const char *path);
 
+/*
+ * Interruption: mlctl_catch_signals makes SIGINT, SIGTERM and SIGHUP set a
+ * flag instead of killing the process; long loops check mlctl_interrupted
+ * and fail with mlctl_err_interrupted, so every cleanup path runs (no
+ * temporary files left behind), then the caller exits 128 + the signal.
+ */
+void mlctl_catch_signals(void);
+int mlctl_interrupted(void); /* the signal caught, or 0 */
+int mlctl_err_interrupted(struct mlctl_err *err);
+
 /* UTC time as "2026-01-02T03:04:05Z". */
 void mlctl_time_iso(char out[32], int64_t t);
 int64_t mlctl_now(void);

@@ -144,3 +144,16 @@ load helpers
 	run -1 mlctl package p -o out.mlpkg
 	[ -z "$(ls -A . | grep -v '^p$')" ]
 }
+
+@test "an interrupted package removes its temporary file and dies of the signal" {
+	make_project p
+	truncate -s 4G p/model.bin
+	"$MLCTL" package p -o big.mlpkg -q & pid=$!
+	for i in $(seq 100); do ls .big.mlpkg.tmp-* >/dev/null 2>&1 && break; sleep 0.05; done
+	kill -TERM $pid
+	status=0
+	wait $pid || status=$?
+	[ "$status" -eq 143 ]
+	[ ! -e big.mlpkg ]
+	[ -z "$(ls -A . | grep -v '^p$')" ]
+}

@@ -111,3 +111,18 @@ push_two() {
 	[ "$stderr" = "mlctl: no registry at 'nowhere'; push a model first or pass --registry DIR" ]
 	[ ! -e nowhere ]
 }
+
+@test "an interrupted pull leaves no folder behind" {
+	make_project p
+	truncate -s 2G p/model.bin
+	mlctl push p -q
+	"$MLCTL" pull demo -o out -q & pid=$!
+	for i in $(seq 100); do ls -d .out.pull-* >/dev/null 2>&1 && break; sleep 0.05; done
+	kill -TERM $pid
+	status=0
+	wait $pid || status=$?
+	[ "$status" -eq 143 ]
+	[ ! -e out ]
+	[ -z "$(ls -A . | grep -v -e '^p$' -e '^registry$')" ]
+	run -0 mlctl registry verify
+}
