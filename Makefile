@@ -80,7 +80,7 @@ install: $(BIN)
 	install -D -m 0644 completions/mlctl.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mlctl
 	install -D -m 0644 completions/_mlctl $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mlctl
 	install -D -m 0644 completions/mlctl.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/mlctl.fish
-	for f in docs/mlctl*.md docs/exit-codes.md; do install -D -m 0644 $$f $(DESTDIR)$(PREFIX)/share/doc/mlctl/$$(basename $$f); done
+	for f in docs/*.md; do install -D -m 0644 $$f $(DESTDIR)$(PREFIX)/share/doc/mlctl/$$(basename $$f); done
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/mlctl \

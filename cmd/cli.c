@@ -270,8 +270,11 @@ int cli_open_registry(struct cli *cli, struct mlctl_registry **r, int create)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;
 	char *root = mlctl_registry_locate(cli->registry);
-	int rc = mlctl_registry_open(r, root, create, &err);
+	int rc;
 
+	if (cli->verbose)
+		fprintf(stderr, "registry: %s\n", root);
+	rc = mlctl_registry_open(r, root, create, &err);
 	free(root);
 	return rc ? cli_fail(cli, &err) : 0;
 }
