@@ -43,7 +43,13 @@ deps:
 $(BUILD)/%.o: %.c $(wildcard lib/*.h cmd/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -Icmd -c $< -o $@
+	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -Icmd -I$(BUILD)/gen -c $< -o $@
+
+$(BUILD)/gen/spdx_ids.h: scripts/gen-spdx
+	@mkdir -p $(dir $@)
+	@scripts/gen-spdx > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/lib/spdx.o: $(BUILD)/gen/spdx_ids.h
 
 $(BUILD)/gen/embedded.c: $(EMBED) scripts/embed
 	@mkdir -p $(dir $@)

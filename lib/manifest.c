@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -439,34 +440,50 @@ void mlctl_manifest_release(struct mlctl_manifest *m)
 	memset(m, 0, sizeof(*m));
 }
 
-static int bad(struct mlctl_err *err, const char *origin, const char *fmt, const char *a,
-	       const char *b)
-{
-	char what[600];
+/* ---- checks, shared by parsing (first error wins) and validate (all findings) */
 
-	snprintf(what, sizeof(what), fmt, a, b);
-	return mlctl_err_set(err, MLCTL_EGATE, "%s: %s", origin, what);
+struct checker {
+	mlctl_finding_fn fn;
+	void *ctx;
+	int errors;
+};
+
+static void emit(struct checker *c, const char *id, int severity, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void emit(struct checker *c, const char *id, int severity, const char *fmt, ...)
+{
+	char msg[MLCTL_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (severity == MLCTL_SEV_ERROR)
+		c->errors++;
+	c->fn(c->ctx, id, severity, msg);
 }
 
-static int parse_files_index(struct mlctl_manifest *m, cJSON *files, const char *origin,
-			     struct mlctl_err *err)
+static void check_files_index(struct checker *c, const cJSON *files)
 {
-	cJSON *f;
-	size_t n = (size_t)cJSON_GetArraySize(files), i = 0;
-	int rc = 0;
+	const cJSON *f, *prev = NULL;
 
-	m->files = mlctl_calloc(n, sizeof(*m->files));
+	if (!cJSON_IsArray(files)) {
+		emit(c, "MLV012", MLCTL_SEV_ERROR,
+		     "missing \"files\" index; package the project with 'mlctl package'");
+		return;
+	}
 	cJSON_ArrayForEach(f, files) {
-		cJSON *path = cJSON_GetObjectItemCaseSensitive(f, "path");
-		cJSON *size = cJSON_GetObjectItemCaseSensitive(f, "size");
-		cJSON *mode = cJSON_GetObjectItemCaseSensitive(f, "mode");
-		cJSON *sha = cJSON_GetObjectItemCaseSensitive(f, "sha256");
-		struct mlctl_file_entry *e = &m->files[i];
+		const cJSON *path = cJSON_GetObjectItemCaseSensitive(f, "path");
+		const cJSON *size = cJSON_GetObjectItemCaseSensitive(f, "size");
+		const cJSON *mode = cJSON_GetObjectItemCaseSensitive(f, "mode");
+		const cJSON *sha = cJSON_GetObjectItemCaseSensitive(f, "sha256");
 
 		if (!cJSON_IsString(path) || !mlctl_path_is_safe(path->valuestring)) {
-			rc = bad(err, origin, "files index entry %s has a missing or unsafe path%s",
-				 cJSON_IsString(path) ? path->valuestring : "(no path)", "");
-			goto done;
+			emit(c, "MLV012", MLCTL_SEV_ERROR,
+			     "files index entry %s has a missing or unsafe path",
+			     cJSON_IsString(path) ? path->valuestring : "(no path)");
+			return;
 		}
 		if (!cJSON_IsNumber(size) || size->valuedouble < 0 ||
 		    size->valuedouble > 9007199254740992.0 ||
@@ -474,180 +491,157 @@ static int parse_files_index(struct mlctl_manifest *m, cJSON *files, const char 
 		    !cJSON_IsString(mode) ||
 		    (strcmp(mode->valuestring, "0644") && strcmp(mode->valuestring, "0755")) ||
 		    !cJSON_IsString(sha) || !mlctl_is_sha256_hex(sha->valuestring)) {
-			rc = bad(err, origin,
-				 "files index entry '%s' needs size (bytes), mode (\"0644\" or "
-				 "\"0755\") and sha256 (64 hex digits)%s",
-				 path->valuestring, "");
-			goto done;
+			emit(c, "MLV012", MLCTL_SEV_ERROR,
+			     "files index entry '%s' needs size (bytes), mode (\"0644\" or \"0755\") "
+			     "and sha256 (64 hex digits)",
+			     path->valuestring);
+			return;
 		}
-		e->path = mlctl_strdup(path->valuestring);
-		e->size = (uint64_t)size->valuedouble;
-		e->mode = strcmp(mode->valuestring, "0755") ? 0644 : 0755;
-		memcpy(e->sha256, sha->valuestring, 65);
-		i++;
-		m->nfiles = i;
-		if (i > 1 && strcmp(m->files[i - 2].path, e->path) >= 0) {
-			rc = bad(err, origin,
-				 "files index is not sorted or repeats '%s'; rebuild the package%s",
-				 e->path, "");
-			goto done;
+		if (prev && strcmp(cJSON_GetObjectItemCaseSensitive(prev, "path")->valuestring,
+				   path->valuestring) >= 0) {
+			emit(c, "MLV012", MLCTL_SEV_ERROR,
+			     "files index is not sorted or repeats '%s'; rebuild the package",
+			     path->valuestring);
+			return;
 		}
+		prev = f;
 	}
-done:
-	return rc;
 }
 
-int mlctl_manifest_parse(struct mlctl_manifest *out, const char *text, size_t len,
-			 const char *origin, int with_files, struct mlctl_buf *warnings,
-			 struct mlctl_err *err)
+static const char *const dtypes[] = { "bool", "int8", "int16", "int32", "int64", "uint8",
+				      "uint16", "uint32", "uint64", "float16", "bfloat16",
+				      "float32", "float64", "complex64", "complex128", "string" };
+
+int mlctl_dtype_is_known(const char *name)
 {
-	const char *endp = NULL;
-	cJSON *root, *it, *arts, *a;
 	size_t i;
-	int rc = 0;
 
-	memset(out, 0, sizeof(*out));
-	root = cJSON_ParseWithLengthOpts(text, len, &endp, 0);
-	if (!root) {
-		size_t off = endp && endp >= text ? (size_t)(endp - text) : 0;
-		size_t line = 1, k;
+	for (i = 0; i < MLCTL_ARRAY_SIZE(dtypes); i++)
+		if (!strcmp(name, dtypes[i]))
+			return 1;
+	return 0;
+}
 
-		for (k = 0; k < off && k < len; k++)
-			if (text[k] == '\n')
-				line++;
-		return mlctl_err_set(err, MLCTL_EGATE,
-				     "%s: not valid JSON near line %zu; fix the syntax (run "
-				     "'mlctl init --force' to start over)",
-				     origin, line);
-	}
-	out->json = root;
-	if (!cJSON_IsObject(root)) {
-		rc = bad(err, origin, "the manifest must be a JSON object%s%s", "", "");
-		goto done;
-	}
-	for (it = root->child; it; it = it->next) {
-		int known = 0;
+static void check_signature(struct checker *c, const cJSON *sig)
+{
+	static const char *const sides[] = { "inputs", "outputs" };
+	size_t i;
 
-		for (i = 0; i < MLCTL_ARRAY_SIZE(known_keys); i++)
-			if (!strcmp(it->string, known_keys[i]))
-				known = 1;
-		if (!known && warnings)
-			mlctl_buf_printf(warnings, "%s: unknown key '%s' is ignored; check its spelling\n",
-					 origin, it->string);
-	}
-	it = cJSON_GetObjectItemCaseSensitive(root, "schema");
-	if (!cJSON_IsString(it)) {
-		rc = bad(err, origin, "missing \"schema\"; add \"schema\": \"%s\"%s", MLCTL_SCHEMA,
-			 "");
-		goto done;
-	}
-	if (strcmp(it->valuestring, MLCTL_SCHEMA)) {
-		rc = bad(err, origin, "schema '%s' is not supported; use \"%s\"", it->valuestring,
-			 MLCTL_SCHEMA);
-		goto done;
-	}
-	it = cJSON_GetObjectItemCaseSensitive(root, "name");
-	if (!cJSON_IsString(it)) {
-		rc = bad(err, origin, "missing \"name\"; add a model name such as \"iris\"%s%s",
-			 "", "");
-		goto done;
-	}
-	if (!mlctl_name_is_valid(it->valuestring)) {
-		rc = bad(err, origin,
-			 "name '%s' is not valid; use lowercase letters, digits, '.', '_' and "
-			 "'-' (optionally 'team/name'), at most 128 characters%s",
-			 it->valuestring, "");
-		goto done;
-	}
-	out->name = it->valuestring;
-	it = cJSON_GetObjectItemCaseSensitive(root, "version");
-	if (!cJSON_IsString(it)) {
-		rc = bad(err, origin, "missing \"version\"; add a semantic version such as "
-			 "\"1.0.0\"%s%s", "", "");
-		goto done;
-	} else {
-		struct mlctl_semver v;
+	for (i = 0; i < 2; i++) {
+		const cJSON *list = cJSON_GetObjectItemCaseSensitive(sig, sides[i]), *t, *d;
 
-		if (mlctl_semver_parse(&v, it->valuestring, NULL)) {
-			rc = bad(err, origin,
-				 "version '%s' is not a semantic version; use MAJOR.MINOR.PATCH "
-				 "such as 1.0.0%s",
-				 it->valuestring, "");
-			goto done;
+		if (!list)
+			continue;
+		if (!cJSON_IsArray(list)) {
+			emit(c, "MLV013", MLCTL_SEV_ERROR, "signature.%s must be an array of "
+			     "{\"name\", \"dtype\", \"shape\"}", sides[i]);
+			continue;
 		}
-	}
-	out->version = it->valuestring;
-	{
-		static const char *const strings[] = { "description", "license", "framework" };
-		static const char *const objects[] = { "signature", "metrics", "lineage",
-						       "smoke", "gates", "env" };
+		cJSON_ArrayForEach(t, list) {
+			const cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "name");
+			const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(t, "dtype");
+			const cJSON *shape = cJSON_GetObjectItemCaseSensitive(t, "shape");
+			const char *n = cJSON_IsString(name) ? name->valuestring : "?";
 
-		for (i = 0; i < MLCTL_ARRAY_SIZE(strings); i++) {
-			it = cJSON_GetObjectItemCaseSensitive(root, strings[i]);
-			if (it && !cJSON_IsString(it)) {
-				rc = bad(err, origin, "\"%s\" must be a string%s", strings[i], "");
-				goto done;
-			}
-		}
-		for (i = 0; i < MLCTL_ARRAY_SIZE(objects); i++) {
-			it = cJSON_GetObjectItemCaseSensitive(root, objects[i]);
-			if (it && !cJSON_IsObject(it)) {
-				rc = bad(err, origin, "\"%s\" must be an object%s", objects[i], "");
-				goto done;
-			}
-		}
-		it = cJSON_GetObjectItemCaseSensitive(root, "authors");
-		if (it) {
-			cJSON *x;
-			int ok = cJSON_IsArray(it);
+			if (!cJSON_IsString(name))
+				emit(c, "MLV013", MLCTL_SEV_ERROR, "signature.%s: every tensor needs a "
+				     "\"name\" string", sides[i]);
+			if (!cJSON_IsString(dtype) || !mlctl_dtype_is_known(dtype->valuestring))
+				emit(c, "MLV013", MLCTL_SEV_ERROR,
+				     "signature.%s '%s': dtype %s is not known; use one of bool, "
+				     "int8…int64, uint8…uint64, float16, bfloat16, float32, float64, "
+				     "complex64, complex128, string",
+				     sides[i], n,
+				     cJSON_IsString(dtype) ? dtype->valuestring : "(missing)");
+			if (shape) {
+				int ok = cJSON_IsArray(shape);
 
-			cJSON_ArrayForEach(x, it) if (!cJSON_IsString(x)) ok = 0;
-			if (!ok) {
-				rc = bad(err, origin, "\"authors\" must be an array of strings%s%s",
-					 "", "");
-				goto done;
-			}
-		}
-		it = cJSON_GetObjectItemCaseSensitive(root, "metrics");
-		if (it) {
-			cJSON *x;
-
-			cJSON_ArrayForEach(x, it) if (!cJSON_IsNumber(x)) {
-				rc = bad(err, origin, "metric '%s' must be a number%s", x->string,
-					 "");
-				goto done;
+				cJSON_ArrayForEach(d, shape) if (!cJSON_IsNumber(d) ||
+								 d->valuedouble < -1 ||
+								 d->valuedouble != (double)(long long)d->valuedouble)
+					ok = 0;
+				if (!ok)
+					emit(c, "MLV013", MLCTL_SEV_ERROR,
+					     "signature.%s '%s': shape must be an array of integers, -1 "
+					     "for any size",
+					     sides[i], n);
 			}
 		}
 	}
-	arts = cJSON_GetObjectItemCaseSensitive(root, "artifacts");
+}
+
+static void check_fields(struct checker *c, const cJSON *root)
+{
+	static const char *const strings[] = { "description", "license", "framework" };
+	static const char *const objects[] = { "signature", "metrics", "lineage",
+					       "smoke", "gates", "env" };
+	const cJSON *it, *x;
+	size_t i;
+
+	for (i = 0; i < MLCTL_ARRAY_SIZE(strings); i++) {
+		it = cJSON_GetObjectItemCaseSensitive(root, strings[i]);
+		if (it && !cJSON_IsString(it))
+			emit(c, "MLV007", MLCTL_SEV_ERROR, "\"%s\" must be a string", strings[i]);
+	}
+	for (i = 0; i < MLCTL_ARRAY_SIZE(objects); i++) {
+		it = cJSON_GetObjectItemCaseSensitive(root, objects[i]);
+		if (it && !cJSON_IsObject(it))
+			emit(c, "MLV007", MLCTL_SEV_ERROR, "\"%s\" must be an object", objects[i]);
+	}
+	it = cJSON_GetObjectItemCaseSensitive(root, "authors");
+	if (it) {
+		int ok = cJSON_IsArray(it);
+
+		cJSON_ArrayForEach(x, it) if (!cJSON_IsString(x)) ok = 0;
+		if (!ok)
+			emit(c, "MLV007", MLCTL_SEV_ERROR, "\"authors\" must be an array of strings");
+	}
+	it = cJSON_GetObjectItemCaseSensitive(root, "metrics");
+	if (cJSON_IsObject(it))
+		cJSON_ArrayForEach(x, it) if (!cJSON_IsNumber(x))
+			emit(c, "MLV007", MLCTL_SEV_ERROR, "metric '%s' must be a number", x->string);
+	it = cJSON_GetObjectItemCaseSensitive(root, "license");
+	if (cJSON_IsString(it) && !mlctl_spdx_expression_is_valid(it->valuestring))
+		emit(c, "MLV006", MLCTL_SEV_WARNING,
+		     "license '%s' is not an SPDX licence identifier or expression; use one such "
+		     "as \"Apache-2.0\" or \"MIT OR Apache-2.0\" (https://spdx.org/licenses/)",
+		     it->valuestring);
+	it = cJSON_GetObjectItemCaseSensitive(root, "signature");
+	if (cJSON_IsObject(it))
+		check_signature(c, it);
+}
+
+static void check_artifacts(struct checker *c, const cJSON *root)
+{
+	const cJSON *arts = cJSON_GetObjectItemCaseSensitive(root, "artifacts"), *a;
+	size_t i;
+
 	if (!cJSON_IsArray(arts) || cJSON_GetArraySize(arts) == 0) {
-		rc = bad(err, origin,
-			 "\"artifacts\" must be a non-empty array of {\"path\", \"role\"}; run "
-			 "'mlctl init' to list the folder's files%s%s",
-			 "", "");
-		goto done;
+		emit(c, "MLV008", MLCTL_SEV_ERROR,
+		     "\"artifacts\" must be a non-empty array of {\"path\", \"role\"}; run 'mlctl "
+		     "init' to list the folder's files");
+		return;
 	}
 	cJSON_ArrayForEach(a, arts) {
-		cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "path");
-		cJSON *r = cJSON_GetObjectItemCaseSensitive(a, "role");
-		cJSON *b;
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "path");
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(a, "role");
+		const cJSON *b;
 
 		if (!cJSON_IsObject(a) || !cJSON_IsString(p)) {
-			rc = bad(err, origin, "each artifact needs a \"path\" string%s%s", "", "");
-			goto done;
+			emit(c, "MLV008", MLCTL_SEV_ERROR, "each artifact needs a \"path\" string");
+			continue;
 		}
 		if (!mlctl_path_is_safe(p->valuestring)) {
-			rc = bad(err, origin,
-				 "artifact path '%s' is unsafe; use a relative path inside the "
-				 "project, without '..'%s",
-				 p->valuestring, "");
-			goto done;
+			emit(c, "MLV009", MLCTL_SEV_ERROR,
+			     "artifact path '%s' is unsafe; use a relative path inside the project, "
+			     "without '..'",
+			     p->valuestring);
+			continue;
 		}
-		if (!strcmp(p->valuestring, MLCTL_MANIFEST_FILE)) {
-			rc = bad(err, origin, "artifact '%s' is the manifest itself; remove it "
-				 "from \"artifacts\"%s", p->valuestring, "");
-			goto done;
-		}
+		if (!strcmp(p->valuestring, MLCTL_MANIFEST_FILE))
+			emit(c, "MLV009", MLCTL_SEV_ERROR,
+			     "artifact '%s' is the manifest itself; remove it from \"artifacts\"",
+			     p->valuestring);
 		if (r) {
 			int ok = 0;
 
@@ -655,41 +649,162 @@ int mlctl_manifest_parse(struct mlctl_manifest *out, const char *text, size_t le
 				for (i = 0; i < MLCTL_ARRAY_SIZE(roles); i++)
 					if (!strcmp(r->valuestring, roles[i]))
 						ok = 1;
-			if (!ok) {
-				rc = bad(err, origin,
-					 "artifact '%s' has an unknown role; use model, code, "
-					 "config, data, docs, tokenizer, weights or other%s",
-					 p->valuestring, "");
-				goto done;
-			}
+			if (!ok)
+				emit(c, "MLV011", MLCTL_SEV_ERROR,
+				     "artifact '%s' has an unknown role; use model, code, config, data, "
+				     "docs, tokenizer, weights or other",
+				     p->valuestring);
 		}
 		for (b = arts->child; b != a; b = b->next) {
-			cJSON *q = cJSON_GetObjectItemCaseSensitive(b, "path");
+			const cJSON *q = cJSON_GetObjectItemCaseSensitive(b, "path");
 
-			if (!strcmp(q->valuestring, p->valuestring)) {
-				rc = bad(err, origin, "artifact '%s' is listed twice; remove one%s",
-					 p->valuestring, "");
-				goto done;
+			if (cJSON_IsString(q) && !strcmp(q->valuestring, p->valuestring)) {
+				emit(c, "MLV010", MLCTL_SEV_ERROR, "artifact '%s' is listed twice; remove "
+				     "one", p->valuestring);
+				break;
 			}
 		}
 	}
-	it = cJSON_GetObjectItemCaseSensitive(root, "files");
-	if (with_files) {
-		if (!cJSON_IsArray(it)) {
-			rc = bad(err, origin,
-				 "missing \"files\" index; package the project with 'mlctl "
-				 "package'%s%s",
-				 "", "");
-			goto done;
-		}
-		rc = parse_files_index(out, it, origin, err);
-	} else if (it) {
-		cJSON_DeleteItemFromObjectCaseSensitive(root, "files");
+}
+
+int mlctl_manifest_check(const cJSON *root, int with_files, mlctl_finding_fn fn, void *ctx)
+{
+	struct checker c = { fn, ctx, 0 };
+	const cJSON *it;
+	size_t i;
+
+	if (!cJSON_IsObject(root)) {
+		emit(&c, "MLV002", MLCTL_SEV_ERROR, "the manifest must be a JSON object");
+		return c.errors;
 	}
-done:
-	if (rc)
+	for (it = root->child; it; it = it->next) {
+		int known = 0;
+
+		for (i = 0; i < MLCTL_ARRAY_SIZE(known_keys); i++)
+			if (!strcmp(it->string, known_keys[i]))
+				known = 1;
+		if (!known)
+			emit(&c, "MLV005", MLCTL_SEV_WARNING,
+			     "unknown key '%s' is ignored; check its spelling", it->string);
+	}
+	it = cJSON_GetObjectItemCaseSensitive(root, "schema");
+	if (!cJSON_IsString(it))
+		emit(&c, "MLV002", MLCTL_SEV_ERROR, "missing \"schema\"; add \"schema\": \"%s\"",
+		     MLCTL_SCHEMA);
+	else if (strcmp(it->valuestring, MLCTL_SCHEMA))
+		emit(&c, "MLV002", MLCTL_SEV_ERROR, "schema '%s' is not supported; use \"%s\"",
+		     it->valuestring, MLCTL_SCHEMA);
+	it = cJSON_GetObjectItemCaseSensitive(root, "name");
+	if (!cJSON_IsString(it))
+		emit(&c, "MLV003", MLCTL_SEV_ERROR,
+		     "missing \"name\"; add a model name such as \"iris\"");
+	else if (!mlctl_name_is_valid(it->valuestring))
+		emit(&c, "MLV003", MLCTL_SEV_ERROR,
+		     "name '%s' is not valid; use lowercase letters, digits, '.', '_' and '-' "
+		     "(optionally 'team/name'), at most 128 characters",
+		     it->valuestring);
+	it = cJSON_GetObjectItemCaseSensitive(root, "version");
+	if (!cJSON_IsString(it)) {
+		emit(&c, "MLV004", MLCTL_SEV_ERROR,
+		     "missing \"version\"; add a semantic version such as \"1.0.0\"");
+	} else {
+		struct mlctl_semver v;
+
+		if (mlctl_semver_parse(&v, it->valuestring, NULL))
+			emit(&c, "MLV004", MLCTL_SEV_ERROR,
+			     "version '%s' is not a semantic version; use MAJOR.MINOR.PATCH such as "
+			     "1.0.0",
+			     it->valuestring);
+	}
+	check_fields(&c, root);
+	check_artifacts(&c, root);
+	if (with_files)
+		check_files_index(&c, cJSON_GetObjectItemCaseSensitive(root, "files"));
+	return c.errors;
+}
+
+/* The sink parsing uses: the first error becomes err, warnings go to a buffer. */
+struct first_error {
+	const char *origin;
+	struct mlctl_err *err;
+	struct mlctl_buf *warnings;
+	int have;
+};
+
+static void first_error_fn(void *ctx, const char *id, int severity, const char *msg)
+{
+	struct first_error *fe = ctx;
+
+	if (severity == MLCTL_SEV_ERROR && !fe->have) {
+		fe->have = 1;
+		mlctl_err_set(fe->err, MLCTL_EGATE, "%s: %s", fe->origin, msg);
+	} else if (severity == MLCTL_SEV_WARNING && fe->warnings && !strcmp(id, "MLV005")) {
+		mlctl_buf_printf(fe->warnings, "%s: %s\n", fe->origin, msg);
+	}
+}
+
+static void files_from_json(struct mlctl_manifest *m, const cJSON *files)
+{
+	const cJSON *f;
+	size_t n = (size_t)cJSON_GetArraySize(files), i = 0;
+
+	m->files = mlctl_calloc(n, sizeof(*m->files));
+	cJSON_ArrayForEach(f, files) {
+		struct mlctl_file_entry *e = &m->files[i++];
+
+		e->path = mlctl_strdup(cJSON_GetObjectItemCaseSensitive(f, "path")->valuestring);
+		e->size = (uint64_t)cJSON_GetObjectItemCaseSensitive(f, "size")->valuedouble;
+		e->mode = strcmp(cJSON_GetObjectItemCaseSensitive(f, "mode")->valuestring, "0755")
+				  ? 0644 : 0755;
+		memcpy(e->sha256, cJSON_GetObjectItemCaseSensitive(f, "sha256")->valuestring, 65);
+	}
+	m->nfiles = n;
+}
+
+cJSON *mlctl_json_parse_located(const char *text, size_t len, size_t *line)
+{
+	const char *endp = NULL;
+	cJSON *root = cJSON_ParseWithLengthOpts(text, len, &endp, 0);
+	size_t off, k;
+
+	*line = 0;
+	if (root)
+		return root;
+	off = endp && endp >= text ? (size_t)(endp - text) : 0;
+	*line = 1;
+	for (k = 0; k < off && k < len; k++)
+		if (text[k] == '\n')
+			(*line)++;
+	return NULL;
+}
+
+int mlctl_manifest_parse(struct mlctl_manifest *out, const char *text, size_t len,
+			 const char *origin, int with_files, struct mlctl_buf *warnings,
+			 struct mlctl_err *err)
+{
+	struct first_error fe = { origin, err, warnings, 0 };
+	size_t line;
+	cJSON *root;
+
+	memset(out, 0, sizeof(*out));
+	root = mlctl_json_parse_located(text, len, &line);
+	if (!root)
+		return mlctl_err_set(err, MLCTL_EGATE,
+				     "%s: not valid JSON near line %zu; fix the syntax (run "
+				     "'mlctl init --force' to start over)",
+				     origin, line);
+	out->json = root;
+	if (mlctl_manifest_check(root, with_files, first_error_fn, &fe)) {
 		mlctl_manifest_release(out);
-	return rc;
+		return MLCTL_EGATE;
+	}
+	out->name = cJSON_GetObjectItemCaseSensitive(root, "name")->valuestring;
+	out->version = cJSON_GetObjectItemCaseSensitive(root, "version")->valuestring;
+	if (with_files)
+		files_from_json(out, cJSON_GetObjectItemCaseSensitive(root, "files"));
+	else
+		cJSON_DeleteItemFromObjectCaseSensitive(root, "files");
+	return 0;
 }
 
 int mlctl_manifest_load(struct mlctl_manifest *out, const char *dir, struct mlctl_buf *warnings,

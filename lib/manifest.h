@@ -51,6 +51,13 @@ struct mlctl_ref {
 /* NAME, NAME:1.2.0, NAME:alias, NAME@sha256:<hex>. MLCTL_EUSAGE when malformed. */
 int mlctl_ref_parse(struct mlctl_ref *out, const char *s, struct mlctl_err *err);
 
+/* ---- findings ---- */
+
+enum mlctl_severity { MLCTL_SEV_ERROR = 0, MLCTL_SEV_WARNING = 1, MLCTL_SEV_INFO = 2 };
+
+/* Receives one finding: a stable id (MLV001…), its severity, one line of text. */
+typedef void (*mlctl_finding_fn)(void *ctx, const char *id, int severity, const char *msg);
+
 /* ---- the manifest ---- */
 
 struct mlctl_file_entry {
@@ -79,6 +86,18 @@ struct mlctl_manifest {
 int mlctl_manifest_parse(struct mlctl_manifest *out, const char *text, size_t len,
 			 const char *origin, int with_files, struct mlctl_buf *warnings,
 			 struct mlctl_err *err);
+/*
+ * Check a parsed manifest, reporting every finding (not only the first)
+ * through fn. Returns the number of errors.
+ */
+int mlctl_manifest_check(const cJSON *root, int with_files, mlctl_finding_fn fn, void *ctx);
+/* Parse JSON; on failure NULL and the line of the problem in *line. */
+cJSON *mlctl_json_parse_located(const char *text, size_t len, size_t *line);
+int mlctl_dtype_is_known(const char *name);
+/* 1 when s is an SPDX licence identifier, or an expression of them with AND, OR, WITH. */
+int mlctl_spdx_expression_is_valid(const char *s);
+int mlctl_spdx_id_is_known(const char *id);
+
 /* Read DIR/mlctl.json and parse it as a project manifest. */
 int mlctl_manifest_load(struct mlctl_manifest *out, const char *dir, struct mlctl_buf *warnings,
 			struct mlctl_err *err);

@@ -39,6 +39,8 @@ int main(void)
 	test_manifest();
 	test_hash();
 	test_hashpipe();
+	test_spdx();
+	test_manifest_check();
 	printf("1..%d\n", unit_n);
 	return unit_failed ? 1 : 0;
 }

@@ -261,3 +261,63 @@ void test_hashpipe(void)
 	mlctl_hashpipe_free(hp);
 	free(data);
 }
+
+void test_spdx(void)
+{
+	static const char *const good[] = { "MIT", "Apache-2.0", "apache-2.0", "GPL-2.0+",
+					    "GPL-2.0-only", "MIT OR Apache-2.0",
+					    "(MIT OR Apache-2.0) AND BSD-3-Clause",
+					    "Apache-2.0 WITH LLVM-exception", "LicenseRef-my-licence",
+					    "DocumentRef-spdx-tool-1.2:LicenseRef-MIT-Style-2" };
+	static const char *const bad[] = { "", "Apache 2", "MIT OR", "OR MIT", "(MIT",
+					   "MIT)", "MIT AND AND BSD-3-Clause", "Proprietary",
+					   "MIT WITH Apache-2.0", "LicenseRef-", "((((((((((((((((((((((((((((((((((MIT))))))))))))))))))))))))))))))))))" };
+	size_t i;
+
+	for (i = 0; i < MLCTL_ARRAY_SIZE(good); i++)
+		CHECK(mlctl_spdx_expression_is_valid(good[i]));
+	for (i = 0; i < MLCTL_ARRAY_SIZE(bad); i++)
+		CHECK(!mlctl_spdx_expression_is_valid(bad[i]));
+}
+
+struct collected {
+	char ids[32][8];
+	int sev[32];
+	int n;
+};
+
+static void collect(void *ctx, const char *id, int severity, const char *msg)
+{
+	struct collected *c = ctx;
+
+	(void)msg;
+	if (c->n < 32) {
+		snprintf(c->ids[c->n], 8, "%s", id);
+		c->sev[c->n++] = severity;
+	}
+}
+
+void test_manifest_check(void)
+{
+	const char *text = "{\"schema\":\"mlctl/v9\",\"name\":\"Bad\",\"version\":\"x\","
+			   "\"license\":\"Nope\",\"extra\":1,\"artifacts\":[{\"path\":\"../m\"},"
+			   "{\"path\":\"a\",\"role\":\"toy\"},{\"path\":\"a\"}],"
+			   "\"signature\":{\"inputs\":[{\"name\":\"x\",\"dtype\":\"float33\","
+			   "\"shape\":[-2]}]}}";
+	struct collected c;
+	cJSON *j = cJSON_Parse(text);
+	int errors, i;
+	char all[400] = "";
+
+	memset(&c, 0, sizeof(c));
+	errors = mlctl_manifest_check(j, 0, collect, &c);
+	for (i = 0; i < c.n; i++) {
+		size_t n = strlen(all);
+
+		snprintf(all + n, sizeof(all) - n, "%s%s:%d", i ? " " : "", c.ids[i], c.sev[i]);
+	}
+	CHECK_STR(all, "MLV005:1 MLV002:0 MLV003:0 MLV004:0 MLV006:1 MLV013:0 MLV013:0 "
+		       "MLV009:0 MLV011:0 MLV010:0");
+	CHECK(errors == 8);
+	cJSON_Delete(j);
+}

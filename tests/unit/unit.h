@@ -36,5 +36,7 @@ void test_paths(void);
 void test_manifest(void);
 void test_hash(void);
 void test_hashpipe(void);
+void test_spdx(void);
+void test_manifest_check(void);
 
 #endif
