@@ -11,6 +11,7 @@
 
 #include "manifest.h"
 #include "registry.h"
+#include "report.h"
 #include "banned.h"
 
 const struct cli_opt cli_global_opts[] = {
@@ -75,6 +76,7 @@ int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 	cli->cmd = cmd;
 	memset(cli->val, 0, sizeof(cli->val));
 	memset(cli->set, 0, sizeof(cli->set));
+	memset(cli->nvals, 0, sizeof(cli->nvals));
 	cli->npos = 0;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = NULL, *eq;
@@ -130,6 +132,10 @@ int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 		} else {
 			cli->val[idx] = val;
 			cli->set[idx] = 1;
+			if (cli->nvals[idx] >= CLI_MAX_REPEAT)
+				return usage_error(cmd, "option '--%s' is given too many times",
+						   o->name);
+			cli->vals[idx][cli->nvals[idx]++] = val;
 		}
 	}
 	if (help) {
@@ -150,6 +156,19 @@ const char *cli_opt(const struct cli *cli, const char *name)
 	for (i = 0; cli->cmd->opts && cli->cmd->opts[i].name; i++)
 		if (!strcmp(cli->cmd->opts[i].name, name))
 			return cli->set[i] ? cli->val[i] : NULL;
+	return NULL;
+}
+
+const char *const *cli_opt_all(const struct cli *cli, const char *name, size_t *n)
+{
+	int i;
+
+	*n = 0;
+	for (i = 0; cli->cmd->opts && cli->cmd->opts[i].name; i++)
+		if (!strcmp(cli->cmd->opts[i].name, name)) {
+			*n = (size_t)cli->nvals[i];
+			return cli->vals[i];
+		}
 	return NULL;
 }
 
@@ -261,6 +280,8 @@ const char *cli_c(const struct cli *cli, const char *code)
 		return "\033[32m";
 	if (!strcmp(code, "red"))
 		return "\033[31m";
+	if (!strcmp(code, "yellow"))
+		return "\033[33m";
 	if (!strcmp(code, "dim"))
 		return "\033[2m";
 	return "\033[0m";
@@ -340,3 +361,34 @@ void cli_table_release(struct cli_table *t)
 	t->cells = NULL;
 	t->nrows = 0;
 }
+
+static const char *const sev_label[] = { "error", "warning", "info" };
+static const char *const sev_color[] = { "red", "yellow", "dim" };
+
+void cli_print_report(struct cli *cli, const struct mlctl_report *rep, int strict, FILE *out)
+{
+	const char *file = NULL;
+	size_t i, errors = mlctl_report_count(rep, MLCTL_SEV_ERROR);
+	size_t warnings = mlctl_report_count(rep, MLCTL_SEV_WARNING);
+	int failed = mlctl_report_failed(rep, strict);
+
+	for (i = 0; i < rep->nfindings; i++) {
+		const struct mlctl_finding *f = &rep->findings[i];
+
+		if (!file || strcmp(file, f->file)) {
+			file = f->file;
+			fprintf(out, "%s%s%s\n", cli_c(cli, "bold"), *file ? file : "(project)",
+			       cli_c(cli, "reset"));
+		}
+		fprintf(out, "  %s%-7s%s %s  %s\n", cli_c(cli, sev_color[f->severity]),
+		       sev_label[f->severity], cli_c(cli, "reset"), f->id, f->message);
+	}
+	if (rep->nfindings)
+		fputc('\n', out);
+	fprintf(out, "%s%s%s: %zu error%s, %zu warning%s in %zu checks of %s%s%s\n",
+	       cli_c(cli, failed ? "red" : "green"), failed ? "FAILED" : "passed",
+	       cli_c(cli, "reset"), errors, errors == 1 ? "" : "s", warnings,
+	       warnings == 1 ? "" : "s", rep->nruns, rep->subject,
+	       rep->digest[0] ? " " : "", rep->digest);
+}
+

@@ -13,6 +13,7 @@
 #define MLCTL_VERSION "0.1.0"
 #define CLI_MAX_OPTS 24
 #define CLI_MAX_POS 16
+#define CLI_MAX_REPEAT 32
 
 struct cli_opt {
 	const char *name; /* long name without "--" */
@@ -40,6 +41,9 @@ struct cli {
 	/* this command's parsed options, by index in cmd->opts */
 	const char *val[CLI_MAX_OPTS];
 	int set[CLI_MAX_OPTS];
+	/* every value of an option given more than once (--gate A --gate B) */
+	const char *vals[CLI_MAX_OPTS][CLI_MAX_REPEAT];
+	int nvals[CLI_MAX_OPTS];
 	const char *pos[CLI_MAX_POS];
 	int npos;
 };
@@ -55,6 +59,8 @@ extern const struct cli_opt cli_global_opts[];
 int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv);
 /* Value of an option by long name (NULL when not given); flags give "". */
 const char *cli_opt(const struct cli *cli, const char *name);
+/* Every value of an option given several times; the count into *n. */
+const char *const *cli_opt_all(const struct cli *cli, const char *name, size_t *n);
 void cli_print_help(const struct cli_cmd *cmd, FILE *f);
 void cli_print_main_help(FILE *f);
 
@@ -76,6 +82,7 @@ const char *cli_embedded(const char *name);
 
 /* Commands. */
 int cmd_init(struct cli *cli, int argc, char **argv);
+int cmd_validate(struct cli *cli, int argc, char **argv);
 int cmd_package(struct cli *cli, int argc, char **argv);
 int cmd_push(struct cli *cli, int argc, char **argv);
 int cmd_pull(struct cli *cli, int argc, char **argv);
@@ -86,9 +93,13 @@ int cmd_registry(struct cli *cli, int argc, char **argv);
 int cmd_completion(struct cli *cli, int argc, char **argv);
 int cmd_help(struct cli *cli, int argc, char **argv);
 
-extern const struct cli_cmd cli_cmd_init, cli_cmd_package, cli_cmd_push, cli_cmd_pull,
+extern const struct cli_cmd cli_cmd_init, cli_cmd_validate, cli_cmd_package, cli_cmd_push, cli_cmd_pull,
 	cli_cmd_list, cli_cmd_versions, cli_cmd_show, cli_cmd_registry, cli_cmd_completion,
 	cli_cmd_help;
+
+struct mlctl_report;
+/* Findings grouped by file, then a summary line. */
+void cli_print_report(struct cli *cli, const struct mlctl_report *rep, int strict, FILE *f);
 
 struct mlctl_registry;
 /* Open the registry (--registry, MLCTL_REGISTRY, default); prints and returns an exit code on failure. */

@@ -1,20 +1,94 @@
 /*
  * push.c - mlctl push [DIR|PKG]: store a version in the registry.
  */
+#include <string.h>
+#include <sys/stat.h>
+
 #include "cli.h"
 #include "registry.h"
+#include "validate.h"
 #include "banned.h"
 
 static const struct cli_opt opts[] = {
 	{ "bump", 0, "PART", "store as the next major, minor or patch version after the "
 			     "highest one stored" },
+	{ "no-validate", 0, NULL, "store without validating (marked unvalidated)" },
 	{ NULL, 0, NULL, NULL },
 };
 
 const struct cli_cmd cli_cmd_push = {
 	"push", cmd_push, "store a project folder or a package as a version in the registry",
-	"[DIR|PKG] [--bump major|minor|patch]", opts, 0, 1,
+	"[DIR|PKG] [--bump major|minor|patch] [--no-validate]", opts, 0, 1,
 };
+
+/*
+ * A package whose structure or manifest is broken is an integrity failure
+ * (exit 5), not a failed gate: such a package was damaged or made by hand.
+ */
+static int package_broken(struct cli *cli, const struct mlctl_report *rep, const char *src)
+{
+	static const char *const structural[] = { "MLV001", "MLV002", "MLV003", "MLV004",
+						  "MLV007", "MLV008", "MLV009", "MLV010",
+						  "MLV011", "MLV012", "MLV023" };
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	size_t i, k;
+
+	for (i = 0; i < rep->nfindings; i++) {
+		const struct mlctl_finding *f = &rep->findings[i];
+
+		if (f->severity != MLCTL_SEV_ERROR)
+			continue;
+		for (k = 0; k < MLCTL_ARRAY_SIZE(structural); k++) {
+			if (strcmp(f->id, structural[k]))
+				continue;
+			if (!strcmp(f->id, "MLV023"))
+				mlctl_err_set(&err, MLCTL_EINTEGRITY, "%s", f->message);
+			else
+				mlctl_err_set(&err, MLCTL_EINTEGRITY,
+					      "package '%s' has a broken mlctl.json: %s", src,
+					      f->message);
+			return cli_fail(cli, &err);
+		}
+	}
+	return 0;
+}
+
+/* The checks of 'mlctl validate' (digests are checked by the push itself). */
+static int check_first(struct cli *cli, const char *src)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	struct mlctl_validate_opts o;
+	struct mlctl_report rep;
+	struct stat st;
+	int rc;
+
+	if (stat(src, &st) < 0)
+		return 0; /* the push says what is missing */
+	memset(&o, 0, sizeof(o));
+	o.skip_digests = 1;
+	mlctl_report_init(&rep, src);
+	rc = mlctl_validate_path(&rep, src, &o, &err);
+	if (rc) {
+		mlctl_report_release(&rep);
+		return cli_fail(cli, &err);
+	}
+	if (!S_ISDIR(st.st_mode) && (rc = package_broken(cli, &rep, src))) {
+		mlctl_report_release(&rep);
+		return rc;
+	}
+	if (mlctl_report_failed(&rep, 0)) {
+		mlctl_report_sort(&rep);
+		cli_print_report(cli, &rep, 0, stderr);
+		mlctl_err_set(&err, MLCTL_EGATE,
+			      "'%s' failed validation with %zu error%s; fix them (see 'mlctl validate "
+			      "%s') or push with --no-validate",
+			      src, mlctl_report_count(&rep, MLCTL_SEV_ERROR),
+			      mlctl_report_count(&rep, MLCTL_SEV_ERROR) == 1 ? "" : "s", src);
+		rc = cli_fail(cli, &err);
+	}
+	mlctl_report_release(&rep);
+	return rc;
+}
 
 int cmd_push(struct cli *cli, int argc, char **argv)
 {
@@ -23,11 +97,13 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 	struct mlctl_push_result res;
 	const char *src = argc > 0 ? argv[0] : ".";
 	char size[32];
-	int rc;
+	int validated = cli_opt(cli, "no-validate") == NULL, rc;
 
+	if (validated && (rc = check_first(cli, src)))
+		return rc;
 	if ((rc = cli_open_registry(cli, &r, 1)))
 		return rc;
-	rc = mlctl_registry_push(r, &res, src, cli_opt(cli, "bump"), &err);
+	rc = mlctl_registry_push(r, &res, src, cli_opt(cli, "bump"), validated, &err);
 	mlctl_registry_free(r);
 	if (rc)
 		return cli_fail(cli, &err);
@@ -39,6 +115,7 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 		cJSON_AddStringToObject(doc, "version", res.version);
 		cJSON_AddStringToObject(doc, "digest", res.digest);
 		cJSON_AddBoolToObject(doc, "existed", res.existed);
+		cJSON_AddBoolToObject(doc, "validated", validated);
 		cJSON_AddNumberToObject(doc, "files", (double)res.nfiles);
 		cJSON_AddNumberToObject(doc, "size", (double)res.size);
 		cJSON_AddNumberToObject(doc, "blobs_written", (double)res.blobs_written);

@@ -38,6 +38,7 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		cJSON_AddNumberToObject(doc, "size", (double)info.size);
 		cJSON_AddStringToObject(doc, "created", when);
 		cJSON_AddStringToObject(doc, "actor", info.actor);
+		cJSON_AddBoolToObject(doc, "validated", info.validated);
 		cJSON_AddItemToObject(doc, "manifest", cJSON_Duplicate(m.json, 1));
 		cli_print_json(doc);
 	} else {
@@ -52,6 +53,7 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		printf("digest:      %s\n", info.digest);
 		printf("size:        %s in %zu file%s\n", size, info.nfiles, info.nfiles == 1 ? "" : "s");
 		printf("created:     %s by %s\n", when, info.actor);
+		printf("validated:   %s\n", info.validated ? "yes" : "no (pushed with --no-validate)");
 		if (cJSON_IsString(fw))
 			printf("framework:   %s\n", fw->valuestring);
 		if (cJSON_IsString(lic))

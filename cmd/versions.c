@@ -47,6 +47,7 @@ int cmd_versions(struct cli *cli, int argc, char **argv)
 			cJSON_AddNumberToObject(o, "files", (double)v[i].nfiles);
 			cJSON_AddStringToObject(o, "created", when);
 			cJSON_AddStringToObject(o, "actor", v[i].actor);
+			cJSON_AddBoolToObject(o, "validated", v[i].validated);
 			cJSON_AddItemToArray(arr, o);
 		}
 		cli_print_json(doc);

@@ -7,7 +7,7 @@ _mlctl() {
 		words=("${COMP_WORDS[@]}")
 		cword=$COMP_CWORD
 	}
-	local commands="init package push pull list versions show registry completion help"
+	local commands="init validate package push pull list versions show registry completion help"
 	local global="--registry --json --quiet -q --verbose -v --color --help -h --version"
 	local cmd="" i
 	for ((i = 1; i < cword; i++)); do
@@ -18,11 +18,11 @@ _mlctl() {
 		esac
 	done
 	case $prev in
-	--registry | -o | --output) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
+	--registry | -o | --output | --junit | --sarif) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
 	--color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
 	--compression) COMPREPLY=($(compgen -W "none gzip zstd gzip:9 zstd:19" -- "$cur")); return ;;
 	--bump) COMPREPLY=($(compgen -W "major minor patch" -- "$cur")); return ;;
-	--name | --version) return ;;
+	--name | --version | --gate | --allow-license) return ;;
 	esac
 	if [[ -z $cmd ]]; then
 		COMPREPLY=($(compgen -W "$commands $global" -- "$cur"))
@@ -31,8 +31,9 @@ _mlctl() {
 	local opts=""
 	case $cmd in
 	init) opts="--force -f --name --version" ;;
+	validate) opts="--strict --gate --allow-license --junit --sarif" ;;
 	package) opts="--output -o --compression" ;;
-	push) opts="--bump" ;;
+	push) opts="--bump --no-validate" ;;
 	pull) opts="--output -o --force -f" ;;
 	registry) opts="verify reindex" ;;
 	completion) opts="bash zsh fish" ;;

@@ -1,7 +1,8 @@
 # fish completion for mlctl
-set -l cmds init package push pull list versions show registry completion help
+set -l cmds init validate package push pull list versions show registry completion help
 complete -c mlctl -f
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a init -d 'write mlctl.json from a folder'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a validate -d 'check a project, package or version'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a package -d 'make a deterministic package'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a push -d 'store a version'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a pull -d 'write a version into a folder'
@@ -24,12 +25,20 @@ complete -c mlctl -n '__fish_seen_subcommand_from init' -s f -l force -d 'overwr
 complete -c mlctl -n '__fish_seen_subcommand_from init' -l name -x -d 'model name'
 complete -c mlctl -n '__fish_seen_subcommand_from init' -l version -x -d 'first version'
 complete -c mlctl -n '__fish_seen_subcommand_from init' -F
+# validate
+complete -c mlctl -n '__fish_seen_subcommand_from validate' -l strict -d 'warnings fail too'
+complete -c mlctl -n '__fish_seen_subcommand_from validate' -l gate -x -d 'metric threshold'
+complete -c mlctl -n '__fish_seen_subcommand_from validate' -l allow-license -x -d 'allowed SPDX ids'
+complete -c mlctl -n '__fish_seen_subcommand_from validate' -l junit -r -F -d 'JUnit report'
+complete -c mlctl -n '__fish_seen_subcommand_from validate' -l sarif -r -F -d 'SARIF report'
+complete -c mlctl -n '__fish_seen_subcommand_from validate' -F
 # package
 complete -c mlctl -n '__fish_seen_subcommand_from package' -s o -l output -r -F -d 'package file'
 complete -c mlctl -n '__fish_seen_subcommand_from package' -l compression -x -a 'none gzip zstd gzip:9 zstd:19' -d 'compression'
 complete -c mlctl -n '__fish_seen_subcommand_from package' -F
 # push
 complete -c mlctl -n '__fish_seen_subcommand_from push' -l bump -x -a 'major minor patch' -d 'next version'
+complete -c mlctl -n '__fish_seen_subcommand_from push' -l no-validate -d 'store without validating'
 complete -c mlctl -n '__fish_seen_subcommand_from push' -F
 # pull
 complete -c mlctl -n '__fish_seen_subcommand_from pull' -s o -l output -r -F -d 'target folder'

@@ -62,18 +62,24 @@ static int check_inside(struct collect *c, const char *rel, const char *full)
 	size_t n = strlen(c->root_real);
 	int ok;
 
-	if (!real)
-		return mlctl_err_errno(c->err, MLCTL_EGATE,
-				       "artifact '%s' cannot be resolved (a dangling symlink?); "
-				       "fix or remove it",
-				       rel);
+	if (!real) {
+		mlctl_err_errno(c->err, MLCTL_EGATE,
+				"artifact '%s' cannot be resolved (a dangling symlink?); fix or "
+				"remove it",
+				rel);
+		c->err->check = "MLV020";
+		return MLCTL_EGATE;
+	}
 	ok = !strncmp(real, c->root_real, n) && real[n] == '/';
 	free(real);
-	if (!ok)
-		return mlctl_err_set(c->err, MLCTL_EGATE,
-				     "artifact '%s' leaves the project through a symlink; copy the "
-				     "file into '%s' instead",
-				     rel, c->dir);
+	if (!ok) {
+		mlctl_err_set(c->err, MLCTL_EGATE,
+			      "artifact '%s' leaves the project through a symlink; copy the file "
+			      "into '%s' instead",
+			      rel, c->dir);
+		c->err->check = "MLV021";
+		return MLCTL_EGATE;
+	}
 	return 0;
 }
 
@@ -84,12 +90,13 @@ static int walk(struct collect *c, const char *rel, int top)
 	int rc = 0;
 
 	if (lstat(full, &lst) < 0) {
-		if (errno == ENOENT && top)
+		if (errno == ENOENT && top) {
 			rc = mlctl_err_set(c->err, MLCTL_EGATE,
 					   "artifact '%s' is listed in mlctl.json but missing from "
 					   "'%s'; add the file or remove the entry",
 					   rel, c->dir);
-		else
+			c->err->check = "MLV020";
+		} else
 			rc = mlctl_err_errno(c->err, MLCTL_EIO, "cannot read '%s'", full);
 		goto done;
 	}
@@ -109,6 +116,7 @@ static int walk(struct collect *c, const char *rel, int top)
 					   "artifact '%s' is a symlink to a folder; list the real "
 					   "folder instead",
 					   rel);
+			c->err->check = "MLV022";
 			goto done;
 		}
 		d = opendir(full);
@@ -139,10 +147,34 @@ static int walk(struct collect *c, const char *rel, int top)
 				   "artifact '%s' is not a regular file or folder; remove it from "
 				   "mlctl.json",
 				   rel);
+		c->err->check = "MLV022";
 	}
 done:
 	free(full);
 	return rc;
+}
+
+int mlctl_project_collect_one(struct mlctl_file_entry **out, size_t *n, const char *dir,
+			      const char *rel, struct mlctl_err *err)
+{
+	struct collect c = { NULL, 0, 0, dir, NULL, err };
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	c.root_real = realpath(dir, NULL);
+	if (!c.root_real)
+		return mlctl_err_errno(err, MLCTL_ENOTFOUND, "cannot open project '%s'", dir);
+	rc = walk(&c, rel, 1);
+	free(c.root_real);
+	if (rc) {
+		mlctl_file_entries_free(c.files, c.n);
+		return rc;
+	}
+	qsort(c.files, c.n, sizeof(*c.files), mlctl_file_entry_cmp);
+	*out = c.files;
+	*n = c.n;
+	return 0;
 }
 
 int mlctl_project_collect(struct mlctl_file_entry **out, size_t *n, const char *dir,
@@ -625,6 +657,12 @@ static int check_artifacts_covered(struct mlctl_pkg_reader *r, struct mlctl_err 
 int mlctl_pkg_open(struct mlctl_pkg_reader **out, const char *path, int hash,
 		   struct mlctl_err *err)
 {
+	return mlctl_pkg_open_ex(out, path, hash, NULL, err);
+}
+
+int mlctl_pkg_open_ex(struct mlctl_pkg_reader **out, const char *path, int hash,
+		      struct mlctl_buf *manifest_text, struct mlctl_err *err)
+{
 	struct mlctl_pkg_reader *r = mlctl_calloc(1, sizeof(*r));
 	struct archive_entry *e;
 	struct mlctl_buf text = MLCTL_BUF_INIT;
@@ -687,6 +725,8 @@ int mlctl_pkg_open(struct mlctl_pkg_reader **out, const char *path, int hash,
 		rc = pkg_bad(err, path, "is truncated in", MLCTL_MANIFEST_FILE);
 		goto done;
 	}
+	if (manifest_text)
+		mlctl_buf_add(manifest_text, text.buf ? text.buf : "", text.len);
 	origin = mlctl_aprintf("%s:%s", path, MLCTL_MANIFEST_FILE);
 	rc = mlctl_manifest_parse(&r->m, text.buf ? text.buf : "", text.len, origin, 1, NULL, err);
 	if (rc) {
@@ -739,7 +779,11 @@ int mlctl_pkg_next(struct mlctl_pkg_reader *r, const struct mlctl_file_entry **e
 	*entry = NULL;
 	if (r->at_end)
 		return 0;
-	if (r->cur && r->cur_read < r->cur->size) {
+	if (r->cur && r->cur_read < r->cur->size && !r->hash) {
+		/* not checking digests: skip the rest (a seek on an uncompressed file) */
+		if (archive_read_data_skip(r->a) != ARCHIVE_OK)
+			return arc_err(err, r->a, MLCTL_EINTEGRITY, "cannot read package", r->path);
+	} else if (r->cur && r->cur_read < r->cur->size) {
 		/* the caller did not read it all: read the rest (checks the digest) */
 		char buf[65536];
 		ssize_t n;

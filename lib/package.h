@@ -23,6 +23,10 @@
 int mlctl_project_collect(struct mlctl_file_entry **out, size_t *n, const char *dir,
 			  const struct mlctl_manifest *m, struct mlctl_err *err);
 
+/* The same for one artifact path (a file, or a folder taken whole). */
+int mlctl_project_collect_one(struct mlctl_file_entry **out, size_t *n, const char *dir,
+			      const char *rel, struct mlctl_err *err);
+
 /* Parse "none", "gzip[:1-9]", "zstd[:1-19]". */
 int mlctl_compression_parse(char name[8], int *level, const char *spec, struct mlctl_err *err);
 
@@ -47,6 +51,10 @@ struct mlctl_pkg_reader;
  */
 int mlctl_pkg_open(struct mlctl_pkg_reader **out, const char *path, int hash,
 		   struct mlctl_err *err);
+/* The same; the manifest's raw text goes into manifest_text whenever it could be
+ * read, even when it is not a valid manifest (for validate's findings). */
+int mlctl_pkg_open_ex(struct mlctl_pkg_reader **out, const char *path, int hash,
+		      struct mlctl_buf *manifest_text, struct mlctl_err *err);
 /* Borrowed; lives as long as the reader. */
 struct mlctl_manifest *mlctl_pkg_manifest(struct mlctl_pkg_reader *r);
 /*

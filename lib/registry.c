@@ -51,6 +51,8 @@ static const char *const migrations[] = {
 	" version TEXT, digest TEXT, actor TEXT NOT NULL, time INTEGER NOT NULL,"
 	" reason TEXT, git_commit TEXT NOT NULL);"
 	"INSERT INTO meta(key, value) VALUES('git_head', '');",
+	/* 2: whether a version passed validate when it was pushed */
+	"ALTER TABLE versions ADD COLUMN validated INTEGER NOT NULL DEFAULT 1;",
 };
 
 /* ---------------------------------------------------------------- SQL helpers */
@@ -200,6 +202,7 @@ char *mlctl_actor(void)
 struct event {
 	const char *type, *model, *version, *digest, *actor, *reason;
 	int64_t time;
+	int validated; /* push: 1 unless pushed with --no-validate */
 };
 
 static int event_parse(struct event *ev, cJSON **json, const char *message)
@@ -228,6 +231,8 @@ static int event_parse(struct event *ev, cJSON **json, const char *message)
 #undef STR
 	it = cJSON_GetObjectItemCaseSensitive(j, "time");
 	ev->time = cJSON_IsNumber(it) ? (int64_t)it->valuedouble : 0;
+	it = cJSON_GetObjectItemCaseSensitive(j, "validated");
+	ev->validated = !cJSON_IsFalse(it); /* absent (older events): validated */
 	*json = j;
 	return ev->type && ev->actor ? 0 : -1;
 }
@@ -273,7 +278,7 @@ static int model_id(struct mlctl_registry *r, int64_t *id, const char *name, int
 /* Insert a version's rows (inside a write transaction). */
 static int insert_version(struct mlctl_registry *r, const struct mlctl_manifest *m,
 			  const char *digest, const char *actor, int64_t when,
-			  const char *commit, struct mlctl_err *err)
+			  const char *commit, int validated, struct mlctl_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t mid, vid;
@@ -285,7 +290,8 @@ static int insert_version(struct mlctl_registry *r, const struct mlctl_manifest 
 		goto done;
 	if ((rc = db_prepare(r, &st,
 			     "INSERT INTO versions(model_id, version, digest, size, nfiles, "
-			     "manifest, created, actor, git_commit) VALUES(?,?,?,?,?,?,?,?,?)",
+			     "manifest, created, actor, git_commit, validated) "
+			     "VALUES(?,?,?,?,?,?,?,?,?,?)",
 			     err)))
 		goto done;
 	sqlite3_bind_int64(st, 1, mid);
@@ -297,6 +303,7 @@ static int insert_version(struct mlctl_registry *r, const struct mlctl_manifest 
 	sqlite3_bind_int64(st, 7, when);
 	sqlite3_bind_text(st, 8, actor, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, commit, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 10, validated);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		rc = db_fail(err, r->db, "registry database");
 		goto done;
@@ -398,7 +405,8 @@ static int replay_commit(void *payload, const char *commit, const char *message,
 					   path, commit, digest, ev.digest);
 			goto done;
 		}
-		if ((rc = insert_version(r, &m, digest, ev.actor, ev.time, commit, err)))
+		if ((rc = insert_version(r, &m, digest, ev.actor, ev.time, commit, ev.validated,
+					 err)))
 			goto done;
 		tag = tag_name(ev.model, ev.version);
 		if ((rc = mlctl_git_tag(r->git, tag, commit, ev.digest, ev.actor, ev.time, err)))
@@ -689,7 +697,8 @@ void mlctl_model_infos_free(struct mlctl_model_info *m, size_t n)
 }
 
 #define VERSION_COLS \
-	"m.name, v.version, v.digest, v.actor, v.created, v.size, v.nfiles, v.manifest"
+	"m.name, v.version, v.digest, v.actor, v.created, v.size, v.nfiles, v.manifest, " \
+	"v.validated"
 
 static void fill_version(struct mlctl_version_info *v, sqlite3_stmt *st)
 {
@@ -700,6 +709,7 @@ static void fill_version(struct mlctl_version_info *v, sqlite3_stmt *st)
 	v->created = sqlite3_column_int64(st, 4);
 	v->size = (uint64_t)sqlite3_column_int64(st, 5);
 	v->nfiles = (size_t)sqlite3_column_int64(st, 6);
+	v->validated = sqlite3_column_int(st, 8);
 }
 
 static int version_desc(const void *a, const void *b)
@@ -1068,8 +1078,8 @@ static int highest_version(struct mlctl_registry *r, char out[256], char digest[
 
 /* Under the write lock: settle the version, then git commit + tag + rows. */
 static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
-			  struct mlctl_push_result *res, const char *bump, struct staging *sg,
-			  struct mlctl_err *err)
+			  struct mlctl_push_result *res, const char *bump, int validated,
+			  struct staging *sg, struct mlctl_err *err)
 {
 	char digest[72], top[256], top_digest[72], head[41];
 	char *actor = mlctl_actor(), *pretty = NULL, *path = NULL, *tag = NULL, *msg = NULL;
@@ -1126,6 +1136,8 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 	cJSON_AddStringToObject(evj, "digest", digest);
 	cJSON_AddStringToObject(evj, "actor", actor);
 	cJSON_AddNumberToObject(evj, "time", (double)now);
+	if (!validated)
+		cJSON_AddFalseToObject(evj, "validated");
 	evtext = mlctl_json_canonical(evj);
 	msg = mlctl_aprintf("push %s %s\n\n%s\n", m->name, m->version, evtext);
 	if ((rc = mlctl_git_commit(r->git, head, &ch, 1, msg, actor, now, err)))
@@ -1144,7 +1156,8 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 	ev.digest = digest;
 	ev.actor = actor;
 	ev.time = now;
-	if ((rc = insert_version(r, m, digest, actor, now, head, err)) ||
+	ev.validated = validated;
+	if ((rc = insert_version(r, m, digest, actor, now, head, validated, err)) ||
 	    (rc = insert_event(r, &ev, head, err)) || (rc = meta_set(r, "git_head", head, err)))
 		goto done;
 	if ((rc = db_exec(r, "COMMIT", err)))
@@ -1163,7 +1176,7 @@ done:
 }
 
 static int push_dir(struct mlctl_registry *r, struct mlctl_push_result *res, const char *dir,
-		    const char *bump, struct mlctl_err *err)
+		    const char *bump, int validated, struct mlctl_err *err)
 {
 	struct mlctl_manifest m;
 	struct mlctl_file_entry *files = NULL;
@@ -1183,7 +1196,7 @@ static int push_dir(struct mlctl_registry *r, struct mlctl_push_result *res, con
 	res->nfiles = n;
 	mlctl_manifest_set_files(&m, files, n);
 	files = NULL;
-	rc = commit_version(r, &m, res, bump, &sg, err);
+	rc = commit_version(r, &m, res, bump, validated, &sg, err);
 done:
 	staging_release(&sg);
 	mlctl_file_entries_free(files, n);
@@ -1192,7 +1205,7 @@ done:
 }
 
 static int push_pkg(struct mlctl_registry *r, struct mlctl_push_result *res, const char *path,
-		    const char *bump, struct mlctl_err *err)
+		    const char *bump, int validated, struct mlctl_err *err)
 {
 	struct mlctl_pkg_reader *pkg = NULL;
 	struct mlctl_manifest *m;
@@ -1220,7 +1233,7 @@ static int push_pkg(struct mlctl_registry *r, struct mlctl_push_result *res, con
 			goto done;
 	if (rc < 0)
 		goto done;
-	rc = commit_version(r, m, res, bump, &sg, err);
+	rc = commit_version(r, m, res, bump, validated, &sg, err);
 done:
 	staging_release(&sg);
 	mlctl_pkg_free(pkg);
@@ -1228,7 +1241,7 @@ done:
 }
 
 int mlctl_registry_push(struct mlctl_registry *r, struct mlctl_push_result *res,
-			const char *src, const char *bump, struct mlctl_err *err)
+			const char *src, const char *bump, int validated, struct mlctl_err *err)
 {
 	struct stat st;
 
@@ -1239,8 +1252,8 @@ int mlctl_registry_push(struct mlctl_registry *r, struct mlctl_push_result *res,
 	if (stat(src, &st) < 0)
 		return mlctl_err_errno(err, MLCTL_ENOTFOUND, "cannot push '%s'", src);
 	if (S_ISDIR(st.st_mode))
-		return push_dir(r, res, src, bump, err);
-	return push_pkg(r, res, src, bump, err);
+		return push_dir(r, res, src, bump, validated, err);
+	return push_pkg(r, res, src, bump, validated, err);
 }
 
 /* ---------------------------------------------------------------- pull */

@@ -14,7 +14,7 @@
 
 #include "manifest.h"
 
-#define MLCTL_SCHEMA_VERSION 1
+#define MLCTL_SCHEMA_VERSION 2
 
 struct mlctl_registry;
 
@@ -52,7 +52,7 @@ struct mlctl_push_result {
  * another digest: MLCTL_ECONFLICT.
  */
 int mlctl_registry_push(struct mlctl_registry *r, struct mlctl_push_result *res,
-			const char *src, const char *bump, struct mlctl_err *err);
+			const char *src, const char *bump, int validated, struct mlctl_err *err);
 
 struct mlctl_model_info {
 	char *name;
@@ -63,6 +63,7 @@ struct mlctl_model_info {
 
 struct mlctl_version_info {
 	char *name, *version, *digest, *actor;
+	int validated; /* passed validate when pushed (0: pushed with --no-validate) */
 	int64_t created;
 	uint64_t size;
 	size_t nfiles;

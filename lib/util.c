@@ -29,6 +29,7 @@ static int err_vset(struct mlctl_err *err, int code, int with_errno, const char 
 	if (!err)
 		return code;
 	err->code = code;
+	err->check = NULL;
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	if (with_errno) {
 		n = strlen(err->msg);
@@ -62,6 +63,7 @@ void mlctl_err_clear(struct mlctl_err *err)
 	if (err) {
 		err->code = 0;
 		err->msg[0] = '\0';
+		err->check = NULL;
 	}
 }
 

@@ -64,3 +64,14 @@ registry_state() {
 bad_package() {
 	"$PY" "$FIXTURES/make-package.py" "$1" "$2"
 }
+
+# model_project DIR KIND FILE: a project whose one model file is made by make-models.py
+model_project() {
+	local dir=$1 kind=$2 file=$3
+	mkdir -p "$dir"
+	"$PY" "$FIXTURES/make-models.py" "$kind" "$dir/$file"
+	cat > "$dir/mlctl.json" <<JSON
+{"schema": "mlctl/v1", "name": "m", "version": "1.0.0", "license": "MIT",
+ "artifacts": [{"path": "$file", "role": "model"}]}
+JSON
+}

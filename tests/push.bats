@@ -173,3 +173,44 @@ load helpers
 	wait $pb || { cat b.err; false; }
 	run -0 mlctl registry verify
 }
+
+@test "push validates first: a poisoned pickle is refused with exit 1 and nothing is stored" {
+	model_project p evil-pickle-p4 model.pkl
+	run -1 --separate-stderr mlctl push p
+	[[ "$stderr" == *"error   MLV101  imports posix.system"* ]]
+	[[ "$stderr" == *"mlctl: 'p' failed validation with 1 error; fix them (see 'mlctl validate p') or push with --no-validate" ]]
+	[ -z "$output" ]
+	run -3 mlctl show m
+	mlctl package p -o p.mlpkg -q
+	run -1 --separate-stderr mlctl push p.mlpkg
+	[[ "$stderr" == *"MLV101"* ]]
+}
+
+@test "push --no-validate stores the version marked unvalidated" {
+	model_project p evil-pickle-p4 model.pkl
+	run -0 mlctl push p --no-validate --json
+	[[ "$output" == *'"validated": false'* ]]
+	run -0 mlctl show m
+	[[ "$output" == *"validated:   no (pushed with --no-validate)"* ]]
+	run -0 mlctl versions m --json
+	[[ "$output" == *'"validated": false'* ]]
+	# the mark lives in git too: a rebuilt database keeps it
+	run -0 mlctl registry reindex
+	run -0 mlctl show m --json
+	[[ "$output" == *'"validated": false'* ]]
+	make_project q
+	mlctl push q -q
+	run -0 mlctl show demo --json
+	[[ "$output" == *'"validated": true'* ]]
+}
+
+@test "a registry made by the first schema is migrated forward on open" {
+	make_project p
+	mlctl push p -q
+	sqlite3 "$MLCTL_REGISTRY/mlctl.db" "ALTER TABLE versions DROP COLUMN validated; PRAGMA user_version = 1;"
+	run -0 mlctl show demo
+	[[ "$output" == *"validated:   yes"* ]]
+	run -0 sqlite3 "$MLCTL_REGISTRY/mlctl.db" "PRAGMA user_version"
+	[ "$output" = 2 ]
+	run -0 mlctl registry verify
+}

@@ -1,0 +1,108 @@
+/*
+ * validate.c - mlctl validate [DIR|PKG|REF]: check a project, a package or
+ * a registry version; report as text, JSON, JUnit and SARIF; exit 1 when
+ * the gate fails.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "registry.h"
+#include "validate.h"
+#include "banned.h"
+
+static const struct cli_opt opts[] = {
+	{ "strict", 0, NULL, "fail on warnings too" },
+	{ "gate", 0, "EXPR", "a metric threshold such as 'accuracy>=0.9' (repeatable)" },
+	{ "allow-license", 0, "IDS", "comma-separated SPDX ids the licence must be among" },
+	{ "junit", 0, "FILE", "write a JUnit XML report (one testcase per check)" },
+	{ "sarif", 0, "FILE", "write a SARIF 2.1.0 report (GitHub code scanning)" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cli_cmd cli_cmd_validate = {
+	"validate", cmd_validate,
+	"check a project, package or registry version: manifest, files, model formats, gates",
+	"[DIR|PKG|REF] [--strict] [--gate EXPR]... [--allow-license IDS] [--junit FILE] "
+	"[--sarif FILE]",
+	opts, 0, 1,
+};
+
+static int write_report(struct cli *cli, const char *path, const char *text)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+
+	if (mlctl_write_file_atomic(path, text, strlen(text), 0644, &err))
+		return cli_fail(cli, &err);
+	return 0;
+}
+
+int cmd_validate(struct cli *cli, int argc, char **argv)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	struct mlctl_validate_opts o;
+	struct mlctl_report rep;
+	struct mlctl_registry *r = NULL;
+	const char *target = argc > 0 ? argv[0] : ".";
+	const char *junit = cli_opt(cli, "junit"), *sarif = cli_opt(cli, "sarif");
+	int strict = cli_opt(cli, "strict") != NULL, rc = 0;
+	size_t i;
+	struct stat st;
+
+	memset(&o, 0, sizeof(o));
+	o.gates = cli_opt_all(cli, "gate", &o.ngates);
+	o.allow_licenses = cli_opt(cli, "allow-license");
+	for (i = 0; i < o.ngates; i++) {
+		char name[128], op[3];
+		double v;
+
+		if (mlctl_gate_parse(name, op, &v, o.gates[i]) < 0)
+			return cli_usage(cli, "--gate '%s' is not METRIC OP NUMBER, e.g. "
+					 "'accuracy>=0.9' (OP: >= <= > < ==)", o.gates[i]);
+	}
+	mlctl_report_init(&rep, target);
+	if (stat(target, &st) == 0) {
+		rc = mlctl_validate_path(&rep, target, &o, &err);
+	} else {
+		struct mlctl_ref ref;
+
+		if (mlctl_ref_parse(&ref, target, NULL) < 0) {
+			mlctl_report_release(&rep);
+			return cli_usage(cli, "'%s' is neither a folder, a package nor a registry "
+					 "reference (NAME, NAME:VERSION, NAME@sha256:…)", target);
+		}
+		if ((rc = cli_open_registry(cli, &r, 0))) {
+			mlctl_report_release(&rep);
+			return rc;
+		}
+		rc = mlctl_validate_ref(&rep, r, target, &o, &err);
+		mlctl_registry_free(r);
+	}
+	if (rc) {
+		mlctl_report_release(&rep);
+		return cli_fail(cli, &err);
+	}
+	mlctl_report_sort(&rep);
+	if (junit) {
+		char *x = mlctl_report_junit(&rep, strict);
+
+		rc = write_report(cli, junit, x);
+		free(x);
+	}
+	if (!rc && sarif) {
+		char *x = mlctl_report_sarif(&rep, MLCTL_VERSION);
+
+		rc = write_report(cli, sarif, x);
+		free(x);
+	}
+	if (!rc) {
+		if (cli->json)
+			cli_print_json(mlctl_report_json(&rep, strict));
+		else if (!cli->quiet || mlctl_report_failed(&rep, strict))
+			cli_print_report(cli, &rep, strict, stdout);
+		rc = mlctl_report_failed(&rep, strict) ? 1 : 0;
+	}
+	mlctl_report_release(&rep);
+	return rc;
+}

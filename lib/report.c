@@ -1,0 +1,365 @@
+/*
+ * report.c - the check catalogue, finding collection and report formats.
+ */
+#include "report.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "banned.h"
+
+#define E MLCTL_SEV_ERROR
+#define W MLCTL_SEV_WARNING
+#define I MLCTL_SEV_INFO
+
+/* Ids are stable: never renumber, only add. docs/mlctl-validate.md lists them all. */
+const struct mlctl_check_info mlctl_check_catalogue[] = {
+	{ "MLV001", E, "manifest-json", "mlctl.json is valid JSON" },
+	{ "MLV002", E, "manifest-schema", "the manifest is an object with schema mlctl/v1" },
+	{ "MLV003", E, "manifest-name", "the model name follows the naming rule" },
+	{ "MLV004", E, "manifest-version", "the version is a semantic version" },
+	{ "MLV005", W, "manifest-unknown-key", "no unknown keys in the manifest" },
+	{ "MLV006", W, "manifest-license-spdx", "the licence is an SPDX identifier or expression" },
+	{ "MLV007", E, "manifest-types", "manifest fields have the right types" },
+	{ "MLV008", E, "manifest-artifacts", "artifacts is a non-empty list of {path, role}" },
+	{ "MLV009", E, "artifact-path", "artifact paths are relative and inside the project" },
+	{ "MLV010", E, "artifact-duplicate", "no artifact is listed twice" },
+	{ "MLV011", E, "artifact-role", "artifact roles are known" },
+	{ "MLV012", E, "files-index", "the package's files index is well formed" },
+	{ "MLV013", E, "signature", "the signature's dtypes and shapes are well formed" },
+	{ "MLV020", E, "file-present", "every artifact is present" },
+	{ "MLV021", E, "file-inside", "no artifact leaves the project through a symlink" },
+	{ "MLV022", E, "file-regular", "every artifact is a regular file or folder" },
+	{ "MLV023", E, "file-digest", "every file matches the size and sha256 in the index" },
+	{ "MLV100", E, "pickle-malformed", "pickle streams parse" },
+	{ "MLV101", E, "pickle-dangerous-global", "pickles import no dangerous callables" },
+	{ "MLV102", W, "pickle-unknown-global", "pickles import only known-safe globals" },
+	{ "MLV103", E, "pickle-hidden-global", "pickle imports are not computed at load time" },
+	{ "MLV104", W, "pickle-extension-code", "pickles use no copyreg extension codes" },
+	{ "MLV105", E, "torch-zip", "PyTorch zip checkpoints hold a data.pkl" },
+	{ "MLV106", E, "zip-malformed", "zip archives (PyTorch, Keras, npz) can be read" },
+	{ "MLV110", E, "safetensors-header", "the safetensors header is well formed" },
+	{ "MLV111", E, "safetensors-tensors", "safetensors dtypes, shapes and offsets agree" },
+	{ "MLV112", E, "safetensors-metadata", "safetensors __metadata__ holds strings only" },
+	{ "MLV113", E, "safetensors-size", "the safetensors data ends where the file ends" },
+	{ "MLV130", E, "keras-lambda", "Keras models have no Lambda layers (they run code)" },
+	{ "MLV131", E, "keras-config", "Keras archives hold a readable config.json" },
+	{ "MLV140", E, "npy-header", "NumPy .npy headers are well formed" },
+	{ "MLV141", I, "npy-object", "NumPy object arrays are pickles: scanned as such" },
+	{ "MLV150", E, "format-mismatch", "a file's bytes are the format its extension says" },
+	{ "MLV200", E, "gate-metric", "metrics meet their thresholds" },
+	{ "MLV201", E, "gate-metric-missing", "every gated metric is in the manifest" },
+	{ "MLV202", E, "gate-expression", "gate expressions are well formed" },
+	{ "MLV203", E, "gate-license", "the licence is on the allowed list" },
+	{ "MLV204", E, "gate-size", "the model's total size is within the limit" },
+};
+const size_t mlctl_check_catalogue_len = MLCTL_ARRAY_SIZE(mlctl_check_catalogue);
+
+#undef E
+#undef W
+#undef I
+
+static const char *const sev_names[] = { "error", "warning", "info" };
+
+const struct mlctl_check_info *mlctl_check_find(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < mlctl_check_catalogue_len; i++)
+		if (!strcmp(mlctl_check_catalogue[i].id, id))
+			return &mlctl_check_catalogue[i];
+	return NULL;
+}
+
+/* The catalogue's own pointer for id, so reports never hold a caller's string. */
+static const char *canonical_id(const char *id)
+{
+	const struct mlctl_check_info *c = mlctl_check_find(id);
+
+	if (!c) {
+		fprintf(stderr, "mlctl: internal: unknown check id %s\n", id);
+		abort();
+	}
+	return c->id;
+}
+
+void mlctl_report_init(struct mlctl_report *rep, const char *subject)
+{
+	memset(rep, 0, sizeof(*rep));
+	rep->subject = mlctl_strdup(subject);
+	rep->file = "";
+}
+
+void mlctl_report_release(struct mlctl_report *rep)
+{
+	size_t i;
+
+	for (i = 0; i < rep->nfindings; i++) {
+		free(rep->findings[i].file);
+		free(rep->findings[i].message);
+	}
+	for (i = 0; i < rep->nruns; i++)
+		free(rep->runs[i].file);
+	free(rep->findings);
+	free(rep->runs);
+	free(rep->subject);
+	memset(rep, 0, sizeof(*rep));
+}
+
+void mlctl_report_ran(struct mlctl_report *rep, const char *id, const char *file)
+{
+	size_t i;
+
+	id = canonical_id(id);
+	for (i = rep->nruns; i > 0; i--)
+		if (rep->runs[i - 1].id == id && !strcmp(rep->runs[i - 1].file, file))
+			return;
+	if (rep->nruns == rep->runs_alloc) {
+		rep->runs_alloc = rep->runs_alloc ? 2 * rep->runs_alloc : 32;
+		rep->runs = mlctl_realloc(rep->runs, rep->runs_alloc * sizeof(*rep->runs));
+	}
+	rep->runs[rep->nruns].id = id;
+	rep->runs[rep->nruns].file = mlctl_strdup(file);
+	rep->nruns++;
+}
+
+void mlctl_report_add(struct mlctl_report *rep, const char *id, int severity, const char *file,
+		      const char *fmt, ...)
+{
+	char msg[MLCTL_ERR_MSG_MAX];
+	va_list ap;
+	size_t i;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* the same finding twice (a repeated global) is said once */
+	for (i = 0; i < rep->nfindings; i++)
+		if (!strcmp(rep->findings[i].id, id) && !strcmp(rep->findings[i].file, file) &&
+		    !strcmp(rep->findings[i].message, msg))
+			return;
+	mlctl_report_ran(rep, id, file);
+	if (rep->nfindings == rep->findings_alloc) {
+		rep->findings_alloc = rep->findings_alloc ? 2 * rep->findings_alloc : 16;
+		rep->findings = mlctl_realloc(rep->findings,
+					      rep->findings_alloc * sizeof(*rep->findings));
+	}
+	rep->findings[rep->nfindings].id = canonical_id(id);
+	rep->findings[rep->nfindings].severity = severity;
+	rep->findings[rep->nfindings].file = mlctl_strdup(file);
+	rep->findings[rep->nfindings].message = mlctl_strdup(msg);
+	rep->nfindings++;
+}
+
+void mlctl_report_sink(void *ctx, const char *id, int severity, const char *msg)
+{
+	struct mlctl_report *rep = ctx;
+
+	mlctl_report_add(rep, id, severity, rep->file, "%s", msg);
+}
+
+size_t mlctl_report_count(const struct mlctl_report *rep, int severity)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rep->nfindings; i++)
+		if (rep->findings[i].severity == severity)
+			n++;
+	return n;
+}
+
+int mlctl_report_failed(const struct mlctl_report *rep, int strict)
+{
+	return mlctl_report_count(rep, MLCTL_SEV_ERROR) > 0 ||
+	       (strict && mlctl_report_count(rep, MLCTL_SEV_WARNING) > 0);
+}
+
+static int finding_cmp(const void *a, const void *b)
+{
+	const struct mlctl_finding *x = a, *y = b;
+	int c = strcmp(x->file, y->file);
+
+	if (!c)
+		c = x->severity - y->severity;
+	if (!c)
+		c = strcmp(x->id, y->id);
+	return c;
+}
+
+void mlctl_report_sort(struct mlctl_report *rep)
+{
+	/* qsort is not stable: order by message last so equal keys stay put in practice */
+	size_t i, j;
+
+	for (i = 1; i < rep->nfindings; i++) {
+		struct mlctl_finding f = rep->findings[i];
+
+		for (j = i; j > 0 && finding_cmp(&rep->findings[j - 1], &f) > 0; j--)
+			rep->findings[j] = rep->findings[j - 1];
+		rep->findings[j] = f;
+	}
+}
+
+cJSON *mlctl_report_json(const struct mlctl_report *rep, int strict)
+{
+	cJSON *doc = cJSON_CreateObject(), *arr, *sum;
+	size_t i;
+
+	cJSON_AddNumberToObject(doc, "schema_version", 1);
+	cJSON_AddStringToObject(doc, "subject", rep->subject);
+	if (rep->digest[0])
+		cJSON_AddStringToObject(doc, "digest", rep->digest);
+	cJSON_AddBoolToObject(doc, "passed", !mlctl_report_failed(rep, strict));
+	cJSON_AddBoolToObject(doc, "strict", strict);
+	sum = cJSON_AddObjectToObject(doc, "summary");
+	cJSON_AddNumberToObject(sum, "errors", (double)mlctl_report_count(rep, MLCTL_SEV_ERROR));
+	cJSON_AddNumberToObject(sum, "warnings",
+				(double)mlctl_report_count(rep, MLCTL_SEV_WARNING));
+	cJSON_AddNumberToObject(sum, "infos", (double)mlctl_report_count(rep, MLCTL_SEV_INFO));
+	cJSON_AddNumberToObject(sum, "checks", (double)rep->nruns);
+	arr = cJSON_AddArrayToObject(doc, "findings");
+	for (i = 0; i < rep->nfindings; i++) {
+		const struct mlctl_finding *f = &rep->findings[i];
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "id", f->id);
+		cJSON_AddStringToObject(o, "severity", sev_names[f->severity]);
+		cJSON_AddStringToObject(o, "file", f->file);
+		cJSON_AddStringToObject(o, "message", f->message);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return doc;
+}
+
+static void xml_escaped(struct mlctl_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		switch (c) {
+		case '<': mlctl_buf_puts(b, "&lt;"); break;
+		case '>': mlctl_buf_puts(b, "&gt;"); break;
+		case '&': mlctl_buf_puts(b, "&amp;"); break;
+		case '"': mlctl_buf_puts(b, "&quot;"); break;
+		case '\'': mlctl_buf_puts(b, "&apos;"); break;
+		default:
+			if (c < 0x20 && c != '\t' && c != '\n')
+				mlctl_buf_printf(b, "\\x%02x", c); /* not allowed in XML 1.0 */
+			else
+				mlctl_buf_add(b, s, 1);
+		}
+	}
+}
+
+char *mlctl_report_junit(const struct mlctl_report *rep, int strict)
+{
+	struct mlctl_buf b = MLCTL_BUF_INIT;
+	size_t i, j, failures = 0;
+
+	for (i = 0; i < rep->nruns; i++)
+		for (j = 0; j < rep->nfindings; j++)
+			if (rep->findings[j].id == rep->runs[i].id &&
+			    !strcmp(rep->findings[j].file, rep->runs[i].file) &&
+			    (rep->findings[j].severity == MLCTL_SEV_ERROR ||
+			     (strict && rep->findings[j].severity == MLCTL_SEV_WARNING))) {
+				failures++;
+				break;
+			}
+	mlctl_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+	mlctl_buf_puts(&b, "  <testsuite name=\"mlctl validate ");
+	xml_escaped(&b, rep->subject);
+	mlctl_buf_printf(&b, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n", rep->nruns,
+			 failures);
+	for (i = 0; i < rep->nruns; i++) {
+		const struct mlctl_check_run *r = &rep->runs[i];
+		const struct mlctl_check_info *c = mlctl_check_find(r->id);
+		int failed = 0;
+
+		mlctl_buf_printf(&b, "    <testcase classname=\"mlctl.validate.%s\" name=\"%s ",
+				 r->id, r->id);
+		xml_escaped(&b, c->name);
+		if (r->file[0]) {
+			mlctl_buf_puts(&b, ": ");
+			xml_escaped(&b, r->file);
+		}
+		mlctl_buf_puts(&b, "\"");
+		for (j = 0; j < rep->nfindings; j++) {
+			const struct mlctl_finding *f = &rep->findings[j];
+			int fails = f->severity == MLCTL_SEV_ERROR ||
+				    (strict && f->severity == MLCTL_SEV_WARNING);
+
+			if (f->id != r->id || strcmp(f->file, r->file))
+				continue;
+			if (!failed)
+				mlctl_buf_puts(&b, ">\n");
+			failed = 1;
+			if (fails) {
+				mlctl_buf_printf(&b, "      <failure type=\"%s\" message=\"",
+						 sev_names[f->severity]);
+				xml_escaped(&b, f->message);
+				mlctl_buf_puts(&b, "\"/>\n");
+			} else {
+				mlctl_buf_printf(&b, "      <system-out>%s: ", sev_names[f->severity]);
+				xml_escaped(&b, f->message);
+				mlctl_buf_puts(&b, "</system-out>\n");
+			}
+		}
+		mlctl_buf_puts(&b, failed ? "    </testcase>\n" : "/>\n");
+	}
+	mlctl_buf_puts(&b, "  </testsuite>\n</testsuites>\n");
+	return mlctl_buf_detach(&b);
+}
+
+char *mlctl_report_sarif(const struct mlctl_report *rep, const char *tool_version)
+{
+	static const char *const levels[] = { "error", "warning", "note" };
+	cJSON *doc = cJSON_CreateObject(), *runs, *run, *driver, *rules, *results;
+	char *out;
+	size_t i;
+
+	cJSON_AddStringToObject(doc, "$schema",
+				"https://json.schemastore.org/sarif-2.1.0.json");
+	cJSON_AddStringToObject(doc, "version", "2.1.0");
+	runs = cJSON_AddArrayToObject(doc, "runs");
+	run = cJSON_CreateObject();
+	cJSON_AddItemToArray(runs, run);
+	driver = cJSON_AddObjectToObject(cJSON_AddObjectToObject(run, "tool"), "driver");
+	cJSON_AddStringToObject(driver, "name", "mlctl");
+	cJSON_AddStringToObject(driver, "version", tool_version);
+	rules = cJSON_AddArrayToObject(driver, "rules");
+	for (i = 0; i < mlctl_check_catalogue_len; i++) {
+		const struct mlctl_check_info *c = &mlctl_check_catalogue[i];
+		cJSON *r = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(r, "id", c->id);
+		cJSON_AddStringToObject(r, "name", c->name);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "shortDescription"), "text",
+					c->summary);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "defaultConfiguration"),
+					"level", levels[c->severity]);
+		cJSON_AddItemToArray(rules, r);
+	}
+	results = cJSON_AddArrayToObject(run, "results");
+	for (i = 0; i < rep->nfindings; i++) {
+		const struct mlctl_finding *f = &rep->findings[i];
+		cJSON *r = cJSON_CreateObject(), *loc, *phys;
+		size_t k;
+
+		cJSON_AddStringToObject(r, "ruleId", f->id);
+		for (k = 0; k < mlctl_check_catalogue_len; k++)
+			if (mlctl_check_catalogue[k].id == f->id)
+				cJSON_AddNumberToObject(r, "ruleIndex", (double)k);
+		cJSON_AddStringToObject(r, "level", levels[f->severity]);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "message"), "text", f->message);
+		loc = cJSON_CreateObject();
+		phys = cJSON_AddObjectToObject(loc, "physicalLocation");
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(phys, "artifactLocation"), "uri",
+					f->file[0] ? f->file : "mlctl.json");
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(r, "locations"), loc);
+		cJSON_AddItemToArray(results, r);
+	}
+	out = mlctl_json_pretty(doc);
+	cJSON_Delete(doc);
+	return out;
+}

@@ -1,0 +1,33 @@
+/*
+ * validate.h - check a model project, package or registry version: the
+ * manifest, its files, the model formats read natively, and gates (metric
+ * thresholds, licences, size). Findings go into a struct mlctl_report.
+ */
+#ifndef MLCTL_VALIDATE_H
+#define MLCTL_VALIDATE_H
+
+#include "registry.h"
+#include "report.h"
+
+struct mlctl_validate_opts {
+	const char *const *gates; /* extra gates, "accuracy>=0.9" */
+	size_t ngates;
+	const char *allow_licenses; /* comma-separated SPDX ids, or NULL for any */
+	int skip_digests;           /* packages: do not re-hash files (push hashes them itself) */
+};
+
+/*
+ * Validate a project folder or a package file (read as a stream; nothing is
+ * unpacked). Returns 0 when the checks ran, whatever they found; a negative
+ * code when they could not (no such path, not a package, I/O).
+ */
+int mlctl_validate_path(struct mlctl_report *rep, const char *path,
+			const struct mlctl_validate_opts *o, struct mlctl_err *err);
+/* Validate a version in the registry (its blobs re-hashed too). */
+int mlctl_validate_ref(struct mlctl_report *rep, struct mlctl_registry *r, const char *ref,
+		       const struct mlctl_validate_opts *o, struct mlctl_err *err);
+
+/* Parse a gate: NAME OP NUMBER with OP one of >= <= > < ==. */
+int mlctl_gate_parse(char name[128], char op[3], double *value, const char *s);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * vin.h - one file under validation, read as a buffered stream whatever it
+ * comes from (a project file, a package entry, a registry blob), and the
+ * format checkers that read it. Checkers read only what they need (headers,
+ * or the opcode stream of a pickle) and report findings; they never load
+ * whole files and never execute anything.
+ */
+#ifndef MLCTL_VIN_H
+#define MLCTL_VIN_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "report.h"
+
+#define MLCTL_VIN_BUF (64 * 1024)
+
+struct mlctl_vin {
+	const char *path;   /* path inside the project, for findings */
+	uint64_t size;      /* total size of the file */
+	ssize_t (*src)(void *ctx, void *buf, size_t n);
+	void *ctx;
+	unsigned char *buf;
+	size_t off, len;    /* unread bytes are buf[off, len) */
+	uint64_t pos;       /* bytes handed to the checker so far */
+	int eof, failed;    /* failed: the source itself broke (I/O, package integrity) */
+	struct mlctl_report *rep;
+	int depth;          /* nesting of containers (a pickle in an npy in a zip) */
+};
+
+void mlctl_vin_init(struct mlctl_vin *in, const char *path, uint64_t size,
+		    ssize_t (*src)(void *, void *, size_t), void *ctx, struct mlctl_report *rep);
+void mlctl_vin_release(struct mlctl_vin *in);
+/* Up to n bytes into dst: the count, short only at the end (or on failure). */
+size_t mlctl_vin_read(struct mlctl_vin *in, void *dst, size_t n);
+/* Exactly n bytes, or -1. */
+int mlctl_vin_exact(struct mlctl_vin *in, void *dst, size_t n);
+/* Make up to n (<= MLCTL_VIN_BUF) bytes available without consuming them. */
+size_t mlctl_vin_peek(struct mlctl_vin *in, const unsigned char **p, size_t n);
+/* Skip n bytes; 0, or -1 when the file ends first. */
+int mlctl_vin_skip(struct mlctl_vin *in, uint64_t n);
+int mlctl_vin_byte(struct mlctl_vin *in); /* -1 at the end */
+
+/* Checkers: each reports its own findings on in->rep for in->path. */
+void mlctl_vcheck_file(struct mlctl_vin *in);          /* detect the format, then check */
+void mlctl_vcheck_pickle(struct mlctl_vin *in);
+void mlctl_vcheck_safetensors(struct mlctl_vin *in);
+void mlctl_vcheck_npy(struct mlctl_vin *in);
+void mlctl_vcheck_zip(struct mlctl_vin *in, const char *kind); /* "torch", "keras", "npz" */
+
+/* Little-endian readers over a byte buffer. */
+static inline uint64_t mlctl_le64(const unsigned char *p)
+{
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+	       (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+	       (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+}
+
+static inline uint32_t mlctl_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+#endif

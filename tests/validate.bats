@@ -1,0 +1,249 @@
+#!/usr/bin/env bats
+# mlctl validate: every check fires on a file made to break it, and stays
+# quiet on a clean one; reports in text, JSON, JUnit and SARIF; gates.
+
+load helpers
+
+# expect KIND FILE ID [TEXT]: validating a project with that file fails with ID (and TEXT)
+expect() {
+	local kind=$1 file=$2 id=$3 text=${4:-}
+	rm -rf "prj-$kind"
+	model_project "prj-$kind" "$kind" "$file"
+	run -1 --separate-stderr mlctl validate "prj-$kind"
+	[[ "$output" == *"$id  "*"$text"* ]] || { echo "$kind: want $id $text, got:"; echo "$output"; false; }
+}
+
+# clean KIND FILE: validating a project with that file passes with no findings
+clean() {
+	rm -rf "prj-$1"
+	model_project "prj-$1" "$1" "$2"
+	run -0 --separate-stderr mlctl validate "prj-$1"
+	[[ "$output" == "passed: 0 errors, 0 warnings in "* ]] || { echo "$1:"; echo "$output"; false; }
+}
+
+@test "the iris example validates clean, as a folder, a package and a registry version" {
+	cp -r "$BATS_TEST_DIRNAME/../examples/iris" iris
+	/usr/bin/python3 iris/train.py >/dev/null
+	run -0 mlctl validate iris
+	[[ "$output" == "passed: 0 errors, 0 warnings in "*" checks of iris" ]]
+	mlctl package iris -o iris.mlpkg -q >/dev/null
+	run -0 mlctl validate iris.mlpkg
+	[[ "$output" == "passed: 0 errors, 0 warnings in "*" checks of iris.mlpkg sha256:"* ]]
+	mlctl push iris.mlpkg -q
+	run -0 mlctl validate iris:1.0.0
+	[[ "$output" == "passed: "*" of iris:1.0.0 sha256:"* ]]
+	cd iris && run -0 mlctl validate
+}
+
+@test "manifest checks MLV001-MLV013 each fire, all at once, naming the field" {
+	make_project p
+	cat > p/mlctl.json <<'JSON'
+{"schema": "mlctl/v9", "name": "Bad Name", "version": "1.0", "license": "Nope",
+ "colour": 1, "description": 5, "authors": "me",
+ "artifacts": [{"path": "../up"}, {"path": "model.bin", "role": "toy"}, {"path": "model.bin"}],
+ "signature": {"inputs": [{"name": "x", "dtype": "float33", "shape": [-2]}]}}
+JSON
+	run -1 mlctl validate p
+	for id in MLV002 MLV003 MLV004 MLV005 MLV006 MLV007 MLV009 MLV010 MLV011 MLV013; do
+		[[ "$output" == *"$id  "* ]] || { echo "missing $id"; echo "$output"; false; }
+	done
+	[[ "$output" == *"error   MLV003  name 'Bad Name' is not valid"* ]]
+	[[ "$output" == *"warning MLV006  license 'Nope' is not an SPDX licence"* ]]
+	printf '{"schema": ' > p/mlctl.json
+	run -1 mlctl validate p
+	[[ "$output" == *"error   MLV001  not valid JSON near line 1"* ]]
+	echo '{"schema": "mlctl/v1", "name": "a", "version": "1.0.0", "artifacts": []}' > p/mlctl.json
+	run -1 mlctl validate p
+	[[ "$output" == *"MLV008  \"artifacts\" must be a non-empty array"* ]]
+}
+
+@test "file checks: missing (MLV020), leaving through a symlink (MLV021), not regular (MLV022)" {
+	make_project p
+	rm p/serve.py
+	run -1 mlctl validate p
+	[[ "$output" == *"serve.py"*"MLV020  artifact 'serve.py' is listed in mlctl.json but missing"* ]]
+	make_project q
+	echo secret > outside.txt
+	rm q/serve.py && ln -s ../outside.txt q/serve.py
+	run -1 mlctl validate q
+	[[ "$output" == *"MLV021  artifact 'serve.py' leaves the project through a symlink"* ]]
+	make_project r
+	rm r/serve.py && mkfifo r/serve.py
+	run -1 mlctl validate r
+	[[ "$output" == *"MLV022  artifact 'serve.py' is not a regular file or folder"* ]]
+}
+
+@test "a package whose content does not match its index is MLV023 (and MLV012 for a bad index)" {
+	bad_package digest d.mlpkg
+	run -1 mlctl validate d.mlpkg
+	[[ "$output" == *"MLV023  package 'd.mlpkg' has content that does not match its digest for 'model.bin'"* ]]
+	bad_package unsafe-index u.mlpkg
+	run -1 mlctl validate u.mlpkg
+	[[ "$output" == *"MLV012  files index entry ../escape has a missing or unsafe path"* ]]
+	bad_package badmanifest b.mlpkg
+	run -1 mlctl validate b.mlpkg
+	[[ "$output" == *"MLV001  not valid JSON"* ]]
+	bad_package notar n.mlpkg
+	run -5 --separate-stderr mlctl validate n.mlpkg
+	[[ "$stderr" == *"is not an mlctl package"* ]]
+}
+
+@test "pickles: os.system in every protocol 0-5 is MLV101" {
+	for p in 0 1 2 3 4 5; do
+		expect "evil-pickle-p$p" model.pkl MLV101 "imports posix.system"
+	done
+	expect eval-pickle model.pkl MLV101 "imports __builtin__.eval (GLOBAL)"
+}
+
+@test "pickles: memo tricks and a popped decoy do not hide os.system" {
+	expect memo-global model.pkl MLV101 "imports os.system (STACK_GLOBAL)"
+	expect pop-trick model.pkl MLV101 "imports os.system (STACK_GLOBAL)"
+}
+
+@test "pickles: unknown globals warn (MLV102), computed ones fail (MLV103), extension codes warn (MLV104)" {
+	model_project u unknown-global model.pkl
+	run -0 mlctl validate u
+	[[ "$output" == *"warning MLV102  imports mymodels.Net, which is not on the list"* ]]
+	run -1 mlctl validate u --strict
+	[[ "$output" == *"FAILED: 0 errors, 1 warning in "* ]]
+	expect hidden-global model.pkl MLV103 "not a plain string"
+	model_project e ext-pickle model.pkl
+	run -0 mlctl validate e
+	[[ "$output" == *"warning MLV104  imports a global through copyreg extension code 5"* ]]
+}
+
+@test "pickles: malformed, truncated, unknown opcodes and 100001-deep stacks are MLV100; 10000-deep nesting is fine" {
+	expect truncated-pickle model.pkl MLV100 "ends before STOP"
+	expect badop-pickle model.pkl MLV100 "unknown opcode 0xff"
+	expect deep-pickle model.pkl MLV100 "stack deeper than 100000"
+	clean nested-list-pickle model.pkl
+	clean clean-pickle model.pkl
+	clean sklearn-like model.joblib
+}
+
+@test "PyTorch zips: data.pkl scanned whatever the top folder (MLV101), none is MLV105" {
+	clean torch-zip model.pt
+	clean torch-zip-oddtop model.pth
+	expect torch-zip-evil model.pt MLV101 "imports posix.system"
+	[[ "$output" == *"model.pt:archive/data.pkl"* ]]
+	expect torch-zip-nodata model.pt MLV105 "holds no data.pkl"
+}
+
+@test "Keras: Lambda layers are MLV130, a missing or broken config.json MLV131" {
+	clean keras-clean model.keras
+	expect keras-lambda model.keras MLV130 "Lambda layer 'sneaky'"
+	expect keras-noconfig model.keras MLV131 "without config.json"
+	expect keras-badconfig model.keras MLV131 "not valid JSON"
+}
+
+@test "NumPy: headers MLV140; object arrays are scanned as pickles (MLV141 + MLV101), also inside .npz" {
+	clean npy-clean weights.npy
+	clean npy-v2 weights.npy
+	expect npy-size weights.npy MLV140 "header says 24 bytes of data but the file holds 20"
+	expect npy-badmagic weights.npy MLV140 "no \\x93NUMPY magic"
+	expect npy-object weights.npy MLV101 "imports posix.system"
+	[[ "$output" == *"info    MLV141  holds an object array"* ]]
+	expect npz-evil weights.npz MLV101 "imports posix.system"
+	[[ "$output" == *"weights.npz:b.npy"* ]]
+}
+
+@test "safetensors: header (MLV110), tensors (MLV111), metadata (MLV112), size (MLV113)" {
+	clean st-clean model.safetensors
+	expect st-hugeheader model.safetensors MLV110 "over the 100000000-byte limit"
+	expect st-badjson model.safetensors MLV110 "not a JSON object"
+	expect st-dtype model.safetensors MLV111 "unknown dtype 'F33'"
+	expect st-shape model.safetensors MLV111 "F32 with 12 bytes of data, but its offsets span 8"
+	expect st-gap model.safetensors MLV111 "(a gap)"
+	expect st-overlap model.safetensors MLV111 "(an overlap)"
+	expect st-overflow model.safetensors MLV111 "size overflows"
+	expect st-metadata model.safetensors MLV112 "__metadata__ 'epochs' is not a string"
+	expect st-trailing model.safetensors MLV113 "(trailing bytes)"
+}
+
+@test "a file whose bytes are not what its extension says is MLV150" {
+	expect pickle-as-safetensors model.safetensors MLV150 "the name says safetensors but the bytes are a pickle"
+	expect zip-as-onnx model.onnx MLV150 "the name says ONNX but the bytes are a zip archive"
+	expect text-as-h5 model.h5 MLV150 "the name says HDF5"
+}
+
+@test "gates: metric thresholds from the manifest and --gate, licences, total size" {
+	make_project p
+	sed -i 's|"metrics": {"accuracy": 0.91}|"metrics": {"accuracy": 0.91, "latency": 12}, "gates": {"metrics": {"accuracy": ">= 0.95"}, "max_size_mb": 0.001}|' p/mlctl.json
+	run -1 mlctl validate p --gate 'latency<10' --gate 'f1>=0.5' --allow-license Apache-2.0,BSD-3-Clause
+	[[ "$output" == *"MLV200  metric accuracy is 0.91, but gate gates.metrics.accuracy needs >= 0.95"* ]]
+	[[ "$output" == *"MLV200  metric latency is 12, but gate --gate needs < 10"* ]]
+	[[ "$output" == *"MLV201  gate 'f1>=0.5' (--gate) needs metric 'f1'"* ]]
+	[[ "$output" == *"MLV203  licence 'MIT' is not allowed here (allowed: Apache-2.0,BSD-3-Clause)"* ]]
+	[[ "$output" == *"MLV204  the model's files add up to 0.0 MiB, over the 0.001 MiB limit"* ]]
+	sed -i 's|">= 0.95"|"about 0.9"|' p/mlctl.json
+	run -1 mlctl validate p
+	[[ "$output" == *"MLV202  gate 'accuracy about 0.9' (gates.metrics.accuracy) is not METRIC OP NUMBER"* ]]
+	make_project q
+	run -0 mlctl validate q --gate 'accuracy>=0.9' --allow-license MIT,Apache-2.0
+	run -2 --separate-stderr mlctl validate q --gate 'accuracy~0.9'
+	[[ "$stderr" == "mlctl: --gate 'accuracy~0.9' is not METRIC OP NUMBER"* ]]
+}
+
+@test "--json prints the findings with a summary" {
+	model_project p unknown-global model.pkl
+	run -0 mlctl validate p --json
+	[[ "$output" == *'"schema_version": 1'* ]]
+	[[ "$output" == *'"passed": true'* ]]
+	[[ "$output" == *'"warnings": 1'* ]]
+	[[ "$output" == *'"id": "MLV102",
+      "severity": "warning",
+      "file": "model.pkl",'* ]]
+	run -1 mlctl validate p --json --strict
+	[[ "$output" == *'"passed": false'* ]]
+}
+
+@test "--junit writes one testcase per check and a failure per error" {
+	model_project p evil-pickle-p4 model.pkl
+	run -1 mlctl validate p --junit report.xml -q
+	/usr/bin/python3 - report.xml <<'PY'
+import sys, xml.etree.ElementTree as ET
+suite = ET.parse(sys.argv[1]).getroot().find("testsuite")
+cases = suite.findall("testcase")
+failed = [c for c in cases if c.find("failure") is not None]
+assert int(suite.get("tests")) == len(cases) > 10, suite.attrib
+assert int(suite.get("failures")) == len(failed) == 1, [c.get("name") for c in failed]
+assert failed[0].get("classname") == "mlctl.validate.MLV101"
+assert "posix.system" in failed[0].find("failure").get("message")
+PY
+}
+
+@test "--sarif writes SARIF 2.1.0 with rules and located results" {
+	model_project p evil-pickle-p2 model.pkl
+	run -1 mlctl validate p --sarif report.sarif -q
+	/usr/bin/python3 - report.sarif <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["version"] == "2.1.0"
+run = doc["runs"][0]
+rules = run["tool"]["driver"]["rules"]
+assert all(r["id"].startswith("MLV") for r in rules)
+res = run["results"]
+assert len(res) == 1 and res[0]["ruleId"] == "MLV101" and res[0]["level"] == "error"
+assert rules[res[0]["ruleIndex"]]["id"] == "MLV101"
+assert res[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "model.pkl"
+PY
+}
+
+@test "validate of something that is not there is exit 3; of nonsense exit 2" {
+	run -3 mlctl validate nowhere:1.0.0
+	run -2 --separate-stderr mlctl validate 'No Such Thing'
+	[[ "$stderr" == *"is neither a folder, a package nor a registry reference"* ]]
+	mkdir empty
+	run -3 --separate-stderr mlctl validate empty
+	[ "$stderr" = "mlctl: no mlctl.json in 'empty'; run 'mlctl init empty' to write one" ]
+}
+
+@test "docs/mlctl-validate.md lists every check id, and every id listed exists" {
+	page=$BATS_TEST_DIRNAME/../docs/mlctl-validate.md
+	for id in $(grep -o 'MLV[0-9]\{3\}' "$BATS_TEST_DIRNAME/../lib/report.c" | sort -u); do
+		grep -q "^| $id |" "$page" || { echo "$id is not in the docs"; false; }
+	done
+	for id in $(grep -o '^| MLV[0-9]\{3\}' "$page" | cut -c3-); do
+		grep -q "\"$id\"" "$BATS_TEST_DIRNAME/../lib/report.c" || { echo "$id is documented but unknown"; false; }
+	done
+}
