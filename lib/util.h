@@ -115,6 +115,9 @@ void mlctl_catch_signals(void);
 int mlctl_interrupted(void); /* the signal caught, or 0 */
 int mlctl_err_interrupted(struct mlctl_err *err);
 
+/* 1 when s[0, n) is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
+int mlctl_utf8_valid(const char *s, size_t n);
+
 /* UTC time as "2026-01-02T03:04:05Z". */
 void mlctl_time_iso(char out[32], int64_t t);
 int64_t mlctl_now(void);

@@ -160,6 +160,28 @@ JSON
 	expect st-trailing model.safetensors MLV113 "(trailing bytes)"
 }
 
+@test "GGUF: header (MLV120), chat template (MLV121), metadata (MLV122), tensor infos (MLV123)" {
+	clean gguf-clean model.gguf
+	expect gguf-badversion model.gguf MLV120 "GGUF version 7 is not supported (2 or 3)"
+	expect gguf-hugecount model.gguf MLV120 "header claims 9223372036854775808 metadata pairs"
+	expect gguf-truncated model.gguf MLV120 "more than the 40-byte file can hold"
+	model_project chat gguf-chat model.gguf
+	run -0 mlctl validate chat
+	[[ "$output" == *"warning MLV121  has a tokenizer.chat_template"* ]]
+	expect gguf-badtype model.gguf MLV122 "unknown value type 13"
+	expect gguf-badutf8 model.gguf MLV122 "not valid UTF-8"
+	expect gguf-deeparray model.gguf MLV122 "nests arrays deeper than 4"
+	expect gguf-bigarray model.gguf MLV122 "claims 1152921504606846976 elements"
+	expect gguf-alignment model.gguf MLV122 "general.alignment 24 is not a power of two"
+	expect gguf-unaligned model.gguf MLV123 "not a multiple of the alignment 32"
+	expect gguf-pastend model.gguf MLV123 "runs past the end of the file"
+	expect gguf-overlap model.gguf MLV123 "overlaps the tensor before it"
+	expect gguf-dup model.gguf MLV123 "named twice"
+	expect gguf-dims model.gguf MLV123 "5 dimensions; ggml allows 1 to 4"
+	expect gguf-ggmltype model.gguf MLV123 "unknown ggml type 99"
+	expect gguf-block model.gguf MLV123 "not a multiple of Q4_0's block of 32"
+}
+
 @test "a file whose bytes are not what its extension says is MLV150" {
 	expect pickle-as-safetensors model.safetensors MLV150 "the name says safetensors but the bytes are a pickle"
 	expect zip-as-onnx model.onnx MLV150 "the name says ONNX but the bytes are a zip archive"

@@ -220,12 +220,14 @@ void mlctl_vcheck_file(struct mlctl_vin *in)
 		}
 		return;
 	}
-	if ((want == F_SAFETENSORS || want == F_NPY) && got == F_UNKNOWN) {
+	if ((want == F_SAFETENSORS || want == F_NPY || want == F_GGUF) && got == F_UNKNOWN) {
 		/* its own checker says precisely what is wrong with the header */
 		if (want == F_SAFETENSORS)
 			mlctl_vcheck_safetensors(in);
-		else
+		else if (want == F_NPY)
 			mlctl_vcheck_npy(in);
+		else
+			mlctl_vcheck_gguf(in);
 		return;
 	}
 	if (want != F_UNKNOWN && want != F_ONNX && got != want) {
@@ -255,6 +257,9 @@ void mlctl_vcheck_file(struct mlctl_vin *in)
 		break;
 	case F_NPY:
 		mlctl_vcheck_npy(in);
+		break;
+	case F_GGUF:
+		mlctl_vcheck_gguf(in);
 		break;
 	default:
 		break; /* HDF5 and TFLite: their signature is the check; GGUF, ONNX: to come */

@@ -46,6 +46,7 @@ void mlctl_vcheck_file(struct mlctl_vin *in);          /* detect the format, the
 void mlctl_vcheck_pickle(struct mlctl_vin *in);
 void mlctl_vcheck_safetensors(struct mlctl_vin *in);
 void mlctl_vcheck_npy(struct mlctl_vin *in);
+void mlctl_vcheck_gguf(struct mlctl_vin *in);
 void mlctl_vcheck_zip(struct mlctl_vin *in, const char *kind); /* "torch", "keras", "npz" */
 
 /* Little-endian readers over a byte buffer. */
