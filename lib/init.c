@@ -5,6 +5,7 @@
 #include "init.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 #include <unistd.h>
 
 #include "manifest.h"
+#include "report.h"
+#include "validate/onnx.h"
 #include "banned.h"
 
 static const struct {
@@ -138,6 +141,68 @@ static int scan_dir(struct scan *s, const char *root, const char *rel, struct ml
 	return rc;
 }
 
+static ssize_t fd_source(void *ctx, void *buf, size_t n)
+{
+	return read(*(int *)ctx, buf, n);
+}
+
+static cJSON *onnx_side(const struct onnx_info *info, const struct onnx_value *v, size_t n,
+			int skip_initializers)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t i;
+	int k;
+
+	for (i = 0; i < n; i++) {
+		const char *dtype = mlctl_onnx_dtype_name(v[i].elem_type);
+		cJSON *t, *shape;
+
+		if (skip_initializers && mlctl_onnx_is_initializer(info, v[i].name))
+			continue;
+		t = cJSON_CreateObject();
+		cJSON_AddStringToObject(t, "name", v[i].name);
+		if (dtype)
+			cJSON_AddStringToObject(t, "dtype", dtype);
+		if (v[i].rank >= 0 && v[i].rank <= ONNX_MAX_DIMS) {
+			shape = cJSON_AddArrayToObject(t, "shape");
+			for (k = 0; k < v[i].rank; k++)
+				cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)v[i].dims[k]));
+		}
+		cJSON_AddItemToArray(arr, t);
+	}
+	return arr;
+}
+
+/* The signature of an ONNX model, read from its graph; NULL when it cannot be read. */
+static cJSON *onnx_signature(const char *path)
+{
+	struct mlctl_report rep;
+	struct onnx_info info;
+	struct mlctl_vin in;
+	struct stat st;
+	cJSON *sig = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) == 0) {
+		mlctl_report_init(&rep, path);
+		mlctl_vin_init(&in, path, (uint64_t)st.st_size, fd_source, &fd, &rep);
+		if (mlctl_onnx_read(&info, &in) == 0 && info.has_graph) {
+			sig = cJSON_CreateObject();
+			cJSON_AddItemToObject(sig, "inputs",
+					      onnx_side(&info, info.inputs, info.ninputs, 1));
+			cJSON_AddItemToObject(sig, "outputs",
+					      onnx_side(&info, info.outputs, info.noutputs, 0));
+		}
+		mlctl_onnx_release(&info);
+		mlctl_vin_release(&in);
+		mlctl_report_release(&rep);
+	}
+	close(fd);
+	return sig;
+}
+
 /* A model name from a folder name: lowercase, other characters to '-'. */
 static char *name_from_dir(const char *dir)
 {
@@ -173,7 +238,7 @@ int mlctl_init_project(struct mlctl_init_result *res, const char *dir, const cha
 	struct scan s = { NULL, 0, 0 };
 	struct mlctl_semver sv;
 	cJSON *doc = NULL, *arts;
-	const char *framework = NULL;
+	const char *framework = NULL, *model_path = NULL;
 	char *text = NULL;
 	size_t i, nmodels = 0;
 	int rc = 0;
@@ -224,6 +289,7 @@ int mlctl_init_project(struct mlctl_init_result *res, const char *dir, const cha
 		if (!strcmp(role, "model")) {
 			nmodels++;
 			framework = e >= 0 ? by_ext[e].framework : NULL;
+			model_path = s.paths[i];
 		}
 	}
 	if (nmodels == 1 && framework) {
@@ -231,6 +297,14 @@ int mlctl_init_project(struct mlctl_init_result *res, const char *dir, const cha
 		cJSON_DetachItemViaPointer(doc, arts);
 		cJSON_AddStringToObject(doc, "framework", framework);
 		cJSON_AddItemToObject(doc, "artifacts", arts);
+		if (!strcmp(framework, "onnx")) {
+			char *full = mlctl_path_join(dir, model_path);
+			cJSON *sig = onnx_signature(full);
+
+			if (sig)
+				cJSON_AddItemToObject(doc, "signature", sig);
+			free(full);
+		}
 	}
 	res->nartifacts = s.n;
 	text = mlctl_json_pretty(doc);

@@ -363,6 +363,26 @@ static void pretty(struct mlctl_buf *b, const cJSON *item, int depth)
 	const cJSON *c;
 	int i;
 
+	if (cJSON_IsArray(item) && item->child) {
+		/* a list of plain values (a shape, a list of names) stays on one line */
+		int flat = 1;
+
+		for (c = item->child; c; c = c->next)
+			if (cJSON_IsObject(c) || cJSON_IsArray(c))
+				flat = 0;
+		if (flat) {
+			mlctl_buf_puts(b, "[");
+			for (c = item->child; c; c = c->next) {
+				char *t = cJSON_PrintUnformatted(c);
+
+				mlctl_buf_puts(b, t ? t : "null");
+				mlctl_buf_puts(b, c->next ? ", " : "");
+				cJSON_free(t);
+			}
+			mlctl_buf_puts(b, "]");
+			return;
+		}
+	}
 	if ((cJSON_IsObject(item) || cJSON_IsArray(item)) && item->child) {
 		int obj = cJSON_IsObject(item);
 

@@ -214,9 +214,55 @@ static ssize_t fd_read(void *ctx, void *buf, size_t n)
 	return r;
 }
 
+/* Project lookups: on disk for a folder, in the files index for packages and versions. */
+struct dir_ctx {
+	const char *dir;
+};
+
+static int dir_lookup(void *ctx, const char *path, uint64_t *size)
+{
+	struct dir_ctx *d = ctx;
+	char *full = mlctl_path_join(d->dir, path), *real = NULL, *root = NULL;
+	struct stat st;
+	int rc = 0;
+	size_t n;
+
+	if (lstat(full, &st) < 0) {
+		rc = MLCTL_ENOTFOUND;
+		goto done;
+	}
+	real = realpath(full, NULL);
+	root = realpath(d->dir, NULL);
+	n = root ? strlen(root) : 0;
+	if (S_ISLNK(st.st_mode) || !real || !root || strncmp(real, root, n) || real[n] != '/') {
+		rc = MLCTL_EINTEGRITY;
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = MLCTL_ENOTFOUND;
+		goto done;
+	}
+	*size = (uint64_t)st.st_size;
+done:
+	free(full);
+	free(real);
+	free(root);
+	return rc;
+}
+
+static int index_lookup(void *ctx, const char *path, uint64_t *size)
+{
+	const struct mlctl_file_entry *f = mlctl_manifest_find_file(ctx, path);
+
+	if (!f)
+		return MLCTL_ENOTFOUND;
+	*size = f->size;
+	return 0;
+}
+
 /* Check one file on disk (a project file, or a blob). */
-static int check_fd_file(struct mlctl_report *rep, const char *rel, const char *full,
-			 uint64_t size, struct mlctl_err *err)
+static int check_fd_file(struct mlctl_report *rep, const struct mlctl_vproj *proj,
+			 const char *rel, const char *full, uint64_t size, struct mlctl_err *err)
 {
 	struct mlctl_vin in;
 	int fd = open(full, O_RDONLY | O_CLOEXEC);
@@ -224,6 +270,7 @@ static int check_fd_file(struct mlctl_report *rep, const char *rel, const char *
 	if (fd < 0)
 		return mlctl_err_errno(err, MLCTL_EIO, "cannot open '%s'", full);
 	mlctl_vin_init(&in, rel, size, fd_read, &fd, rep);
+	in.proj = proj;
 	mlctl_vcheck_file(&in);
 	mlctl_vin_release(&in);
 	close(fd);
@@ -274,6 +321,8 @@ static int validate_dir(struct mlctl_report *rep, const char *dir,
 	const cJSON *arts, *a, *smoke;
 	cJSON *root = NULL;
 	uint64_t total = 0;
+	struct dir_ctx dctx = { dir };
+	struct mlctl_vproj proj = { dir_lookup, &dctx, NULL };
 	int rc;
 
 	rc = mlctl_read_file(&text, mpath, MLCTL_MANIFEST_MAX, err);
@@ -285,6 +334,7 @@ static int validate_dir(struct mlctl_report *rep, const char *dir,
 	if (load_manifest_json(rep, &root, text.buf, text.len) < 0)
 		goto done;
 	manifest_findings(rep, root, 0);
+	proj.manifest = root;
 	arts = cJSON_GetObjectItemCaseSensitive(root, "artifacts");
 	smoke = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "smoke"),
 						 "cases");
@@ -311,7 +361,8 @@ static int validate_dir(struct mlctl_report *rep, const char *dir,
 				char *full = mlctl_path_join(dir, files[i].path);
 
 				total += files[i].size;
-				rc = check_fd_file(rep, files[i].path, full, files[i].size, err);
+				rc = check_fd_file(rep, &proj, files[i].path, full, files[i].size,
+						   err);
 				free(full);
 			}
 			mlctl_file_entries_free(files, n);
@@ -350,6 +401,7 @@ static int validate_pkg(struct mlctl_report *rep, const char *path,
 	struct pkg_src src;
 	const struct mlctl_file_entry *f;
 	struct mlctl_manifest *m;
+	struct mlctl_vproj proj = { index_lookup, NULL, NULL };
 	cJSON *root = NULL;
 	int rc;
 
@@ -371,6 +423,8 @@ static int validate_pkg(struct mlctl_report *rep, const char *path,
 		goto done;
 	}
 	m = mlctl_pkg_manifest(src.pkg);
+	proj.ctx = m;
+	proj.manifest = m->json;
 	mlctl_manifest_digest(m, rep->digest);
 	mlctl_report_ran(rep, "MLV001", "mlctl.json");
 	manifest_findings(rep, m->json, 1);
@@ -382,6 +436,7 @@ static int validate_pkg(struct mlctl_report *rep, const char *path,
 			break;
 		mlctl_report_ran(rep, "MLV023", f->path);
 		mlctl_vin_init(&in, f->path, f->size, pkg_read, &src, rep);
+		in.proj = &proj;
 		mlctl_vcheck_file(&in);
 		mlctl_vin_release(&in);
 		if (in.failed) {
@@ -428,6 +483,8 @@ int mlctl_validate_ref(struct mlctl_report *rep, struct mlctl_registry *r, const
 
 	if ((rc = mlctl_registry_resolve(r, &info, &m, ref, err)))
 		return rc;
+	struct mlctl_vproj proj = { index_lookup, &m, m.json };
+
 	snprintf(rep->digest, sizeof(rep->digest), "%s", info.digest);
 	mlctl_report_ran(rep, "MLV001", "mlctl.json");
 	manifest_findings(rep, m.json, 1);
@@ -444,7 +501,7 @@ int mlctl_validate_ref(struct mlctl_report *rep, struct mlctl_registry *r, const
 					 "registry verify'",
 					 berr.msg[0] ? berr.msg : "size differs");
 		} else {
-			rc = check_fd_file(rep, f->path, blob, f->size, err);
+			rc = check_fd_file(rep, &proj, f->path, blob, f->size, err);
 		}
 		free(blob);
 	}

@@ -269,3 +269,90 @@ PY
 		grep -q "\"$id\"" "$BATS_TEST_DIRNAME/../lib/report.c" || { echo "$id is documented but unknown"; false; }
 	done
 }
+
+onnx_project() { # onnx_project DIR KIND: a model made by make-onnx.py, and its manifest from init
+	/usr/bin/python3 "$FIXTURES/make-onnx.py" "$2" "$1"
+	mlctl init "$1" --name m -q >/dev/null
+}
+
+@test "init reads an ONNX model's signature; the model validates clean, with external data too" {
+	onnx_project clean onnx-clean
+	run -0 cat clean/mlctl.json
+	[[ "$output" == *'"framework": "onnx"'* ]]
+	[[ "$output" == *'"name": "x",
+        "dtype": "float32",
+        "shape": [-1, 4]'* ]]
+	[[ "$output" == *'"name": "y",
+        "dtype": "float32",
+        "shape": [-1, 3]'* ]]
+	run -0 mlctl validate clean
+	[[ "$output" == "passed: 0 errors, 0 warnings"* ]]
+	onnx_project ext onnx-external
+	run -0 mlctl validate ext
+	mlctl package ext -o ext.mlpkg -q
+	run -0 mlctl validate ext.mlpkg
+}
+
+@test "ONNX: malformed protobuf (MLV160), bad ir_version or no opset (MLV161)" {
+	onnx_project t onnx-truncated
+	run -1 mlctl validate t
+	[[ "$output" == *"MLV160  is not a readable ONNX model: a "*"-byte field runs past its message"* ]]
+	onnx_project ir onnx-badir
+	run -1 mlctl validate ir
+	[[ "$output" == *"MLV161  has ir_version 99; ONNX runtimes read 3 to 12"* ]]
+	onnx_project op onnx-noopset
+	run -1 mlctl validate op
+	[[ "$output" == *"MLV161  imports no operator set"* ]]
+}
+
+@test "ONNX external data: '..', absolute, backslash and symlinked locations are MLV162 (CVE-2022-25882)" {
+	for k in dotdot absolute backslash; do
+		onnx_project "$k" "onnx-external-$k"
+		run -1 mlctl validate "$k"
+		[[ "$output" == *"MLV162  tensor 'W' keeps its data at '"*"CVE-2022-25882"* ]] || { echo "$output"; false; }
+	done
+	onnx_project sym onnx-external
+	echo outside > outside.bin
+	rm sym/weights.bin && ln -s ../outside.bin sym/weights.bin
+	sed -i 's|"path": "weights.bin"|"path": "model.onnx"|' sym/mlctl.json
+	run -1 mlctl validate sym
+	[[ "$output" == *"MLV162  tensor 'W' keeps its data in 'weights.bin', which is a symlink or leaves the project"* ]]
+}
+
+@test "ONNX external data that is missing or too short is MLV163, in folders and packages" {
+	onnx_project miss onnx-external-missing
+	run -1 mlctl validate miss
+	[[ "$output" == *"MLV163  tensor 'W' keeps its data in 'missing.bin', which is not in the project"* ]]
+	onnx_project short onnx-external-short
+	run -1 mlctl validate short
+	[[ "$output" == *"MLV163  tensor 'W' reads bytes 4096 to 4160 of 'weights.bin', which has only 60"* ]]
+	onnx_project ext onnx-external
+	/usr/bin/python3 - ext/mlctl.json <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["artifacts"] = [a for a in m["artifacts"] if a["path"] != "weights.bin"]
+json.dump(m, open(sys.argv[1], "w"))
+PY
+	mlctl package ext -o ext.mlpkg -q
+	run -1 mlctl validate ext.mlpkg
+	[[ "$output" == *"MLV163  tensor 'W' keeps its data in 'weights.bin', which is not in the project"* ]]
+}
+
+@test "ONNX: a signature that disagrees with the graph is MLV164" {
+	onnx_project s onnx-clean
+	/usr/bin/python3 - s/mlctl.json <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["signature"] = {"inputs": [{"name": "x", "dtype": "int64", "shape": [-1, 5]},
+                             {"name": "W", "dtype": "float32"},
+                             {"name": "z", "dtype": "float32"}],
+                  "outputs": [{"name": "y", "dtype": "float32", "shape": [-1, 3, 1]}]}
+json.dump(m, open(sys.argv[1], "w"))
+PY
+	run -1 mlctl validate s
+	[[ "$output" == *"MLV164  signature.inputs 'x' says int64 but the model has float32"* ]]
+	[[ "$output" == *"MLV164  signature.inputs 'x' has size 5 in dimension 1 but the model has 4"* ]]
+	[[ "$output" == *"MLV164  signature.inputs names 'W', which is not one of the model's inputs"* ]]
+	[[ "$output" == *"MLV164  signature.inputs names 'z', which is not one of the model's inputs"* ]]
+	[[ "$output" == *"MLV164  signature.outputs 'y' has rank 3 but the model's has rank 2"* ]]
+}

@@ -261,6 +261,10 @@ void mlctl_vcheck_file(struct mlctl_vin *in)
 	case F_GGUF:
 		mlctl_vcheck_gguf(in);
 		break;
+	case F_UNKNOWN:
+		if (want == F_ONNX)
+			mlctl_vcheck_onnx(in);
+		break;
 	default:
 		break; /* HDF5 and TFLite: their signature is the check; GGUF, ONNX: to come */
 	}

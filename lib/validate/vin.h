@@ -15,6 +15,18 @@
 
 #define MLCTL_VIN_BUF (64 * 1024)
 
+/* What a checker may ask of the rest of the project (ONNX external data, signature). */
+struct mlctl_vproj {
+	/*
+	 * A project file by its path: 0 and its size when it is a regular file
+	 * inside the project; MLCTL_ENOTFOUND; MLCTL_EINTEGRITY for a symlink or a
+	 * path that leaves the project.
+	 */
+	int (*lookup)(void *ctx, const char *path, uint64_t *size);
+	void *ctx;
+	const cJSON *manifest;
+};
+
 struct mlctl_vin {
 	const char *path;   /* path inside the project, for findings */
 	uint64_t size;      /* total size of the file */
@@ -25,6 +37,7 @@ struct mlctl_vin {
 	uint64_t pos;       /* bytes handed to the checker so far */
 	int eof, failed;    /* failed: the source itself broke (I/O, package integrity) */
 	struct mlctl_report *rep;
+	const struct mlctl_vproj *proj; /* may be NULL */
 	int depth;          /* nesting of containers (a pickle in an npy in a zip) */
 };
 
@@ -47,6 +60,7 @@ void mlctl_vcheck_pickle(struct mlctl_vin *in);
 void mlctl_vcheck_safetensors(struct mlctl_vin *in);
 void mlctl_vcheck_npy(struct mlctl_vin *in);
 void mlctl_vcheck_gguf(struct mlctl_vin *in);
+void mlctl_vcheck_onnx(struct mlctl_vin *in);
 void mlctl_vcheck_zip(struct mlctl_vin *in, const char *kind); /* "torch", "keras", "npz" */
 
 /* Little-endian readers over a byte buffer. */

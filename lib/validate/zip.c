@@ -142,6 +142,7 @@ void mlctl_vcheck_zip(struct mlctl_vin *in, const char *kind)
 			mlctl_vin_init(&sub, sub_path, (uint64_t)archive_entry_size(e), entry_read, a,
 				       in->rep);
 			sub.depth = in->depth + 1;
+			sub.proj = in->proj;
 			if (scan == 1)
 				mlctl_vcheck_pickle(&sub);
 			else
