@@ -99,7 +99,8 @@ push_two() {
 	sha=$(sha256sum v1-model.bin | cut -c1-64)
 	blob=$MLCTL_REGISTRY/blobs/sha256/${sha:0:2}/$sha
 	chmod u+w "$blob"
-	printf 'X' | dd of="$blob" bs=1 seek=100 conv=notrunc 2>/dev/null
+	# flip every bit of byte 100, so it always differs
+	"$PY" -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(100); b = f.read(1); f.seek(100); f.write(bytes([b[0] ^ 0xff]))' "$blob"
 	run -5 --separate-stderr mlctl pull demo:1.0.0 -o out
 	[[ "$stderr" == *"is corrupt in the registry"*"run 'mlctl registry verify'" ]]
 	[ ! -e out ]
