@@ -16,6 +16,8 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	struct mlctl_registry *r = NULL;
 	struct mlctl_version_info info;
 	struct mlctl_manifest m;
+	struct mlctl_record_info *rec = NULL;
+	size_t nrec = 0;
 	char when[32], size[32];
 	size_t i;
 	int rc;
@@ -24,13 +26,17 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_open_registry(cli, &r, 0)))
 		return rc;
 	rc = mlctl_registry_resolve(r, &info, &m, argv[0], &err);
+	if (!rc && (rc = mlctl_registry_records(r, &rec, &nrec, info.digest, &err))) {
+		mlctl_manifest_release(&m);
+		mlctl_version_info_release(&info);
+	}
 	mlctl_registry_free(r);
 	if (rc)
 		return cli_fail(cli, &err);
 	mlctl_time_iso(when, info.created);
 	mlctl_human_size(size, info.size);
 	if (cli->json) {
-		cJSON *doc = cli_json_doc();
+		cJSON *doc = cli_json_doc(), *records;
 
 		cJSON_AddStringToObject(doc, "name", info.name);
 		cJSON_AddStringToObject(doc, "version", info.version);
@@ -40,6 +46,20 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		cJSON_AddStringToObject(doc, "actor", info.actor);
 		cJSON_AddBoolToObject(doc, "validated", info.validated);
 		cJSON_AddItemToObject(doc, "manifest", cJSON_Duplicate(m.json, 1));
+		records = cJSON_AddArrayToObject(doc, "records");
+		for (i = 0; i < nrec; i++) {
+			cJSON *o = cJSON_CreateObject();
+			char rw[32];
+
+			mlctl_time_iso(rw, rec[i].created);
+			cJSON_AddStringToObject(o, "kind", rec[i].kind);
+			cJSON_AddBoolToObject(o, "passed", rec[i].passed);
+			cJSON_AddStringToObject(o, "created", rw);
+			cJSON_AddStringToObject(o, "actor", rec[i].actor);
+			cJSON_AddStringToObject(o, "path", rec[i].path);
+			cJSON_AddItemToObject(o, "summary", cJSON_Parse(rec[i].summary));
+			cJSON_AddItemToArray(records, o);
+		}
 		cli_print_json(doc);
 	} else {
 		const cJSON *d = cJSON_GetObjectItemCaseSensitive(m.json, "description");
@@ -62,6 +82,20 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 			printf("description: %s\n", d->valuestring);
 		cJSON_ArrayForEach(x, met)
 			printf("metric:      %s = %g\n", x->string, x->valuedouble);
+		for (i = 0; i < nrec; i++) {
+			char rw[32];
+			cJSON *sum = cJSON_Parse(rec[i].summary);
+			const cJSON *e = cJSON_GetObjectItemCaseSensitive(sum, "errors");
+			const cJSON *w = cJSON_GetObjectItemCaseSensitive(sum, "warnings");
+
+			mlctl_time_iso(rw, rec[i].created);
+			printf("record:      %s %s%s%s %s by %s (%d errors, %d warnings)\n",
+			       rec[i].kind, cli_c(cli, rec[i].passed ? "green" : "red"),
+			       rec[i].passed ? "passed" : "failed", cli_c(cli, "reset"), rw,
+			       rec[i].actor, cJSON_IsNumber(e) ? (int)e->valuedouble : 0,
+			       cJSON_IsNumber(w) ? (int)w->valuedouble : 0);
+			cJSON_Delete(sum);
+		}
 		putchar('\n');
 		cli_table_init(&t, 4);
 		cli_table_row(&t, "PATH", "SIZE", "MODE", "SHA256");
@@ -75,6 +109,7 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		cli_table_print(cli, &t);
 		cli_table_release(&t);
 	}
+	mlctl_record_infos_free(rec, nrec);
 	mlctl_manifest_release(&m);
 	mlctl_version_info_release(&info);
 	return 0;

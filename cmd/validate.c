@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "manifest.h"
 #include "registry.h"
 #include "validate.h"
 #include "banned.h"
@@ -18,6 +19,7 @@ static const struct cli_opt opts[] = {
 	{ "allow-license", 0, "IDS", "comma-separated SPDX ids the licence must be among" },
 	{ "junit", 0, "FILE", "write a JUnit XML report (one testcase per check)" },
 	{ "sarif", 0, "FILE", "write a SARIF 2.1.0 report (GitHub code scanning)" },
+	{ "record", 0, NULL, "store the report in the registry for that version (REF only)" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -25,9 +27,34 @@ const struct cli_cmd cli_cmd_validate = {
 	"validate", cmd_validate,
 	"check a project, package or registry version: manifest, files, model formats, gates",
 	"[DIR|PKG|REF] [--strict] [--gate EXPR]... [--allow-license IDS] [--junit FILE] "
-	"[--sarif FILE]",
+	"[--sarif FILE] [--record]",
 	opts, 0, 1,
 };
+
+/* Store the report as a record of the version it is about. */
+static int record_report(struct cli *cli, struct mlctl_registry *r, struct mlctl_report *rep,
+			 const char *ref, int strict, struct mlctl_err *err)
+{
+	struct mlctl_version_info info;
+	cJSON *doc;
+	char *text, *path = NULL;
+	int rc;
+
+	if ((rc = mlctl_registry_resolve(r, &info, NULL, ref, err)))
+		return rc;
+	mlctl_report_sort(rep);
+	doc = mlctl_report_json(rep, strict);
+	text = mlctl_json_pretty(doc);
+	cJSON_Delete(doc);
+	rc = mlctl_registry_record(r, &info, "validate", !mlctl_report_failed(rep, strict), text,
+				   &path, err);
+	if (!rc)
+		cli_note(cli, "recorded for %s:%s in %s", info.name, info.version, path);
+	free(path);
+	free(text);
+	mlctl_version_info_release(&info);
+	return rc;
+}
 
 static int write_report(struct cli *cli, const char *path, const char *text)
 {
@@ -47,6 +74,7 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 	const char *target = argc > 0 ? argv[0] : ".";
 	const char *junit = cli_opt(cli, "junit"), *sarif = cli_opt(cli, "sarif");
 	int strict = cli_opt(cli, "strict") != NULL, rc = 0;
+	int record = cli_opt(cli, "record") != NULL;
 	size_t i;
 	struct stat st;
 
@@ -63,6 +91,12 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 	}
 	mlctl_report_init(&rep, target);
 	if (stat(target, &st) == 0) {
+		if (record) {
+			mlctl_report_release(&rep);
+			return cli_usage(cli, "--record stores a result for a registry version; "
+					 "'%s' is a path: push it, then validate NAME:VERSION "
+					 "--record", target);
+		}
 		rc = mlctl_validate_path(&rep, target, &o, &err);
 	} else {
 		struct mlctl_ref ref;
@@ -77,6 +111,8 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 			return rc;
 		}
 		rc = mlctl_validate_ref(&rep, r, target, &o, &err);
+		if (!rc && record)
+			rc = record_report(cli, r, &rep, target, strict, &err);
 		mlctl_registry_free(r);
 	}
 	if (rc) {

@@ -31,7 +31,7 @@ _mlctl() {
 	local opts=""
 	case $cmd in
 	init) opts="--force -f --name --version" ;;
-	validate) opts="--strict --gate --allow-license --junit --sarif" ;;
+	validate) opts="--strict --gate --allow-license --junit --sarif --record" ;;
 	package) opts="--output -o --compression" ;;
 	push) opts="--bump --no-validate" ;;
 	pull) opts="--output -o --force -f" ;;

@@ -31,6 +31,7 @@ complete -c mlctl -n '__fish_seen_subcommand_from validate' -l gate -x -d 'metri
 complete -c mlctl -n '__fish_seen_subcommand_from validate' -l allow-license -x -d 'allowed SPDX ids'
 complete -c mlctl -n '__fish_seen_subcommand_from validate' -l junit -r -F -d 'JUnit report'
 complete -c mlctl -n '__fish_seen_subcommand_from validate' -l sarif -r -F -d 'SARIF report'
+complete -c mlctl -n '__fish_seen_subcommand_from validate' -l record -d 'store the report in the registry'
 complete -c mlctl -n '__fish_seen_subcommand_from validate' -F
 # package
 complete -c mlctl -n '__fish_seen_subcommand_from package' -s o -l output -r -F -d 'package file'

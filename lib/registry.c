@@ -53,6 +53,12 @@ static const char *const migrations[] = {
 	"INSERT INTO meta(key, value) VALUES('git_head', '');",
 	/* 2: whether a version passed validate when it was pushed */
 	"ALTER TABLE versions ADD COLUMN validated INTEGER NOT NULL DEFAULT 1;",
+	/* 3: stored results of validate (and, later, smoke) per digest */
+	"CREATE TABLE records(id INTEGER PRIMARY KEY, model TEXT NOT NULL,"
+	" version TEXT NOT NULL, digest TEXT NOT NULL, kind TEXT NOT NULL,"
+	" passed INTEGER NOT NULL, created INTEGER NOT NULL, actor TEXT NOT NULL,"
+	" path TEXT NOT NULL, summary TEXT NOT NULL, git_commit TEXT NOT NULL);"
+	"CREATE INDEX records_digest ON records(digest, kind);",
 };
 
 /* ---------------------------------------------------------------- SQL helpers */
@@ -201,6 +207,8 @@ char *mlctl_actor(void)
 
 struct event {
 	const char *type, *model, *version, *digest, *actor, *reason;
+	const char *kind, *path; /* record: its kind and file in git */
+	int passed;              /* record: the gate passed */
 	int64_t time;
 	int validated; /* push: 1 unless pushed with --no-validate */
 };
@@ -228,7 +236,10 @@ static int event_parse(struct event *ev, cJSON **json, const char *message)
 	STR(digest)
 	STR(actor)
 	STR(reason)
+	STR(kind)
+	STR(path)
 #undef STR
+	ev->passed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "passed"));
 	it = cJSON_GetObjectItemCaseSensitive(j, "time");
 	ev->time = cJSON_IsNumber(it) ? (int64_t)it->valuedouble : 0;
 	it = cJSON_GetObjectItemCaseSensitive(j, "validated");
@@ -358,6 +369,59 @@ static int insert_event(struct mlctl_registry *r, const struct event *ev, const 
 	return rc;
 }
 
+/* Under the write lock: one git commit with these changes, its message the event. */
+static int git_event(struct mlctl_registry *r, char head[41], const struct mlctl_git_change *ch,
+		     size_t n, cJSON *evj, const char *summary, const char *actor, int64_t now,
+		     struct mlctl_err *err)
+{
+	char *evtext = mlctl_json_canonical(evj);
+	char *msg = mlctl_aprintf("%s\n\n%s\n", summary, evtext);
+	int rc;
+
+	mlctl_git_clear_stale_locks(r->git);
+	rc = mlctl_git_commit(r->git, head, ch, n, msg, actor, now, err);
+	free(evtext);
+	free(msg);
+	return rc;
+}
+
+/* The summary object of a stored report, as canonical JSON ("{}" when absent). */
+static char *report_summary(const char *report, size_t len)
+{
+	cJSON *j = cJSON_ParseWithLength(report, len);
+	cJSON *sum = cJSON_GetObjectItemCaseSensitive(j, "summary");
+	char *out = sum ? mlctl_json_canonical(sum) : mlctl_strdup("{}");
+
+	cJSON_Delete(j);
+	return out;
+}
+
+static int insert_record(struct mlctl_registry *r, const struct event *ev, const char *summary,
+			 const char *commit, struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = db_prepare(r, &st,
+			     "INSERT INTO records(model, version, digest, kind, passed, created, "
+			     "actor, path, summary, git_commit) VALUES(?,?,?,?,?,?,?,?,?,?)",
+			     err)))
+		return rc;
+	sqlite3_bind_text(st, 1, ev->model, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ev->version, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ev->digest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, ev->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, ev->passed);
+	sqlite3_bind_int64(st, 6, ev->time);
+	sqlite3_bind_text(st, 7, ev->actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, ev->path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, summary, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, commit, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 struct replay {
 	struct mlctl_registry *r;
 	size_t events;
@@ -410,6 +474,24 @@ static int replay_commit(void *payload, const char *commit, const char *message,
 			goto done;
 		tag = tag_name(ev.model, ev.version);
 		if ((rc = mlctl_git_tag(r->git, tag, commit, ev.digest, ev.actor, ev.time, err)))
+			goto done;
+	}
+	if (!strcmp(ev.type, "record")) {
+		char *summary;
+
+		if (!ev.model || !ev.version || !ev.digest || !ev.kind || !ev.path) {
+			rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+					   "record event in commit %.12s lacks model, version, digest, "
+					   "kind or path",
+					   commit);
+			goto done;
+		}
+		if ((rc = mlctl_git_read(r->git, &text, commit, ev.path, err)))
+			goto done;
+		summary = report_summary(text.buf, text.len);
+		rc = insert_record(r, &ev, summary, commit, err);
+		free(summary);
+		if (rc)
 			goto done;
 	}
 	/* events of kinds this version does not know are kept in the log as they are */
@@ -1083,7 +1165,6 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 {
 	char digest[72], top[256], top_digest[72], head[41];
 	char *actor = mlctl_actor(), *pretty = NULL, *path = NULL, *tag = NULL, *msg = NULL;
-	char *evtext = NULL;
 	struct mlctl_git_change ch;
 	struct event ev;
 	cJSON *evj = NULL;
@@ -1123,7 +1204,6 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 	/* accepted: the blobs go into the store, then git (the source of truth), then rows */
 	if ((rc = staging_install(r, sg, &res->blobs_written, err)))
 		goto done;
-	mlctl_git_clear_stale_locks(r->git);
 	pretty = mlctl_manifest_pretty(m, 1);
 	path = version_path(m->name, m->version);
 	ch.path = path;
@@ -1138,9 +1218,8 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 	cJSON_AddNumberToObject(evj, "time", (double)now);
 	if (!validated)
 		cJSON_AddFalseToObject(evj, "validated");
-	evtext = mlctl_json_canonical(evj);
-	msg = mlctl_aprintf("push %s %s\n\n%s\n", m->name, m->version, evtext);
-	if ((rc = mlctl_git_commit(r->git, head, &ch, 1, msg, actor, now, err)))
+	msg = mlctl_aprintf("push %s %s", m->name, m->version);
+	if ((rc = git_event(r, head, &ch, 1, evj, msg, actor, now, err)))
 		goto done;
 	tag = tag_name(m->name, m->version);
 	if ((rc = mlctl_git_tag(r->git, tag, head, digest, actor, now, err)))
@@ -1166,7 +1245,6 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 done:
 	rollback(r);
 	cJSON_Delete(evj);
-	free(evtext);
 	free(actor);
 	free(pretty);
 	free(path);
@@ -1431,7 +1509,7 @@ static void problem(struct mlctl_verify_report *rep, const char *msg)
 struct git_versions {
 	struct mlctl_registry *r;
 	struct mlctl_verify_report *rep;
-	size_t n;
+	size_t n, records;
 };
 
 static int verify_git_file(void *payload, const char *path, const char *data, size_t len,
@@ -1445,6 +1523,10 @@ static int verify_git_file(void *payload, const char *path, const char *data, si
 	int rc;
 
 	(void)err;
+	if (!strncmp(path, "models/", 7) && strstr(path, "/records/")) {
+		gv->records++;
+		return 0;
+	}
 	if (strncmp(path, "models/", 7) || plen < 5 || strcmp(path + plen - 5, ".json") ||
 	    !strstr(path, "/versions/"))
 		return 0;
@@ -1518,7 +1600,7 @@ static void verify_blobs(struct mlctl_registry *r, struct mlctl_verify_report *r
 int mlctl_registry_verify(struct mlctl_registry *r, struct mlctl_verify_report *rep,
 			  struct mlctl_err *err)
 {
-	struct git_versions gv = { r, rep, 0 };
+	struct git_versions gv = { r, rep, 0, 0 };
 	sqlite3_stmt *st = NULL;
 	char head[41], db_head[64], *msg;
 	int rc, s;
@@ -1554,6 +1636,17 @@ int mlctl_registry_verify(struct mlctl_registry *r, struct mlctl_verify_report *
 			problem(rep, msg);
 			free(msg);
 		}
+	}
+	sqlite3_finalize(st);
+	if ((rc = db_prepare(r, &st, "SELECT count(*) FROM records", err)))
+		return rc;
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    (size_t)sqlite3_column_int64(st, 0) != gv.records) {
+		msg = mlctl_aprintf("the database has %lld records but git has %zu; run 'mlctl "
+				    "registry reindex'", (long long)sqlite3_column_int64(st, 0),
+				    gv.records);
+		problem(rep, msg);
+		free(msg);
 	}
 	sqlite3_finalize(st);
 	if (rep->versions != gv.n) {
@@ -1609,7 +1702,8 @@ int mlctl_registry_reindex(struct mlctl_registry *r, size_t *events, struct mlct
 		return rc;
 	rc = db_exec(r,
 		     "DELETE FROM files; DELETE FROM versions; DELETE FROM models; "
-		     "DELETE FROM events; UPDATE meta SET value = '' WHERE key = 'git_head';",
+		     "DELETE FROM events; DELETE FROM records; "
+		     "UPDATE meta SET value = '' WHERE key = 'git_head';",
 		     err);
 	if (!rc)
 		rc = catch_up_locked(r, events, err);
@@ -1617,4 +1711,131 @@ int mlctl_registry_reindex(struct mlctl_registry *r, size_t *events, struct mlct
 		rc = db_exec(r, "COMMIT", err);
 	rollback(r);
 	return rc;
+}
+
+/* ---------------------------------------------------------------- records */
+
+int mlctl_registry_record(struct mlctl_registry *r, const struct mlctl_version_info *v,
+			  const char *kind, int passed, const char *report, char **path_out,
+			  struct mlctl_err *err)
+{
+	char head[41], hex[65], when[32], have[72], *actor = mlctl_actor(), *path = NULL;
+	char *summary = report_summary(report, strlen(report)), *msg = NULL;
+	struct mlctl_git_change ch;
+	struct event ev;
+	cJSON *evj = NULL;
+	int64_t now = mlctl_now();
+	int rc;
+
+	*path_out = NULL;
+	mlctl_sha256_hex(hex, report, strlen(report));
+	mlctl_time_iso(when, now);
+	/* models/NAME/records/<digest hex>/<kind>-<time>-<report hash>.json */
+	path = mlctl_aprintf("models/%s/records/%s/%s-%.4s%.2s%.2sT%.2s%.2s%.2sZ-%.8s.json",
+			     v->name, v->digest + 7, kind, when, when + 5, when + 8, when + 11,
+			     when + 14, when + 17, hex);
+	if ((rc = begin_write(r, err)) || (rc = catch_up_locked(r, NULL, err)))
+		goto done;
+	rc = lookup_digest(r, have, v->name, v->version, err);
+	if (rc < 0)
+		goto done;
+	if (rc == 0 || strcmp(have, v->digest)) {
+		rc = mlctl_err_set(err, MLCTL_ENOTFOUND, "%s:%s is no longer in the registry",
+				   v->name, v->version);
+		goto done;
+	}
+	ch.path = path;
+	ch.data = report;
+	ch.len = strlen(report);
+	evj = cJSON_CreateObject();
+	cJSON_AddStringToObject(evj, "type", "record");
+	cJSON_AddStringToObject(evj, "kind", kind);
+	cJSON_AddStringToObject(evj, "model", v->name);
+	cJSON_AddStringToObject(evj, "version", v->version);
+	cJSON_AddStringToObject(evj, "digest", v->digest);
+	cJSON_AddBoolToObject(evj, "passed", passed);
+	cJSON_AddStringToObject(evj, "path", path);
+	cJSON_AddStringToObject(evj, "actor", actor);
+	cJSON_AddNumberToObject(evj, "time", (double)now);
+	msg = mlctl_aprintf("record %s %s %s: %s", kind, v->name, v->version,
+			    passed ? "passed" : "failed");
+	if ((rc = git_event(r, head, &ch, 1, evj, msg, actor, now, err)))
+		goto done;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = "record";
+	ev.kind = kind;
+	ev.model = v->name;
+	ev.version = v->version;
+	ev.digest = v->digest;
+	ev.actor = actor;
+	ev.time = now;
+	ev.passed = passed;
+	ev.path = path;
+	if ((rc = insert_record(r, &ev, summary, head, err)) ||
+	    (rc = insert_event(r, &ev, head, err)) || (rc = meta_set(r, "git_head", head, err)) ||
+	    (rc = db_exec(r, "COMMIT", err)))
+		goto done;
+	*path_out = path;
+	path = NULL;
+done:
+	rollback(r);
+	cJSON_Delete(evj);
+	free(actor);
+	free(path);
+	free(summary);
+	free(msg);
+	return rc;
+}
+
+void mlctl_record_infos_free(struct mlctl_record_info *rec, size_t n)
+{
+	size_t i;
+
+	if (!rec)
+		return;
+	for (i = 0; i < n; i++) {
+		free(rec[i].kind);
+		free(rec[i].actor);
+		free(rec[i].path);
+		free(rec[i].summary);
+	}
+	free(rec);
+}
+
+int mlctl_registry_records(struct mlctl_registry *r, struct mlctl_record_info **out, size_t *n,
+			   const char *digest, struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct mlctl_record_info *rec = NULL;
+	size_t cnt = 0;
+	int rc, s;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = db_prepare(r, &st,
+			     "SELECT kind, passed, created, actor, path, summary FROM records "
+			     "WHERE digest = ? ORDER BY created DESC, id DESC",
+			     err)))
+		return rc;
+	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		rec = mlctl_realloc(rec, (cnt + 1) * sizeof(*rec));
+		rec[cnt].kind = col_text(st, 0);
+		rec[cnt].passed = sqlite3_column_int(st, 1);
+		rec[cnt].created = sqlite3_column_int64(st, 2);
+		rec[cnt].actor = col_text(st, 3);
+		rec[cnt].path = col_text(st, 4);
+		rec[cnt].summary = col_text(st, 5);
+		cnt++;
+	}
+	if (s != SQLITE_DONE)
+		rc = db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	if (rc) {
+		mlctl_record_infos_free(rec, cnt);
+		return rc;
+	}
+	*out = rec;
+	*n = cnt;
+	return 0;
 }

@@ -14,7 +14,7 @@
 
 #include "manifest.h"
 
-#define MLCTL_SCHEMA_VERSION 2
+#define MLCTL_SCHEMA_VERSION 3
 
 struct mlctl_registry;
 
@@ -89,6 +89,28 @@ int mlctl_registry_resolve(struct mlctl_registry *r, struct mlctl_version_info *
  */
 int mlctl_registry_pull(struct mlctl_registry *r, struct mlctl_version_info *info,
 			const char *ref, const char *dir, int force, struct mlctl_err *err);
+
+struct mlctl_record_info {
+	char *kind;     /* "validate" */
+	int passed;
+	int64_t created;
+	char *actor;
+	char *path;     /* the full report in the registry's git history */
+	char *summary;  /* the report's summary, JSON */
+};
+
+/*
+ * Store a report (JSON text) of kind about version v: one git commit adding
+ * models/NAME/records/<digest hex>/<kind>-<time>-<hash>.json, an event, a
+ * database row. The path is put in *path_out (the caller's).
+ */
+int mlctl_registry_record(struct mlctl_registry *r, const struct mlctl_version_info *v,
+			  const char *kind, int passed, const char *report, char **path_out,
+			  struct mlctl_err *err);
+/* Records of a digest, newest first. */
+int mlctl_registry_records(struct mlctl_registry *r, struct mlctl_record_info **out, size_t *n,
+			   const char *digest, struct mlctl_err *err);
+void mlctl_record_infos_free(struct mlctl_record_info *rec, size_t n);
 
 struct mlctl_verify_report {
 	size_t blobs, versions, files, git_objects;

@@ -207,10 +207,11 @@ load helpers
 @test "a registry made by the first schema is migrated forward on open" {
 	make_project p
 	mlctl push p -q
-	sqlite3 "$MLCTL_REGISTRY/mlctl.db" "ALTER TABLE versions DROP COLUMN validated; PRAGMA user_version = 1;"
+	# take the database back to schema 1: no validated column, no records table
+	sqlite3 "$MLCTL_REGISTRY/mlctl.db" "DROP TABLE records; ALTER TABLE versions DROP COLUMN validated; PRAGMA user_version = 1;"
 	run -0 mlctl show demo
 	[[ "$output" == *"validated:   yes"* ]]
 	run -0 sqlite3 "$MLCTL_REGISTRY/mlctl.db" "PRAGMA user_version"
-	[ "$output" = 2 ]
+	[ "$output" = 3 ]
 	run -0 mlctl registry verify
 }

@@ -356,3 +356,35 @@ PY
 	[[ "$output" == *"MLV164  signature.inputs names 'z', which is not one of the model's inputs"* ]]
 	[[ "$output" == *"MLV164  signature.outputs 'y' has rank 3 but the model's has rank 2"* ]]
 }
+
+@test "validate REF --record stores the report in git and the database, failing or not" {
+	make_project p
+	mlctl push p -q
+	run -1 mlctl validate demo:1.0.0 --record --gate 'accuracy>=0.99'
+	run -0 --separate-stderr mlctl validate demo:1.0.0 --record
+	[[ "$stderr" == "recorded for demo:1.0.0 in models/demo/records/"*"/validate-"*".json" ]]
+	run -0 mlctl show demo
+	[[ "$output" == *"record:      validate passed "*"by Test Runner <ci@example.com> (0 errors, 0 warnings)"* ]]
+	[[ "$output" == *"record:      validate failed "*"(1 errors, 0 warnings)"* ]]
+	run -0 git -C "$MLCTL_REGISTRY/index.git" log --format=%s
+	[ "${lines[0]}" = "record validate demo 1.0.0: passed" ]
+	[ "${lines[1]}" = "record validate demo 1.0.0: failed" ]
+	path=$(git -C "$MLCTL_REGISTRY/index.git" show --name-only --format= main)
+	run -0 git -C "$MLCTL_REGISTRY/index.git" show "main:$path"
+	[[ "$output" == *'"passed": true'* ]]
+	run -0 mlctl registry verify
+	# the records come back from git alone
+	run -0 mlctl registry reindex
+	[ "$output" = "reindexed: 3 events replayed from git" ]
+	run -0 mlctl show demo --json
+	[ "$(echo "$output" | grep -c '"kind": "validate"')" -eq 2 ]
+	sqlite3 "$MLCTL_REGISTRY/mlctl.db" "DELETE FROM records"
+	run -5 mlctl registry verify
+	[[ "$output" == *"the database has 0 records but git has 2"* ]]
+}
+
+@test "--record of a path is a usage error; nothing is recorded" {
+	make_project p
+	run -2 --separate-stderr mlctl validate p --record
+	[[ "$stderr" == "mlctl: --record stores a result for a registry version; 'p' is a path"* ]]
+}
