@@ -4,6 +4,7 @@
 #   make test SANITIZE=address,undefined
 #   make demo       install what is missing, build, run the whole flow on examples/iris
 #   make bench      speed and memory against openssl/sha256sum/cp/tar on the same data
+#   make fuzz       every parser under libFuzzer + ASan for FUZZ_SECONDS each (default 60)
 
 CC ?= cc
 PKGS := libgit2 libcurl sqlite3 libarchive libcjson libcrypto
@@ -34,7 +35,7 @@ else
 BIN := $(BUILD)/mlctl
 endif
 
-.PHONY: all deps test unit bats demo bench install uninstall clean
+.PHONY: all deps test unit bats demo bench fuzz install uninstall clean
 all: $(BIN)
 
 deps:
@@ -77,6 +78,9 @@ demo: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	@scripts/demo
 
+fuzz: deps
+	@scripts/fuzz
+
 bench: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	@scripts/bench
@@ -96,4 +100,4 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/mlctl
 
 clean:
-	rm -rf build build-san mlctl
+	rm -rf build build-san build-fuzz mlctl

@@ -284,16 +284,22 @@ static int entry(struct pb *p, uint64_t end, char **k, char **v)
 		if (f == 1 && w == 2) {
 			free(*k);
 			if (string(p, end, k) < 0)
-				return -1;
+				break;
 		} else if (f == 2 && w == 2) {
 			free(*v);
 			if (string(p, end, v) < 0)
-				return -1;
+				break;
 		} else if (skip(p, w, end) < 0) {
-			return -1;
+			break;
 		}
 	}
-	return r;
+	if (r != 0) {
+		free(*k);
+		free(*v);
+		*k = *v = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 static int tensor(struct pb *p, uint64_t end, int keep_name)

@@ -21,22 +21,39 @@
 #define STACK_MAX 100000
 #define MEMO_MAX (1u << 20)
 #define STR_MAX 512 /* longer strings are never module or attribute names */
+#define MEMO_NAME_MAX 128      /* memoized strings kept (as possible names) up to this length */
+#define MEMO_STRS_MAX 65536    /* and this many; later ones are unknown: a global built
+				  from them is reported as hidden (MLV103), never missed */
 #define LINE_MAX 4096
 
 enum vkind { V_UNSET = 0, V_OTHER, V_STR, V_MARK }; /* V_UNSET: an empty memo slot */
 
 struct value {
 	enum vkind kind;
-	char *s; /* V_STR: owned */
+	unsigned short len; /* V_STR: bytes in s */
+	char small[46];     /* short strings live here: no allocation per opcode */
+	char *heap;         /* V_STR: a copy when too long for small, else NULL */
+};
+
+/* A string value's text (values move when the stack grows: never point into one). */
+static const char *vstr(const struct value *v)
+{
+	return v->heap ? v->heap : v->small;
+}
+
+struct memo_ent {
+	uint64_t key_plus_one; /* 0: empty */
+	struct value v;
 };
 
 struct scan {
 	struct mlctl_vin *in;
 	struct value *stack;
 	size_t n, alloc;
-	struct value *memo; /* index -> value, V_UNSET when unset */
-	size_t nmemo;
-	uint64_t memo_count; /* distinct keys stored: the index MEMOIZE uses next */
+	unsigned char *memo_set; /* bit per key < MEMO_MAX: was it stored */
+	struct memo_ent *memo;   /* open-addressing table: keys whose value is a name */
+	size_t memo_cap, memo_strs;
+	uint64_t memo_count;     /* distinct keys stored: the index MEMOIZE uses next */
 	size_t globals, calls;
 	int stop;
 };
@@ -189,21 +206,34 @@ static void report_global(struct scan *sc, const char *module, const char *name,
 
 /* ---------------------------------------------------------------- stack */
 
-static void value_free(struct value *v)
+static inline void value_free(struct value *v)
 {
-	if (v->kind == V_STR)
-		free(v->s);
-	v->s = NULL;
+	if (v->heap) {
+		free(v->heap);
+		v->heap = NULL;
+	}
 	v->kind = V_UNSET;
 }
 
-static struct value value_copy(const struct value *v)
+static void value_set(struct value *v, enum vkind kind, const char *s, size_t len)
 {
-	struct value c = { v->kind, NULL };
+	char *dst;
 
-	if (v->kind == V_STR)
-		c.s = mlctl_strdup(v->s);
-	return c;
+	v->kind = kind;
+	v->heap = NULL;
+	v->len = 0;
+	if (kind != V_STR)
+		return;
+	if (len > STR_MAX) {
+		v->kind = V_OTHER; /* too long to be a name */
+		return;
+	}
+	if (len >= sizeof(v->small))
+		v->heap = mlctl_malloc(len + 1);
+	dst = v->heap ? v->heap : v->small;
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+	v->len = (unsigned short)len;
 }
 
 static int malformed(struct scan *sc, const char *why)
@@ -215,26 +245,32 @@ static int malformed(struct scan *sc, const char *why)
 	return -1;
 }
 
-static int push(struct scan *sc, enum vkind kind, const char *s, size_t len)
+static int grow(struct scan *sc)
+{
+	if (sc->n >= STACK_MAX)
+		return malformed(sc, "stack deeper than 100000");
+	sc->alloc = sc->alloc ? 2 * sc->alloc : 64;
+	if (sc->alloc > STACK_MAX)
+		sc->alloc = STACK_MAX;
+	sc->stack = mlctl_realloc(sc->stack, sc->alloc * sizeof(*sc->stack));
+	return 0;
+}
+
+static int malformed(struct scan *sc, const char *why);
+
+static inline int push(struct scan *sc, enum vkind kind, const char *s, size_t len)
 {
 	struct value *v;
 
-	if (sc->n >= STACK_MAX)
-		return malformed(sc, "stack deeper than 100000");
-	if (sc->n == sc->alloc) {
-		sc->alloc = sc->alloc ? 2 * sc->alloc : 64;
-		sc->stack = mlctl_realloc(sc->stack, sc->alloc * sizeof(*sc->stack));
-	}
+	if (sc->n == sc->alloc && grow(sc) < 0)
+		return -1;
 	v = &sc->stack[sc->n++];
-	v->kind = kind;
-	v->s = NULL;
-	if (kind == V_STR) {
-		if (len > STR_MAX) {
-			v->kind = V_OTHER; /* too long to be a name */
-		} else {
-			v->s = mlctl_strndup(s, len);
-		}
+	if (kind != V_STR) {
+		v->kind = kind;
+		v->heap = NULL;
+		return 0;
 	}
+	value_set(v, kind, s, len);
 	return 0;
 }
 
@@ -262,42 +298,94 @@ static int pop_mark(struct scan *sc)
 	}
 }
 
+static struct memo_ent *memo_slot(struct scan *sc, uint64_t idx, int create)
+{
+	size_t mask, i;
+
+	if (!sc->memo) {
+		if (!create)
+			return NULL;
+		sc->memo_cap = 1024;
+		sc->memo = mlctl_calloc(sc->memo_cap, sizeof(*sc->memo));
+	}
+	if (create && 2 * (sc->memo_strs + 1) > sc->memo_cap) {
+		/* grow: rehash every entry into a table twice as large */
+		struct memo_ent *old = sc->memo;
+		size_t oldcap = sc->memo_cap, k;
+
+		sc->memo_cap *= 2;
+		sc->memo = mlctl_calloc(sc->memo_cap, sizeof(*sc->memo));
+		for (k = 0; k < oldcap; k++)
+			if (old[k].key_plus_one) {
+				struct memo_ent *e = memo_slot(sc, old[k].key_plus_one - 1, 1);
+
+				*e = old[k];
+			}
+		free(old);
+	}
+	mask = sc->memo_cap - 1;
+	for (i = (size_t)((idx * 0x9e3779b97f4a7c15ull) >> 20) & mask;; i = (i + 1) & mask) {
+		if (sc->memo[i].key_plus_one == idx + 1)
+			return &sc->memo[i];
+		if (!sc->memo[i].key_plus_one)
+			return create ? &sc->memo[i] : NULL;
+	}
+}
+
 static int memo_put(struct scan *sc, uint64_t idx)
 {
+	const struct value *top;
+	struct memo_ent *e;
+
 	if (sc->n == 0)
 		return malformed(sc, "memo store with an empty stack");
 	if (idx >= MEMO_MAX) {
 		sc->memo_count++;
-		return 0; /* never fetched as a name: a later STACK_GLOBAL is then unresolved */
+		return 0; /* never fetched as a name: a later STACK_GLOBAL is then hidden */
 	}
-	if (idx >= sc->nmemo) {
-		size_t nn = sc->nmemo ? sc->nmemo : 64;
-
-		while (nn <= idx)
-			nn *= 2;
-		sc->memo = mlctl_realloc(sc->memo, nn * sizeof(*sc->memo));
-		memset(sc->memo + sc->nmemo, 0, (nn - sc->nmemo) * sizeof(*sc->memo));
-		sc->nmemo = nn;
-	}
-	if (sc->memo[idx].kind == V_UNSET)
+	if (!sc->memo_set)
+		sc->memo_set = mlctl_calloc(MEMO_MAX / 8, 1);
+	top = &sc->stack[sc->n - 1];
+	if (!(sc->memo_set[idx / 8] & (1u << (idx % 8)))) {
+		/* a new key: not in the table, so no lookup (most keys hold no string) */
+		sc->memo_set[idx / 8] |= (unsigned char)(1u << (idx % 8));
 		sc->memo_count++;
-	value_free(&sc->memo[idx]);
-	sc->memo[idx] = value_copy(&sc->stack[sc->n - 1]);
-	if (sc->memo[idx].kind == V_MARK)
-		sc->memo[idx].kind = V_OTHER;
+		e = NULL;
+		if (top->kind != V_STR)
+			return 0;
+	} else {
+		e = memo_slot(sc, idx, 0);
+	}
+	if (top->kind == V_STR && top->len <= MEMO_NAME_MAX &&
+	    (e || sc->memo_strs < MEMO_STRS_MAX)) {
+		if (!e) {
+			e = memo_slot(sc, idx, 1);
+			e->key_plus_one = idx + 1;
+			sc->memo_strs++;
+		} else {
+			value_free(&e->v);
+		}
+		value_set(&e->v, V_STR, vstr(top), top->len);
+	} else if (e) {
+		/* no longer a name: forget it (deleting from the table would break probing) */
+		value_free(&e->v);
+		e->v.kind = V_OTHER;
+	}
 	return 0;
 }
 
 static int memo_get(struct scan *sc, uint64_t idx)
 {
-	struct value v = { V_OTHER, NULL };
+	const struct memo_ent *e;
 
-	if (idx < sc->nmemo) {
-		v = sc->memo[idx];
-		if (v.kind == V_UNSET)
-			return malformed(sc, "memo fetch of a key never stored");
-	}
-	return push(sc, v.kind, v.s, v.s ? strlen(v.s) : 0);
+	if (idx >= MEMO_MAX)
+		return push(sc, V_OTHER, NULL, 0);
+	if (!sc->memo_set || !(sc->memo_set[idx / 8] & (1u << (idx % 8))))
+		return malformed(sc, "memo fetch of a key never stored");
+	e = memo_slot(sc, idx, 0);
+	if (e && e->v.kind == V_STR)
+		return push(sc, V_STR, vstr(&e->v), e->v.len);
+	return push(sc, V_OTHER, NULL, 0);
 }
 
 static void reset(struct scan *sc)
@@ -305,8 +393,13 @@ static void reset(struct scan *sc)
 	size_t i;
 
 	pop(sc, sc->n);
-	for (i = 0; i < sc->nmemo; i++)
-		value_free(&sc->memo[i]);
+	for (i = 0; i < sc->memo_cap; i++)
+		value_free(&sc->memo[i].v);
+	free(sc->memo);
+	sc->memo = NULL;
+	sc->memo_cap = sc->memo_strs = 0;
+	if (sc->memo_set)
+		memset(sc->memo_set, 0, MEMO_MAX / 8);
 	sc->memo_count = 0;
 }
 
@@ -414,7 +507,7 @@ static int do_stack_global(struct scan *sc)
 				 (unsigned long long)sc->in->pos);
 		sc->globals++;
 	} else {
-		report_global(sc, mod->s, name->s, "STACK_GLOBAL");
+		report_global(sc, vstr(mod), vstr(name), "STACK_GLOBAL");
 	}
 	if (pop(sc, 2))
 		return -1;
@@ -437,10 +530,15 @@ static int step(struct scan *sc, int op)
 		if (sc->n == 0)
 			return malformed(sc, "DUP on an empty stack");
 		{
-			struct value c = value_copy(&sc->stack[sc->n - 1]);
-			int rc = push(sc, c.kind, c.s, c.s ? strlen(c.s) : 0);
+			/* copy first: push may move the stack */
+			struct value c;
+			int rc;
 
-			free(c.s);
+			value_set(&c, sc->stack[sc->n - 1].kind, vstr(&sc->stack[sc->n - 1]),
+				  sc->stack[sc->n - 1].len);
+			rc = push(sc, c.kind, vstr(&c), c.len);
+
+			value_free(&c);
 			return rc;
 		}
 	case 'F': case 'I': case 'L':                                 /* FLOAT, INT, LONG */
@@ -584,4 +682,5 @@ void mlctl_vcheck_pickle(struct mlctl_vin *in)
 	reset(&sc);
 	free(sc.stack);
 	free(sc.memo);
+	free(sc.memo_set);
 }

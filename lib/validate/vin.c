@@ -93,7 +93,7 @@ size_t mlctl_vin_read(struct mlctl_vin *in, void *dst, size_t n)
 	return done;
 }
 
-int mlctl_vin_exact(struct mlctl_vin *in, void *dst, size_t n)
+int mlctl_vin_exact_slow(struct mlctl_vin *in, void *dst, size_t n)
 {
 	return mlctl_vin_read(in, dst, n) == n ? 0 : -1;
 }
@@ -125,7 +125,7 @@ int mlctl_vin_skip(struct mlctl_vin *in, uint64_t n)
 	return 0;
 }
 
-int mlctl_vin_byte(struct mlctl_vin *in)
+int mlctl_vin_byte_slow(struct mlctl_vin *in)
 {
 	if (in->off == in->len) {
 		fill(in, 1);

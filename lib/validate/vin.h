@@ -46,13 +46,34 @@ void mlctl_vin_init(struct mlctl_vin *in, const char *path, uint64_t size,
 void mlctl_vin_release(struct mlctl_vin *in);
 /* Up to n bytes into dst: the count, short only at the end (or on failure). */
 size_t mlctl_vin_read(struct mlctl_vin *in, void *dst, size_t n);
-/* Exactly n bytes, or -1. */
-int mlctl_vin_exact(struct mlctl_vin *in, void *dst, size_t n);
+int mlctl_vin_exact_slow(struct mlctl_vin *in, void *dst, size_t n);
+
+/* Exactly n bytes, or -1; inline while the buffer holds them. */
+static inline int mlctl_vin_exact(struct mlctl_vin *in, void *dst, size_t n)
+{
+	if (in->len - in->off >= n) {
+		__builtin_memcpy(dst, in->buf + in->off, n);
+		in->off += n;
+		in->pos += n;
+		return 0;
+	}
+	return mlctl_vin_exact_slow(in, dst, n);
+}
 /* Make up to n (<= MLCTL_VIN_BUF) bytes available without consuming them. */
 size_t mlctl_vin_peek(struct mlctl_vin *in, const unsigned char **p, size_t n);
 /* Skip n bytes; 0, or -1 when the file ends first. */
 int mlctl_vin_skip(struct mlctl_vin *in, uint64_t n);
-int mlctl_vin_byte(struct mlctl_vin *in); /* -1 at the end */
+int mlctl_vin_byte_slow(struct mlctl_vin *in);
+
+/* One byte, or -1 at the end; inline while the buffer has bytes (pickle opcodes). */
+static inline int mlctl_vin_byte(struct mlctl_vin *in)
+{
+	if (in->off < in->len) {
+		in->pos++;
+		return in->buf[in->off++];
+	}
+	return mlctl_vin_byte_slow(in);
+}
 
 /* Checkers: each reports its own findings on in->rep for in->path. */
 void mlctl_vcheck_file(struct mlctl_vin *in);          /* detect the format, then check */
