@@ -41,7 +41,14 @@ static void fill(struct mlctl_vin *in, size_t want)
 		in->off = 0;
 	}
 	while (in->len < want && !in->eof) {
-		ssize_t n = in->src(in->ctx, in->buf + in->len, MLCTL_VIN_BUF - in->len);
+		/* 4 KiB, then 16, then the whole buffer: a header costs a few KiB */
+		size_t room = MLCTL_VIN_BUF - in->len, step = (size_t)4096 << (2 * in->fills);
+		ssize_t n;
+
+		if (in->fills < 3 && step > want && step < room)
+			room = step;
+		in->fills++;
+		n = in->src(in->ctx, in->buf + in->len, room);
 
 		if (n < 0) {
 			in->failed = 1;

@@ -36,6 +36,7 @@ struct mlctl_vin {
 	size_t off, len;    /* unread bytes are buf[off, len) */
 	uint64_t pos;       /* bytes handed to the checker so far */
 	int eof, failed;    /* failed: the source itself broke (I/O, package integrity) */
+	unsigned fills;     /* reads so far: the first ones are small (headers are) */
 	struct mlctl_report *rep;
 	const struct mlctl_vproj *proj; /* may be NULL */
 	int depth;          /* nesting of containers (a pickle in an npy in a zip) */
