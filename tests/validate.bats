@@ -127,6 +127,7 @@ JSON
 	expect torch-zip-evil model.pt MLV101 "imports posix.system"
 	[[ "$output" == *"model.pt:archive/data.pkl"* ]]
 	expect torch-zip-nodata model.pt MLV105 "holds no data.pkl"
+	expect torch-zip-truncated model.pt MLV106 "cannot read"
 }
 
 @test "Keras: Lambda layers are MLV130, a missing or broken config.json MLV131" {
@@ -156,6 +157,7 @@ JSON
 	expect st-gap model.safetensors MLV111 "(a gap)"
 	expect st-overlap model.safetensors MLV111 "(an overlap)"
 	expect st-overflow model.safetensors MLV111 "size overflows"
+	expect st-deepjson model.safetensors MLV110 "not a JSON object"
 	expect st-metadata model.safetensors MLV112 "__metadata__ 'epochs' is not a string"
 	expect st-trailing model.safetensors MLV113 "(trailing bytes)"
 }
@@ -387,4 +389,11 @@ PY
 	make_project p
 	run -2 --separate-stderr mlctl validate p --record
 	[[ "$stderr" == "mlctl: --record stores a result for a registry version; 'p' is a path"* ]]
+}
+
+@test "a manifest nested 10000 deep is a finding, not a crash" {
+	mkdir p
+	/usr/bin/python3 -c 'print("{\"schema\": \"mlctl/v1\", \"x\": " + "[" * 10000 + "]" * 10000 + "}")' > p/mlctl.json
+	run -1 mlctl validate p
+	[[ "$output" == *"MLV001  not valid JSON"* ]]
 }
