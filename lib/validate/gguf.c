@@ -17,6 +17,7 @@
 #define NAME_MAX_GGML 64 /* GGML_MAX_NAME, with its NUL */
 #define DIMS_MAX 4       /* GGML_MAX_DIMS */
 #define ARRAY_DEPTH_MAX 4
+#define TENSORS_MAX 1000000 /* far above any real model; bounds the memory of the check */
 
 enum { T_U8, T_I8, T_U16, T_I16, T_U32, T_I32, T_F32, T_BOOL, T_STR, T_ARR, T_U64, T_I64,
        T_F64, T_COUNT };
@@ -312,6 +313,11 @@ void mlctl_vcheck_gguf(struct mlctl_vin *in)
 				     (unsigned long long)i);
 			return;
 		}
+	if (ntensors > TENSORS_MAX) {
+		GBAD(&g, "MLV120", "header claims %llu tensors, more than the %d mlctl reads",
+		     (unsigned long long)ntensors, TENSORS_MAX);
+		return;
+	}
 	t = mlctl_calloc((size_t)ntensors + 1, sizeof(*t));
 	for (i = 0; i < ntensors; i++)
 		if (read_tensor(&g, &t[i]) < 0) {

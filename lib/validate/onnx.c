@@ -23,8 +23,8 @@
 #include "banned.h"
 
 #define DEPTH_MAX 32
-#define KEEP_MAX 1000000 /* names kept (initializers, values) */
-#define STR_KEEP 4096
+#define KEEP_MAX 100000 /* names kept (initializers, values): memory stays under ~100 MiB */
+#define STR_KEEP 1024   /* longer strings are skipped, not kept */
 
 struct pb {
 	struct mlctl_vin *in;
