@@ -83,6 +83,7 @@ const char *cli_embedded(const char *name);
 /* Commands. */
 int cmd_init(struct cli *cli, int argc, char **argv);
 int cmd_validate(struct cli *cli, int argc, char **argv);
+int cmd_smoke(struct cli *cli, int argc, char **argv);
 int cmd_package(struct cli *cli, int argc, char **argv);
 int cmd_push(struct cli *cli, int argc, char **argv);
 int cmd_pull(struct cli *cli, int argc, char **argv);
@@ -93,7 +94,7 @@ int cmd_registry(struct cli *cli, int argc, char **argv);
 int cmd_completion(struct cli *cli, int argc, char **argv);
 int cmd_help(struct cli *cli, int argc, char **argv);
 
-extern const struct cli_cmd cli_cmd_init, cli_cmd_validate, cli_cmd_package, cli_cmd_push, cli_cmd_pull,
+extern const struct cli_cmd cli_cmd_init, cli_cmd_validate, cli_cmd_smoke, cli_cmd_package, cli_cmd_push, cli_cmd_pull,
 	cli_cmd_list, cli_cmd_versions, cli_cmd_show, cli_cmd_registry, cli_cmd_completion,
 	cli_cmd_help;
 

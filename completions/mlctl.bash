@@ -7,7 +7,7 @@ _mlctl() {
 		words=("${COMP_WORDS[@]}")
 		cword=$COMP_CWORD
 	}
-	local commands="init validate package push pull list versions show registry completion help"
+	local commands="init validate package push pull list versions show smoke registry completion help"
 	local global="--registry --json --quiet -q --verbose -v --color --help -h --version"
 	local cmd="" i
 	for ((i = 1; i < cword; i++)); do
@@ -22,7 +22,8 @@ _mlctl() {
 	--color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
 	--compression) COMPREPLY=($(compgen -W "none gzip zstd gzip:9 zstd:19" -- "$cur")); return ;;
 	--bump) COMPREPLY=($(compgen -W "major minor patch" -- "$cur")); return ;;
-	--name | --version | --gate | --allow-license) return ;;
+	--name | --version | --gate | --allow-license | --repeat | --warmup | --timeout-ms) return ;;
+	--cases) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
 	esac
 	if [[ -z $cmd ]]; then
 		COMPREPLY=($(compgen -W "$commands $global" -- "$cur"))
@@ -32,6 +33,7 @@ _mlctl() {
 	case $cmd in
 	init) opts="--force -f --name --version" ;;
 	validate) opts="--strict --gate --allow-license --junit --sarif --record" ;;
+	smoke) opts="--repeat --warmup --timeout-ms --cases --junit" ;;
 	package) opts="--output -o --compression" ;;
 	push) opts="--bump --no-validate" ;;
 	pull) opts="--output -o --force -f" ;;

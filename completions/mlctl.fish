@@ -1,5 +1,5 @@
 # fish completion for mlctl
-set -l cmds init validate package push pull list versions show registry completion help
+set -l cmds init validate package push pull list versions show smoke registry completion help
 complete -c mlctl -f
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a init -d 'write mlctl.json from a folder'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a validate -d 'check a project, package or version'
@@ -9,6 +9,7 @@ complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a pull -d 'write a
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a list -d 'list the models'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a versions -d "list a model's versions"
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a show -d 'show one version'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a smoke -d 'run the model on known cases'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a registry -d 'verify or reindex'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a completion -d 'print a completion script'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a help -d 'show help'
@@ -44,6 +45,13 @@ complete -c mlctl -n '__fish_seen_subcommand_from push' -F
 # pull
 complete -c mlctl -n '__fish_seen_subcommand_from pull' -s o -l output -r -F -d 'target folder'
 complete -c mlctl -n '__fish_seen_subcommand_from pull' -s f -l force -d 'replace a folder'
+# smoke
+complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l repeat -x -d 'timed runs per case'
+complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l warmup -x -d 'untimed runs first'
+complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l timeout-ms -x -d 'longest wait for an answer'
+complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l cases -r -F -d 'cases file'
+complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l junit -r -F -d 'JUnit report'
+complete -c mlctl -n '__fish_seen_subcommand_from smoke' -F
 # registry, completion, help
 complete -c mlctl -n '__fish_seen_subcommand_from registry' -a 'verify reindex'
 complete -c mlctl -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'

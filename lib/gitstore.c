@@ -200,7 +200,8 @@ int mlctl_git_tag(struct mlctl_git *g, const char *name, const char *commit,
 		  const char *message, const char *actor, int64_t when, struct mlctl_err *err)
 {
 	git_oid id, tag_id;
-	git_object *target = NULL, *existing = NULL;
+	git_object *target = NULL;
+	git_reference *ref = NULL;
 	git_signature *sig = NULL;
 	char *refname = mlctl_aprintf("refs/tags/%s", name);
 	int rc = 0;
@@ -210,10 +211,11 @@ int mlctl_git_tag(struct mlctl_git *g, const char *name, const char *commit,
 		rc = git_fail(err, MLCTL_EIO, "cannot find the commit to tag");
 		goto done;
 	}
-	if (git_revparse_single(&existing, g->repo, refname) == 0) {
+	/* look the ref up by its exact name: revparse would read "@", "-g" and such as syntax */
+	if (git_reference_lookup(&ref, g->repo, refname) == 0) {
 		git_object *peeled = NULL;
 
-		if (git_object_peel(&peeled, existing, GIT_OBJECT_COMMIT) == 0 &&
+		if (git_reference_peel(&peeled, ref, GIT_OBJECT_COMMIT) == 0 &&
 		    git_oid_equal(git_object_id(peeled), &id)) {
 			git_object_free(peeled);
 			goto done;
@@ -238,7 +240,7 @@ int mlctl_git_tag(struct mlctl_git *g, const char *name, const char *commit,
 		goto done;
 	}
 done:
-	git_object_free(existing);
+	git_reference_free(ref);
 	git_object_free(target);
 	git_signature_free(sig);
 	free(refname);

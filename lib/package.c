@@ -879,3 +879,58 @@ int mlctl_path_is_package(const char *path)
 
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
+
+int mlctl_pkg_extract(struct mlctl_manifest *m, const char *path, const char *dir,
+		      struct mlctl_err *err)
+{
+	struct mlctl_pkg_reader *r = NULL;
+	const struct mlctl_file_entry *f;
+	char *buf = NULL, *text = NULL, *mpath = NULL;
+	int rc, fd = -1;
+
+	memset(m, 0, sizeof(*m));
+	if ((rc = mlctl_pkg_open(&r, path, 1, err)))
+		return rc;
+	buf = mlctl_malloc(MLCTL_IO_CHUNK);
+	while ((rc = mlctl_pkg_next(r, &f, err)) == 1) {
+		char *full = mlctl_path_join(dir, f->path), *parent = mlctl_dirname(full);
+		ssize_t n;
+
+		rc = mlctl_mkdir_p(parent, 0755, err);
+		free(parent);
+		if (!rc) {
+			fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			if (fd < 0)
+				rc = mlctl_err_errno(err, MLCTL_EIO, "cannot create '%s'", full);
+		}
+		while (!rc && (n = mlctl_pkg_read(r, buf, MLCTL_IO_CHUNK, err)) != 0) {
+			if (n < 0)
+				rc = (int)n;
+			else if (mlctl_write_all(fd, buf, (size_t)n) < 0)
+				rc = mlctl_err_errno(err, MLCTL_EIO, "cannot write '%s'", full);
+		}
+		if (!rc && fchmod(fd, f->mode) < 0)
+			rc = mlctl_err_errno(err, MLCTL_EIO, "cannot write '%s'", full);
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+		free(full);
+		if (rc)
+			goto done;
+	}
+	if (rc < 0)
+		goto done;
+	rc = 0;
+	/* the manifest as a project has it: no files index */
+	text = mlctl_manifest_pretty(mlctl_pkg_manifest(r), 0);
+	mpath = mlctl_path_join(dir, MLCTL_MANIFEST_FILE);
+	if ((rc = mlctl_write_file_atomic(mpath, text, strlen(text), 0644, err)))
+		goto done;
+	rc = mlctl_manifest_parse(m, text, strlen(text), mpath, 0, NULL, err);
+done:
+	mlctl_pkg_free(r);
+	free(buf);
+	free(text);
+	free(mpath);
+	return rc;
+}

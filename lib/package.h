@@ -70,6 +70,15 @@ ssize_t mlctl_pkg_read(struct mlctl_pkg_reader *r, void *buf, size_t len,
 		       struct mlctl_err *err);
 void mlctl_pkg_free(struct mlctl_pkg_reader *r);
 
+/*
+ * Unpack a package into dir (which must exist and be empty), checking every
+ * file's size and sha256 as it is written; modes restored; mlctl.json
+ * written without its files index. The manifest goes into m (caller
+ * releases). Nothing outside dir is ever written: entry paths are checked.
+ */
+int mlctl_pkg_extract(struct mlctl_manifest *m, const char *path, const char *dir,
+		      struct mlctl_err *err);
+
 /* 1 when path looks like a package file (a regular file, not a folder). */
 int mlctl_path_is_package(const char *path);
 

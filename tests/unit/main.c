@@ -41,6 +41,7 @@ int main(void)
 	test_hashpipe();
 	test_spdx();
 	test_manifest_check();
+	test_smoke_compare();
 	printf("1..%d\n", unit_n);
 	return unit_failed ? 1 : 0;
 }

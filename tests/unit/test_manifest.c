@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "hashpipe.h"
+#include "smoke.h"
 #include "manifest.h"
 #include "unit.h"
 
@@ -320,4 +321,38 @@ void test_manifest_check(void)
 		       "MLV009:0 MLV011:0 MLV010:0");
 	CHECK(errors == 8);
 	cJSON_Delete(j);
+}
+
+void test_smoke_compare(void)
+{
+	cJSON *want = cJSON_Parse("{\"label\": [0, 2], \"probs\": [[0.9, 0.1]]}");
+	cJSON *same = cJSON_Parse("{\"label\": [0, 2], \"probs\": [[0.9004, 0.1]], \"extra\": 1}");
+	cJSON *off = cJSON_Parse("{\"label\": [0, 2], \"probs\": [[0.9, 0.41]]}");
+	cJSON *shorter = cJSON_Parse("{\"label\": [0], \"probs\": [[0.9, 0.1]]}");
+	cJSON *missing = cJSON_Parse("{\"label\": [0, 2]}");
+	struct mlctl_buf d = MLCTL_BUF_INIT;
+	double v[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+
+	CHECK(mlctl_json_close(same, want, 0.001, 0, "output", &d));
+	CHECK(!mlctl_json_close(same, want, 0.0001, 0, "output", &d));
+	mlctl_buf_reset(&d);
+	CHECK(!mlctl_json_close(off, want, 0.001, 0, "output", &d));
+	CHECK_STR(d.buf, "output.probs[0][1]: got 0.41, want 0.1 ± 0.001");
+	mlctl_buf_reset(&d);
+	CHECK(mlctl_json_close(off, want, 0, 4, "output", &d)); /* rel: 0.1 * 4 covers it */
+	CHECK(!mlctl_json_close(shorter, want, 1, 0, "output", &d));
+	CHECK_STR(d.buf, "output.label: got 1 elements, want 2");
+	mlctl_buf_reset(&d);
+	CHECK(!mlctl_json_close(missing, want, 1, 0, "output", &d));
+	CHECK_STR(d.buf, "output.probs: missing");
+	CHECK(mlctl_percentile(v, 10, 50) == 5.5);
+	CHECK(mlctl_percentile(v, 10, 100) == 10);
+	CHECK(mlctl_percentile(v, 10, 0) == 1);
+	CHECK(mlctl_percentile(v, 1, 95) == 1);
+	mlctl_buf_release(&d);
+	cJSON_Delete(want);
+	cJSON_Delete(same);
+	cJSON_Delete(off);
+	cJSON_Delete(shorter);
+	cJSON_Delete(missing);
 }

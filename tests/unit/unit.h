@@ -38,5 +38,6 @@ void test_hash(void);
 void test_hashpipe(void);
 void test_spdx(void);
 void test_manifest_check(void);
+void test_smoke_compare(void);
 
 #endif

@@ -1,0 +1,318 @@
+/*
+ * smoke.c - mlctl smoke [DIR|PKG|REF]: run the model on its smoke cases as a
+ * deployment would; a table (or JSON, or JUnit) of cases and budgets; exit
+ * 1 when any fails.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "manifest.h"
+#include "package.h"
+#include "registry.h"
+#include "smoke.h"
+#include "banned.h"
+
+static const struct cli_opt opts[] = {
+	{ "repeat", 0, "N", "timed runs of each case (default: the manifest's, else 5)" },
+	{ "warmup", 0, "N", "untimed runs of each case first (default: the manifest's, else 1)" },
+	{ "timeout-ms", 0, "MS", "longest wait for one answer (default: the manifest's, else 30000)" },
+	{ "cases", 0, "FILE", "cases file in the model folder (default: the manifest's)" },
+	{ "junit", 0, "FILE", "write a JUnit XML report (a testcase per case and per budget)" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cli_cmd cli_cmd_smoke = {
+	"smoke", cmd_smoke, "run the model on known cases, as a deployment would; exit 1 on failure",
+	"[DIR|PKG|REF] [--repeat N] [--warmup N] [--timeout-ms MS] [--cases FILE] [--junit FILE]",
+	opts, 0, 1,
+};
+
+static int int_opt(struct cli *cli, const char *name, long *out, long max)
+{
+	const char *v = cli_opt(cli, name);
+	char *end;
+
+	*out = -1;
+	if (!v)
+		return 0;
+	*out = strtol(v, &end, 10);
+	if (!*v || *end || *out < 0 || *out > max)
+		return cli_usage(cli, "--%s takes a whole number from 0 to %ld, not '%s'", name, max,
+				 v);
+	return 0;
+}
+
+static void histogram(struct cli *cli, const struct mlctl_smoke_result *res)
+{
+	size_t buckets[8] = { 0 }, i, top = 0;
+	double lo = res->latencies[0], hi = res->latencies[res->nlatencies - 1], w;
+
+	w = (hi - lo) / 8;
+	if (w <= 0)
+		w = 1e-9;
+	for (i = 0; i < res->nlatencies; i++) {
+		size_t b = (size_t)((res->latencies[i] - lo) / w);
+
+		buckets[b > 7 ? 7 : b]++;
+	}
+	for (i = 0; i < 8; i++)
+		if (buckets[i] > top)
+			top = buckets[i];
+	for (i = 0; i < 8; i++) {
+		size_t bar = top ? (buckets[i] * 40 + top - 1) / top : 0, k;
+
+		printf("  %8.2f ms %s", lo + w * (double)i, cli_c(cli, "green"));
+		for (k = 0; k < bar; k++)
+			fputs("#", stdout);
+		printf("%s %zu\n", cli_c(cli, "reset"), buckets[i]);
+	}
+}
+
+static void print_text(struct cli *cli, const struct mlctl_smoke_result *res, const char *what)
+{
+	struct cli_table t;
+	size_t i, failed = 0;
+
+	cli_table_init(&t, 4);
+	cli_table_row(&t, "RESULT", "CASE", "MEDIAN", "DETAIL");
+	for (i = 0; i < res->ncases; i++) {
+		const struct mlctl_smoke_case *c = &res->cases[i];
+		char ms[32];
+
+		snprintf(ms, sizeof(ms), c->passed || c->ms > 0 ? "%.2f ms" : "-", c->ms);
+		cli_table_row(&t, c->passed ? "ok" : "FAIL", c->name, ms, c->message);
+		failed += !c->passed;
+	}
+	cli_table_print(cli, &t);
+	cli_table_release(&t);
+	if (res->nlatencies) {
+		printf("\nlatency over %zu runs: p50 %.2f ms, p95 %.2f ms, p99 %.2f ms\n",
+		       res->nlatencies, res->p50, res->p95, res->p99);
+		if (isatty(1) && !cli->quiet)
+			histogram(cli, res);
+	}
+	printf("start-up and first case: %.0f ms; peak memory of the model: %.1f MiB\n",
+	       res->startup_ms, res->peak_rss_mb);
+	for (i = 0; i < res->nbudgets; i++) {
+		const struct mlctl_smoke_budget *b = &res->budgets[i];
+
+		printf("budget %-10s %s%s%s: %.2f, limit %.2f\n", b->name,
+		       cli_c(cli, b->passed ? "green" : "red"), b->passed ? "ok" : "FAIL",
+		       cli_c(cli, "reset"), b->value, b->limit);
+		failed += !b->passed;
+	}
+	if (!res->passed && res->log_tail && *res->log_tail)
+		printf("\nthe model's log (%s), last lines:\n%s%s", res->log_path, res->log_tail,
+		       res->log_tail[strlen(res->log_tail) - 1] == '\n' ? "" : "\n");
+	printf("\n%s%s%s: %zu case%s, %zu failure%s in %s\n",
+	       cli_c(cli, res->passed ? "green" : "red"), res->passed ? "passed" : "FAILED",
+	       cli_c(cli, "reset"), res->ncases, res->ncases == 1 ? "" : "s", failed,
+	       failed == 1 ? "" : "s", what);
+}
+
+static cJSON *to_json(const struct mlctl_smoke_result *res, const char *what)
+{
+	cJSON *doc = cli_json_doc(), *arr, *lat;
+	size_t i;
+
+	cJSON_AddStringToObject(doc, "subject", what);
+	cJSON_AddBoolToObject(doc, "passed", res->passed);
+	arr = cJSON_AddArrayToObject(doc, "cases");
+	for (i = 0; i < res->ncases; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "name", res->cases[i].name);
+		cJSON_AddBoolToObject(o, "passed", res->cases[i].passed);
+		cJSON_AddNumberToObject(o, "median_ms", res->cases[i].ms);
+		cJSON_AddStringToObject(o, "message", res->cases[i].message);
+		if (res->cases[i].output)
+			cJSON_AddItemToObject(o, "output", cJSON_Duplicate(res->cases[i].output, 1));
+		cJSON_AddItemToArray(arr, o);
+	}
+	lat = cJSON_AddObjectToObject(doc, "latency_ms");
+	cJSON_AddNumberToObject(lat, "runs", (double)res->nlatencies);
+	cJSON_AddNumberToObject(lat, "p50", res->p50);
+	cJSON_AddNumberToObject(lat, "p95", res->p95);
+	cJSON_AddNumberToObject(lat, "p99", res->p99);
+	cJSON_AddNumberToObject(doc, "startup_ms", res->startup_ms);
+	cJSON_AddNumberToObject(doc, "peak_rss_mb", res->peak_rss_mb);
+	arr = cJSON_AddArrayToObject(doc, "budgets");
+	for (i = 0; i < res->nbudgets; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "name", res->budgets[i].name);
+		cJSON_AddNumberToObject(o, "limit", res->budgets[i].limit);
+		cJSON_AddNumberToObject(o, "value", res->budgets[i].value);
+		cJSON_AddBoolToObject(o, "passed", res->budgets[i].passed);
+		cJSON_AddItemToArray(arr, o);
+	}
+	if (res->died)
+		cJSON_AddStringToObject(doc, "died", res->died);
+	cJSON_AddStringToObject(doc, "log", res->log_path ? res->log_path : "");
+	return doc;
+}
+
+static void xml_text(struct mlctl_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '<')
+			mlctl_buf_puts(b, "&lt;");
+		else if (*s == '>')
+			mlctl_buf_puts(b, "&gt;");
+		else if (*s == '&')
+			mlctl_buf_puts(b, "&amp;");
+		else if (*s == '"')
+			mlctl_buf_puts(b, "&quot;");
+		else if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
+			mlctl_buf_add(b, s, 1);
+	}
+}
+
+static char *to_junit(const struct mlctl_smoke_result *res, const char *what)
+{
+	struct mlctl_buf b = MLCTL_BUF_INIT;
+	size_t i, failures = 0;
+
+	for (i = 0; i < res->ncases; i++)
+		failures += !res->cases[i].passed;
+	for (i = 0; i < res->nbudgets; i++)
+		failures += !res->budgets[i].passed;
+	mlctl_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
+			   "  <testsuite name=\"mlctl smoke ");
+	xml_text(&b, what);
+	mlctl_buf_printf(&b, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n",
+			 res->ncases + res->nbudgets, failures);
+	for (i = 0; i < res->ncases; i++) {
+		const struct mlctl_smoke_case *c = &res->cases[i];
+
+		mlctl_buf_puts(&b, "    <testcase classname=\"mlctl.smoke.case\" name=\"");
+		xml_text(&b, c->name);
+		mlctl_buf_printf(&b, "\" time=\"%.6f\"", c->ms / 1000.0);
+		if (c->passed) {
+			mlctl_buf_puts(&b, "/>\n");
+			continue;
+		}
+		mlctl_buf_puts(&b, ">\n      <failure message=\"");
+		xml_text(&b, c->message);
+		mlctl_buf_puts(&b, "\"/>\n");
+		if (res->log_tail && *res->log_tail) {
+			mlctl_buf_puts(&b, "      <system-err>");
+			xml_text(&b, res->log_tail);
+			mlctl_buf_puts(&b, "</system-err>\n");
+		}
+		mlctl_buf_puts(&b, "    </testcase>\n");
+	}
+	for (i = 0; i < res->nbudgets; i++) {
+		const struct mlctl_smoke_budget *x = &res->budgets[i];
+
+		mlctl_buf_printf(&b, "    <testcase classname=\"mlctl.smoke.budget\" name=\"%s\"",
+				 x->name);
+		if (x->passed)
+			mlctl_buf_puts(&b, "/>\n");
+		else
+			mlctl_buf_printf(&b, ">\n      <failure message=\"%s is %.2f, over the "
+					 "limit of %.2f\"/>\n    </testcase>\n",
+					 x->name, x->value, x->limit);
+	}
+	mlctl_buf_puts(&b, "  </testsuite>\n</testsuites>\n");
+	return mlctl_buf_detach(&b);
+}
+
+/* Unpack a package or pull a version into a fresh temporary folder. */
+static int materialise(struct cli *cli, const char *target, char **tmp, char **dir,
+		       struct mlctl_manifest *m, struct mlctl_err *err)
+{
+	const char *t = getenv("TMPDIR");
+	struct stat st;
+	int rc;
+
+	*tmp = mlctl_aprintf("%s/mlctl-smoke-XXXXXX", t && *t ? t : "/tmp");
+	if (!mkdtemp(*tmp))
+		return mlctl_err_errno(err, MLCTL_EIO, "cannot create a folder in '%s'",
+				       t && *t ? t : "/tmp");
+	*dir = mlctl_path_join(*tmp, "model");
+	if (stat(target, &st) == 0) {
+		if (mkdir(*dir, 0755) < 0)
+			return mlctl_err_errno(err, MLCTL_EIO, "cannot create '%s'", *dir);
+		return mlctl_pkg_extract(m, target, *dir, err);
+	} else {
+		struct mlctl_registry *r = NULL;
+		struct mlctl_version_info info;
+		char *root = mlctl_registry_locate(cli->registry);
+
+		rc = mlctl_registry_open(&r, root, 0, err);
+		free(root);
+		if (!rc)
+			rc = mlctl_registry_pull(r, &info, target, *dir, 0, err);
+		mlctl_registry_free(r);
+		if (rc)
+			return rc;
+		mlctl_version_info_release(&info);
+		return mlctl_manifest_load(m, *dir, NULL, err);
+	}
+}
+
+int cmd_smoke(struct cli *cli, int argc, char **argv)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	struct mlctl_smoke_opts o;
+	struct mlctl_smoke_result res;
+	struct mlctl_manifest m;
+	const char *target = argc > 0 ? argv[0] : ".", *junit = cli_opt(cli, "junit");
+	char *tmp = NULL, *dir = NULL;
+	long repeat, warmup, timeout;
+	struct stat st;
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	if ((rc = int_opt(cli, "repeat", &repeat, 100000)) ||
+	    (rc = int_opt(cli, "warmup", &warmup, 10000)) ||
+	    (rc = int_opt(cli, "timeout-ms", &timeout, 86400000)))
+		return rc;
+	o.repeat = (int)repeat;
+	o.warmup = (int)warmup;
+	o.timeout_ms = timeout;
+	o.cases = cli_opt(cli, "cases");
+	if (o.cases && !mlctl_path_is_safe(o.cases))
+		return cli_usage(cli, "--cases '%s' must be a path inside the model folder", o.cases);
+	if (stat(target, &st) == 0 && S_ISDIR(st.st_mode)) {
+		dir = mlctl_strdup(target);
+		rc = mlctl_manifest_load(&m, dir, NULL, &err);
+	} else if (stat(target, &st) == 0 || mlctl_ref_parse(&(struct mlctl_ref){ 0 }, target,
+							     NULL) == 0) {
+		rc = materialise(cli, target, &tmp, &dir, &m, &err);
+	} else {
+		return cli_usage(cli, "'%s' is neither a folder, a package nor a registry "
+				 "reference (NAME, NAME:VERSION, NAME@sha256:…)", target);
+	}
+	if (!rc)
+		rc = mlctl_smoke_run(&res, dir, m.json, &o, &err);
+	if (tmp)
+		mlctl_rm_rf(tmp);
+	free(tmp);
+	free(dir);
+	mlctl_manifest_release(&m);
+	if (rc)
+		return cli_fail(cli, &err);
+	if (junit) {
+		char *x = to_junit(&res, target);
+
+		rc = mlctl_write_file_atomic(junit, x, strlen(x), 0644, &err);
+		free(x);
+		if (rc) {
+			mlctl_smoke_result_release(&res);
+			return cli_fail(cli, &err);
+		}
+	}
+	if (cli->json)
+		cli_print_json(to_json(&res, target));
+	else
+		print_text(cli, &res, target);
+	rc = res.passed ? 0 : 1;
+	mlctl_smoke_result_release(&res);
+	return rc;
+}

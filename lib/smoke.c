@@ -1,0 +1,1021 @@
+/*
+ * smoke.c - the exec runtime: start the model's command in its own process
+ * group, send each case as a JSON line, read its answer with a deadline,
+ * check it, time it, watch the group's memory, and stop the group (TERM,
+ * then KILL) whatever happened.
+ */
+#define _GNU_SOURCE
+#include "smoke.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "manifest.h"
+#include "banned.h"
+
+#define CASES_MAX (64u * 1024 * 1024)
+#define LINE_MAX_BYTES (64u * 1024 * 1024) /* one answer */
+#define GRACE_MS 2000
+#define LOG_TAIL_LINES 20
+#define OVERALL_MS_DEFAULT 600000
+
+/* ---------------------------------------------------------------- helpers */
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double mlctl_percentile(const double *sorted, size_t n, double p)
+{
+	double rank, frac;
+	size_t lo;
+
+	if (n == 0)
+		return 0;
+	rank = p / 100.0 * (double)(n - 1);
+	lo = (size_t)rank;
+	if (lo + 1 >= n)
+		return sorted[n - 1];
+	frac = rank - (double)lo;
+	return sorted[lo] + frac * (sorted[lo + 1] - sorted[lo]);
+}
+
+static const char *json_kind(const cJSON *j)
+{
+	return cJSON_IsNumber(j) ? "a number" : cJSON_IsString(j) ? "a string" :
+	       cJSON_IsBool(j) ? "a boolean" : cJSON_IsNull(j) ? "null" :
+	       cJSON_IsArray(j) ? "an array" : cJSON_IsObject(j) ? "an object" : "nothing";
+}
+
+int mlctl_json_close(const cJSON *got, const cJSON *want, double abs_tol, double rel_tol,
+		     const char *path, struct mlctl_buf *diff)
+{
+	const cJSON *w, *g;
+	char *sub;
+	int i, n, ok;
+
+	if (cJSON_IsNumber(want)) {
+		double tol = abs_tol + rel_tol * fabs(want->valuedouble);
+
+		if (cJSON_IsNumber(got) && fabs(got->valuedouble - want->valuedouble) <= tol)
+			return 1;
+		if (cJSON_IsNumber(got))
+			mlctl_buf_printf(diff, "%s: got %.10g, want %.10g ± %.3g", path,
+					 got->valuedouble, want->valuedouble, tol);
+		else
+			mlctl_buf_printf(diff, "%s: got %s, want %.10g", path, json_kind(got),
+					 want->valuedouble);
+		return 0;
+	}
+	if (cJSON_IsArray(want)) {
+		if (!cJSON_IsArray(got)) {
+			mlctl_buf_printf(diff, "%s: got %s, want an array", path, json_kind(got));
+			return 0;
+		}
+		n = cJSON_GetArraySize(want);
+		if (cJSON_GetArraySize(got) != n) {
+			mlctl_buf_printf(diff, "%s: got %d elements, want %d", path,
+					 cJSON_GetArraySize(got), n);
+			return 0;
+		}
+		for (i = 0, w = want->child, g = got->child; w && g; w = w->next, g = g->next, i++) {
+			sub = mlctl_aprintf("%s[%d]", path, i);
+			ok = mlctl_json_close(g, w, abs_tol, rel_tol, sub, diff);
+			free(sub);
+			if (!ok)
+				return 0;
+		}
+		return 1;
+	}
+	if (cJSON_IsObject(want)) {
+		if (!cJSON_IsObject(got)) {
+			mlctl_buf_printf(diff, "%s: got %s, want an object", path, json_kind(got));
+			return 0;
+		}
+		cJSON_ArrayForEach(w, want) {
+			g = cJSON_GetObjectItemCaseSensitive(got, w->string);
+			sub = mlctl_aprintf("%s.%s", path, w->string);
+			if (!g) {
+				mlctl_buf_printf(diff, "%s: missing", sub);
+				free(sub);
+				return 0;
+			}
+			ok = mlctl_json_close(g, w, abs_tol, rel_tol, sub, diff);
+			free(sub);
+			if (!ok)
+				return 0;
+		}
+		return 1;
+	}
+	if (cJSON_Compare(got, want, 1))
+		return 1;
+	{
+		char *gs = cJSON_PrintUnformatted(got), *ws = cJSON_PrintUnformatted(want);
+
+		mlctl_buf_printf(diff, "%s: got %.80s, want %.80s", path, gs ? gs : "nothing",
+				 ws ? ws : "?");
+		cJSON_free(gs);
+		cJSON_free(ws);
+	}
+	return 0;
+}
+
+/* Shape of a nested array ([] for a scalar); -1 in shape[0] when ragged. */
+static int shape_of(const cJSON *v, long long *dims, int max)
+{
+	int rank = 0, sub;
+	long long inner[16];
+	const cJSON *c;
+
+	while (cJSON_IsArray(v) && rank < max) {
+		dims[rank++] = cJSON_GetArraySize(v);
+		if (!v->child)
+			break;
+		/* every element must have the first one's shape */
+		sub = shape_of(v->child, inner, 16);
+		for (c = v->child->next; c; c = c->next) {
+			long long other[16];
+
+			if (shape_of(c, other, 16) != sub || memcmp(inner, other, (size_t)sub * sizeof(long long)))
+				return -1;
+		}
+		v = v->child;
+	}
+	return rank;
+}
+
+static void shape_text(struct mlctl_buf *b, const long long *dims, int rank)
+{
+	int i;
+
+	mlctl_buf_puts(b, "[");
+	for (i = 0; i < rank; i++)
+		mlctl_buf_printf(b, "%s%lld", i ? ", " : "", dims[i]);
+	mlctl_buf_puts(b, "]");
+}
+
+/* 1 when v's shape fits want (an array of ints, -1 for any). */
+static int check_shape(const cJSON *v, const cJSON *want, const char *what,
+		       struct mlctl_buf *diff)
+{
+	long long dims[16];
+	int rank = shape_of(v, dims, 16), i = 0;
+	const cJSON *d;
+
+	if (rank < 0) {
+		mlctl_buf_printf(diff, "%s: the arrays are ragged, so it has no shape", what);
+		return 0;
+	}
+	if (cJSON_GetArraySize(want) == rank) {
+		int ok = 1;
+
+		cJSON_ArrayForEach(d, want) {
+			if (d->valuedouble >= 0 && (long long)d->valuedouble != dims[i])
+				ok = 0;
+			i++;
+		}
+		if (ok)
+			return 1;
+	}
+	mlctl_buf_printf(diff, "%s: shape ", what);
+	shape_text(diff, dims, rank);
+	{
+		char *w = cJSON_PrintUnformatted(want);
+
+		mlctl_buf_printf(diff, ", want %s", w ? w : "?");
+		cJSON_free(w);
+	}
+	return 0;
+}
+
+/* Every leaf of v fits dtype: float*, int*, uint*, bool, string. */
+static int leaves_fit(const cJSON *v, const char *dtype)
+{
+	const cJSON *c;
+
+	if (cJSON_IsArray(v) || cJSON_IsObject(v)) {
+		cJSON_ArrayForEach(c, v) if (!leaves_fit(c, dtype)) return 0;
+		return 1;
+	}
+	if (!strncmp(dtype, "float", 5) || !strncmp(dtype, "bfloat", 6))
+		return cJSON_IsNumber(v);
+	if (!strncmp(dtype, "int", 3))
+		return cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble);
+	if (!strncmp(dtype, "uint", 4))
+		return cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble) &&
+		       v->valuedouble >= 0;
+	if (!strcmp(dtype, "bool"))
+		return cJSON_IsBool(v);
+	if (!strcmp(dtype, "string"))
+		return cJSON_IsString(v);
+	return 1;
+}
+
+static int check_dtype(const cJSON *v, const char *dtype, const char *what,
+		       struct mlctl_buf *diff)
+{
+	if (leaves_fit(v, dtype))
+		return 1;
+	mlctl_buf_printf(diff, "%s: values are not all %s", what, dtype);
+	return 0;
+}
+
+/* expect_shape / expect_dtype: one value for the whole output, or an object by output name. */
+static int check_spec(const cJSON *output, const cJSON *spec, int is_shape,
+		      struct mlctl_buf *diff)
+{
+	const cJSON *s;
+
+	if (!spec)
+		return 1;
+	if (cJSON_IsObject(spec)) {
+		cJSON_ArrayForEach(s, spec) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(output, s->string);
+			char *what = mlctl_aprintf("output.%s", s->string);
+			int ok;
+
+			if (!v) {
+				mlctl_buf_printf(diff, "%s: missing", what);
+				free(what);
+				return 0;
+			}
+			ok = is_shape ? check_shape(v, s, what, diff)
+				      : check_dtype(v, cJSON_IsString(s) ? s->valuestring : "", what, diff);
+			free(what);
+			if (!ok)
+				return 0;
+		}
+		return 1;
+	}
+	return is_shape ? check_shape(output, spec, "output", diff)
+			: check_dtype(output, cJSON_IsString(spec) ? spec->valuestring : "", "output",
+				      diff);
+}
+
+/* The manifest's signature outputs, where the answer names them. */
+static int check_signature(const cJSON *output, const cJSON *manifest, struct mlctl_buf *diff)
+{
+	const cJSON *outs = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(manifest, "signature"), "outputs");
+	const cJSON *t;
+
+	if (!cJSON_IsObject(output))
+		return 1;
+	cJSON_ArrayForEach(t, outs) {
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "name");
+		const cJSON *shape = cJSON_GetObjectItemCaseSensitive(t, "shape");
+		const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(t, "dtype");
+		const cJSON *v;
+		char *what;
+		int ok = 1;
+
+		if (!cJSON_IsString(name) ||
+		    !(v = cJSON_GetObjectItemCaseSensitive(output, name->valuestring)))
+			continue;
+		what = mlctl_aprintf("output.%s (signature)", name->valuestring);
+		if (cJSON_IsArray(shape))
+			ok = check_shape(v, shape, what, diff);
+		if (ok && cJSON_IsString(dtype))
+			ok = check_dtype(v, dtype->valuestring, what, diff);
+		free(what);
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+/* ---------------------------------------------------------------- cases */
+
+struct tcase {
+	char *name;
+	cJSON *json; /* the whole line: input, expect… */
+};
+
+static void free_cases(struct tcase *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(c[i].name);
+		cJSON_Delete(c[i].json);
+	}
+	free(c);
+}
+
+static int load_cases(struct tcase **out, size_t *n, const char *path, struct mlctl_err *err)
+{
+	struct mlctl_buf text = MLCTL_BUF_INIT;
+	struct tcase *c = NULL;
+	size_t cnt = 0, line = 0;
+	char *p, *nl;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = mlctl_read_file(&text, path, CASES_MAX, err))) {
+		if (rc == MLCTL_ENOTFOUND)
+			mlctl_err_set(err, MLCTL_EGATE,
+				      "smoke cases '%s' are missing; write one JSON case a line", path);
+		mlctl_buf_release(&text);
+		return err->code;
+	}
+	for (p = text.buf; p && *p; p = nl ? nl + 1 : NULL) {
+		cJSON *j;
+		const cJSON *name;
+
+		nl = strchr(p, '\n');
+		if (nl)
+			*nl = '\0';
+		line++;
+		while (*p == ' ' || *p == '\t' || *p == '\r')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		j = cJSON_Parse(p);
+		if (!cJSON_IsObject(j) || !cJSON_GetObjectItemCaseSensitive(j, "input")) {
+			cJSON_Delete(j);
+			free_cases(c, cnt);
+			mlctl_buf_release(&text);
+			return mlctl_err_set(err, MLCTL_EGATE,
+					     "%s line %zu: not a JSON object with an \"input\"; fix the "
+					     "case",
+					     path, line);
+		}
+		name = cJSON_GetObjectItemCaseSensitive(j, "name");
+		c = mlctl_realloc(c, (cnt + 1) * sizeof(*c));
+		c[cnt].name = cJSON_IsString(name) ? mlctl_strdup(name->valuestring)
+						   : mlctl_aprintf("case %zu", cnt + 1);
+		c[cnt].json = j;
+		cnt++;
+	}
+	mlctl_buf_release(&text);
+	if (cnt == 0)
+		return mlctl_err_set(err, MLCTL_EGATE, "%s has no cases; add one JSON case a line",
+				     path);
+	*out = c;
+	*n = cnt;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- process */
+
+struct proc {
+	pid_t pid;
+	int in_fd, out_fd, log_fd;
+	struct mlctl_buf line; /* bytes read but not yet a full line */
+	int exited, status;
+	double peak_rss_kb;
+};
+
+static const char *const inherited_env[] = { "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE",
+					     "TZ", "TMPDIR", "USER", "LOGNAME",
+					     "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+					     "OMP_NUM_THREADS" };
+
+/* A minimal environment, then the manifest's env, then MLCTL_MODEL_DIR. */
+static char **make_env(const cJSON *manifest, const char *dir)
+{
+	const cJSON *env = cJSON_GetObjectItemCaseSensitive(manifest, "env"), *e;
+	size_t n = 0, i;
+	char **out = mlctl_calloc(MLCTL_ARRAY_SIZE(inherited_env) + 2 +
+					  (size_t)cJSON_GetArraySize(env),
+				  sizeof(char *));
+
+	for (i = 0; i < MLCTL_ARRAY_SIZE(inherited_env); i++) {
+		const char *v = getenv(inherited_env[i]);
+
+		if (v)
+			out[n++] = mlctl_aprintf("%s=%s", inherited_env[i], v);
+	}
+	cJSON_ArrayForEach(e, env) if (cJSON_IsString(e)) out[n++] =
+		mlctl_aprintf("%s=%s", e->string, e->valuestring);
+	out[n++] = mlctl_aprintf("MLCTL_MODEL_DIR=%s", dir);
+	out[n] = NULL;
+	return out;
+}
+
+static void free_strv(char **v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int spawn(struct proc *pr, char *const argv[], char **envp, const char *dir,
+		 struct mlctl_err *err)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
+	pid_t pid;
+
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+		if (in[0] >= 0) {
+			close(in[0]);
+			close(in[1]);
+		}
+		return mlctl_err_errno(err, MLCTL_EIO, "cannot make pipes for the model");
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		return mlctl_err_errno(err, MLCTL_EIO, "cannot start the model");
+	}
+	if (pid == 0) {
+		/* the model: its own process group, killed if mlctl dies */
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(pr->log_fd, 2);
+		signal(SIGPIPE, SIG_DFL);
+		if (chdir(dir) < 0) {
+			dprintf(2, "mlctl: cannot enter '%s': %s\n", dir, strerror(errno));
+			_exit(126);
+		}
+		execvpe(argv[0], argv, envp);
+		dprintf(2, "mlctl: cannot run '%s': %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	setpgid(pid, pid); /* also here: no race with the first kill */
+	close(in[0]);
+	close(out[1]);
+	pr->pid = pid;
+	pr->in_fd = in[1];
+	pr->out_fd = out[0];
+	return 0;
+}
+
+/* Resident memory of every process in the model's group, in KiB. */
+static double group_rss_kb(pid_t pgid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	double total = 0;
+	long page = sysconf(_SC_PAGESIZE) / 1024;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char path[320], buf[512], *rp;
+		long pgrp = 0, pages = 0;
+		FILE *f;
+
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		if (!fgets(buf, sizeof(buf), f)) {
+			fclose(f);
+			continue;
+		}
+		fclose(f);
+		rp = strrchr(buf, ')');
+		/* after "pid (comm)": state ppid pgrp */
+		if (!rp || sscanf(rp + 2, "%*c %*d %ld", &pgrp) != 1 || pgrp != pgid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/statm", e->d_name);
+		if ((f = fopen(path, "r"))) {
+			if (fscanf(f, "%*s %ld", &pages) == 1)
+				total += (double)pages * (double)page;
+			fclose(f);
+		}
+	}
+	closedir(d);
+	return total;
+}
+
+static void sample_rss(struct proc *pr)
+{
+	double kb;
+
+	if (pr->pid <= 0)
+		return;
+	kb = group_rss_kb(pr->pid);
+	if (kb > pr->peak_rss_kb)
+		pr->peak_rss_kb = kb;
+}
+
+static int reap(struct proc *pr, int block)
+{
+	int st;
+
+	if (pr->exited)
+		return 1;
+	if (waitpid(pr->pid, &st, block ? 0 : WNOHANG) == pr->pid) {
+		pr->exited = 1;
+		pr->status = st;
+		return 1;
+	}
+	return 0;
+}
+
+/* Wait up to ms for the main process to end. */
+static int wait_exit(struct proc *pr, int ms)
+{
+	double end = now_ms() + ms;
+
+	while (!reap(pr, 0)) {
+		if (now_ms() >= end)
+			return 0;
+		usleep(10000);
+	}
+	return 1;
+}
+
+/* Stop the model: EOF on stdin, then TERM, then KILL, to the whole group. */
+static void stop(struct proc *pr)
+{
+	if (pr->pid <= 0)
+		return;
+	if (pr->in_fd >= 0) {
+		close(pr->in_fd);
+		pr->in_fd = -1;
+	}
+	if (!pr->exited)
+		sample_rss(pr);
+	if (!wait_exit(pr, 500)) {
+		kill(-pr->pid, SIGTERM);
+		if (!wait_exit(pr, GRACE_MS)) {
+			kill(-pr->pid, SIGKILL);
+			reap(pr, 1);
+		}
+	}
+	/* whatever the main process left behind in its group goes too */
+	kill(-pr->pid, SIGKILL);
+	if (pr->out_fd >= 0) {
+		close(pr->out_fd);
+		pr->out_fd = -1;
+	}
+}
+
+static char *how_it_ended(const struct proc *pr)
+{
+	if (WIFEXITED(pr->status))
+		return mlctl_aprintf("exited with code %d", WEXITSTATUS(pr->status));
+	if (WIFSIGNALED(pr->status))
+		return mlctl_aprintf("was killed by signal %d (%s)", WTERMSIG(pr->status),
+				     strsignal(WTERMSIG(pr->status)));
+	return mlctl_strdup("ended");
+}
+
+enum answer { A_OK, A_TIMEOUT, A_DIED, A_GARBAGE, A_INTERRUPTED };
+
+/* One line from the model, within deadline (ms on the monotonic clock). */
+static enum answer read_line(struct proc *pr, double deadline, char **line)
+{
+	double last_sample = now_ms();
+
+	*line = NULL;
+	for (;;) {
+		char *nl = pr->line.buf ? memchr(pr->line.buf, '\n', pr->line.len) : NULL;
+		struct pollfd pfd = { pr->out_fd, POLLIN, 0 };
+		char chunk[65536];
+		double left;
+		ssize_t n;
+
+		if (nl) {
+			size_t k = (size_t)(nl - pr->line.buf);
+
+			*line = mlctl_strndup(pr->line.buf, k);
+			memmove(pr->line.buf, nl + 1, pr->line.len - k - 1);
+			pr->line.len -= k + 1;
+			pr->line.buf[pr->line.len] = '\0';
+			return A_OK;
+		}
+		if (pr->line.len > LINE_MAX_BYTES)
+			return A_GARBAGE;
+		if (mlctl_interrupted())
+			return A_INTERRUPTED;
+		left = deadline - now_ms();
+		if (left <= 0)
+			return A_TIMEOUT;
+		if (now_ms() - last_sample > 100) {
+			sample_rss(pr);
+			last_sample = now_ms();
+		}
+		if (poll(&pfd, 1, left > 100 ? 100 : (int)left + 1) <= 0)
+			continue;
+		n = read(pr->out_fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return A_DIED;
+		mlctl_buf_add(&pr->line, chunk, (size_t)n);
+	}
+}
+
+static void log_line(struct proc *pr, const char *what, const char *line)
+{
+	dprintf(pr->log_fd, "mlctl: %s: %.2000s\n", what, line);
+}
+
+/* ---------------------------------------------------------------- run */
+
+struct run {
+	struct mlctl_smoke_result *res;
+	struct proc pr;
+	const cJSON *manifest;
+	long timeout_ms;
+	double overall_end;
+	int id;
+	int broken; /* the model is gone or unusable: the remaining cases fail at once */
+};
+
+/* Send one request and wait for its answer; the answer into *answer (owned). */
+static enum answer ask(struct run *rn, const cJSON *input, cJSON **answer, double *ms,
+		       struct mlctl_buf *why)
+{
+	cJSON *req = cJSON_CreateObject();
+	char *text, *line = NULL;
+	double t0, deadline;
+	enum answer a;
+	int id = ++rn->id;
+
+	*answer = NULL;
+	cJSON_AddNumberToObject(req, "id", id);
+	cJSON_AddItemToObject(req, "input", cJSON_Duplicate(input, 1));
+	text = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	t0 = now_ms();
+	deadline = t0 + (double)rn->timeout_ms;
+	if (deadline > rn->overall_end)
+		deadline = rn->overall_end;
+	if (mlctl_write_all(rn->pr.in_fd, text, strlen(text)) < 0 ||
+	    mlctl_write_all(rn->pr.in_fd, "\n", 1) < 0) {
+		cJSON_free(text);
+		return A_DIED;
+	}
+	cJSON_free(text);
+	for (;;) {
+		const cJSON *rid;
+
+		a = read_line(&rn->pr, deadline, &line);
+		if (a != A_OK)
+			return a;
+		*answer = cJSON_Parse(line);
+		rid = cJSON_GetObjectItemCaseSensitive(*answer, "id");
+		if (!cJSON_IsObject(*answer) || !rid) {
+			log_line(&rn->pr, "not a protocol line on stdout", line);
+			mlctl_buf_printf(why, "the model printed a line that is not a JSON answer "
+					 "with an \"id\": '%.60s'", line);
+			cJSON_Delete(*answer);
+			*answer = NULL;
+			free(line);
+			return A_GARBAGE;
+		}
+		free(line);
+		line = NULL;
+		if (cJSON_IsNumber(rid) && (int)rid->valuedouble == id)
+			break;
+		/* an answer to an earlier request that timed out: skip it */
+		cJSON_Delete(*answer);
+		*answer = NULL;
+	}
+	*ms = now_ms() - t0;
+	return A_OK;
+}
+
+static void fail_case(struct mlctl_smoke_case *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void fail_case(struct mlctl_smoke_case *c, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->passed = 0;
+	free(c->message);
+	c->message = mlctl_strdup(msg);
+}
+
+/* Why the model stopped answering, for a failed case. */
+static void model_gone(struct run *rn, struct mlctl_smoke_case *c, enum answer a,
+		       struct mlctl_buf *why)
+{
+	if (a == A_TIMEOUT) {
+		fail_case(c, "no answer within %ld ms", rn->timeout_ms);
+		if (!rn->res->died)
+			rn->res->died = mlctl_aprintf("stopped answering (no answer within %ld ms)",
+						      rn->timeout_ms);
+	} else if (a == A_GARBAGE) {
+		fail_case(c, "%s", why->len ? why->buf : "the model's answer is too long");
+		return; /* the model is still there: go on */
+	} else if (a == A_INTERRUPTED) {
+		fail_case(c, "interrupted");
+	} else {
+		char *how;
+
+		wait_exit(&rn->pr, 1000);
+		how = rn->pr.exited ? how_it_ended(&rn->pr) : mlctl_strdup("closed its stdout");
+		fail_case(c, "the model %s", how);
+		if (!rn->res->died)
+			rn->res->died = how;
+		else
+			free(how);
+	}
+	rn->broken = 1;
+}
+
+static void run_case(struct run *rn, const struct tcase *tc, struct mlctl_smoke_case *c,
+		     int warmup, int repeat)
+{
+	const cJSON *input = cJSON_GetObjectItemCaseSensitive(tc->json, "input");
+	const cJSON *expect = cJSON_GetObjectItemCaseSensitive(tc->json, "expect");
+	const cJSON *expect_error = cJSON_GetObjectItemCaseSensitive(tc->json, "expect_error");
+	const cJSON *tol = cJSON_GetObjectItemCaseSensitive(tc->json, "tolerance");
+	const cJSON *tabs = cJSON_GetObjectItemCaseSensitive(tol, "abs");
+	const cJSON *trel = cJSON_GetObjectItemCaseSensitive(tol, "rel");
+	struct mlctl_buf why = MLCTL_BUF_INIT;
+	double *lat = mlctl_calloc((size_t)repeat + 1, sizeof(double)), ms = 0;
+	cJSON *answer = NULL;
+	int i, wants_error = cJSON_IsTrue(expect_error);
+	enum answer a;
+
+	c->name = mlctl_strdup(tc->name);
+	c->passed = 1;
+	c->message = mlctl_strdup("");
+	if (rn->broken) {
+		fail_case(c, "not run: the model %s", rn->res->died ? rn->res->died : "is gone");
+		goto done;
+	}
+	for (i = 0; i < warmup + repeat; i++) {
+		mlctl_buf_reset(&why);
+		cJSON_Delete(answer);
+		a = ask(rn, input, &answer, &ms, &why);
+		if (a != A_OK) {
+			model_gone(rn, c, a, &why);
+			goto done;
+		}
+		if (i >= warmup)
+			lat[i - warmup] = ms;
+		if (i == warmup) {
+			const cJSON *out = cJSON_GetObjectItemCaseSensitive(answer, "output");
+			const cJSON *errj = cJSON_GetObjectItemCaseSensitive(answer, "error");
+
+			if (wants_error) {
+				if (!errj)
+					fail_case(c, "answered an output, but the case expects an error");
+				continue;
+			}
+			if (errj) {
+				char *e = cJSON_PrintUnformatted(errj);
+
+				fail_case(c, "the model answered an error: %.200s", e ? e : "?");
+				cJSON_free(e);
+				continue;
+			}
+			if (!out) {
+				fail_case(c, "the answer has neither \"output\" nor \"error\"");
+				continue;
+			}
+			c->output = cJSON_Duplicate(out, 1);
+			mlctl_buf_reset(&why);
+			if ((expect && !mlctl_json_close(out, expect,
+							 cJSON_IsNumber(tabs) ? tabs->valuedouble : 1e-9,
+							 cJSON_IsNumber(trel) ? trel->valuedouble : 0,
+							 "output", &why)) ||
+			    !check_spec(out, cJSON_GetObjectItemCaseSensitive(tc->json, "expect_shape"),
+					1, &why) ||
+			    !check_spec(out, cJSON_GetObjectItemCaseSensitive(tc->json, "expect_dtype"),
+					0, &why) ||
+			    !check_signature(out, rn->manifest, &why))
+				fail_case(c, "%s", why.buf);
+		}
+	}
+	qsort(lat, (size_t)repeat, sizeof(double), dbl_cmp);
+	c->ms = mlctl_percentile(lat, (size_t)repeat, 50);
+	if (!wants_error) {
+		rn->res->latencies = mlctl_realloc(rn->res->latencies,
+						   (rn->res->nlatencies + (size_t)repeat) * sizeof(double));
+		memcpy(rn->res->latencies + rn->res->nlatencies, lat, (size_t)repeat * sizeof(double));
+		rn->res->nlatencies += (size_t)repeat;
+	}
+done:
+	cJSON_Delete(answer);
+	mlctl_buf_release(&why);
+	free(lat);
+}
+
+static long opt_long(const cJSON *obj, const char *key, long dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 ? (long)v->valuedouble : dflt;
+}
+
+static void add_budget(struct mlctl_smoke_result *res, const cJSON *budget, const char *name,
+		       double value)
+{
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(budget, name);
+	struct mlctl_smoke_budget *x;
+
+	if (!cJSON_IsNumber(b) || res->nbudgets >= MLCTL_ARRAY_SIZE(res->budgets))
+		return;
+	x = &res->budgets[res->nbudgets++];
+	x->name = name;
+	x->limit = b->valuedouble;
+	x->value = value;
+	x->passed = value <= b->valuedouble;
+}
+
+static char *tail_of(const char *path, int lines)
+{
+	struct mlctl_buf b = MLCTL_BUF_INIT;
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	const char *p;
+	int n = 0;
+
+	if (mlctl_read_file(&b, path, 64u * 1024 * 1024, &err) || !b.len) {
+		mlctl_buf_release(&b);
+		return mlctl_strdup("");
+	}
+	for (p = b.buf + b.len - 1; p > b.buf; p--)
+		if (*p == '\n' && p != b.buf + b.len - 1 && ++n == lines) {
+			p++;
+			break;
+		}
+	{
+		char *out = mlctl_strdup(p);
+
+		mlctl_buf_release(&b);
+		return out;
+	}
+}
+
+void mlctl_smoke_result_release(struct mlctl_smoke_result *res)
+{
+	size_t i;
+
+	for (i = 0; i < res->ncases; i++) {
+		free(res->cases[i].name);
+		free(res->cases[i].message);
+		cJSON_Delete(res->cases[i].output);
+	}
+	free(res->cases);
+	free(res->latencies);
+	free(res->died);
+	free(res->log_tail);
+	free(res->log_path);
+	memset(res, 0, sizeof(*res));
+}
+
+int mlctl_smoke_run(struct mlctl_smoke_result *res, const char *dir, const cJSON *manifest,
+		    const struct mlctl_smoke_opts *o, struct mlctl_err *err)
+{
+	const cJSON *smoke = cJSON_GetObjectItemCaseSensitive(manifest, "smoke");
+	const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(smoke, "command"), *c;
+	const cJSON *runtime = cJSON_GetObjectItemCaseSensitive(smoke, "runtime");
+	const cJSON *cases_path = cJSON_GetObjectItemCaseSensitive(smoke, "cases");
+	const cJSON *budget = cJSON_GetObjectItemCaseSensitive(smoke, "budget");
+	struct run rn;
+	struct tcase *tc = NULL;
+	size_t ntc = 0, i;
+	char **argv = NULL, **envp = NULL, *cpath = NULL, *tmpdir_log = NULL, *absdir = NULL;
+	const char *tmp = getenv("TMPDIR");
+	int warmup, repeat, rc = 0, argc = 0;
+	double t0;
+	void (*old_pipe)(int);
+
+	memset(res, 0, sizeof(*res));
+	memset(&rn, 0, sizeof(rn));
+	rn.pr.in_fd = rn.pr.out_fd = rn.pr.log_fd = -1;
+	if (!cJSON_IsObject(smoke))
+		return mlctl_err_set(err, MLCTL_EGATE,
+				     "the manifest has no \"smoke\" section; add one with runtime, "
+				     "command and cases (see docs/mlctl-smoke.md)");
+	if (runtime && (!cJSON_IsString(runtime) || strcmp(runtime->valuestring, "exec")))
+		return mlctl_err_set(err, MLCTL_EGATE,
+				     "smoke runtime '%s' is not supported yet; use \"exec\"",
+				     cJSON_IsString(runtime) ? runtime->valuestring : "?");
+	if (!cJSON_IsArray(cmd) || cJSON_GetArraySize(cmd) == 0)
+		return mlctl_err_set(err, MLCTL_EGATE,
+				     "smoke.command must be a non-empty array of strings (no shell), "
+				     "such as [\"python3\", \"serve.py\"]");
+	cJSON_ArrayForEach(c, cmd) if (!cJSON_IsString(c)) return mlctl_err_set(
+		err, MLCTL_EGATE, "smoke.command must hold strings only");
+	if (!o->cases && !cJSON_IsString(cases_path))
+		return mlctl_err_set(err, MLCTL_EGATE,
+				     "smoke.cases must name the cases file, such as "
+				     "\"smoke/cases.jsonl\"");
+	cpath = mlctl_path_join(dir, o->cases ? o->cases : cases_path->valuestring);
+	if ((rc = load_cases(&tc, &ntc, cpath, err)))
+		goto done;
+	warmup = o->warmup >= 0 ? o->warmup : (int)opt_long(smoke, "warmup", 1);
+	repeat = o->repeat >= 0 ? o->repeat : (int)opt_long(smoke, "repeat", 5);
+	if (repeat < 1)
+		repeat = 1;
+	if (warmup > 10000 || repeat > 100000) {
+		rc = mlctl_err_set(err, MLCTL_EUSAGE, "warmup %d or repeat %d is too large", warmup,
+				   repeat);
+		goto done;
+	}
+	rn.timeout_ms = o->timeout_ms >= 0 ? o->timeout_ms : opt_long(smoke, "timeout_ms", 30000);
+	rn.res = res;
+	rn.manifest = manifest;
+	argv = mlctl_calloc((size_t)cJSON_GetArraySize(cmd) + 1, sizeof(char *));
+	cJSON_ArrayForEach(c, cmd) argv[argc++] = c->valuestring;
+	absdir = realpath(dir, NULL);
+	if (!absdir) {
+		rc = mlctl_err_errno(err, MLCTL_ENOTFOUND, "cannot open the model folder '%s'", dir);
+		goto done;
+	}
+	envp = make_env(manifest, absdir);
+	tmpdir_log = mlctl_aprintf("%s/mlctl-smoke-XXXXXX.log", tmp && *tmp ? tmp : "/tmp");
+	rn.pr.log_fd = mkostemps(tmpdir_log, 4, O_CLOEXEC);
+	if (rn.pr.log_fd < 0) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot create the model's log file");
+		goto done;
+	}
+	res->log_path = tmpdir_log;
+	tmpdir_log = NULL;
+	old_pipe = signal(SIGPIPE, SIG_IGN); /* a model that dies must not take mlctl along */
+	t0 = now_ms();
+	rc = spawn(&rn.pr, argv, envp, absdir, err);
+	if (rc) {
+		signal(SIGPIPE, old_pipe);
+		goto done;
+	}
+	rn.overall_end = t0 + (double)opt_long(smoke, "overall_timeout_ms", OVERALL_MS_DEFAULT);
+	res->cases = mlctl_calloc(ntc, sizeof(*res->cases));
+	res->ncases = ntc;
+	for (i = 0; i < ntc; i++) {
+		run_case(&rn, &tc[i], &res->cases[i], warmup, repeat);
+		if (i == 0)
+			res->startup_ms = now_ms() - t0; /* start, warm-up and the first case */
+	}
+	stop(&rn.pr);
+	signal(SIGPIPE, old_pipe);
+	if (mlctl_interrupted()) {
+		rc = mlctl_err_interrupted(err);
+		goto done;
+	}
+	res->peak_rss_mb = rn.pr.peak_rss_kb / 1024.0;
+	if (res->nlatencies) {
+		qsort(res->latencies, res->nlatencies, sizeof(double), dbl_cmp);
+		res->p50 = mlctl_percentile(res->latencies, res->nlatencies, 50);
+		res->p95 = mlctl_percentile(res->latencies, res->nlatencies, 95);
+		res->p99 = mlctl_percentile(res->latencies, res->nlatencies, 99);
+	}
+	if (res->nlatencies) { /* a model that answered nothing has no latency to judge */
+		add_budget(res, budget, "p50_ms", res->p50);
+		add_budget(res, budget, "p95_ms", res->p95);
+		add_budget(res, budget, "p99_ms", res->p99);
+		add_budget(res, budget, "startup_ms", res->startup_ms);
+	}
+	add_budget(res, budget, "max_rss_mb", res->peak_rss_mb);
+	res->passed = 1;
+	for (i = 0; i < res->ncases; i++)
+		if (!res->cases[i].passed)
+			res->passed = 0;
+	for (i = 0; i < res->nbudgets; i++)
+		if (!res->budgets[i].passed)
+			res->passed = 0;
+	res->log_tail = tail_of(res->log_path, LOG_TAIL_LINES);
+done:
+	if (rn.pr.pid > 0)
+		stop(&rn.pr);
+	if (rn.pr.log_fd >= 0)
+		close(rn.pr.log_fd);
+	mlctl_buf_release(&rn.pr.line);
+	free_cases(tc, ntc);
+	free(argv);
+	free_strv(envp);
+	free(cpath);
+	free(tmpdir_log);
+	free(absdir);
+	if (rc)
+		mlctl_smoke_result_release(res);
+	return rc;
+}

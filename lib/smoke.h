@@ -1,0 +1,72 @@
+/*
+ * smoke.h - run a model the way a deployment would and check it on known
+ * cases (DESIGN.md §9). This part: the exec runtime (the model's command
+ * speaks JSON lines on stdin and stdout), case checks, latency and memory
+ * budgets, timeouts, and a process group that never outlives the run.
+ */
+#ifndef MLCTL_SMOKE_H
+#define MLCTL_SMOKE_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct mlctl_smoke_opts {
+	int repeat;         /* timed runs per case; -1: the manifest's (default 5) */
+	int warmup;         /* untimed runs per case first; -1: the manifest's (default 1) */
+	long timeout_ms;    /* per request; -1: the manifest's (default 30000) */
+	const char *cases;  /* cases file, relative to the model folder; NULL: the manifest's */
+};
+
+struct mlctl_smoke_case {
+	char *name;
+	int passed;
+	char *message;      /* why it failed, "" when it passed */
+	double ms;          /* median latency of its timed runs */
+	cJSON *output;      /* the model's answer to the checked run (owned), or NULL */
+};
+
+struct mlctl_smoke_budget {
+	const char *name;   /* p50_ms, p95_ms, p99_ms, startup_ms, max_rss_mb */
+	double limit, value;
+	int passed;
+};
+
+struct mlctl_smoke_result {
+	struct mlctl_smoke_case *cases;
+	size_t ncases;
+	struct mlctl_smoke_budget budgets[5];
+	size_t nbudgets;
+	double *latencies;  /* every timed request, ms */
+	size_t nlatencies;
+	double p50, p95, p99, startup_ms;
+	double peak_rss_mb; /* of the model's whole process group */
+	char *died;         /* how the model ended early ("exit code 3", "signal 11"), or NULL */
+	char *log_tail;     /* the last lines of the model's stdout noise and stderr */
+	char *log_path;     /* where the whole log is */
+	int passed;
+};
+
+/*
+ * Run the smoke section of manifest for the model unpacked in dir. A model
+ * that fails is a result with passed = 0, not an error; errors are for
+ * mlctl's own trouble (no smoke section, unreadable cases, cannot start).
+ */
+int mlctl_smoke_run(struct mlctl_smoke_result *res, const char *dir, const cJSON *manifest,
+		    const struct mlctl_smoke_opts *o, struct mlctl_err *err);
+void mlctl_smoke_result_release(struct mlctl_smoke_result *res);
+
+/*
+ * Compare got with want: numbers within abs + rel * |want|, arrays of the
+ * same length, objects key by key (every key of want must be in got).
+ * Returns 1 when equal; otherwise 0 and the first difference, such as
+ * "output.probs[0][2]: got 0.41, want 0.39 ± 0.001", in diff.
+ */
+int mlctl_json_close(const cJSON *got, const cJSON *want, double abs_tol, double rel_tol,
+		     const char *path, struct mlctl_buf *diff);
+
+/* Percentile (0-100) of n sorted values, by linear interpolation. */
+double mlctl_percentile(const double *sorted, size_t n, double p);
+
+#endif

@@ -1,0 +1,176 @@
+#!/usr/bin/env bats
+# mlctl smoke: real models answer their cases; broken ones fail with the
+# right message, exit 1, and leave no process behind.
+
+load helpers
+
+smoke_model() { # smoke_model KIND [DIR]
+	sh "$FIXTURES/make-smoke-model.sh" "$1" "${2:-$1}"
+}
+
+# no process of the model may outlive the run (they all run from this test's folder)
+no_leftovers() {
+	sleep 0.2
+	run pgrep -f "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 1 ] || { echo "left behind:"; ps -o pid,pgid,args -p "$(echo $output | tr ' ' ',')"; false; }
+}
+
+@test "the iris example (scikit-learn, exec) passes its cases and budgets" {
+	cp -r "$BATS_TEST_DIRNAME/../examples/iris" iris
+	/usr/bin/python3 iris/train.py >/dev/null
+	run -0 mlctl smoke iris
+	[ "${lines[0]}" = "RESULT  CASE        MEDIAN   DETAIL" ]
+	[[ "${lines[1]}" =~ ^ok\ +setosa\ +[0-9.]+\ ms ]]
+	[[ "$output" == *"budget p95_ms     ok: "* ]]
+	[[ "$output" == *"budget max_rss_mb ok: "* ]]
+	[[ "${lines[-1]}" == "passed: 5 cases, 0 failures in iris" ]]
+	no_leftovers
+}
+
+@test "smoke runs a package (unpacked to a temporary folder) and a registry version" {
+	smoke_model good m
+	mlctl package m -o m.mlpkg -q
+	run -0 mlctl smoke m.mlpkg
+	[[ "${lines[-1]}" == "passed: 4 cases, 0 failures in m.mlpkg" ]]
+	mlctl push m.mlpkg -q
+	run -0 mlctl smoke smoke-good:1.0.0
+	[[ "${lines[-1]}" == "passed: 4 cases, 0 failures in smoke-good:1.0.0" ]]
+	[ -z "$(ls "${TMPDIR:-/tmp}" | grep "^mlctl-smoke-.*[^g]$" | xargs -r -I{} find "${TMPDIR:-/tmp}/{}" -maxdepth 0 -newer m.mlpkg -type d)" ]
+	no_leftovers
+}
+
+@test "a wrong answer names the first difference" {
+	smoke_model wrong
+	run -1 mlctl smoke wrong
+	[[ "$output" == *"FAIL    one-two  "*"output.sum: got 4, want 3 ± 0.001"* ]]
+	[[ "${lines[-1]}" == "FAILED: 4 cases, 3 failures in wrong" ]]
+}
+
+@test "an answer just outside the tolerance fails" {
+	smoke_model tolerance
+	run -1 mlctl smoke tolerance
+	[[ "$output" == *"output.sum: got 3.0011, want 3 ± 0.001"* ]]
+}
+
+@test "a model too slow for its p95 budget fails the budget" {
+	smoke_model slow
+	run -1 mlctl smoke slow
+	[[ "$output" =~ budget\ p95_ms\ +FAIL:\ 5[0-9.]+,\ limit\ 20.00 ]]
+	[[ "${lines[-1]}" == "FAILED: 4 cases, 1 failure in slow" ]]
+}
+
+@test "a model that hangs times out, is killed, and leaves nothing" {
+	smoke_model hang
+	run -1 mlctl smoke hang
+	[[ "$output" =~ FAIL\ +one-two\ +-\ +no\ answer\ within\ 500\ ms ]]
+	[[ "$output" == *"not run: the model stopped answering (no answer within 500 ms)"* ]]
+	no_leftovers
+}
+
+@test "a model that crashes after two cases says how it died" {
+	smoke_model crash2
+	run -1 mlctl smoke crash2
+	[[ "$output" =~ ok\ +one-two ]]
+	[[ "$output" =~ ok\ +floats ]]
+	[[ "$output" =~ FAIL\ +three\ +-\ +the\ model\ was\ killed\ by\ signal\ 11\ \(Segmentation\ fault\) ]]
+	[[ "$output" =~ FAIL\ +refuses\ +-\ +not\ run:\ the\ model\ was\ killed\ by\ signal\ 11 ]]
+	no_leftovers
+}
+
+@test "garbage on stdout fails the case and shows the line" {
+	smoke_model garbage
+	run -1 mlctl smoke garbage
+	[[ "$output" == *"the model printed a line that is not a JSON answer with an \"id\": 'loading weights...'"* ]]
+	[[ "$output" == *"the model's log ("*"), last lines:"* ]]
+}
+
+@test "a model that exits at start: its exit code and the tail of its log" {
+	smoke_model exitstart
+	run -1 mlctl smoke exitstart
+	[[ "$output" =~ FAIL\ +one-two\ +-\ +the\ model\ exited\ with\ code\ 2 ]]
+	[[ "$output" == *"no GPU found, giving up"* ]]
+	no_leftovers
+}
+
+@test "a model that eats memory past max_rss_mb fails the budget" {
+	smoke_model memory
+	run -1 mlctl smoke memory
+	[[ "$output" =~ budget\ max_rss_mb\ FAIL:\ [0-9.]+,\ limit\ 100.00 ]]
+	no_leftovers
+}
+
+@test "a model that ignores SIGTERM is killed after the grace period" {
+	smoke_model ignoreterm
+	run -0 mlctl smoke ignoreterm
+	no_leftovers
+}
+
+@test "children the model starts are stopped with it" {
+	smoke_model child
+	run -0 mlctl smoke child
+	no_leftovers
+}
+
+@test "expect_error: a model that answers an output instead fails the case" {
+	smoke_model noerror
+	run -1 mlctl smoke noerror
+	[[ "$output" == *"FAIL    refuses  "*"answered an output, but the case expects an error"* ]]
+}
+
+@test "expect_shape, expect_dtype and the signature's outputs are checked" {
+	smoke_model good
+	cat > good/smoke/cases.jsonl <<'JSONL'
+{"name": "shape", "input": [1, 2], "expect_shape": {"items": [3]}}
+{"name": "dtype", "input": [1, 2], "expect_dtype": {"items": "string"}}
+{"name": "whole", "input": [1, 2], "expect_shape": [2]}
+JSONL
+	sed -i 's|"shape": \[-1\]|"shape": [-1, 1]|' good/mlctl.json
+	run -1 mlctl smoke good
+	[[ "$output" == *"FAIL    shape  "*"output.items: shape [2], want [3]"* ]]
+	[[ "$output" == *"FAIL    dtype  "*"output.items: values are not all string"* ]]
+	[[ "$output" == *"FAIL    whole  "*"output: shape [], want [2]"* ]]
+}
+
+@test "--json and --junit report cases and budgets" {
+	smoke_model slow
+	run -1 mlctl smoke slow --json --junit smoke.xml --repeat 2 --warmup 0
+	[[ "$output" == *'"passed": false'* ]]
+	[[ "$output" == *'"runs": 6'* ]]
+	[[ "$output" == *'"name": "p95_ms"'* ]]
+	/usr/bin/python3 - smoke.xml <<'PY'
+import sys, xml.etree.ElementTree as ET
+suite = ET.parse(sys.argv[1]).getroot().find("testsuite")
+cases = suite.findall("testcase")
+assert len(cases) == 5 and suite.get("failures") == "1", suite.attrib
+failed = [c for c in cases if c.find("failure") is not None]
+assert failed[0].get("name") == "p95_ms" and failed[0].get("classname") == "mlctl.smoke.budget"
+PY
+}
+
+@test "bad smoke set-ups are clear errors" {
+	make_project p
+	run -1 --separate-stderr mlctl smoke p
+	[[ "$stderr" == "mlctl: the manifest has no \"smoke\" section; add one with runtime, command and cases"* ]]
+	smoke_model good g
+	run -1 --separate-stderr mlctl smoke g --cases nowhere.jsonl
+	[[ "$stderr" == "mlctl: smoke cases 'g/nowhere.jsonl' are missing"* ]]
+	echo 'not json' > g/smoke/cases.jsonl
+	run -1 --separate-stderr mlctl smoke g
+	[[ "$stderr" == "mlctl: g/smoke/cases.jsonl line 1: not a JSON object with an \"input\"; fix the case" ]]
+	run -2 mlctl smoke g --repeat many
+	run -2 mlctl smoke g --cases ../x
+	run -3 mlctl smoke nosuch:1.0.0
+}
+
+@test "an interrupted smoke run stops the model and exits 130-style" {
+	smoke_model hang
+	sed -i 's/"timeout_ms": 500/"timeout_ms": 60000/' hang/mlctl.json
+	"$MLCTL" smoke hang > out.txt 2>&1 & pid=$!
+	for i in $(seq 50); do pgrep -f "$BATS_TEST_TMPDIR/hang" >/dev/null && break; sleep 0.1; done
+	sleep 0.3
+	kill -TERM $pid
+	status=0
+	wait $pid || status=$?
+	[ "$status" -eq 143 ]
+	no_leftovers
+}
