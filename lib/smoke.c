@@ -23,6 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "manifest.h"
 #include "banned.h"
 
@@ -428,7 +433,7 @@ static void free_strv(char **v)
 }
 
 static int spawn(struct proc *pr, char *const argv[], char **envp, const char *dir,
-		 struct mlctl_err *err)
+		 int stdout_to_log, struct mlctl_err *err)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
 	pid_t pid;
@@ -453,7 +458,7 @@ static int spawn(struct proc *pr, char *const argv[], char **envp, const char *d
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(in[0], 0);
-		dup2(out[1], 1);
+		dup2(stdout_to_log ? pr->log_fd : out[1], 1);
 		dup2(pr->log_fd, 2);
 		signal(SIGPIPE, SIG_DFL);
 		if (chdir(dir) < 0) {
@@ -644,6 +649,12 @@ struct run {
 	struct mlctl_smoke_result *res;
 	struct proc pr;
 	const cJSON *manifest;
+	/* http runtime */
+	CURL *curl;
+	char *base;            /* http://127.0.0.1:PORT, or the manifest's url */
+	char *endpoint_url;
+	const cJSON *request;  /* body template; "{{input}}" strings become the input */
+	const char *pointer;   /* JSON pointer to the output in the answer */
 	long timeout_ms;
 	double overall_end;
 	int id;
@@ -651,8 +662,8 @@ struct run {
 };
 
 /* Send one request and wait for its answer; the answer into *answer (owned). */
-static enum answer ask(struct run *rn, const cJSON *input, cJSON **answer, double *ms,
-		       struct mlctl_buf *why)
+static enum answer ask_exec(struct run *rn, const cJSON *input, cJSON **answer, double *ms,
+			    struct mlctl_buf *why)
 {
 	cJSON *req = cJSON_CreateObject();
 	char *text, *line = NULL;
@@ -702,6 +713,210 @@ static enum answer ask(struct run *rn, const cJSON *input, cJSON **answer, doubl
 	}
 	*ms = now_ms() - t0;
 	return A_OK;
+}
+
+/* ---------------------------------------------------------------- http */
+
+/* RFC 6901: "" is the whole document, "/a/0/b~1c" walks into it. */
+static const cJSON *json_pointer(const cJSON *doc, const char *ptr)
+{
+	char tok[256];
+
+	while (doc && *ptr == '/') {
+		size_t n = 0;
+
+		ptr++;
+		while (*ptr && *ptr != '/' && n + 1 < sizeof(tok)) {
+			if (ptr[0] == '~' && ptr[1] == '1') {
+				tok[n++] = '/';
+				ptr += 2;
+			} else if (ptr[0] == '~' && ptr[1] == '0') {
+				tok[n++] = '~';
+				ptr += 2;
+			} else {
+				tok[n++] = *ptr++;
+			}
+		}
+		tok[n] = '\0';
+		if (cJSON_IsArray(doc)) {
+			char *end;
+			long i = strtol(tok, &end, 10);
+
+			doc = *tok && !*end && i >= 0 ? cJSON_GetArrayItem(doc, (int)i) : NULL;
+		} else {
+			doc = cJSON_GetObjectItemCaseSensitive(doc, tok);
+		}
+	}
+	return *ptr ? NULL : doc;
+}
+
+/* The request body: the template with "{{input}}" replaced, or the input itself. */
+static cJSON *fill_template(const cJSON *tmpl, const cJSON *input)
+{
+	cJSON *out, *c;
+
+	if (!tmpl)
+		return cJSON_Duplicate(input, 1);
+	if (cJSON_IsString(tmpl) && !strcmp(tmpl->valuestring, "{{input}}"))
+		return cJSON_Duplicate(input, 1);
+	if (!cJSON_IsObject(tmpl) && !cJSON_IsArray(tmpl))
+		return cJSON_Duplicate(tmpl, 1);
+	out = cJSON_IsObject(tmpl) ? cJSON_CreateObject() : cJSON_CreateArray();
+	cJSON_ArrayForEach(c, tmpl) {
+		cJSON *v = fill_template(c, input);
+
+		if (cJSON_IsObject(out))
+			cJSON_AddItemToObject(out, c->string, v);
+		else
+			cJSON_AddItemToArray(out, v);
+	}
+	return out;
+}
+
+static size_t collect_body(char *data, size_t size, size_t n, void *ctx)
+{
+	struct mlctl_buf *b = ctx;
+
+	if (b->len + size * n > LINE_MAX_BYTES)
+		return 0; /* too large: the transfer fails */
+	mlctl_buf_add(b, data, size * n);
+	return size * n;
+}
+
+/* One HTTP exchange; the status into *status and the body into body. */
+static int http_do(struct run *rn, const char *url, const char *post, long *status,
+		   struct mlctl_buf *body, long timeout_ms, char *errbuf)
+{
+	CURLcode cc;
+
+	mlctl_buf_reset(body);
+	curl_easy_setopt(rn->curl, CURLOPT_URL, url);
+	curl_easy_setopt(rn->curl, CURLOPT_WRITEFUNCTION, collect_body);
+	curl_easy_setopt(rn->curl, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(rn->curl, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1);
+	curl_easy_setopt(rn->curl, CURLOPT_ERRORBUFFER, errbuf);
+	errbuf[0] = '\0';
+	if (post) {
+		curl_easy_setopt(rn->curl, CURLOPT_POSTFIELDS, post);
+	} else {
+		curl_easy_setopt(rn->curl, CURLOPT_HTTPGET, 1L);
+	}
+	cc = curl_easy_perform(rn->curl);
+	if (cc != CURLE_OK) {
+		if (!errbuf[0])
+			snprintf(errbuf, CURL_ERROR_SIZE, "%s", curl_easy_strerror(cc));
+		return cc == CURLE_OPERATION_TIMEDOUT ? 1 : -1;
+	}
+	curl_easy_getinfo(rn->curl, CURLINFO_RESPONSE_CODE, status);
+	return 0;
+}
+
+static enum answer ask_http(struct run *rn, const cJSON *input, cJSON **answer, double *ms,
+			    struct mlctl_buf *why)
+{
+	struct mlctl_buf body = MLCTL_BUF_INIT;
+	cJSON *req = fill_template(rn->request, input), *doc;
+	char *text = cJSON_PrintUnformatted(req), errbuf[CURL_ERROR_SIZE];
+	double t0 = now_ms(), left = rn->overall_end - t0;
+	long status = 0, limit = rn->timeout_ms < left ? rn->timeout_ms : (long)left;
+	const cJSON *out;
+	int rc;
+
+	cJSON_Delete(req);
+	*answer = NULL;
+	rc = http_do(rn, rn->endpoint_url, text, &status, &body, limit, errbuf);
+	cJSON_free(text);
+	*ms = now_ms() - t0;
+	if (rc) {
+		mlctl_buf_release(&body);
+		if (rc > 0)
+			return A_TIMEOUT;
+		if (rn->pr.pid > 0 && reap(&rn->pr, 0))
+			return A_DIED;
+		mlctl_buf_printf(why, "the request failed: %s", errbuf);
+		return A_GARBAGE;
+	}
+	*answer = cJSON_CreateObject();
+	doc = cJSON_ParseWithLength(body.buf ? body.buf : "", body.len);
+	if (status != 200) {
+		char *e = mlctl_aprintf("HTTP %ld: %.200s", status, body.buf ? body.buf : "");
+
+		cJSON_AddStringToObject(*answer, "error", e);
+		free(e);
+	} else if (!doc) {
+		cJSON_Delete(*answer);
+		*answer = NULL;
+		mlctl_buf_printf(why, "the answer is not JSON: '%.60s'", body.buf ? body.buf : "");
+		mlctl_buf_release(&body);
+		return A_GARBAGE;
+	} else if (!(out = json_pointer(doc, rn->pointer))) {
+		char *e = mlctl_aprintf("the answer has nothing at JSON pointer '%s'", rn->pointer);
+
+		cJSON_AddStringToObject(*answer, "error", e);
+		free(e);
+	} else {
+		cJSON_AddItemToObject(*answer, "output", cJSON_Duplicate(out, 1));
+	}
+	cJSON_Delete(doc);
+	mlctl_buf_release(&body);
+	return A_OK;
+}
+
+/* A free TCP port on the loopback interface. */
+static int free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+	if (fd < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* Poll the ready path until 200; 0, or -1 with the reason in why. */
+static int wait_ready(struct run *rn, const char *ready, long startup_ms, struct mlctl_buf *why)
+{
+	struct mlctl_buf body = MLCTL_BUF_INIT;
+	char *url = mlctl_aprintf("%s%s", rn->base, ready), errbuf[CURL_ERROR_SIZE];
+	double end = now_ms() + (double)startup_ms;
+	long status = 0;
+	int rc = -1;
+
+	errbuf[0] = '\0';
+	while (now_ms() < end && !mlctl_interrupted()) {
+		if (rn->pr.pid > 0 && reap(&rn->pr, 0)) {
+			char *how = how_it_ended(&rn->pr);
+
+			mlctl_buf_printf(why, "the model %s before it was ready", how);
+			rn->res->died = how;
+			goto done;
+		}
+		sample_rss(&rn->pr);
+		status = 0;
+		if (http_do(rn, url, NULL, &status, &body, 1000, errbuf) == 0 && status == 200) {
+			rc = 0;
+			goto done;
+		}
+		usleep(100000);
+	}
+	if (status)
+		snprintf(errbuf, sizeof(errbuf), "HTTP %ld", status);
+	mlctl_buf_printf(why, "the model was not ready at %s within %ld ms (last: %s)", url,
+			 startup_ms, errbuf[0] ? errbuf : "no answer");
+	if (!rn->res->died)
+		rn->res->died = mlctl_aprintf("never became ready");
+done:
+	mlctl_buf_release(&body);
+	free(url);
+	return rc;
 }
 
 static void fail_case(struct mlctl_smoke_case *c, const char *fmt, ...)
@@ -773,7 +988,8 @@ static void run_case(struct run *rn, const struct tcase *tc, struct mlctl_smoke_
 	for (i = 0; i < warmup + repeat; i++) {
 		mlctl_buf_reset(&why);
 		cJSON_Delete(answer);
-		a = ask(rn, input, &answer, &ms, &why);
+		a = rn->curl ? ask_http(rn, input, &answer, &ms, &why)
+			     : ask_exec(rn, input, &answer, &ms, &why);
 		if (a != A_OK) {
 			model_gone(rn, c, a, &why);
 			goto done;
@@ -904,7 +1120,10 @@ int mlctl_smoke_run(struct mlctl_smoke_result *res, const char *dir, const cJSON
 	size_t ntc = 0, i;
 	char **argv = NULL, **envp = NULL, *cpath = NULL, *tmpdir_log = NULL, *absdir = NULL;
 	const char *tmp = getenv("TMPDIR");
-	int warmup, repeat, rc = 0, argc = 0;
+	const cJSON *url;
+	char portbuf[16] = "", **owned = NULL;
+	struct curl_slist *headers = NULL;
+	int warmup, repeat, rc = 0, argc = 0, http;
 	double t0;
 	void (*old_pipe)(int);
 
@@ -915,16 +1134,29 @@ int mlctl_smoke_run(struct mlctl_smoke_result *res, const char *dir, const cJSON
 		return mlctl_err_set(err, MLCTL_EGATE,
 				     "the manifest has no \"smoke\" section; add one with runtime, "
 				     "command and cases (see docs/mlctl-smoke.md)");
-	if (runtime && (!cJSON_IsString(runtime) || strcmp(runtime->valuestring, "exec")))
+	if (runtime && (!cJSON_IsString(runtime) || (strcmp(runtime->valuestring, "exec") &&
+						      strcmp(runtime->valuestring, "http"))))
 		return mlctl_err_set(err, MLCTL_EGATE,
-				     "smoke runtime '%s' is not supported yet; use \"exec\"",
+				     "smoke runtime '%s' is not known; use \"exec\" or \"http\"",
 				     cJSON_IsString(runtime) ? runtime->valuestring : "?");
+	http = runtime && !strcmp(runtime->valuestring, "http");
+	url = cJSON_GetObjectItemCaseSensitive(smoke, "url");
+	if (http && url && !cJSON_IsString(url))
+		return mlctl_err_set(err, MLCTL_EGATE, "smoke.url must be a string such as "
+				     "\"http://127.0.0.1:8080\"");
+	if (http && !cmd && !url)
+		return mlctl_err_set(err, MLCTL_EGATE,
+				     "an http smoke needs a command to start (with {port}) or the url "
+				     "of a running server");
+	if (http && !cmd)
+		goto no_command;
 	if (!cJSON_IsArray(cmd) || cJSON_GetArraySize(cmd) == 0)
 		return mlctl_err_set(err, MLCTL_EGATE,
 				     "smoke.command must be a non-empty array of strings (no shell), "
 				     "such as [\"python3\", \"serve.py\"]");
 	cJSON_ArrayForEach(c, cmd) if (!cJSON_IsString(c)) return mlctl_err_set(
 		err, MLCTL_EGATE, "smoke.command must hold strings only");
+no_command:
 	if (!o->cases && !cJSON_IsString(cases_path))
 		return mlctl_err_set(err, MLCTL_EGATE,
 				     "smoke.cases must name the cases file, such as "
@@ -944,8 +1176,52 @@ int mlctl_smoke_run(struct mlctl_smoke_result *res, const char *dir, const cJSON
 	rn.timeout_ms = o->timeout_ms >= 0 ? o->timeout_ms : opt_long(smoke, "timeout_ms", 30000);
 	rn.res = res;
 	rn.manifest = manifest;
+	if (http) {
+		const cJSON *ptr = cJSON_GetObjectItemCaseSensitive(smoke, "output");
+		const cJSON *endpoint = cJSON_GetObjectItemCaseSensitive(smoke, "endpoint");
+		struct curl_slist *hdr;
+
+		if (cmd) {
+			int port = free_port();
+
+			if (port < 0) {
+				rc = mlctl_err_errno(err, MLCTL_EIO, "cannot find a free port on 127.0.0.1");
+				goto done;
+			}
+			snprintf(portbuf, sizeof(portbuf), "%d", port);
+			rn.base = mlctl_aprintf("http://127.0.0.1:%s", portbuf);
+		} else {
+			rn.base = mlctl_strdup(url->valuestring);
+			while (*rn.base && rn.base[strlen(rn.base) - 1] == '/')
+				rn.base[strlen(rn.base) - 1] = '\0';
+		}
+		rn.endpoint_url = mlctl_aprintf("%s%s", rn.base, cJSON_IsString(endpoint) ?
+							       endpoint->valuestring : "/");
+		rn.pointer = cJSON_IsString(ptr) ? ptr->valuestring : "";
+		rn.request = cJSON_GetObjectItemCaseSensitive(smoke, "request");
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		rn.curl = curl_easy_init();
+		hdr = curl_slist_append(NULL, "Content-Type: application/json");
+		headers = hdr;
+		curl_easy_setopt(rn.curl, CURLOPT_HTTPHEADER, hdr);
+		curl_easy_setopt(rn.curl, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(rn.curl, CURLOPT_USERAGENT, "mlctl-smoke");
+	}
 	argv = mlctl_calloc((size_t)cJSON_GetArraySize(cmd) + 1, sizeof(char *));
-	cJSON_ArrayForEach(c, cmd) argv[argc++] = c->valuestring;
+	owned = mlctl_calloc((size_t)cJSON_GetArraySize(cmd) + 1, sizeof(char *));
+	cJSON_ArrayForEach(c, cmd) {
+		/* {port} in any argument becomes the chosen port */
+		const char *at = strstr(c->valuestring, "{port}");
+
+		if (at && portbuf[0]) {
+			owned[argc] = mlctl_aprintf("%.*s%s%s", (int)(at - c->valuestring),
+						    c->valuestring, portbuf, at + 6);
+			argv[argc] = owned[argc];
+		} else {
+			argv[argc] = c->valuestring;
+		}
+		argc++;
+	}
 	absdir = realpath(dir, NULL);
 	if (!absdir) {
 		rc = mlctl_err_errno(err, MLCTL_ENOTFOUND, "cannot open the model folder '%s'", dir);
@@ -962,14 +1238,35 @@ int mlctl_smoke_run(struct mlctl_smoke_result *res, const char *dir, const cJSON
 	tmpdir_log = NULL;
 	old_pipe = signal(SIGPIPE, SIG_IGN); /* a model that dies must not take mlctl along */
 	t0 = now_ms();
-	rc = spawn(&rn.pr, argv, envp, absdir, err);
-	if (rc) {
-		signal(SIGPIPE, old_pipe);
-		goto done;
+	if (argc) {
+		rc = spawn(&rn.pr, argv, envp, absdir, http, err);
+		if (rc) {
+			signal(SIGPIPE, old_pipe);
+			goto done;
+		}
 	}
 	rn.overall_end = t0 + (double)opt_long(smoke, "overall_timeout_ms", OVERALL_MS_DEFAULT);
 	res->cases = mlctl_calloc(ntc, sizeof(*res->cases));
 	res->ncases = ntc;
+	if (http) {
+		struct mlctl_buf why = MLCTL_BUF_INIT;
+		const cJSON *ready = cJSON_GetObjectItemCaseSensitive(smoke, "ready");
+
+		if (wait_ready(&rn, cJSON_IsString(ready) ? ready->valuestring : "/",
+			       opt_long(smoke, "startup_timeout_ms", 60000), &why) < 0) {
+			rn.broken = 1;
+			res->cases[0].name = mlctl_strdup(tc[0].name);
+			res->cases[0].message = mlctl_buf_detach(&why);
+			for (i = 1; i < ntc; i++) {
+				res->cases[i].name = mlctl_strdup(tc[i].name);
+				res->cases[i].message = mlctl_aprintf("not run: the model %s",
+								      res->died ? res->died : "is gone");
+			}
+			ntc = 0; /* nothing to run; the cases are failed above */
+			res->passed = 0;
+		}
+		mlctl_buf_release(&why);
+	}
 	for (i = 0; i < ntc; i++) {
 		run_case(&rn, &tc[i], &res->cases[i], warmup, repeat);
 		if (i == 0)
@@ -1009,7 +1306,17 @@ done:
 	if (rn.pr.log_fd >= 0)
 		close(rn.pr.log_fd);
 	mlctl_buf_release(&rn.pr.line);
-	free_cases(tc, ntc);
+	free_cases(tc, res->ncases > ntc ? res->ncases : ntc);
+	if (rn.curl) {
+		curl_easy_cleanup(rn.curl);
+		curl_global_cleanup();
+	}
+	curl_slist_free_all(headers);
+	free(rn.base);
+	free(rn.endpoint_url);
+	for (i = 0; owned && i < (size_t)argc; i++)
+		free(owned[i]);
+	free(owned);
 	free(argv);
 	free_strv(envp);
 	free(cpath);

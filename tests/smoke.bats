@@ -174,3 +174,60 @@ PY
 	[ "$status" -eq 143 ]
 	no_leftovers
 }
+
+@test "http: the iris example behind http.server, started on a free port, passes" {
+	cp -r "$BATS_TEST_DIRNAME/../examples/iris" iris
+	/usr/bin/python3 iris/train.py >/dev/null
+	/usr/bin/python3 - iris/mlctl.json <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["smoke"].update({"runtime": "http", "command": ["/usr/bin/python3", "serve_http.py", "{port}"],
+                   "ready": "/health", "endpoint": "/predict", "output": "/predictions"})
+json.dump(m, open(sys.argv[1], "w"))
+PY
+	run -0 mlctl smoke iris
+	[[ "${lines[-1]}" == "passed: 5 cases, 0 failures in iris" ]]
+	no_leftovers
+}
+
+@test "http: answers, errors (4xx) and the request template work" {
+	smoke_model http-good
+	run -0 mlctl smoke http-good --json
+	[[ "$output" == *'"passed": true'* ]]
+	[[ "$output" == *'"output": {
+        "sum": 3,'* ]]
+	no_leftovers
+}
+
+@test "http: a server that never becomes ready fails with the last status, and is stopped" {
+	smoke_model http-neverready
+	run -1 mlctl smoke http-neverready
+	[[ "$output" =~ the\ model\ was\ not\ ready\ at\ http://127\.0\.0\.1:[0-9]+/ready\ within\ 2000\ ms\ \(last:\ HTTP\ 503\) ]]
+	[[ "$output" == *"not run: the model never became ready"* ]]
+	no_leftovers
+}
+
+@test "http: a server that exits at start says how, with its log" {
+	smoke_model http-exitstart
+	run -1 mlctl smoke http-exitstart
+	[[ "$output" == *"the model exited with code 3 before it was ready"* ]]
+	[[ "$output" == *"port already in use"* ]]
+	no_leftovers
+}
+
+@test "http: a server that is already running is tested at its url" {
+	smoke_model http-good srv
+	port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	(cd srv && KIND=http-good exec python3 serve_http.py "$port") & server=$!
+	"$PY" - srv/mlctl.json "$port" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+del m["smoke"]["command"]
+m["smoke"]["url"] = "http://127.0.0.1:%s/" % sys.argv[2]
+json.dump(m, open(sys.argv[1], "w"))
+PY
+	run -0 mlctl smoke srv
+	[[ "${lines[-1]}" == "passed: 4 cases, 0 failures in srv" ]]
+	kill "$server"
+	wait "$server" || true
+}

@@ -27,4 +27,10 @@ vg() {
 	bad_package digest bad.mlpkg
 	run -5 vg push bad.mlpkg
 	run -4 vg pull vg -o out
+	sh "$FIXTURES/make-smoke-model.sh" good sm
+	run -0 vg smoke sm
+	sh "$FIXTURES/make-smoke-model.sh" http-good hs
+	run -0 vg smoke hs
+	sh "$FIXTURES/make-smoke-model.sh" crash2 c2
+	run -1 vg smoke c2
 }
