@@ -22,12 +22,14 @@ static const struct cli_opt opts[] = {
 	{ "timeout-ms", 0, "MS", "longest wait for one answer (default: the manifest's, else 30000)" },
 	{ "cases", 0, "FILE", "cases file in the model folder (default: the manifest's)" },
 	{ "junit", 0, "FILE", "write a JUnit XML report (a testcase per case and per budget)" },
+	{ "record", 0, NULL, "store the report in the registry for that version (REF only)" },
 	{ NULL, 0, NULL, NULL },
 };
 
 const struct cli_cmd cli_cmd_smoke = {
 	"smoke", cmd_smoke, "run the model on known cases, as a deployment would; exit 1 on failure",
-	"[DIR|PKG|REF] [--repeat N] [--warmup N] [--timeout-ms MS] [--cases FILE] [--junit FILE]",
+	"[DIR|PKG|REF] [--repeat N] [--warmup N] [--timeout-ms MS] [--cases FILE] [--junit FILE] "
+	"[--record]",
 	opts, 0, 1,
 };
 
@@ -222,6 +224,51 @@ static char *to_junit(const struct mlctl_smoke_result *res, const char *what)
 	return mlctl_buf_detach(&b);
 }
 
+/* Store the report for the version target names. */
+static int record(struct cli *cli, const struct mlctl_smoke_result *res, const char *target,
+		  struct mlctl_err *err)
+{
+	struct mlctl_registry *r = NULL;
+	struct mlctl_version_info info;
+	char *root = mlctl_registry_locate(cli->registry), *text = NULL, *path = NULL;
+	cJSON *doc;
+	int rc;
+
+	rc = mlctl_registry_open(&r, root, 0, err);
+	free(root);
+	if (!rc)
+		rc = mlctl_registry_resolve(r, &info, NULL, target, err);
+	if (rc) {
+		mlctl_registry_free(r);
+		return rc;
+	}
+	doc = to_json(res, target);
+	/* the record's summary, as validate's: what failed and how much was run */
+	{
+		cJSON *sum = cJSON_AddObjectToObject(doc, "summary");
+		size_t i, failed = 0;
+
+		for (i = 0; i < res->ncases; i++)
+			failed += !res->cases[i].passed;
+		for (i = 0; i < res->nbudgets; i++)
+			failed += !res->budgets[i].passed;
+		cJSON_AddNumberToObject(sum, "errors", (double)failed);
+		cJSON_AddNumberToObject(sum, "warnings", 0);
+		cJSON_AddNumberToObject(sum, "checks", (double)(res->ncases + res->nbudgets));
+		cJSON_AddNumberToObject(sum, "p95_ms", res->p95);
+	}
+	text = mlctl_json_pretty(doc);
+	cJSON_Delete(doc);
+	rc = mlctl_registry_record(r, &info, "smoke", res->passed, text, &path, err);
+	if (!rc)
+		cli_note(cli, "recorded for %s:%s in %s", info.name, info.version, path);
+	free(path);
+	free(text);
+	mlctl_version_info_release(&info);
+	mlctl_registry_free(r);
+	return rc;
+}
+
 /* Unpack a package or pull a version into a fresh temporary folder. */
 static int materialise(struct cli *cli, const char *target, char **tmp, char **dir,
 		       struct mlctl_manifest *m, struct mlctl_err *err)
@@ -279,6 +326,9 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 	o.cases = cli_opt(cli, "cases");
 	if (o.cases && !mlctl_path_is_safe(o.cases))
 		return cli_usage(cli, "--cases '%s' must be a path inside the model folder", o.cases);
+	if (cli_opt(cli, "record") && stat(target, &st) == 0)
+		return cli_usage(cli, "--record stores a result for a registry version; '%s' is a "
+				 "path: push it, then smoke NAME:VERSION --record", target);
 	if (stat(target, &st) == 0 && S_ISDIR(st.st_mode)) {
 		dir = mlctl_strdup(target);
 		rc = mlctl_manifest_load(&m, dir, NULL, &err);
@@ -307,6 +357,10 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 			mlctl_smoke_result_release(&res);
 			return cli_fail(cli, &err);
 		}
+	}
+	if (cli_opt(cli, "record") && (rc = record(cli, &res, target, &err))) {
+		mlctl_smoke_result_release(&res);
+		return cli_fail(cli, &err);
 	}
 	if (cli->json)
 		cli_print_json(to_json(&res, target));

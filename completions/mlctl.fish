@@ -51,6 +51,7 @@ complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l warmup -x -d 'untime
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l timeout-ms -x -d 'longest wait for an answer'
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l cases -r -F -d 'cases file'
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l junit -r -F -d 'JUnit report'
+complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l record -d 'store the report in the registry'
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -F
 # registry, completion, help
 complete -c mlctl -n '__fish_seen_subcommand_from registry' -a 'verify reindex'

@@ -231,3 +231,14 @@ PY
 	kill "$server"
 	wait "$server" || true
 }
+
+@test "smoke REF --record stores the result for the version's digest" {
+	smoke_model good m
+	mlctl push m -q
+	run -0 --separate-stderr mlctl smoke smoke-good:1.0.0 --record
+	[[ "$stderr" == "recorded for smoke-good:1.0.0 in models/smoke-good/records/"*"/smoke-"*".json" ]]
+	run -0 mlctl show smoke-good
+	[[ "$output" == *"record:      smoke passed "*"(0 errors, 0 warnings)"* ]]
+	run -2 mlctl smoke m --record
+	run -0 mlctl registry verify
+}
