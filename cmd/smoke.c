@@ -23,13 +23,14 @@ static const struct cli_opt opts[] = {
 	{ "cases", 0, "FILE", "cases file in the model folder (default: the manifest's)" },
 	{ "junit", 0, "FILE", "write a JUnit XML report (a testcase per case and per budget)" },
 	{ "record", 0, NULL, "store the report in the registry for that version (REF only)" },
+	{ "update-expect", 0, NULL, "write the model's outputs into the cases file as expectations (DIR only)" },
 	{ NULL, 0, NULL, NULL },
 };
 
 const struct cli_cmd cli_cmd_smoke = {
 	"smoke", cmd_smoke, "run the model on known cases, as a deployment would; exit 1 on failure",
 	"[DIR|PKG|REF] [--repeat N] [--warmup N] [--timeout-ms MS] [--cases FILE] [--junit FILE] "
-	"[--record]",
+	"[--record] [--update-expect]",
 	opts, 0, 1,
 };
 
@@ -329,6 +330,9 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 	if (cli_opt(cli, "record") && stat(target, &st) == 0)
 		return cli_usage(cli, "--record stores a result for a registry version; '%s' is a "
 				 "path: push it, then smoke NAME:VERSION --record", target);
+	if (cli_opt(cli, "update-expect") && !(stat(target, &st) == 0 && S_ISDIR(st.st_mode)))
+		return cli_usage(cli, "--update-expect writes into a project's cases file; '%s' is "
+				 "not a folder", target);
 	if (stat(target, &st) == 0 && S_ISDIR(st.st_mode)) {
 		dir = mlctl_strdup(target);
 		rc = mlctl_manifest_load(&m, dir, NULL, &err);
@@ -341,6 +345,20 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 	}
 	if (!rc)
 		rc = mlctl_smoke_run(&res, dir, m.json, &o, &err);
+	if (!rc && cli_opt(cli, "update-expect")) {
+		const cJSON *cj = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(m.json, "smoke"), "cases");
+		char *cpath = mlctl_path_join(dir, o.cases ? o.cases : cj->valuestring);
+		size_t n = 0;
+
+		rc = mlctl_smoke_update_expect(&res, cpath, &n, &err);
+		if (!rc)
+			cli_note(cli, "wrote the outputs of %zu case%s into %s as expectations", n,
+				 n == 1 ? "" : "s", cpath);
+		free(cpath);
+		if (rc)
+			mlctl_smoke_result_release(&res);
+	}
 	if (tmp)
 		mlctl_rm_rf(tmp);
 	free(tmp);

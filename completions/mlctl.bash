@@ -33,7 +33,7 @@ _mlctl() {
 	case $cmd in
 	init) opts="--force -f --name --version" ;;
 	validate) opts="--strict --gate --allow-license --junit --sarif --record" ;;
-	smoke) opts="--repeat --warmup --timeout-ms --cases --junit --record" ;;
+	smoke) opts="--repeat --warmup --timeout-ms --cases --junit --record --update-expect" ;;
 	package) opts="--output -o --compression" ;;
 	push) opts="--bump --no-validate" ;;
 	pull) opts="--output -o --force -f" ;;

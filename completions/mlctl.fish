@@ -52,6 +52,7 @@ complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l timeout-ms -x -d 'lo
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l cases -r -F -d 'cases file'
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l junit -r -F -d 'JUnit report'
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l record -d 'store the report in the registry'
+complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l update-expect -d 'write outputs into the cases'
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -F
 # registry, completion, help
 complete -c mlctl -n '__fish_seen_subcommand_from registry' -a 'verify reindex'

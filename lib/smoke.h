@@ -58,6 +58,15 @@ int mlctl_smoke_run(struct mlctl_smoke_result *res, const char *dir, const cJSON
 void mlctl_smoke_result_release(struct mlctl_smoke_result *res);
 
 /*
+ * Write the outputs of a run into the cases file as each case's "expect"
+ * (cases that expect an error, or got no output, are left as they are),
+ * atomically; blank and comment lines are kept. The number of cases
+ * changed goes into *updated.
+ */
+int mlctl_smoke_update_expect(const struct mlctl_smoke_result *res, const char *cases_path,
+			      size_t *updated, struct mlctl_err *err);
+
+/*
  * Compare got with want: numbers within abs + rel * |want|, arrays of the
  * same length, objects key by key (every key of want must be in got).
  * Returns 1 when equal; otherwise 0 and the first difference, such as

@@ -242,3 +242,16 @@ PY
 	run -2 mlctl smoke m --record
 	run -0 mlctl registry verify
 }
+
+@test "--update-expect writes the outputs into the cases file; the next run passes" {
+	smoke_model wrong
+	printf '# sums, off by one on purpose\n' | cat - wrong/smoke/cases.jsonl > c && mv c wrong/smoke/cases.jsonl
+	run -1 --separate-stderr mlctl smoke wrong --update-expect
+	[[ "$stderr" == "wrote the outputs of 3 cases into wrong/smoke/cases.jsonl as expectations" ]]
+	run -0 head -1 wrong/smoke/cases.jsonl
+	[ "$output" = "# sums, off by one on purpose" ]
+	grep -q '"expect":{"sum":4,"items":\[1,2\]}' wrong/smoke/cases.jsonl
+	grep -q '"name":"refuses","input":"nonsense","expect_error":true' wrong/smoke/cases.jsonl
+	run -0 mlctl smoke wrong
+	run -2 mlctl smoke nosuch:1.0.0 --update-expect
+}
