@@ -23,6 +23,8 @@ static const struct cli_opt opts[] = {
 	{ "cases", 0, "FILE", "cases file in the model folder (default: the manifest's)" },
 	{ "junit", 0, "FILE", "write a JUnit XML report (a testcase per case and per budget)" },
 	{ "record", 0, NULL, "store the report in the registry for that version (REF only)" },
+	{ "baseline", 0, "REF", "run this version (or package) on the same cases: drift and latency ratio" },
+	{ "max-drift", 0, "X", "with --baseline: fail when a number drifts by more than X" },
 	{ "update-expect", 0, NULL, "write the model's outputs into the cases file as expectations (DIR only)" },
 	{ NULL, 0, NULL, NULL },
 };
@@ -30,7 +32,7 @@ static const struct cli_opt opts[] = {
 const struct cli_cmd cli_cmd_smoke = {
 	"smoke", cmd_smoke, "run the model on known cases, as a deployment would; exit 1 on failure",
 	"[DIR|PKG|REF] [--repeat N] [--warmup N] [--timeout-ms MS] [--cases FILE] [--junit FILE] "
-	"[--record] [--update-expect]",
+	"[--record] [--update-expect] [--baseline REF [--max-drift X]]",
 	opts, 0, 1,
 };
 
@@ -304,6 +306,79 @@ static int materialise(struct cli *cli, const char *target, char **tmp, char **d
 	}
 }
 
+struct drift {
+	double max_abs;
+	size_t agree, total;
+	int comparable, passed;
+};
+
+/* Compare each case's output with the baseline's; print or add to doc; 0 when within max. */
+static int compare_baseline(struct cli *cli, const struct mlctl_smoke_result *res,
+			    const struct mlctl_smoke_result *base, const char *ref, double max_drift,
+			    int gate, cJSON *doc)
+{
+	struct drift *d = mlctl_calloc(res->ncases + 1, sizeof(*d));
+	double ratio = base->p50 > 0 ? res->p50 / base->p50 : 0;
+	size_t i;
+	int passed = 1;
+
+	for (i = 0; i < res->ncases && i < base->ncases; i++) {
+		d[i].comparable = res->cases[i].output && base->cases[i].output &&
+				  mlctl_output_drift(res->cases[i].output, base->cases[i].output,
+						     &d[i].max_abs, &d[i].agree, &d[i].total) == 0;
+		d[i].passed = !gate || (d[i].comparable ? d[i].max_abs <= max_drift
+							: !res->cases[i].output &&
+								  !base->cases[i].output);
+		passed &= d[i].passed;
+	}
+	if (doc) {
+		cJSON *b = cJSON_AddObjectToObject(doc, "baseline"), *arr;
+
+		cJSON_AddStringToObject(b, "ref", ref);
+		cJSON_AddNumberToObject(b, "p50_ms", base->p50);
+		cJSON_AddNumberToObject(b, "latency_ratio", ratio);
+		cJSON_AddBoolToObject(b, "passed", passed);
+		arr = cJSON_AddArrayToObject(b, "cases");
+		for (i = 0; i < res->ncases && i < base->ncases; i++) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o, "name", res->cases[i].name);
+			cJSON_AddBoolToObject(o, "comparable", d[i].comparable);
+			cJSON_AddNumberToObject(o, "max_abs_diff", d[i].max_abs);
+			cJSON_AddNumberToObject(o, "labels_agree", (double)d[i].agree);
+			cJSON_AddNumberToObject(o, "labels", (double)d[i].total);
+			cJSON_AddBoolToObject(o, "passed", d[i].passed);
+			cJSON_AddItemToArray(arr, o);
+		}
+	} else {
+		struct cli_table t;
+
+		printf("\nbaseline %s: p50 %.2f ms against %.2f ms (latency ratio %.2f)\n", ref,
+		       res->p50, base->p50, ratio);
+		cli_table_init(&t, 4);
+		cli_table_row(&t, "DRIFT", "CASE", "MAX |DIFF|", "LABELS AGREE");
+		for (i = 0; i < res->ncases && i < base->ncases; i++) {
+			char diff[32], agree[32];
+
+			if (d[i].comparable)
+				snprintf(diff, sizeof(diff), "%.3g", d[i].max_abs);
+			else if (!res->cases[i].output && !base->cases[i].output)
+				snprintf(diff, sizeof(diff), "no outputs");
+			else
+				snprintf(diff, sizeof(diff), "not comparable");
+			snprintf(agree, sizeof(agree), "%zu/%zu", d[i].agree, d[i].total);
+			cli_table_row(&t, d[i].passed ? "ok" : "FAIL", res->cases[i].name, diff, agree);
+		}
+		cli_table_print(cli, &t);
+		cli_table_release(&t);
+		if (gate)
+			printf("drift %s: limit %g\n", passed ? "within the limit" : "OVER the limit",
+			       max_drift);
+	}
+	free(d);
+	return passed ? 0 : 1;
+}
+
 int cmd_smoke(struct cli *cli, int argc, char **argv)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;
@@ -311,16 +386,31 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 	struct mlctl_smoke_result res;
 	struct mlctl_manifest m;
 	const char *target = argc > 0 ? argv[0] : ".", *junit = cli_opt(cli, "junit");
+	const char *baseline = cli_opt(cli, "baseline"), *max_drift_s = cli_opt(cli, "max-drift");
+	struct mlctl_smoke_result base;
+	double max_drift = 0;
+	int have_base = 0, drift_rc = 0;
 	char *tmp = NULL, *dir = NULL;
 	long repeat, warmup, timeout;
 	struct stat st;
 	int rc;
 
 	memset(&m, 0, sizeof(m));
+	memset(&base, 0, sizeof(base));
+	if (max_drift_s) {
+		char *end;
+
+		max_drift = strtod(max_drift_s, &end);
+		if (!*max_drift_s || *end || max_drift < 0)
+			return cli_usage(cli, "--max-drift takes a number >= 0, not '%s'", max_drift_s);
+		if (!baseline)
+			return cli_usage(cli, "--max-drift needs --baseline REF to compare with");
+	}
 	if ((rc = int_opt(cli, "repeat", &repeat, 100000)) ||
 	    (rc = int_opt(cli, "warmup", &warmup, 10000)) ||
 	    (rc = int_opt(cli, "timeout-ms", &timeout, 86400000)))
 		return rc;
+	o.cases_abs = NULL;
 	o.repeat = (int)repeat;
 	o.warmup = (int)warmup;
 	o.timeout_ms = timeout;
@@ -345,6 +435,37 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 	}
 	if (!rc)
 		rc = mlctl_smoke_run(&res, dir, m.json, &o, &err);
+	if (!rc && baseline) {
+		/* the baseline answers the same cases: this model's file, by absolute path */
+		const cJSON *cj = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(m.json, "smoke"), "cases");
+		char *rel = mlctl_path_join(dir, o.cases ? o.cases : cj->valuestring);
+		char *abs = realpath(rel, NULL), *btmp = NULL, *bdir = NULL;
+		struct mlctl_manifest bm;
+		struct mlctl_smoke_opts bo = o;
+
+		memset(&bm, 0, sizeof(bm));
+		bo.cases = NULL;
+		bo.cases_abs = abs ? abs : rel;
+		if (stat(baseline, &st) == 0 && S_ISDIR(st.st_mode)) {
+			bdir = mlctl_strdup(baseline);
+			rc = mlctl_manifest_load(&bm, bdir, NULL, &err);
+		} else {
+			rc = materialise(cli, baseline, &btmp, &bdir, &bm, &err);
+		}
+		if (!rc)
+			rc = mlctl_smoke_run(&base, bdir, bm.json, &bo, &err);
+		have_base = !rc;
+		if (btmp)
+			mlctl_rm_rf(btmp);
+		free(btmp);
+		free(bdir);
+		free(abs);
+		free(rel);
+		mlctl_manifest_release(&bm);
+		if (rc)
+			mlctl_smoke_result_release(&res);
+	}
 	if (!rc && cli_opt(cli, "update-expect")) {
 		const cJSON *cj = cJSON_GetObjectItemCaseSensitive(
 			cJSON_GetObjectItemCaseSensitive(m.json, "smoke"), "cases");
@@ -380,11 +501,22 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 		mlctl_smoke_result_release(&res);
 		return cli_fail(cli, &err);
 	}
-	if (cli->json)
-		cli_print_json(to_json(&res, target));
-	else
+	if (cli->json) {
+		cJSON *doc = to_json(&res, target);
+
+		if (have_base)
+			drift_rc = compare_baseline(cli, &res, &base, baseline, max_drift,
+						    max_drift_s != NULL, doc);
+		cli_print_json(doc);
+	} else {
 		print_text(cli, &res, target);
-	rc = res.passed ? 0 : 1;
+		if (have_base)
+			drift_rc = compare_baseline(cli, &res, &base, baseline, max_drift,
+						    max_drift_s != NULL, NULL);
+	}
+	rc = res.passed && !drift_rc ? 0 : 1;
 	mlctl_smoke_result_release(&res);
+	if (have_base)
+		mlctl_smoke_result_release(&base);
 	return rc;
 }

@@ -22,7 +22,8 @@ _mlctl() {
 	--color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
 	--compression) COMPREPLY=($(compgen -W "none gzip zstd gzip:9 zstd:19" -- "$cur")); return ;;
 	--bump) COMPREPLY=($(compgen -W "major minor patch" -- "$cur")); return ;;
-	--name | --version | --gate | --allow-license | --repeat | --warmup | --timeout-ms) return ;;
+	--name | --version | --gate | --allow-license | --repeat | --warmup | --timeout-ms | --max-drift) return ;;
+	--baseline) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
 	--cases) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
 	esac
 	if [[ -z $cmd ]]; then
@@ -33,7 +34,7 @@ _mlctl() {
 	case $cmd in
 	init) opts="--force -f --name --version" ;;
 	validate) opts="--strict --gate --allow-license --junit --sarif --record" ;;
-	smoke) opts="--repeat --warmup --timeout-ms --cases --junit --record --update-expect" ;;
+	smoke) opts="--repeat --warmup --timeout-ms --cases --junit --record --update-expect --baseline --max-drift" ;;
 	package) opts="--output -o --compression" ;;
 	push) opts="--bump --no-validate" ;;
 	pull) opts="--output -o --force -f" ;;

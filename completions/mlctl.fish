@@ -53,6 +53,8 @@ complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l cases -r -F -d 'case
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l junit -r -F -d 'JUnit report'
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l record -d 'store the report in the registry'
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l update-expect -d 'write outputs into the cases'
+complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l baseline -r -F -d 'compare with another version'
+complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l max-drift -x -d 'largest drift allowed'
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -F
 # registry, completion, help
 complete -c mlctl -n '__fish_seen_subcommand_from registry' -a 'verify reindex'

@@ -1157,11 +1157,12 @@ int mlctl_smoke_run(struct mlctl_smoke_result *res, const char *dir, const cJSON
 	cJSON_ArrayForEach(c, cmd) if (!cJSON_IsString(c)) return mlctl_err_set(
 		err, MLCTL_EGATE, "smoke.command must hold strings only");
 no_command:
-	if (!o->cases && !cJSON_IsString(cases_path))
+	if (!o->cases && !o->cases_abs && !cJSON_IsString(cases_path))
 		return mlctl_err_set(err, MLCTL_EGATE,
 				     "smoke.cases must name the cases file, such as "
 				     "\"smoke/cases.jsonl\"");
-	cpath = mlctl_path_join(dir, o->cases ? o->cases : cases_path->valuestring);
+	cpath = o->cases_abs ? mlctl_strdup(o->cases_abs)
+			     : mlctl_path_join(dir, o->cases ? o->cases : cases_path->valuestring);
 	if ((rc = load_cases(&tc, &ntc, cpath, err)))
 		goto done;
 	warmup = o->warmup >= 0 ? o->warmup : (int)opt_long(smoke, "warmup", 1);
@@ -1371,4 +1372,80 @@ int mlctl_smoke_update_expect(const struct mlctl_smoke_result *res, const char *
 	mlctl_buf_release(&text);
 	mlctl_buf_release(&out);
 	return rc;
+}
+
+static int all_floats(const cJSON *arr)
+{
+	const cJSON *c;
+	int any = 0;
+
+	cJSON_ArrayForEach(c, arr) {
+		if (!cJSON_IsNumber(c))
+			return 0;
+		if (c->valuedouble != floor(c->valuedouble))
+			any = 1;
+	}
+	return any;
+}
+
+static int argmax(const cJSON *arr)
+{
+	const cJSON *c;
+	int i = 0, best = 0;
+	double top = -INFINITY;
+
+	cJSON_ArrayForEach(c, arr) {
+		if (c->valuedouble > top) {
+			top = c->valuedouble;
+			best = i;
+		}
+		i++;
+	}
+	return best;
+}
+
+int mlctl_output_drift(const cJSON *a, const cJSON *b, double *max_abs, size_t *agree,
+		       size_t *total)
+{
+	const cJSON *x, *y;
+
+	if (cJSON_IsNumber(a) && cJSON_IsNumber(b)) {
+		double d = fabs(a->valuedouble - b->valuedouble);
+
+		if (d > *max_abs)
+			*max_abs = d;
+		if (a->valuedouble == floor(a->valuedouble) &&
+		    b->valuedouble == floor(b->valuedouble)) {
+			(*total)++; /* whole numbers are labels */
+			*agree += a->valuedouble == b->valuedouble;
+		}
+		return 0;
+	}
+	if (cJSON_IsArray(a) && cJSON_IsArray(b)) {
+		if (cJSON_GetArraySize(a) != cJSON_GetArraySize(b))
+			return -1;
+		if (all_floats(a) && all_floats(b)) {
+			/* a vector of scores: its argmax is the label it stands for */
+			(*total)++;
+			*agree += argmax(a) == argmax(b);
+		}
+		for (x = a->child, y = b->child; x && y; x = x->next, y = y->next)
+			if (mlctl_output_drift(x, y, max_abs, agree, total) < 0)
+				return -1;
+		return 0;
+	}
+	if (cJSON_IsObject(a) && cJSON_IsObject(b)) {
+		cJSON_ArrayForEach(x, a) {
+			y = cJSON_GetObjectItemCaseSensitive(b, x->string);
+			if (!y || mlctl_output_drift(x, y, max_abs, agree, total) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	if ((cJSON_IsString(a) && cJSON_IsString(b)) || (cJSON_IsBool(a) && cJSON_IsBool(b))) {
+		(*total)++;
+		*agree += cJSON_Compare(a, b, 1);
+		return 0;
+	}
+	return cJSON_Compare(a, b, 1) ? 0 : -1;
 }

@@ -17,6 +17,7 @@ struct mlctl_smoke_opts {
 	int warmup;         /* untimed runs per case first; -1: the manifest's (default 1) */
 	long timeout_ms;    /* per request; -1: the manifest's (default 30000) */
 	const char *cases;  /* cases file, relative to the model folder; NULL: the manifest's */
+	const char *cases_abs; /* or a cases file anywhere (a baseline runs the other's cases) */
 };
 
 struct mlctl_smoke_case {
@@ -74,6 +75,15 @@ int mlctl_smoke_update_expect(const struct mlctl_smoke_result *res, const char *
  */
 int mlctl_json_close(const cJSON *got, const cJSON *want, double abs_tol, double rel_tol,
 		     const char *path, struct mlctl_buf *diff);
+
+/*
+ * How far output a drifts from output b: the largest |a - b| over numbers
+ * in the same places, and how many labels agree (integers, strings and
+ * booleans equal; the argmax of each innermost array of floats equal) out
+ * of how many. -1 when the two are not shaped alike.
+ */
+int mlctl_output_drift(const cJSON *a, const cJSON *b, double *max_abs, size_t *agree,
+		       size_t *total);
 
 /* Percentile (0-100) of n sorted values, by linear interpolation. */
 double mlctl_percentile(const double *sorted, size_t n, double p);

@@ -255,3 +255,22 @@ PY
 	run -0 mlctl smoke wrong
 	run -2 mlctl smoke nosuch:1.0.0 --update-expect
 }
+
+@test "--baseline reports drift, label agreement and the latency ratio; --max-drift gates it" {
+	smoke_model good new
+	smoke_model wrong old
+	run -1 mlctl smoke new --baseline old --max-drift 0.5
+	[[ "$output" =~ baseline\ old:\ p50\ [0-9.]+\ ms\ against\ [0-9.]+\ ms\ \(latency\ ratio\ [0-9.]+\) ]]
+	[[ "$output" =~ FAIL\ +one-two\ +1\ +2/3 ]]
+	[[ "$output" =~ ok\ +refuses\ +no\ outputs ]]
+	[[ "$output" == *"drift OVER the limit: limit 0.5"* ]]
+	run -0 mlctl smoke new --baseline old --max-drift 1
+	mlctl package old -o old.mlpkg -q
+	mlctl push old.mlpkg -q
+	run -1 mlctl smoke new --baseline smoke-wrong:1.0.0 --max-drift 0.5 --json
+	[[ "$output" == *'"max_abs_diff": 1,'* ]]
+	[[ "$output" == *'"latency_ratio":'* ]]
+	run -0 mlctl smoke new --baseline new --max-drift 0
+	run -2 mlctl smoke new --max-drift 1
+	no_leftovers
+}
