@@ -80,7 +80,7 @@ static void histogram(struct cli *cli, const struct mlctl_smoke_result *res)
 static void print_text(struct cli *cli, const struct mlctl_smoke_result *res, const char *what)
 {
 	struct cli_table t;
-	size_t i, failed = 0;
+	size_t i, failed = mlctl_smoke_failures(res);
 
 	cli_table_init(&t, 4);
 	cli_table_row(&t, "RESULT", "CASE", "MEDIAN", "DETAIL");
@@ -90,7 +90,6 @@ static void print_text(struct cli *cli, const struct mlctl_smoke_result *res, co
 
 		snprintf(ms, sizeof(ms), c->passed || c->ms > 0 ? "%.2f ms" : "-", c->ms);
 		cli_table_row(&t, c->passed ? "ok" : "FAIL", c->name, ms, c->message);
-		failed += !c->passed;
 	}
 	cli_table_print(cli, &t);
 	cli_table_release(&t);
@@ -108,7 +107,6 @@ static void print_text(struct cli *cli, const struct mlctl_smoke_result *res, co
 		printf("budget %-10s %s%s%s: %.2f, limit %.2f\n", b->name,
 		       cli_c(cli, b->passed ? "green" : "red"), b->passed ? "ok" : "FAIL",
 		       cli_c(cli, "reset"), b->value, b->limit);
-		failed += !b->passed;
 	}
 	if (!res->passed && res->log_tail && *res->log_tail)
 		printf("\nthe model's log (%s), last lines:\n%s%s", res->log_path, res->log_tail,
@@ -161,52 +159,31 @@ static cJSON *to_json(const struct mlctl_smoke_result *res, const char *what)
 	return doc;
 }
 
-static void xml_text(struct mlctl_buf *b, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '<')
-			mlctl_buf_puts(b, "&lt;");
-		else if (*s == '>')
-			mlctl_buf_puts(b, "&gt;");
-		else if (*s == '&')
-			mlctl_buf_puts(b, "&amp;");
-		else if (*s == '"')
-			mlctl_buf_puts(b, "&quot;");
-		else if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
-			mlctl_buf_add(b, s, 1);
-	}
-}
-
 static char *to_junit(const struct mlctl_smoke_result *res, const char *what)
 {
 	struct mlctl_buf b = MLCTL_BUF_INIT;
-	size_t i, failures = 0;
-
-	for (i = 0; i < res->ncases; i++)
-		failures += !res->cases[i].passed;
-	for (i = 0; i < res->nbudgets; i++)
-		failures += !res->budgets[i].passed;
+	size_t i, failures = mlctl_smoke_failures(res);
 	mlctl_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
 			   "  <testsuite name=\"mlctl smoke ");
-	xml_text(&b, what);
+	mlctl_buf_add_xml(&b, what);
 	mlctl_buf_printf(&b, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n",
 			 res->ncases + res->nbudgets, failures);
 	for (i = 0; i < res->ncases; i++) {
 		const struct mlctl_smoke_case *c = &res->cases[i];
 
 		mlctl_buf_puts(&b, "    <testcase classname=\"mlctl.smoke.case\" name=\"");
-		xml_text(&b, c->name);
+		mlctl_buf_add_xml(&b, c->name);
 		mlctl_buf_printf(&b, "\" time=\"%.6f\"", c->ms / 1000.0);
 		if (c->passed) {
 			mlctl_buf_puts(&b, "/>\n");
 			continue;
 		}
 		mlctl_buf_puts(&b, ">\n      <failure message=\"");
-		xml_text(&b, c->message);
+		mlctl_buf_add_xml(&b, c->message);
 		mlctl_buf_puts(&b, "\"/>\n");
 		if (res->log_tail && *res->log_tail) {
 			mlctl_buf_puts(&b, "      <system-err>");
-			xml_text(&b, res->log_tail);
+			mlctl_buf_add_xml(&b, res->log_tail);
 			mlctl_buf_puts(&b, "</system-err>\n");
 		}
 		mlctl_buf_puts(&b, "    </testcase>\n");
@@ -249,13 +226,8 @@ static int record(struct cli *cli, const struct mlctl_smoke_result *res, const c
 	/* the record's summary, as validate's: what failed and how much was run */
 	{
 		cJSON *sum = cJSON_AddObjectToObject(doc, "summary");
-		size_t i, failed = 0;
 
-		for (i = 0; i < res->ncases; i++)
-			failed += !res->cases[i].passed;
-		for (i = 0; i < res->nbudgets; i++)
-			failed += !res->budgets[i].passed;
-		cJSON_AddNumberToObject(sum, "errors", (double)failed);
+		cJSON_AddNumberToObject(sum, "errors", (double)mlctl_smoke_failures(res));
 		cJSON_AddNumberToObject(sum, "warnings", 0);
 		cJSON_AddNumberToObject(sum, "checks", (double)(res->ncases + res->nbudgets));
 		cJSON_AddNumberToObject(sum, "p95_ms", res->p95);

@@ -65,9 +65,7 @@ static const char *const migrations[] = {
 
 static int db_fail(struct mlctl_err *err, sqlite3 *db, const char *what)
 {
-	int code = sqlite3_errcode(db) == SQLITE_BUSY ? MLCTL_EIO : MLCTL_EIO;
-
-	return mlctl_err_set(err, code, "%s: %s", what, sqlite3_errmsg(db));
+	return mlctl_err_set(err, MLCTL_EIO, "%s: %s", what, sqlite3_errmsg(db));
 }
 
 static int db_exec(struct mlctl_registry *r, const char *sql, struct mlctl_err *err)

@@ -241,26 +241,6 @@ cJSON *mlctl_report_json(const struct mlctl_report *rep, int strict)
 	return doc;
 }
 
-static void xml_escaped(struct mlctl_buf *b, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		switch (c) {
-		case '<': mlctl_buf_puts(b, "&lt;"); break;
-		case '>': mlctl_buf_puts(b, "&gt;"); break;
-		case '&': mlctl_buf_puts(b, "&amp;"); break;
-		case '"': mlctl_buf_puts(b, "&quot;"); break;
-		case '\'': mlctl_buf_puts(b, "&apos;"); break;
-		default:
-			if (c < 0x20 && c != '\t' && c != '\n')
-				mlctl_buf_printf(b, "\\x%02x", c); /* not allowed in XML 1.0 */
-			else
-				mlctl_buf_add(b, s, 1);
-		}
-	}
-}
-
 char *mlctl_report_junit(const struct mlctl_report *rep, int strict)
 {
 	struct mlctl_buf b = MLCTL_BUF_INIT;
@@ -277,7 +257,7 @@ char *mlctl_report_junit(const struct mlctl_report *rep, int strict)
 			}
 	mlctl_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
 	mlctl_buf_puts(&b, "  <testsuite name=\"mlctl validate ");
-	xml_escaped(&b, rep->subject);
+	mlctl_buf_add_xml(&b, rep->subject);
 	mlctl_buf_printf(&b, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n", rep->nruns,
 			 failures);
 	for (i = 0; i < rep->nruns; i++) {
@@ -287,10 +267,10 @@ char *mlctl_report_junit(const struct mlctl_report *rep, int strict)
 
 		mlctl_buf_printf(&b, "    <testcase classname=\"mlctl.validate.%s\" name=\"%s ",
 				 r->id, r->id);
-		xml_escaped(&b, c->name);
+		mlctl_buf_add_xml(&b, c->name);
 		if (r->file[0]) {
 			mlctl_buf_puts(&b, ": ");
-			xml_escaped(&b, r->file);
+			mlctl_buf_add_xml(&b, r->file);
 		}
 		mlctl_buf_puts(&b, "\"");
 		for (j = 0; j < rep->nfindings; j++) {
@@ -306,11 +286,11 @@ char *mlctl_report_junit(const struct mlctl_report *rep, int strict)
 			if (fails) {
 				mlctl_buf_printf(&b, "      <failure type=\"%s\" message=\"",
 						 sev_names[f->severity]);
-				xml_escaped(&b, f->message);
+				mlctl_buf_add_xml(&b, f->message);
 				mlctl_buf_puts(&b, "\"/>\n");
 			} else {
 				mlctl_buf_printf(&b, "      <system-out>%s: ", sev_names[f->severity]);
-				xml_escaped(&b, f->message);
+				mlctl_buf_add_xml(&b, f->message);
 				mlctl_buf_puts(&b, "</system-out>\n");
 			}
 		}

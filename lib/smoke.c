@@ -1090,6 +1090,17 @@ static char *tail_of(const char *path, int lines)
 	}
 }
 
+size_t mlctl_smoke_failures(const struct mlctl_smoke_result *res)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < res->ncases; i++)
+		n += !res->cases[i].passed;
+	for (i = 0; i < res->nbudgets; i++)
+		n += !res->budgets[i].passed;
+	return n;
+}
+
 void mlctl_smoke_result_release(struct mlctl_smoke_result *res)
 {
 	size_t i;
@@ -1117,7 +1128,7 @@ int mlctl_smoke_run(struct mlctl_smoke_result *res, const char *dir, const cJSON
 	const cJSON *budget = cJSON_GetObjectItemCaseSensitive(smoke, "budget");
 	struct run rn;
 	struct tcase *tc = NULL;
-	size_t ntc = 0, i;
+	size_t ntc = 0, nrun = 0, i;
 	char **argv = NULL, **envp = NULL, *cpath = NULL, *tmpdir_log = NULL, *absdir = NULL;
 	const char *tmp = getenv("TMPDIR");
 	const cJSON *url;
@@ -1249,6 +1260,7 @@ no_command:
 	rn.overall_end = t0 + (double)opt_long(smoke, "overall_timeout_ms", OVERALL_MS_DEFAULT);
 	res->cases = mlctl_calloc(ntc, sizeof(*res->cases));
 	res->ncases = ntc;
+	nrun = ntc;
 	if (http) {
 		struct mlctl_buf why = MLCTL_BUF_INIT;
 		const cJSON *ready = cJSON_GetObjectItemCaseSensitive(smoke, "ready");
@@ -1263,12 +1275,11 @@ no_command:
 				res->cases[i].message = mlctl_aprintf("not run: the model %s",
 								      res->died ? res->died : "is gone");
 			}
-			ntc = 0; /* nothing to run; the cases are failed above */
-			res->passed = 0;
+			nrun = 0; /* nothing to run; the cases are failed above */
 		}
 		mlctl_buf_release(&why);
 	}
-	for (i = 0; i < ntc; i++) {
+	for (i = 0; i < nrun; i++) {
 		run_case(&rn, &tc[i], &res->cases[i], warmup, repeat);
 		if (i == 0)
 			res->startup_ms = now_ms() - t0; /* start, warm-up and the first case */
@@ -1293,13 +1304,7 @@ no_command:
 		add_budget(res, budget, "startup_ms", res->startup_ms);
 	}
 	add_budget(res, budget, "max_rss_mb", res->peak_rss_mb);
-	res->passed = 1;
-	for (i = 0; i < res->ncases; i++)
-		if (!res->cases[i].passed)
-			res->passed = 0;
-	for (i = 0; i < res->nbudgets; i++)
-		if (!res->budgets[i].passed)
-			res->passed = 0;
+	res->passed = mlctl_smoke_failures(res) == 0;
 	res->log_tail = tail_of(res->log_path, LOG_TAIL_LINES);
 done:
 	if (rn.pr.pid > 0)
@@ -1307,7 +1312,7 @@ done:
 	if (rn.pr.log_fd >= 0)
 		close(rn.pr.log_fd);
 	mlctl_buf_release(&rn.pr.line);
-	free_cases(tc, res->ncases > ntc ? res->ncases : ntc);
+	free_cases(tc, ntc);
 	if (rn.curl) {
 		curl_easy_cleanup(rn.curl);
 		curl_global_cleanup();

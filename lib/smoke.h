@@ -57,6 +57,8 @@ struct mlctl_smoke_result {
 int mlctl_smoke_run(struct mlctl_smoke_result *res, const char *dir, const cJSON *manifest,
 		    const struct mlctl_smoke_opts *o, struct mlctl_err *err);
 void mlctl_smoke_result_release(struct mlctl_smoke_result *res);
+/* Failed cases plus failed budgets. */
+size_t mlctl_smoke_failures(const struct mlctl_smoke_result *res);
 
 /*
  * Write the outputs of a run into the cases file as each case's "expect"

@@ -175,6 +175,26 @@ void mlctl_buf_printf(struct mlctl_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+void mlctl_buf_add_xml(struct mlctl_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		switch (c) {
+		case '<': mlctl_buf_puts(b, "&lt;"); break;
+		case '>': mlctl_buf_puts(b, "&gt;"); break;
+		case '&': mlctl_buf_puts(b, "&amp;"); break;
+		case '"': mlctl_buf_puts(b, "&quot;"); break;
+		case '\'': mlctl_buf_puts(b, "&apos;"); break;
+		default:
+			if (c < 0x20 && c != '\t' && c != '\n')
+				mlctl_buf_printf(b, "\\x%02x", c);
+			else
+				mlctl_buf_add(b, s, 1);
+		}
+	}
+}
+
 void mlctl_buf_reset(struct mlctl_buf *b)
 {
 	b->len = 0;

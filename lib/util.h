@@ -57,6 +57,8 @@ void mlctl_buf_add(struct mlctl_buf *b, const void *data, size_t len);
 void mlctl_buf_puts(struct mlctl_buf *b, const char *s);
 void mlctl_buf_printf(struct mlctl_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Append s escaped for XML text and attributes (characters XML 1.0 forbids become \xNN). */
+void mlctl_buf_add_xml(struct mlctl_buf *b, const char *s);
 void mlctl_buf_reset(struct mlctl_buf *b);
 void mlctl_buf_release(struct mlctl_buf *b);
 /* Hand the string to the caller (who frees it) and reset b. */

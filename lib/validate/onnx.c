@@ -644,12 +644,13 @@ static void check_externals(struct mlctl_vin *in, const struct onnx_info *info)
 		while (!strncmp(loc, "./", 2))
 			loc += 2;
 		rel = strcmp(base, ".") ? mlctl_aprintf("%s/%s", base, loc) : mlctl_strdup(loc);
-		if (!mlctl_path_is_safe(rel) || !in->proj) {
-			if (!in->proj)
-				rc = 0;
-			else
-				OBAD(in, "MLV162", "tensor '%.100s' keeps its data at '%.200s', which is "
-				     "not a plain path inside the project", e->tensor, e->location);
+		if (!in->proj) { /* nothing to look the file up in (fuzzing, init) */
+			free(rel);
+			continue;
+		}
+		if (!mlctl_path_is_safe(rel)) {
+			OBAD(in, "MLV162", "tensor '%.100s' keeps its data at '%.200s', which is not a "
+			     "plain path inside the project", e->tensor, e->location);
 			free(rel);
 			continue;
 		}
