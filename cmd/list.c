@@ -23,6 +23,8 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
+	if (cli->verbose)
+		fprintf(stderr, "registry: %s\n", root);
 	rc = mlctl_registry_open(&r, root, 0, &open_err);
 	free(root);
 	if (rc && rc != MLCTL_ENOTFOUND)

@@ -75,26 +75,6 @@ options_of() {
 	done
 }
 
-@test "the completion scripts are valid for their shells" {
-	mlctl completion bash | bash -n
-	if command -v zsh >/dev/null; then mlctl completion zsh | zsh -n; fi
-	if command -v fish >/dev/null; then mlctl completion fish | fish -n; fi
-	run -2 --separate-stderr mlctl completion tcsh
-	[ "$stderr" = "mlctl: no completion for shell 'tcsh'; use bash, zsh or fish" ]
-}
-
-@test "bash completion offers commands, options and option values" {
-	source <(mlctl completion bash)
-	COMP_WORDS=(mlctl pu); COMP_CWORD=1; _mlctl
-	[ "${COMPREPLY[*]}" = "push pull" ]
-	COMP_WORDS=(mlctl package --comp); COMP_CWORD=2; _mlctl
-	[ "${COMPREPLY[*]}" = "--compression" ]
-	COMP_WORDS=(mlctl push --bump m); COMP_CWORD=3; _mlctl
-	[ "${COMPREPLY[*]}" = "major minor" ]
-	COMP_WORDS=(mlctl registry v); COMP_CWORD=2; _mlctl
-	[ "${COMPREPLY[*]}" = "verify" ]
-}
-
 @test "docs/exit-codes.md lists every exit code" {
 	for code in 0 1 2 3 4 5 6 7 8; do
 		grep -q "^| $code |" "$BATS_TEST_DIRNAME/../docs/exit-codes.md"

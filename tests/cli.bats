@@ -1,0 +1,61 @@
+#!/usr/bin/env bats
+# cmd/cli.c: the option parser and the global options every command shares
+# (--registry, --json, -q, -v, --color; docs/mlctl-help.md).
+
+load helpers
+
+@test "global options go before or after the command, and --opt=value works" {
+	make_project p
+	mlctl push p -q
+	run -0 "$MLCTL" --registry "$MLCTL_REGISTRY" list
+	[[ "$output" == *"demo"* ]]
+	run -0 "$MLCTL" list --registry="$MLCTL_REGISTRY"
+	[[ "$output" == *"demo"* ]]
+	run -0 mlctl --json list
+	[[ "$output" == *'"models": ['* ]]
+}
+
+@test "-- ends the options: what follows is an argument" {
+	make_project ./-odd
+	run -0 mlctl init --force -q -- -odd
+	[ -f ./-odd/mlctl.json ]
+}
+
+@test "-q keeps results and drops notes; -v names the registry" {
+	make_project p
+	run -0 --separate-stderr mlctl push p -q
+	[ -z "$stderr" ]
+	[[ "$output" == "pushed demo:1.0.0 "* ]]
+	run -0 --separate-stderr mlctl list -v
+	[ "$stderr" = "registry: $MLCTL_REGISTRY" ]
+}
+
+@test "--color always colours the table header, never and NO_COLOR do not" {
+	make_project p
+	mlctl push p -q
+	run -0 mlctl list --color always
+	[[ "$output" == $'\e[1mNAME'* ]]
+	run -0 mlctl list --color never
+	[[ "$output" == "NAME"* ]]
+	run -2 --separate-stderr mlctl list --color sometimes
+	[[ "$stderr" == "mlctl: --color takes auto, always or never, not 'sometimes'; see 'mlctl list --help'" ]]
+}
+
+@test "an option missing its value, a flag given a value, bundled short options: exit 2" {
+	run -2 --separate-stderr mlctl pull demo -o
+	[ "$stderr" = "mlctl: option '--output' needs a value; see 'mlctl pull --help'" ]
+	run -2 --separate-stderr mlctl init --force=yes
+	[ "$stderr" = "mlctl: option '--force' takes no value; see 'mlctl init --help'" ]
+	run -2 --separate-stderr mlctl init -fq
+	[[ "$stderr" == "mlctl: unknown option '-fq' (give short options one at a time)"* ]]
+	run -2 --separate-stderr mlctl show
+	[ "$stderr" = "mlctl: missing argument; see 'mlctl show --help'" ]
+	run -2 --separate-stderr mlctl show a b
+	[ "$stderr" = "mlctl: unexpected argument 'b'; see 'mlctl show --help'" ]
+}
+
+@test "repeatable options keep every value" {
+	make_project p
+	run -1 mlctl validate p --gate 'accuracy>=0.95' --gate 'accuracy<0.5'
+	[ "$(echo "$output" | grep -c MLV200)" -eq 2 ]
+}
