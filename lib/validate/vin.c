@@ -42,12 +42,14 @@ static void fill(struct mlctl_vin *in, size_t want)
 	}
 	while (in->len < want && !in->eof) {
 		/* 4 KiB, then 16, then the whole buffer: a header costs a few KiB */
-		size_t room = MLCTL_VIN_BUF - in->len, step = (size_t)4096 << (2 * in->fills);
+		size_t room = MLCTL_VIN_BUF - in->len;
+		size_t step = in->fills < 3 ? (size_t)4096 << (2 * in->fills) : room;
 		ssize_t n;
 
-		if (in->fills < 3 && step > want && step < room)
+		if (step > want && step < room)
 			room = step;
-		in->fills++;
+		if (in->fills < 3)
+			in->fills++;
 		n = in->src(in->ctx, in->buf + in->len, room);
 
 		if (n < 0) {
