@@ -21,6 +21,10 @@ static const struct cli_opt opts[] = {
 	{ "warmup", 0, "N", "untimed runs of each case first (default: the manifest's, else 1)" },
 	{ "timeout-ms", 0, "MS", "longest wait for one answer (default: the manifest's, else 30000)" },
 	{ "cases", 0, "FILE", "cases file in the model folder (default: the manifest's)" },
+	{ "budget", 0, "NAME=LIMIT", "p50_ms, p95_ms, p99_ms, startup_ms or max_rss_mb over the "
+				     "manifest's; LIMIT 'none' drops it (repeatable)" },
+	{ "env", 0, "NAME[=VALUE]", "add to the model's environment; NAME alone passes mlctl's "
+				    "value on (repeatable)" },
 	{ "junit", 0, "FILE", "write a JUnit XML report (a testcase per case and per budget)" },
 	{ "record", 0, NULL, "store the report in the registry for that version (REF only)" },
 	{ "baseline", 0, "REF", "run this version (or package) on the same cases: drift and latency ratio" },
@@ -31,8 +35,9 @@ static const struct cli_opt opts[] = {
 
 const struct cli_cmd cli_cmd_smoke = {
 	"smoke", cmd_smoke, "run the model on known cases, as a deployment would; exit 1 on failure",
-	"[DIR|PKG|REF] [--repeat N] [--warmup N] [--timeout-ms MS] [--cases FILE] [--junit FILE] "
-	"[--record] [--update-expect] [--baseline REF [--max-drift X]]",
+	"[DIR|PKG|REF] [--repeat N] [--warmup N] [--timeout-ms MS] [--cases FILE] "
+	"[--budget NAME=LIMIT]... [--env NAME[=VALUE]]... [--junit FILE] [--record] "
+	"[--update-expect] [--baseline REF [--max-drift X]]",
 	opts, 0, 1,
 };
 
@@ -49,6 +54,86 @@ static int int_opt(struct cli *cli, const char *name, long *out, long max)
 		return cli_usage(cli, "--%s takes a whole number from 0 to %ld, not '%s'", name, max,
 				 v);
 	return 0;
+}
+
+/* --budget NAME=LIMIT...: an object of limits (null for 'none'), or NULL and a usage error. */
+static cJSON *budget_opts(struct cli *cli, int *rc)
+{
+	size_t n, i, k;
+	const char *const *v = cli_opt_all(cli, "budget", &n);
+	cJSON *over = cJSON_CreateObject();
+
+	*rc = 0;
+	for (i = 0; i < n; i++) {
+		const char *eq = strchr(v[i], '='), *lim = eq ? eq + 1 : "";
+		char name[32], *end;
+		double x = 0;
+
+		snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - v[i]) : 0, v[i]);
+		for (k = 0; k < MLCTL_ARRAY_SIZE(mlctl_smoke_budget_names); k++)
+			if (!strcmp(name, mlctl_smoke_budget_names[k]))
+				break;
+		if (!eq || k == MLCTL_ARRAY_SIZE(mlctl_smoke_budget_names)) {
+			*rc = cli_usage(cli, "--budget '%s': give NAME=LIMIT with NAME one of p50_ms, "
+					"p95_ms, p99_ms, startup_ms, max_rss_mb", v[i]);
+			break;
+		}
+		if (strcmp(lim, "none")) {
+			x = strtod(lim, &end);
+			if (!*lim || *end || !(x >= 0)) {
+				*rc = cli_usage(cli, "--budget %s takes a number >= 0 (or 'none'), not "
+						"'%s'", name, lim);
+				break;
+			}
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(over, name);
+		cJSON_AddItemToObject(over, name, strcmp(lim, "none") ? cJSON_CreateNumber(x)
+								      : cJSON_CreateNull());
+	}
+	if (*rc) {
+		cJSON_Delete(over);
+		return NULL;
+	}
+	return over;
+}
+
+/* --env NAME[=VALUE]...: "NAME=VALUE" strings (NAME alone takes mlctl's own value). */
+static char **env_opts(struct cli *cli, size_t *n, int *rc)
+{
+	const char *const *v = cli_opt_all(cli, "env", n);
+	char **out = mlctl_calloc(*n + 1, sizeof(char *));
+	size_t i;
+
+	*rc = 0;
+	for (i = 0; i < *n; i++) {
+		size_t len = strcspn(v[i], "=");
+		char *name = mlctl_strndup(v[i], len);
+		const char *have = getenv(name);
+		int ok = len > 0 && strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+						 "0123456789_") == len && !(name[0] >= '0' && name[0] <= '9');
+
+		if (!ok)
+			*rc = cli_usage(cli, "--env '%s': NAME must be letters, digits and _, such as "
+					"NODE_PATH=/opt/node_modules", v[i]);
+		else if (!v[i][len] && !have)
+			*rc = cli_usage(cli, "--env %s: mlctl has no %s in its environment to pass on; "
+					"give --env %s=VALUE", name, name, name);
+		else
+			out[i] = v[i][len] ? mlctl_strdup(v[i]) : mlctl_aprintf("%s=%s", name, have);
+		free(name);
+		if (*rc)
+			break;
+	}
+	return out;
+}
+
+static void free_env_opts(char **v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
 }
 
 static void histogram(struct cli *cli, const struct mlctl_smoke_result *res)
@@ -117,96 +202,9 @@ static void print_text(struct cli *cli, const struct mlctl_smoke_result *res, co
 	       failed == 1 ? "" : "s", what);
 }
 
-static cJSON *to_json(const struct mlctl_smoke_result *res, const char *what)
-{
-	cJSON *doc = cli_json_doc(), *arr, *lat;
-	size_t i;
-
-	cJSON_AddStringToObject(doc, "subject", what);
-	cJSON_AddBoolToObject(doc, "passed", res->passed);
-	arr = cJSON_AddArrayToObject(doc, "cases");
-	for (i = 0; i < res->ncases; i++) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "name", res->cases[i].name);
-		cJSON_AddBoolToObject(o, "passed", res->cases[i].passed);
-		cJSON_AddNumberToObject(o, "median_ms", res->cases[i].ms);
-		cJSON_AddStringToObject(o, "message", res->cases[i].message);
-		if (res->cases[i].output)
-			cJSON_AddItemToObject(o, "output", cJSON_Duplicate(res->cases[i].output, 1));
-		cJSON_AddItemToArray(arr, o);
-	}
-	lat = cJSON_AddObjectToObject(doc, "latency_ms");
-	cJSON_AddNumberToObject(lat, "runs", (double)res->nlatencies);
-	cJSON_AddNumberToObject(lat, "p50", res->p50);
-	cJSON_AddNumberToObject(lat, "p95", res->p95);
-	cJSON_AddNumberToObject(lat, "p99", res->p99);
-	cJSON_AddNumberToObject(doc, "startup_ms", res->startup_ms);
-	cJSON_AddNumberToObject(doc, "peak_rss_mb", res->peak_rss_mb);
-	arr = cJSON_AddArrayToObject(doc, "budgets");
-	for (i = 0; i < res->nbudgets; i++) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "name", res->budgets[i].name);
-		cJSON_AddNumberToObject(o, "limit", res->budgets[i].limit);
-		cJSON_AddNumberToObject(o, "value", res->budgets[i].value);
-		cJSON_AddBoolToObject(o, "passed", res->budgets[i].passed);
-		cJSON_AddItemToArray(arr, o);
-	}
-	if (res->died)
-		cJSON_AddStringToObject(doc, "died", res->died);
-	cJSON_AddStringToObject(doc, "log", res->log_path ? res->log_path : "");
-	return doc;
-}
-
-static char *to_junit(const struct mlctl_smoke_result *res, const char *what)
-{
-	struct mlctl_buf b = MLCTL_BUF_INIT;
-	size_t i, failures = mlctl_smoke_failures(res);
-	mlctl_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
-			   "  <testsuite name=\"mlctl smoke ");
-	mlctl_buf_add_xml(&b, what);
-	mlctl_buf_printf(&b, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n",
-			 res->ncases + res->nbudgets, failures);
-	for (i = 0; i < res->ncases; i++) {
-		const struct mlctl_smoke_case *c = &res->cases[i];
-
-		mlctl_buf_puts(&b, "    <testcase classname=\"mlctl.smoke.case\" name=\"");
-		mlctl_buf_add_xml(&b, c->name);
-		mlctl_buf_printf(&b, "\" time=\"%.6f\"", c->ms / 1000.0);
-		if (c->passed) {
-			mlctl_buf_puts(&b, "/>\n");
-			continue;
-		}
-		mlctl_buf_puts(&b, ">\n      <failure message=\"");
-		mlctl_buf_add_xml(&b, c->message);
-		mlctl_buf_puts(&b, "\"/>\n");
-		if (res->log_tail && *res->log_tail) {
-			mlctl_buf_puts(&b, "      <system-err>");
-			mlctl_buf_add_xml(&b, res->log_tail);
-			mlctl_buf_puts(&b, "</system-err>\n");
-		}
-		mlctl_buf_puts(&b, "    </testcase>\n");
-	}
-	for (i = 0; i < res->nbudgets; i++) {
-		const struct mlctl_smoke_budget *x = &res->budgets[i];
-
-		mlctl_buf_printf(&b, "    <testcase classname=\"mlctl.smoke.budget\" name=\"%s\"",
-				 x->name);
-		if (x->passed)
-			mlctl_buf_puts(&b, "/>\n");
-		else
-			mlctl_buf_printf(&b, ">\n      <failure message=\"%s is %.2f, over the "
-					 "limit of %.2f\"/>\n    </testcase>\n",
-					 x->name, x->value, x->limit);
-	}
-	mlctl_buf_puts(&b, "  </testsuite>\n</testsuites>\n");
-	return mlctl_buf_detach(&b);
-}
-
 /* Store the report for the version target names. */
-static int record(struct cli *cli, const struct mlctl_smoke_result *res, const char *target,
-		  struct mlctl_err *err)
+static int record(struct cli *cli, const struct mlctl_smoke_result *res,
+		  const struct mlctl_smoke_drift *d, const char *target, struct mlctl_err *err)
 {
 	struct mlctl_registry *r = NULL;
 	struct mlctl_version_info info;
@@ -222,19 +220,26 @@ static int record(struct cli *cli, const struct mlctl_smoke_result *res, const c
 		mlctl_registry_free(r);
 		return rc;
 	}
-	doc = to_json(res, target);
+	doc = cli_json_doc();
+	mlctl_smoke_json(doc, res, target, d);
 	/* the record's summary, as validate's: what failed and how much was run */
 	{
 		cJSON *sum = cJSON_AddObjectToObject(doc, "summary");
 
-		cJSON_AddNumberToObject(sum, "errors", (double)mlctl_smoke_failures(res));
+		size_t i, errors = mlctl_smoke_failures(res);
+
+		for (i = 0; d && d->gated && i < d->ncases; i++)
+			errors += !d->cases[i].passed;
+		cJSON_AddNumberToObject(sum, "errors", (double)errors);
 		cJSON_AddNumberToObject(sum, "warnings", 0);
-		cJSON_AddNumberToObject(sum, "checks", (double)(res->ncases + res->nbudgets));
+		cJSON_AddNumberToObject(sum, "checks", (double)(res->ncases + res->nbudgets +
+								(d && d->gated ? d->ncases : 0)));
 		cJSON_AddNumberToObject(sum, "p95_ms", res->p95);
 	}
 	text = mlctl_json_pretty(doc);
 	cJSON_Delete(doc);
-	rc = mlctl_registry_record(r, &info, "smoke", res->passed, text, &path, err);
+	rc = mlctl_registry_record(r, &info, "smoke", res->passed && (!d || d->passed), text, &path,
+				   err);
 	if (!rc)
 		cli_note(cli, "recorded for %s:%s in %s", info.name, info.version, path);
 	free(path);
@@ -278,77 +283,32 @@ static int materialise(struct cli *cli, const char *target, char **tmp, char **d
 	}
 }
 
-struct drift {
-	double max_abs;
-	size_t agree, total;
-	int comparable, passed;
-};
-
-/* Compare each case's output with the baseline's; print or add to doc; 0 when within max. */
-static int compare_baseline(struct cli *cli, const struct mlctl_smoke_result *res,
-			    const struct mlctl_smoke_result *base, const char *ref, double max_drift,
-			    int gate, cJSON *doc)
+/* The drift table after the run's own. */
+static void print_drift(struct cli *cli, const struct mlctl_smoke_drift *d)
 {
-	struct drift *d = mlctl_calloc(res->ncases + 1, sizeof(*d));
-	double ratio = base->p50 > 0 ? res->p50 / base->p50 : 0;
+	struct cli_table t;
 	size_t i;
-	int passed = 1;
 
-	for (i = 0; i < res->ncases && i < base->ncases; i++) {
-		d[i].comparable = res->cases[i].output && base->cases[i].output &&
-				  mlctl_output_drift(res->cases[i].output, base->cases[i].output,
-						     &d[i].max_abs, &d[i].agree, &d[i].total) == 0;
-		d[i].passed = !gate || (d[i].comparable ? d[i].max_abs <= max_drift
-							: !res->cases[i].output &&
-								  !base->cases[i].output);
-		passed &= d[i].passed;
+	printf("\nbaseline %s: p50 %.2f ms against %.2f ms (latency ratio %.2f)\n", d->ref, d->p50,
+	       d->base_p50, d->ratio);
+	cli_table_init(&t, 4);
+	cli_table_row(&t, "DRIFT", "CASE", "MAX |DIFF|", "LABELS AGREE");
+	for (i = 0; i < d->ncases; i++) {
+		const struct mlctl_smoke_drift_case *c = &d->cases[i];
+		char diff[32], agree[32];
+
+		if (c->comparable)
+			snprintf(diff, sizeof(diff), "%.3g", c->max_abs);
+		else
+			snprintf(diff, sizeof(diff), c->neither ? "no outputs" : "not comparable");
+		snprintf(agree, sizeof(agree), "%zu/%zu", c->agree, c->labels);
+		cli_table_row(&t, c->passed ? "ok" : "FAIL", c->name, diff, agree);
 	}
-	if (doc) {
-		cJSON *b = cJSON_AddObjectToObject(doc, "baseline"), *arr;
-
-		cJSON_AddStringToObject(b, "ref", ref);
-		cJSON_AddNumberToObject(b, "p50_ms", base->p50);
-		cJSON_AddNumberToObject(b, "latency_ratio", ratio);
-		cJSON_AddBoolToObject(b, "passed", passed);
-		arr = cJSON_AddArrayToObject(b, "cases");
-		for (i = 0; i < res->ncases && i < base->ncases; i++) {
-			cJSON *o = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(o, "name", res->cases[i].name);
-			cJSON_AddBoolToObject(o, "comparable", d[i].comparable);
-			cJSON_AddNumberToObject(o, "max_abs_diff", d[i].max_abs);
-			cJSON_AddNumberToObject(o, "labels_agree", (double)d[i].agree);
-			cJSON_AddNumberToObject(o, "labels", (double)d[i].total);
-			cJSON_AddBoolToObject(o, "passed", d[i].passed);
-			cJSON_AddItemToArray(arr, o);
-		}
-	} else {
-		struct cli_table t;
-
-		printf("\nbaseline %s: p50 %.2f ms against %.2f ms (latency ratio %.2f)\n", ref,
-		       res->p50, base->p50, ratio);
-		cli_table_init(&t, 4);
-		cli_table_row(&t, "DRIFT", "CASE", "MAX |DIFF|", "LABELS AGREE");
-		for (i = 0; i < res->ncases && i < base->ncases; i++) {
-			char diff[32], agree[32];
-
-			if (d[i].comparable)
-				snprintf(diff, sizeof(diff), "%.3g", d[i].max_abs);
-			else if (!res->cases[i].output && !base->cases[i].output)
-				snprintf(diff, sizeof(diff), "no outputs");
-			else
-				snprintf(diff, sizeof(diff), "not comparable");
-			snprintf(agree, sizeof(agree), "%zu/%zu", d[i].agree, d[i].total);
-			cli_table_row(&t, d[i].passed ? "ok" : "FAIL", res->cases[i].name, diff, agree);
-		}
-		cli_table_print(cli, &t);
-		cli_table_release(&t);
-		if (gate)
-			printf("drift %s: limit %g\n", passed ? "within the limit" : "OVER the limit",
-			       max_drift);
-	}
-	free(d);
-	return passed ? 0 : 1;
+	cli_table_print(cli, &t);
+	cli_table_release(&t);
+	if (d->gated)
+		printf("drift %s: limit %g\n", d->passed ? "within the limit" : "OVER the limit",
+		       d->max_drift);
 }
 
 int cmd_smoke(struct cli *cli, int argc, char **argv)
@@ -360,9 +320,11 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 	const char *target = argc > 0 ? argv[0] : ".", *junit = cli_opt(cli, "junit");
 	const char *baseline = cli_opt(cli, "baseline"), *max_drift_s = cli_opt(cli, "max-drift");
 	struct mlctl_smoke_result base;
+	struct mlctl_smoke_drift drift, *d;
 	double max_drift = 0;
-	int have_base = 0, drift_rc = 0;
-	char *tmp = NULL, *dir = NULL;
+	int have_base = 0;
+	char *tmp = NULL, *dir = NULL, **envv;
+	cJSON *budget;
 	long repeat, warmup, timeout;
 	struct stat st;
 	int rc;
@@ -395,15 +357,24 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 	if (cli_opt(cli, "update-expect") && !(stat(target, &st) == 0 && S_ISDIR(st.st_mode)))
 		return cli_usage(cli, "--update-expect writes into a project's cases file; '%s' is "
 				 "not a folder", target);
+	if (stat(target, &st) != 0 && mlctl_ref_parse(&(struct mlctl_ref){ 0 }, target, NULL) != 0)
+		return cli_usage(cli, "'%s' is neither a folder, a package nor a registry "
+				 "reference (NAME, NAME:VERSION, NAME@sha256:…)", target);
+	if (!(budget = budget_opts(cli, &rc)))
+		return rc;
+	o.budget = budget;
+	envv = env_opts(cli, &o.nenv, &rc);
+	o.env = (const char *const *)envv;
+	if (rc) {
+		cJSON_Delete(budget);
+		free_env_opts(envv);
+		return rc;
+	}
 	if (stat(target, &st) == 0 && S_ISDIR(st.st_mode)) {
 		dir = mlctl_strdup(target);
 		rc = mlctl_manifest_load(&m, dir, NULL, &err);
-	} else if (stat(target, &st) == 0 || mlctl_ref_parse(&(struct mlctl_ref){ 0 }, target,
-							     NULL) == 0) {
-		rc = materialise(cli, target, &tmp, &dir, &m, &err);
 	} else {
-		return cli_usage(cli, "'%s' is neither a folder, a package nor a registry "
-				 "reference (NAME, NAME:VERSION, NAME@sha256:…)", target);
+		rc = materialise(cli, target, &tmp, &dir, &m, &err);
 	}
 	if (!rc)
 		rc = mlctl_smoke_run(&res, dir, m.json, &o, &err);
@@ -457,38 +428,39 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 	free(tmp);
 	free(dir);
 	mlctl_manifest_release(&m);
+	cJSON_Delete(budget);
+	free_env_opts(envv);
 	if (rc)
 		return cli_fail(cli, &err);
+	if (have_base) {
+		mlctl_smoke_compare(&drift, &res, &base, baseline, max_drift, max_drift_s != NULL);
+		mlctl_smoke_result_release(&base);
+	}
+	d = have_base ? &drift : NULL;
 	if (junit) {
-		char *x = to_junit(&res, target);
+		char *x = mlctl_smoke_junit(&res, target, d);
 
 		rc = mlctl_write_file_atomic(junit, x, strlen(x), 0644, &err);
 		free(x);
-		if (rc) {
-			mlctl_smoke_result_release(&res);
-			return cli_fail(cli, &err);
-		}
 	}
-	if (cli_opt(cli, "record") && (rc = record(cli, &res, target, &err))) {
-		mlctl_smoke_result_release(&res);
-		return cli_fail(cli, &err);
-	}
-	if (cli->json) {
-		cJSON *doc = to_json(&res, target);
+	if (!rc && cli_opt(cli, "record"))
+		rc = record(cli, &res, d, target, &err);
+	if (rc) {
+		rc = cli_fail(cli, &err);
+	} else if (cli->json) {
+		cJSON *doc = cli_json_doc();
 
-		if (have_base)
-			drift_rc = compare_baseline(cli, &res, &base, baseline, max_drift,
-						    max_drift_s != NULL, doc);
+		mlctl_smoke_json(doc, &res, target, d);
 		cli_print_json(doc);
 	} else {
 		print_text(cli, &res, target);
-		if (have_base)
-			drift_rc = compare_baseline(cli, &res, &base, baseline, max_drift,
-						    max_drift_s != NULL, NULL);
+		if (d)
+			print_drift(cli, d);
 	}
-	rc = res.passed && !drift_rc ? 0 : 1;
+	if (!rc)
+		rc = res.passed && (!d || d->passed) ? 0 : 1;
 	mlctl_smoke_result_release(&res);
-	if (have_base)
-		mlctl_smoke_result_release(&base);
+	if (d)
+		mlctl_smoke_drift_release(d);
 	return rc;
 }

@@ -25,6 +25,8 @@ _mlctl() {
 	--name | --version | --gate | --allow-license | --repeat | --warmup | --timeout-ms | --max-drift) return ;;
 	--baseline) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
 	--cases) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
+	--budget) COMPREPLY=($(compgen -W "p50_ms= p95_ms= p99_ms= startup_ms= max_rss_mb=" -- "$cur")); compopt -o nospace 2>/dev/null || true; return ;;
+	--env) COMPREPLY=($(compgen -e -- "$cur")); return ;;
 	esac
 	if [[ -z $cmd ]]; then
 		COMPREPLY=($(compgen -W "$commands $global" -- "$cur"))
@@ -34,7 +36,7 @@ _mlctl() {
 	case $cmd in
 	init) opts="--force -f --name --version" ;;
 	validate) opts="--strict --gate --allow-license --junit --sarif --record" ;;
-	smoke) opts="--repeat --warmup --timeout-ms --cases --junit --record --update-expect --baseline --max-drift" ;;
+	smoke) opts="--repeat --warmup --timeout-ms --cases --budget --env --junit --record --update-expect --baseline --max-drift" ;;
 	package) opts="--output -o --compression" ;;
 	push) opts="--bump --no-validate" ;;
 	pull) opts="--output -o --force -f" ;;

@@ -50,6 +50,8 @@ complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l repeat -x -d 'timed 
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l warmup -x -d 'untimed runs first'
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l timeout-ms -x -d 'longest wait for an answer'
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l cases -r -F -d 'cases file'
+complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l budget -x -a 'p50_ms= p95_ms= p99_ms= startup_ms= max_rss_mb=' -d 'a budget over the manifest\'s'
+complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l env -x -a '(set -xn)' -d 'add to the model\'s environment'
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l junit -r -F -d 'JUnit report'
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l record -d 'store the report in the registry'
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l update-expect -d 'write outputs into the cases'

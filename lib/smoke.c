@@ -331,6 +331,48 @@ static void free_cases(struct tcase *c, size_t n)
 	free(c);
 }
 
+/* A case's keys and their types; a misspelt key would make a case check nothing. */
+static int check_case(const cJSON *j, const char *path, size_t line, struct mlctl_err *err)
+{
+	static const char *const keys[] = { "name", "input", "expect", "tolerance",
+					    "expect_shape", "expect_dtype", "expect_error" };
+	const cJSON *k, *e = cJSON_GetObjectItemCaseSensitive(j, "expect_error");
+	const cJSON *tol = cJSON_GetObjectItemCaseSensitive(j, "tolerance");
+	size_t i;
+
+	cJSON_ArrayForEach(k, j) {
+		for (i = 0; i < MLCTL_ARRAY_SIZE(keys); i++)
+			if (!strcmp(k->string, keys[i]))
+				break;
+		if (i == MLCTL_ARRAY_SIZE(keys))
+			return mlctl_err_set(err, MLCTL_EGATE,
+					     "%s line %zu: unknown key \"%s\"; a case has name, input, "
+					     "expect, tolerance, expect_shape, expect_dtype, expect_error",
+					     path, line, k->string);
+	}
+	if (e && !cJSON_IsBool(e) && !cJSON_IsString(e))
+		return mlctl_err_set(err, MLCTL_EGATE,
+				     "%s line %zu: expect_error is true, or a text the model's error "
+				     "must contain",
+				     path, line);
+	if (e && cJSON_IsTrue(e) + cJSON_IsString(e) &&
+	    cJSON_GetObjectItemCaseSensitive(j, "expect"))
+		return mlctl_err_set(err, MLCTL_EGATE,
+				     "%s line %zu: a case expects an error or an output, not both",
+				     path, line);
+	cJSON_ArrayForEach(k, tol) if ((strcmp(k->string, "abs") && strcmp(k->string, "rel")) ||
+				       !cJSON_IsNumber(k) || k->valuedouble < 0) return
+		mlctl_err_set(err, MLCTL_EGATE,
+			      "%s line %zu: tolerance is {\"abs\": X, \"rel\": Y} with numbers >= 0",
+			      path, line);
+	if (tol && !cJSON_IsObject(tol))
+		return mlctl_err_set(err, MLCTL_EGATE,
+				     "%s line %zu: tolerance is {\"abs\": X, \"rel\": Y} with numbers "
+				     ">= 0",
+				     path, line);
+	return 0;
+}
+
 static int load_cases(struct tcase **out, size_t *n, const char *path, struct mlctl_err *err)
 {
 	struct mlctl_buf text = MLCTL_BUF_INIT;
@@ -370,6 +412,12 @@ static int load_cases(struct tcase **out, size_t *n, const char *path, struct ml
 					     "case",
 					     path, line);
 		}
+		if ((rc = check_case(j, path, line, err))) {
+			cJSON_Delete(j);
+			free_cases(c, cnt);
+			mlctl_buf_release(&text);
+			return rc;
+		}
 		name = cJSON_GetObjectItemCaseSensitive(j, "name");
 		c = mlctl_realloc(c, (cnt + 1) * sizeof(*c));
 		c[cnt].name = cJSON_IsString(name) ? mlctl_strdup(name->valuestring)
@@ -401,12 +449,26 @@ static const char *const inherited_env[] = { "PATH", "HOME", "LANG", "LC_ALL", "
 					     "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
 					     "OMP_NUM_THREADS" };
 
-/* A minimal environment, then the manifest's env, then MLCTL_MODEL_DIR. */
-static char **make_env(const cJSON *manifest, const char *dir)
+/* Set NAME=VALUE in env (n entries, room for one more): a later value wins. */
+static void env_set(char **env, size_t *n, char *entry)
+{
+	size_t i, len = strcspn(entry, "=");
+
+	for (i = 0; i < *n; i++)
+		if (!strncmp(env[i], entry, len) && env[i][len] == '=') {
+			free(env[i]);
+			env[i] = entry;
+			return;
+		}
+	env[(*n)++] = entry;
+}
+
+/* A minimal environment, then the manifest's env, then the caller's, then MLCTL_MODEL_DIR. */
+static char **make_env(const cJSON *manifest, const struct mlctl_smoke_opts *o, const char *dir)
 {
 	const cJSON *env = cJSON_GetObjectItemCaseSensitive(manifest, "env"), *e;
 	size_t n = 0, i;
-	char **out = mlctl_calloc(MLCTL_ARRAY_SIZE(inherited_env) + 2 +
+	char **out = mlctl_calloc(MLCTL_ARRAY_SIZE(inherited_env) + 2 + o->nenv +
 					  (size_t)cJSON_GetArraySize(env),
 				  sizeof(char *));
 
@@ -416,9 +478,11 @@ static char **make_env(const cJSON *manifest, const char *dir)
 		if (v)
 			out[n++] = mlctl_aprintf("%s=%s", inherited_env[i], v);
 	}
-	cJSON_ArrayForEach(e, env) if (cJSON_IsString(e)) out[n++] =
-		mlctl_aprintf("%s=%s", e->string, e->valuestring);
-	out[n++] = mlctl_aprintf("MLCTL_MODEL_DIR=%s", dir);
+	cJSON_ArrayForEach(e, env) if (cJSON_IsString(e)) env_set(
+		out, &n, mlctl_aprintf("%s=%s", e->string, e->valuestring));
+	for (i = 0; i < o->nenv; i++)
+		env_set(out, &n, mlctl_strdup(o->env[i]));
+	env_set(out, &n, mlctl_aprintf("MLCTL_MODEL_DIR=%s", dir));
 	out[n] = NULL;
 	return out;
 }
@@ -975,7 +1039,7 @@ static void run_case(struct run *rn, const struct tcase *tc, struct mlctl_smoke_
 	struct mlctl_buf why = MLCTL_BUF_INIT;
 	double *lat = mlctl_calloc((size_t)repeat + 1, sizeof(double)), ms = 0;
 	cJSON *answer = NULL;
-	int i, wants_error = cJSON_IsTrue(expect_error);
+	int i, wants_error = cJSON_IsTrue(expect_error) || cJSON_IsString(expect_error);
 	enum answer a;
 
 	c->name = mlctl_strdup(tc->name);
@@ -1001,8 +1065,17 @@ static void run_case(struct run *rn, const struct tcase *tc, struct mlctl_smoke_
 			const cJSON *errj = cJSON_GetObjectItemCaseSensitive(answer, "error");
 
 			if (wants_error) {
+				char *e = errj && !cJSON_IsString(errj) ? cJSON_PrintUnformatted(errj)
+									 : NULL;
+				const char *text = cJSON_IsString(errj) ? errj->valuestring : e;
+
 				if (!errj)
 					fail_case(c, "answered an output, but the case expects an error");
+				else if (cJSON_IsString(expect_error) && text &&
+					 !strstr(text, expect_error->valuestring))
+					fail_case(c, "refused, but with \"%.200s\", which does not contain "
+						  "\"%s\"", text, expect_error->valuestring);
+				cJSON_free(e);
 				continue;
 			}
 			if (errj) {
@@ -1051,12 +1124,18 @@ static long opt_long(const cJSON *obj, const char *key, long dflt)
 	return cJSON_IsNumber(v) && v->valuedouble >= 0 ? (long)v->valuedouble : dflt;
 }
 
-static void add_budget(struct mlctl_smoke_result *res, const cJSON *budget, const char *name,
-		       double value)
+const char *const mlctl_smoke_budget_names[5] = { "p50_ms", "p95_ms", "p99_ms", "startup_ms",
+						   "max_rss_mb" };
+
+/* The limit for name: the caller's (a number, or null for none), else the manifest's. */
+static void add_budget(struct mlctl_smoke_result *res, const cJSON *manifest_budget,
+		       const cJSON *over, const char *name, double value)
 {
-	const cJSON *b = cJSON_GetObjectItemCaseSensitive(budget, name);
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(manifest_budget, name);
 	struct mlctl_smoke_budget *x;
 
+	if (cJSON_GetObjectItemCaseSensitive(over, name))
+		b = cJSON_GetObjectItemCaseSensitive(over, name);
 	if (!cJSON_IsNumber(b) || res->nbudgets >= MLCTL_ARRAY_SIZE(res->budgets))
 		return;
 	x = &res->budgets[res->nbudgets++];
@@ -1239,7 +1318,7 @@ no_command:
 		rc = mlctl_err_errno(err, MLCTL_ENOTFOUND, "cannot open the model folder '%s'", dir);
 		goto done;
 	}
-	envp = make_env(manifest, absdir);
+	envp = make_env(manifest, o, absdir);
 	tmpdir_log = mlctl_aprintf("%s/mlctl-smoke-XXXXXX.log", tmp && *tmp ? tmp : "/tmp");
 	rn.pr.log_fd = mkostemps(tmpdir_log, 4, O_CLOEXEC);
 	if (rn.pr.log_fd < 0) {
@@ -1297,13 +1376,17 @@ no_command:
 		res->p95 = mlctl_percentile(res->latencies, res->nlatencies, 95);
 		res->p99 = mlctl_percentile(res->latencies, res->nlatencies, 99);
 	}
-	if (res->nlatencies) { /* a model that answered nothing has no latency to judge */
-		add_budget(res, budget, "p50_ms", res->p50);
-		add_budget(res, budget, "p95_ms", res->p95);
-		add_budget(res, budget, "p99_ms", res->p99);
-		add_budget(res, budget, "startup_ms", res->startup_ms);
+	{
+		/* in mlctl_smoke_budget_names' order; a model that answered nothing has no
+		 * latency to judge */
+		const double values[5] = { res->p50, res->p95, res->p99, res->startup_ms,
+					   res->peak_rss_mb };
+
+		for (i = 0; i < 5; i++)
+			if (i == 4 || res->nlatencies)
+				add_budget(res, budget, o->budget, mlctl_smoke_budget_names[i],
+					   values[i]);
 	}
-	add_budget(res, budget, "max_rss_mb", res->peak_rss_mb);
 	res->passed = mlctl_smoke_failures(res) == 0;
 	res->log_tail = tail_of(res->log_path, LOG_TAIL_LINES);
 done:
@@ -1359,7 +1442,8 @@ int mlctl_smoke_update_expect(const struct mlctl_smoke_result *res, const char *
 		}
 		/* the k-th case of the file is the k-th case of the run */
 		if (k < res->ncases && res->cases[k].output &&
-		    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "expect_error"))) {
+		    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "expect_error")) &&
+		    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "expect_error"))) {
 			cJSON_DeleteItemFromObjectCaseSensitive(j, "expect");
 			cJSON_AddItemToObject(j, "expect", cJSON_Duplicate(res->cases[k].output, 1));
 			(*updated)++;

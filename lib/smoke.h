@@ -18,7 +18,14 @@ struct mlctl_smoke_opts {
 	long timeout_ms;    /* per request; -1: the manifest's (default 30000) */
 	const char *cases;  /* cases file, relative to the model folder; NULL: the manifest's */
 	const char *cases_abs; /* or a cases file anywhere (a baseline runs the other's cases) */
+	const cJSON *budget;   /* {"p95_ms": 50, "p99_ms": null, ...}: over the manifest's
+			        * budget key by key (null drops one); NULL: the manifest's */
+	const char *const *env; /* "NAME=VALUE" added after the manifest's env, overriding */
+	size_t nenv;
 };
+
+/* The budgets a smoke run knows, in the order they are reported. */
+extern const char *const mlctl_smoke_budget_names[5];
 
 struct mlctl_smoke_case {
 	char *name;
@@ -86,6 +93,43 @@ int mlctl_json_close(const cJSON *got, const cJSON *want, double abs_tol, double
  */
 int mlctl_output_drift(const cJSON *a, const cJSON *b, double *max_abs, size_t *agree,
 		       size_t *total);
+
+/* One case of a baseline comparison. */
+struct mlctl_smoke_drift_case {
+	const char *name;     /* borrowed from the run's case */
+	int comparable;       /* both answered, with outputs shaped alike */
+	int neither;          /* neither answered an output (both refused or failed) */
+	double max_abs;       /* largest |this - baseline| over the numbers */
+	size_t agree, labels; /* labels (or argmaxes) that agree, out of labels */
+	int passed;           /* within max_drift, or not gated */
+};
+
+/* The same cases run through this model and a baseline. */
+struct mlctl_smoke_drift {
+	const char *ref;      /* what the baseline is, as the user named it */
+	double p50, base_p50, ratio; /* this p50 over the baseline's */
+	double max_drift;
+	int gated;            /* --max-drift given: drift fails the run */
+	struct mlctl_smoke_drift_case *cases;
+	size_t ncases;
+	int passed;
+};
+
+/* Compare the outputs of res with those of base, case by case. */
+void mlctl_smoke_compare(struct mlctl_smoke_drift *d, const struct mlctl_smoke_result *res,
+			 const struct mlctl_smoke_result *base, const char *ref, double max_drift,
+			 int gated);
+void mlctl_smoke_drift_release(struct mlctl_smoke_drift *d);
+
+/*
+ * The run as a JSON document ("subject", "passed", "cases", "latency_ms",
+ * "budgets", and "baseline" when d is not NULL), added to doc; and as JUnit
+ * XML: a testcase per case, per budget, and per case of a gated drift.
+ */
+void mlctl_smoke_json(cJSON *doc, const struct mlctl_smoke_result *res, const char *subject,
+		      const struct mlctl_smoke_drift *d);
+char *mlctl_smoke_junit(const struct mlctl_smoke_result *res, const char *subject,
+			const struct mlctl_smoke_drift *d);
 
 /* Percentile (0-100) of n sorted values, by linear interpolation. */
 double mlctl_percentile(const double *sorted, size_t n, double p);

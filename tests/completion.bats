@@ -21,4 +21,9 @@ load helpers
 	[ "${COMPREPLY[*]}" = "major minor" ]
 	COMP_WORDS=(mlctl registry v); COMP_CWORD=2; _mlctl
 	[ "${COMPREPLY[*]}" = "verify" ]
+	COMP_WORDS=(mlctl smoke --budget p9); COMP_CWORD=3; _mlctl
+	[ "${COMPREPLY[*]}" = "p95_ms= p99_ms=" ]
+	export MLCTL_TEST_ONLY_VARIABLE=1
+	COMP_WORDS=(mlctl smoke --env MLCTL_TEST_ONLY_V); COMP_CWORD=3; _mlctl
+	[ "${COMPREPLY[*]}" = "MLCTL_TEST_ONLY_VARIABLE" ]
 }

@@ -274,3 +274,64 @@ PY
 	run -2 mlctl smoke new --max-drift 1
 	no_leftovers
 }
+
+@test "--baseline drift is a testcase per case in JUnit when gated, and goes into --record" {
+	smoke_model good new
+	smoke_model wrong old
+	run -1 mlctl smoke new --baseline old --max-drift 0.5 --junit drift.xml
+	/usr/bin/python3 - drift.xml <<'PY'
+import sys, xml.etree.ElementTree as ET
+suite = ET.parse(sys.argv[1]).getroot().find("testsuite")
+drift = [c for c in suite.findall("testcase") if c.get("classname") == "mlctl.smoke.drift"]
+assert [c.get("name") for c in drift] == ["one-two", "floats", "three", "refuses"], drift
+failed = [c.get("name") for c in drift if c.find("failure") is not None]
+assert failed == ["one-two", "floats", "three"], failed
+assert "drifts by 1 from old, over the limit of 0.5" in drift[0].find("failure").get("message")
+assert suite.get("failures") == "3" and suite.get("tests") == "9", suite.attrib
+PY
+	run -0 mlctl smoke new --baseline old --junit plain.xml
+	! grep -q 'mlctl.smoke.drift' plain.xml
+	mlctl push new -q
+	run -1 mlctl smoke smoke-good:1.0.0 --baseline old --max-drift 0.5 --record -q
+	run -0 mlctl show smoke-good
+	[[ "$output" == *"record:      smoke failed "*"(3 errors, 0 warnings)"* ]]
+}
+
+@test "--budget sets, overrides and drops the manifest's budgets" {
+	smoke_model good g
+	run -1 mlctl smoke g --budget p50_ms=0 --budget startup_ms=100000
+	[[ "$output" =~ budget\ p50_ms\ +FAIL:\ [0-9.]+,\ limit\ 0\.00 ]]
+	[[ "$output" =~ budget\ startup_ms\ +ok:\ [0-9.]+,\ limit\ 100000\.00 ]]
+	[[ "${lines[-1]}" == "FAILED: 4 cases, 1 failure in g" ]]
+	smoke_model slow s
+	run -1 mlctl smoke s
+	run -0 mlctl smoke s --budget p95_ms=none --budget max_rss_mb=4096
+	[[ "$output" != *"budget p95_ms"* ]]
+	[[ "$output" == *"budget max_rss_mb ok: "*"limit 4096.00"* ]]
+	run -2 --separate-stderr mlctl smoke g --budget p90_ms=5
+	[[ "$stderr" == "mlctl: --budget 'p90_ms=5': give NAME=LIMIT with NAME one of p50_ms, p95_ms, p99_ms, startup_ms, max_rss_mb" ]]
+	run -2 --separate-stderr mlctl smoke g --budget p95_ms=fast
+	[[ "$stderr" == "mlctl: --budget p95_ms takes a number >= 0 (or 'none'), not 'fast'" ]]
+	run -2 mlctl smoke g --budget p95_ms
+}
+
+@test "cases: expect_error may name the refusal; unknown keys and bad types are errors" {
+	smoke_model good g
+	cat > g/smoke/cases.jsonl <<'JSONL'
+{"name": "right-reason", "input": "x", "expect_error": "list of numbers"}
+{"name": "wrong-reason", "input": "x", "expect_error": "out of memory"}
+JSONL
+	run -1 mlctl smoke g
+	[[ "$output" =~ ok\ +right-reason ]]
+	[[ "$output" == *'FAIL    wrong-reason  '*'refused, but with "input must be a list of numbers", which does not contain "out of memory"'* ]]
+	for bad in '{"input": [1], "expected": {"sum": 1}}|unknown key "expected"' \
+		'{"input": [1], "expect_error": 3}|expect_error is true, or a text' \
+		'{"input": [1], "expect_error": true, "expect": {"sum": 1}}|a case expects an error or an output, not both' \
+		'{"input": [1], "tolerance": {"abs": -1}}|tolerance is {"abs": X, "rel": Y}' \
+		'{"input": [1], "tolerance": 0.1}|tolerance is {"abs": X, "rel": Y}'; do
+		printf '%s\n' "${bad%%|*}" > g/smoke/cases.jsonl
+		run -1 --separate-stderr mlctl smoke g
+		[[ "$stderr" == "mlctl: g/smoke/cases.jsonl line 1: ${bad#*|}"* ]] || { echo "$bad: $stderr"; false; }
+	done
+}
+

@@ -33,4 +33,9 @@ vg() {
 	run -0 vg smoke hs
 	sh "$FIXTURES/make-smoke-model.sh" crash2 c2
 	run -1 vg smoke c2
+	sh "$FIXTURES/make-smoke-model.sh" wrong wr
+	run -1 vg smoke sm --baseline wr --max-drift 0.5 --junit j.xml --budget p95_ms=none \
+		--budget max_rss_mb=4096 --env HOME --env X=1
+	run -2 vg smoke sm --budget nope=1
+	run -2 vg smoke sm --env 1=2
 }
