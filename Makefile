@@ -1,6 +1,6 @@
 # mlctl - build, test, demo, bench.
 #   make            build ./mlctl
-#   make test       install what is missing, build, run unit + CLI tests
+#   make test       install what is missing (onnxruntime-node too), build, run unit + CLI tests
 #   make test SANITIZE=address,undefined
 #   make demo       install what is missing, build, run the whole flow on examples/iris
 #   make bench      speed and memory against openssl/sha256sum/cp/tar on the same data
@@ -39,7 +39,7 @@ endif
 all: $(BIN)
 
 deps:
-	@scripts/install-deps
+	@scripts/install-deps $(DEPS_FLAGS)
 
 $(BUILD)/%.o: %.c $(wildcard lib/*.h lib/validate/*.h cmd/*.h)
 	@mkdir -p $(dir $@)
@@ -70,6 +70,7 @@ $(BUILD)/unit: $(UNIT_SRC) $(BUILD)/libmlctl.a
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $(UNIT_SRC) $(BUILD)/libmlctl.a $(PKG_LIBS)
 
+test: DEPS_FLAGS = --with-node
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(BUILD)/unit
 	@scripts/run-tests $(BUILD)/unit $(abspath $(BIN))

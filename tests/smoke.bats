@@ -335,3 +335,108 @@ JSONL
 	done
 }
 
+# ---- a second runtime family: ONNX under onnxruntime-node (npm) ----
+
+NODE_MODULES=$BATS_TEST_DIRNAME/node/node_modules
+
+# onnx_model KIND DIR: the ~35 MB classifier of make-onnx.py (built once per
+# file), served by onnx-serve.js, with mlctl.json from `mlctl init` and a smoke section
+onnx_model() {
+	[ -d "$NODE_MODULES/onnxruntime-node" ] ||
+		{ echo "onnxruntime-node is missing: run scripts/install-deps --with-node"; return 1; }
+	if [ ! -f "$BATS_FILE_TMPDIR/$1/model.onnx" ]; then
+		/usr/bin/python3 "$FIXTURES/make-onnx.py" "$1" "$BATS_FILE_TMPDIR/$1.tmp" &&
+			mv "$BATS_FILE_TMPDIR/$1.tmp" "$BATS_FILE_TMPDIR/$1"
+	fi
+	cp -r "$BATS_FILE_TMPDIR/$1" "$2"
+	cp "$FIXTURES/onnx-serve.js" "$2/serve.js"
+	mlctl init "$2" --name "$1" -q
+	/usr/bin/python3 - "$2/mlctl.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["license"] = "MIT"
+m["smoke"] = {"runtime": "exec", "command": ["node", "serve.js"], "cases": "smoke/cases.jsonl",
+              "warmup": 1, "repeat": 5, "budget": {"p95_ms": 1000, "max_rss_mb": 1024}}
+json.dump(m, open(sys.argv[1], "w"), indent=2)
+PY
+}
+
+@test "onnxruntime-node: a 35 MB ONNX classifier answers as numpy computes it" {
+	onnx_model mlp m
+	[ "$(stat -c %s m/model.onnx)" -gt 30000000 ]
+	# init read the graph: the signature the outputs are checked against
+	grep -q '"name": "label",' m/mlctl.json
+	export NODE_PATH=$NODE_MODULES
+	run -0 mlctl smoke m --env NODE_PATH
+	[[ "$output" =~ ok\ +setosa\ +[0-9.]+\ ms ]]
+	[[ "$output" =~ ok\ +batch\ +[0-9.]+\ ms ]]
+	[[ "$output" =~ ok\ +three-features ]]
+	[[ "$output" =~ budget\ max_rss_mb\ ok:\ [0-9.]+,\ limit\ 1024 ]]
+	[[ "${lines[-1]}" == "passed: 5 cases, 0 failures in m" ]]
+	run -0 mlctl smoke m --env NODE_PATH --json --repeat 1
+	/usr/bin/python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+c = {x["name"]: x for x in d["cases"]}
+assert c["batch"]["output"]["label"] == [0, 0, 1], c["batch"]
+assert len(c["batch"]["output"]["probs"]) == 3 and abs(sum(c["setosa"]["output"]["probs"][0]) - 1) < 1e-5
+assert d["peak_rss_mb"] > 30, d["peak_rss_mb"]' "$output"
+	no_leftovers
+}
+
+@test "onnxruntime-node: without the runtime on NODE_PATH the model fails to start, and says why" {
+	onnx_model mlp m
+	unset NODE_PATH
+	run -1 mlctl smoke m
+	[[ "$output" == *"FAIL    setosa          -       the model exited with code 1"* ]]
+	[[ "$output" == *"Cannot find module 'onnxruntime-node'"* ]]
+	# the manifest's env is overridden by --env
+	sed -i 's|"cases": "smoke/cases.jsonl",|&\n    "note": "x",|' m/mlctl.json
+	/usr/bin/python3 - m/mlctl.json <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+del m["smoke"]["note"]
+m["env"] = {"NODE_PATH": "/nonexistent"}
+json.dump(m, open(sys.argv[1], "w"), indent=2)
+PY
+	run -1 mlctl smoke m
+	run -0 mlctl smoke m --env NODE_PATH="$NODE_MODULES"
+	run -2 --separate-stderr mlctl smoke m --env NO_SUCH_VARIABLE_HERE
+	[[ "$stderr" == "mlctl: --env NO_SUCH_VARIABLE_HERE: mlctl has no NO_SUCH_VARIABLE_HERE in its environment to pass on; give --env NO_SUCH_VARIABLE_HERE=VALUE" ]]
+	run -2 mlctl smoke m --env =x
+	run -2 mlctl smoke m --env 1A=x
+	no_leftovers
+}
+
+@test "onnxruntime-node: a drifted model fails its cases; the baseline measures and gates the drift" {
+	onnx_model mlp m
+	onnx_model mlp-drift d
+	cp m/smoke/cases.jsonl d/smoke/cases.jsonl
+	run -1 mlctl smoke d --env NODE_PATH="$NODE_MODULES"
+	[[ "$output" =~ FAIL\ +setosa\ +[0-9.]+\ ms\ +output\.probs\[0\]\[0\]:\ got\ 0\.[0-9]+,\ want\ 0\.[0-9]+\ ±\ 0\.000[0-9]+ ]]
+	[[ "$output" =~ ok\ +three-features ]]
+	# accept the drifted outputs as its own expectations; then only the gate can fail it
+	run -1 mlctl smoke d --env NODE_PATH="$NODE_MODULES" --update-expect -q
+	run -0 mlctl smoke d --env NODE_PATH="$NODE_MODULES" --baseline m --max-drift 0.5
+	[[ "$output" =~ ok\ +batch\ +0\.[0-9]+\ +6/6 ]]
+	[[ "$output" == *"drift within the limit: limit 0.5"* ]]
+	run -1 mlctl smoke d --env NODE_PATH="$NODE_MODULES" --baseline m --max-drift 0.001 --junit j.xml
+	[[ "$output" =~ FAIL\ +setosa\ +0\.0[0-9]+\ +2/2 ]]
+	grep -q 'classname="mlctl.smoke.drift" name="setosa"' j.xml
+	grep -q 'over the limit of 0.001' j.xml
+	no_leftovers
+}
+
+@test "onnxruntime-node: the ONNX model as a package and as a registry version, recorded" {
+	onnx_model mlp m
+	mlctl package m -o m.mlpkg -q
+	run -0 mlctl smoke m.mlpkg --env NODE_PATH="$NODE_MODULES"
+	[[ "${lines[-1]}" == "passed: 5 cases, 0 failures in m.mlpkg" ]]
+	mlctl push m.mlpkg -q
+	run -0 --separate-stderr mlctl smoke mlp:0.1.0 --env NODE_PATH="$NODE_MODULES" --record
+	[[ "$stderr" == "recorded for mlp:0.1.0 in models/mlp/records/"* ]]
+	run -0 mlctl show mlp
+	[[ "$output" == *"record:      smoke passed "* ]]
+	run -0 mlctl registry verify
+	no_leftovers
+}
