@@ -439,6 +439,8 @@ static int load_cases(struct tcase **out, size_t *n, const char *path, struct ml
 struct proc {
 	pid_t pid;
 	int in_fd, out_fd, log_fd;
+	pid_t guard;           /* the watcher that stops the group if mlctl dies, or 0 */
+	int lifeline;          /* its pipe: EOF (mlctl gone) means stop the model */
 	struct mlctl_buf line; /* bytes read but not yet a full line */
 	int exited, status;
 	double peak_rss_kb;
@@ -496,6 +498,8 @@ static void free_strv(char **v)
 	free(v);
 }
 
+static void guard(struct proc *pr);
+
 static int spawn(struct proc *pr, char *const argv[], char **envp, const char *dir,
 		 int stdout_to_log, struct mlctl_err *err)
 {
@@ -539,7 +543,82 @@ static int spawn(struct proc *pr, char *const argv[], char **envp, const char *d
 	pr->pid = pid;
 	pr->in_fd = in[1];
 	pr->out_fd = out[0];
+	guard(pr);
 	return 0;
+}
+
+/*
+ * PR_SET_PDEATHSIG takes only the model's main process along when mlctl is
+ * killed outright (SIGKILL, a crash, the OOM killer); what it started would
+ * live on. So a small watcher process outlives mlctl: it waits on a pipe
+ * whose only writer is mlctl, and when that pipe closes without a word it
+ * stops the model's whole group, TERM then KILL after the grace period. A
+ * normal stop tells it to go first. Without a watcher (fork failed), the
+ * death signal still covers the main process.
+ */
+static void guard(struct proc *pr)
+{
+	int p[2];
+	pid_t g;
+
+	pr->guard = 0;
+	pr->lifeline = -1;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	g = fork();
+	if (g < 0) {
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	if (g == 0) {
+		int null = open("/dev/null", O_RDWR);
+		char c;
+		ssize_t n;
+		double end;
+
+		/* keep none of mlctl's files open: the model must see EOF on its stdin, a
+		 * caller reading mlctl's stdout must see it end */
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		dup2(p[0], 3);
+		closefrom(4);
+		do
+			n = read(3, &c, 1);
+		while (n < 0 && errno == EINTR);
+		if (n == 1)
+			_exit(0); /* mlctl stopped the model itself */
+		kill(-pr->pid, SIGTERM);
+		end = now_ms() + GRACE_MS;
+		while (kill(-pr->pid, 0) == 0 && now_ms() < end)
+			usleep(20000);
+		kill(-pr->pid, SIGKILL);
+		_exit(0);
+	}
+	close(p[0]);
+	pr->guard = g;
+	pr->lifeline = p[1];
+}
+
+/* The model is stopped: the watcher may go. */
+static void unguard(struct proc *pr)
+{
+	if (pr->guard <= 0)
+		return;
+	if (write(pr->lifeline, "x", 1) != 1)
+		kill(pr->guard, SIGKILL);
+	close(pr->lifeline);
+	while (waitpid(pr->guard, NULL, 0) < 0 && errno == EINTR)
+		;
+	pr->guard = 0;
+	pr->lifeline = -1;
 }
 
 /* Resident memory of every process in the model's group, in KiB. */
@@ -640,6 +719,7 @@ static void stop(struct proc *pr)
 	}
 	/* whatever the main process left behind in its group goes too */
 	kill(-pr->pid, SIGKILL);
+	unguard(pr);
 	if (pr->out_fd >= 0) {
 		close(pr->out_fd);
 		pr->out_fd = -1;

@@ -175,6 +175,24 @@ PY
 	no_leftovers
 }
 
+@test "mlctl killed outright (SIGKILL): a watcher stops the model's whole group" {
+	smoke_model childhang
+	sed -i 's/"timeout_ms": 5000/"timeout_ms": 60000/' childhang/mlctl.json
+	"$MLCTL" smoke childhang > out.txt 2>&1 & pid=$!
+	# wait for the model (a child of mlctl) and the sleep it starts in its group
+	model=""
+	for i in $(seq 100); do
+		model=$(pgrep -f "python3 serve.py" -P "$pid" || true)
+		[ -n "$model" ] && [ -n "$(pgrep -g "$model" -x sleep || true)" ] && break
+		sleep 0.1
+	done
+	[ -n "$(pgrep -g "$model" -x sleep)" ]
+	kill -KILL "$pid"
+	wait "$pid" || true
+	for i in $(seq 50); do [ -z "$(pgrep -g "$model")" ] && break; sleep 0.1; done
+	[ -z "$(pgrep -g "$model")" ] || { ps -o pid,pgid,args -g "$model"; false; }
+}
+
 @test "http: the iris example behind http.server, started on a free port, passes" {
 	cp -r "$BATS_TEST_DIRNAME/../examples/iris" iris
 	/usr/bin/python3 iris/train.py >/dev/null
