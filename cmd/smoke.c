@@ -127,15 +127,6 @@ static char **env_opts(struct cli *cli, size_t *n, int *rc)
 	return out;
 }
 
-static void free_env_opts(char **v)
-{
-	size_t i;
-
-	for (i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
 static void histogram(struct cli *cli, const struct mlctl_smoke_result *res)
 {
 	size_t buckets[8] = { 0 }, i, top = 0;
@@ -367,7 +358,7 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 	o.env = (const char *const *)envv;
 	if (rc) {
 		cJSON_Delete(budget);
-		free_env_opts(envv);
+		mlctl_strv_free(envv);
 		return rc;
 	}
 	if (stat(target, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -429,7 +420,7 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 	free(dir);
 	mlctl_manifest_release(&m);
 	cJSON_Delete(budget);
-	free_env_opts(envv);
+	mlctl_strv_free(envv);
 	if (rc)
 		return cli_fail(cli, &err);
 	if (have_base) {

@@ -489,15 +489,6 @@ static char **make_env(const cJSON *manifest, const struct mlctl_smoke_opts *o, 
 	return out;
 }
 
-static void free_strv(char **v)
-{
-	size_t i;
-
-	for (i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
 static void guard(struct proc *pr);
 
 static int spawn(struct proc *pr, char *const argv[], char **envp, const char *dir,
@@ -1487,7 +1478,7 @@ done:
 		free(owned[i]);
 	free(owned);
 	free(argv);
-	free_strv(envp);
+	mlctl_strv_free(envp);
 	free(cpath);
 	free(tmpdir_log);
 	free(absdir);

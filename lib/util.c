@@ -105,6 +105,15 @@ char *mlctl_strdup(const char *s)
 	return mlctl_strndup(s, strlen(s));
 }
 
+void mlctl_strv_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
 char *mlctl_strndup(const char *s, size_t n)
 {
 	char *p = mlctl_malloc(n + 1);
