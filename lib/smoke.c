@@ -444,6 +444,7 @@ struct proc {
 	struct mlctl_buf line; /* bytes read but not yet a full line */
 	int exited, status;
 	double peak_rss_kb;
+	double last_sample;    /* when peak_rss_kb was last brought up to date (ms) */
 };
 
 static const char *const inherited_env[] = { "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE",
@@ -695,12 +696,12 @@ static void stop(struct proc *pr)
 {
 	if (pr->pid <= 0)
 		return;
+	if (!pr->exited)
+		sample_rss(pr); /* before EOF: a model that answered at once exits on it */
 	if (pr->in_fd >= 0) {
 		close(pr->in_fd);
 		pr->in_fd = -1;
 	}
-	if (!pr->exited)
-		sample_rss(pr);
 	if (!wait_exit(pr, 500)) {
 		kill(-pr->pid, SIGTERM);
 		if (!wait_exit(pr, GRACE_MS)) {
@@ -732,8 +733,6 @@ enum answer { A_OK, A_TIMEOUT, A_DIED, A_GARBAGE, A_INTERRUPTED };
 /* One line from the model, within deadline (ms on the monotonic clock). */
 static enum answer read_line(struct proc *pr, double deadline, char **line)
 {
-	double last_sample = now_ms();
-
 	*line = NULL;
 	for (;;) {
 		char *nl = pr->line.buf ? memchr(pr->line.buf, '\n', pr->line.len) : NULL;
@@ -758,9 +757,10 @@ static enum answer read_line(struct proc *pr, double deadline, char **line)
 		left = deadline - now_ms();
 		if (left <= 0)
 			return A_TIMEOUT;
-		if (now_ms() - last_sample > 100) {
+		/* every 100 ms across requests, so fast answers are sampled too */
+		if (now_ms() - pr->last_sample > 100) {
 			sample_rss(pr);
-			last_sample = now_ms();
+			pr->last_sample = now_ms();
 		}
 		if (poll(&pfd, 1, left > 100 ? 100 : (int)left + 1) <= 0)
 			continue;

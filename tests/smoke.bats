@@ -99,6 +99,21 @@ no_leftovers() {
 	no_leftovers
 }
 
+@test "the memory of a native model that answers at once and exits at once is measured" {
+	smoke_model good n
+	cc -O2 -o n/native "$FIXTURES/native-model.c"
+	"$PY" - n/mlctl.json <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["smoke"].update({"command": ["./native", "80"], "budget": {"max_rss_mb": 60}})
+json.dump(m, open(sys.argv[1], "w"))
+PY
+	printf '{"name": "a", "input": [1, 2], "expect": {"sum": 3}}\n' > n/smoke/cases.jsonl
+	run -1 mlctl smoke n
+	[[ "$output" =~ budget\ max_rss_mb\ FAIL:\ 8[0-9]\.[0-9]+,\ limit\ 60\.00 ]]
+	no_leftovers
+}
+
 @test "a model that ignores SIGTERM is killed after the grace period" {
 	smoke_model ignoreterm
 	run -0 mlctl smoke ignoreterm
