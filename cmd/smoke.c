@@ -216,7 +216,6 @@ static int record(struct cli *cli, const struct mlctl_smoke_result *res,
 	/* the record's summary, as validate's: what failed and how much was run */
 	{
 		cJSON *sum = cJSON_AddObjectToObject(doc, "summary");
-
 		size_t i, errors = mlctl_smoke_failures(res);
 
 		for (i = 0; d && d->gated && i < d->ncases; i++)
@@ -274,6 +273,19 @@ static int materialise(struct cli *cli, const char *target, char **tmp, char **d
 	}
 }
 
+/* A project folder as it is; a package or a version unpacked into a temporary one. */
+static int open_target(struct cli *cli, const char *target, char **tmp, char **dir,
+		       struct mlctl_manifest *m, struct mlctl_err *err)
+{
+	struct stat st;
+
+	if (stat(target, &st) == 0 && S_ISDIR(st.st_mode)) {
+		*dir = mlctl_strdup(target);
+		return mlctl_manifest_load(m, *dir, NULL, err);
+	}
+	return materialise(cli, target, tmp, dir, m, err);
+}
+
 /* The drift table after the run's own. */
 static void print_drift(struct cli *cli, const struct mlctl_smoke_drift *d)
 {
@@ -314,13 +326,15 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 	struct mlctl_smoke_drift drift, *d;
 	double max_drift = 0;
 	int have_base = 0;
-	char *tmp = NULL, *dir = NULL, **envv;
+	char *tmp = NULL, *dir = NULL, *btmp = NULL, *bdir = NULL, **envv;
+	struct mlctl_manifest bm;
 	cJSON *budget;
 	long repeat, warmup, timeout;
 	struct stat st;
 	int rc;
 
 	memset(&m, 0, sizeof(m));
+	memset(&bm, 0, sizeof(bm));
 	memset(&base, 0, sizeof(base));
 	if (max_drift_s) {
 		char *end;
@@ -361,12 +375,10 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 		mlctl_strv_free(envv);
 		return rc;
 	}
-	if (stat(target, &st) == 0 && S_ISDIR(st.st_mode)) {
-		dir = mlctl_strdup(target);
-		rc = mlctl_manifest_load(&m, dir, NULL, &err);
-	} else {
-		rc = materialise(cli, target, &tmp, &dir, &m, &err);
-	}
+	/* the baseline is found (pulled, unpacked) before anything runs */
+	rc = open_target(cli, target, &tmp, &dir, &m, &err);
+	if (!rc && baseline)
+		rc = open_target(cli, baseline, &btmp, &bdir, &bm, &err);
 	if (!rc)
 		rc = mlctl_smoke_run(&res, dir, m.json, &o, &err);
 	if (!rc && baseline) {
@@ -374,29 +386,15 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 		const cJSON *cj = cJSON_GetObjectItemCaseSensitive(
 			cJSON_GetObjectItemCaseSensitive(m.json, "smoke"), "cases");
 		char *rel = mlctl_path_join(dir, o.cases ? o.cases : cj->valuestring);
-		char *abs = realpath(rel, NULL), *btmp = NULL, *bdir = NULL;
-		struct mlctl_manifest bm;
+		char *abs = realpath(rel, NULL);
 		struct mlctl_smoke_opts bo = o;
 
-		memset(&bm, 0, sizeof(bm));
 		bo.cases = NULL;
 		bo.cases_abs = abs ? abs : rel;
-		if (stat(baseline, &st) == 0 && S_ISDIR(st.st_mode)) {
-			bdir = mlctl_strdup(baseline);
-			rc = mlctl_manifest_load(&bm, bdir, NULL, &err);
-		} else {
-			rc = materialise(cli, baseline, &btmp, &bdir, &bm, &err);
-		}
-		if (!rc)
-			rc = mlctl_smoke_run(&base, bdir, bm.json, &bo, &err);
+		rc = mlctl_smoke_run(&base, bdir, bm.json, &bo, &err);
 		have_base = !rc;
-		if (btmp)
-			mlctl_rm_rf(btmp);
-		free(btmp);
-		free(bdir);
 		free(abs);
 		free(rel);
-		mlctl_manifest_release(&bm);
 		if (rc)
 			mlctl_smoke_result_release(&res);
 	}
@@ -416,9 +414,14 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 	}
 	if (tmp)
 		mlctl_rm_rf(tmp);
+	if (btmp)
+		mlctl_rm_rf(btmp);
 	free(tmp);
 	free(dir);
+	free(btmp);
+	free(bdir);
 	mlctl_manifest_release(&m);
+	mlctl_manifest_release(&bm);
 	cJSON_Delete(budget);
 	mlctl_strv_free(envv);
 	if (rc)

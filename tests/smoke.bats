@@ -175,6 +175,14 @@ PY
 	run -2 mlctl smoke g --repeat many
 	run -2 mlctl smoke g --cases ../x
 	run -3 mlctl smoke nosuch:1.0.0
+	# a baseline that is not there is found out before the model runs (this one would hang)
+	smoke_model hang h
+	sed -i 's/"timeout_ms": 500/"timeout_ms": 60000/' h/mlctl.json
+	run -3 --separate-stderr timeout 20 "$MLCTL" smoke h --baseline nosuch:1.0.0
+	[[ "$stderr" == "mlctl: no registry at '$MLCTL_REGISTRY'; push a model first or pass --registry DIR" ]]
+	mlctl push h -q
+	run -3 --separate-stderr timeout 20 "$MLCTL" smoke h --baseline smoke-hang:production
+	[[ "$stderr" == "mlctl: alias 'production' of 'smoke-hang' does not exist"* ]]
 }
 
 @test "an interrupted smoke run stops the model and exits 130-style" {
