@@ -1268,6 +1268,45 @@ void mlctl_smoke_result_release(struct mlctl_smoke_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
+/* The smoke section's keys and budget names: a misspelt one would be ignored. */
+static int check_section(const cJSON *smoke, struct mlctl_err *err)
+{
+	static const char *const keys[] = { "runtime", "command", "cases", "timeout_ms",
+					    "overall_timeout_ms", "startup_timeout_ms", "warmup",
+					    "repeat", "budget", "url", "ready", "endpoint", "output",
+					    "request" };
+	const cJSON *budget = cJSON_GetObjectItemCaseSensitive(smoke, "budget"), *k;
+	size_t i;
+
+	cJSON_ArrayForEach(k, smoke) {
+		for (i = 0; i < MLCTL_ARRAY_SIZE(keys); i++)
+			if (!strcmp(k->string, keys[i]))
+				break;
+		if (i == MLCTL_ARRAY_SIZE(keys))
+			return mlctl_err_set(err, MLCTL_EGATE,
+					     "smoke.%s is not a smoke setting; see docs/mlctl-smoke.md "
+					     "for runtime, command, cases, budget and the rest",
+					     k->string);
+	}
+	if (budget && !cJSON_IsObject(budget))
+		return mlctl_err_set(err, MLCTL_EGATE, "smoke.budget must be an object such as "
+				     "{\"p95_ms\": 50}");
+	cJSON_ArrayForEach(k, budget) {
+		for (i = 0; i < MLCTL_ARRAY_SIZE(mlctl_smoke_budget_names); i++)
+			if (!strcmp(k->string, mlctl_smoke_budget_names[i]))
+				break;
+		if (i == MLCTL_ARRAY_SIZE(mlctl_smoke_budget_names))
+			return mlctl_err_set(err, MLCTL_EGATE,
+					     "smoke.budget.%s is not a budget; use p50_ms, p95_ms, "
+					     "p99_ms, startup_ms or max_rss_mb",
+					     k->string);
+		if (!cJSON_IsNumber(k) || k->valuedouble < 0)
+			return mlctl_err_set(err, MLCTL_EGATE,
+					     "smoke.budget.%s must be a number >= 0", k->string);
+	}
+	return 0;
+}
+
 int mlctl_smoke_run(struct mlctl_smoke_result *res, const char *dir, const cJSON *manifest,
 		    const struct mlctl_smoke_opts *o, struct mlctl_err *err)
 {
@@ -1300,6 +1339,8 @@ int mlctl_smoke_run(struct mlctl_smoke_result *res, const char *dir, const cJSON
 		return mlctl_err_set(err, MLCTL_EGATE,
 				     "smoke runtime '%s' is not known; use \"exec\" or \"http\"",
 				     cJSON_IsString(runtime) ? runtime->valuestring : "?");
+	if ((rc = check_section(smoke, err)))
+		return rc;
 	http = runtime && !strcmp(runtime->valuestring, "http");
 	url = cJSON_GetObjectItemCaseSensitive(smoke, "url");
 	if (http && url && !cJSON_IsString(url))

@@ -172,6 +172,20 @@ PY
 	echo 'not json' > g/smoke/cases.jsonl
 	run -1 --separate-stderr mlctl smoke g
 	[[ "$stderr" == "mlctl: g/smoke/cases.jsonl line 1: not a JSON object with an \"input\"; fix the case" ]]
+	"$PY" - g/mlctl.json <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["smoke"]["budget"] = {"p90_ms": 5}
+json.dump(m, open(sys.argv[1], "w"))
+PY
+	run -1 --separate-stderr mlctl smoke g
+	[[ "$stderr" == "mlctl: smoke.budget.p90_ms is not a budget; use p50_ms, p95_ms, p99_ms, startup_ms or max_rss_mb" ]]
+	sed -i 's/"p90_ms": 5/"p95_ms": "fast"/' g/mlctl.json
+	run -1 --separate-stderr mlctl smoke g
+	[[ "$stderr" == "mlctl: smoke.budget.p95_ms must be a number >= 0" ]]
+	sed -i 's/"budget"/"budgets"/' g/mlctl.json
+	run -1 --separate-stderr mlctl smoke g
+	[[ "$stderr" == "mlctl: smoke.budgets is not a smoke setting; see docs/mlctl-smoke.md"* ]]
 	run -2 mlctl smoke g --repeat many
 	run -2 mlctl smoke g --cases ../x
 	run -3 mlctl smoke nosuch:1.0.0
