@@ -59,7 +59,7 @@ static int int_opt(struct cli *cli, const char *name, long *out, long max)
 /* --budget NAME=LIMIT...: an object of limits (null for 'none'), or NULL and a usage error. */
 static cJSON *budget_opts(struct cli *cli, int *rc)
 {
-	size_t n, i, k;
+	size_t n, i;
 	const char *const *v = cli_opt_all(cli, "budget", &n);
 	cJSON *over = cJSON_CreateObject();
 
@@ -70,10 +70,8 @@ static cJSON *budget_opts(struct cli *cli, int *rc)
 		double x = 0;
 
 		snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - v[i]) : 0, v[i]);
-		for (k = 0; k < MLCTL_ARRAY_SIZE(mlctl_smoke_budget_names); k++)
-			if (!strcmp(name, mlctl_smoke_budget_names[k]))
-				break;
-		if (!eq || k == MLCTL_ARRAY_SIZE(mlctl_smoke_budget_names)) {
+		if (!eq || !mlctl_str_in(name, mlctl_smoke_budget_names,
+					 MLCTL_ARRAY_SIZE(mlctl_smoke_budget_names))) {
 			*rc = cli_usage(cli, "--budget '%s': give NAME=LIMIT with NAME one of p50_ms, "
 					"p95_ms, p99_ms, startup_ms, max_rss_mb", v[i]);
 			break;

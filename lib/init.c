@@ -72,12 +72,10 @@ static int ext_index(const char *path)
 const char *mlctl_guess_role(const char *path)
 {
 	const char *base = mlctl_basename(path);
-	size_t i;
 	int e;
 
-	for (i = 0; i < MLCTL_ARRAY_SIZE(tokenizer_names); i++)
-		if (!strcmp(base, tokenizer_names[i]))
-			return "tokenizer";
+	if (mlctl_str_in(base, tokenizer_names, MLCTL_ARRAY_SIZE(tokenizer_names)))
+		return "tokenizer";
 	if (!strncasecmp(base, "README", 6) || !strncasecmp(base, "LICENSE", 7) ||
 	    !strncasecmp(base, "MODEL_CARD", 10))
 		return "docs";

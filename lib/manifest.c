@@ -534,12 +534,7 @@ static const char *const dtypes[] = { "bool", "int8", "int16", "int32", "int64",
 
 int mlctl_dtype_is_known(const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < MLCTL_ARRAY_SIZE(dtypes); i++)
-		if (!strcmp(name, dtypes[i]))
-			return 1;
-	return 0;
+	return mlctl_str_in(name, dtypes, MLCTL_ARRAY_SIZE(dtypes));
 }
 
 static void check_signature(struct checker *c, const cJSON *sig)
@@ -634,7 +629,6 @@ static void check_fields(struct checker *c, const cJSON *root)
 static void check_artifacts(struct checker *c, const cJSON *root)
 {
 	const cJSON *arts = cJSON_GetObjectItemCaseSensitive(root, "artifacts"), *a;
-	size_t i;
 
 	if (!cJSON_IsArray(arts) || cJSON_GetArraySize(arts) == 0) {
 		emit(c, "MLV008", MLCTL_SEV_ERROR,
@@ -662,19 +656,12 @@ static void check_artifacts(struct checker *c, const cJSON *root)
 			emit(c, "MLV009", MLCTL_SEV_ERROR,
 			     "artifact '%s' is the manifest itself; remove it from \"artifacts\"",
 			     p->valuestring);
-		if (r) {
-			int ok = 0;
-
-			if (cJSON_IsString(r))
-				for (i = 0; i < MLCTL_ARRAY_SIZE(roles); i++)
-					if (!strcmp(r->valuestring, roles[i]))
-						ok = 1;
-			if (!ok)
-				emit(c, "MLV011", MLCTL_SEV_ERROR,
-				     "artifact '%s' has an unknown role; use model, code, config, data, "
-				     "docs, tokenizer, weights or other",
-				     p->valuestring);
-		}
+		if (r && !(cJSON_IsString(r) &&
+			   mlctl_str_in(r->valuestring, roles, MLCTL_ARRAY_SIZE(roles))))
+			emit(c, "MLV011", MLCTL_SEV_ERROR,
+			     "artifact '%s' has an unknown role; use model, code, config, data, "
+			     "docs, tokenizer, weights or other",
+			     p->valuestring);
 		for (b = arts->child; b != a; b = b->next) {
 			const cJSON *q = cJSON_GetObjectItemCaseSensitive(b, "path");
 
@@ -691,22 +678,15 @@ int mlctl_manifest_check(const cJSON *root, int with_files, mlctl_finding_fn fn,
 {
 	struct checker c = { fn, ctx, 0 };
 	const cJSON *it;
-	size_t i;
 
 	if (!cJSON_IsObject(root)) {
 		emit(&c, "MLV002", MLCTL_SEV_ERROR, "the manifest must be a JSON object");
 		return c.errors;
 	}
-	for (it = root->child; it; it = it->next) {
-		int known = 0;
-
-		for (i = 0; i < MLCTL_ARRAY_SIZE(known_keys); i++)
-			if (!strcmp(it->string, known_keys[i]))
-				known = 1;
-		if (!known)
+	for (it = root->child; it; it = it->next)
+		if (!mlctl_str_in(it->string, known_keys, MLCTL_ARRAY_SIZE(known_keys)))
 			emit(&c, "MLV005", MLCTL_SEV_WARNING,
 			     "unknown key '%s' is ignored; check its spelling", it->string);
-	}
 	it = cJSON_GetObjectItemCaseSensitive(root, "schema");
 	if (!cJSON_IsString(it))
 		emit(&c, "MLV002", MLCTL_SEV_ERROR, "missing \"schema\"; add \"schema\": \"%s\"",

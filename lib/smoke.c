@@ -338,18 +338,12 @@ static int check_case(const cJSON *j, const char *path, size_t line, struct mlct
 					    "expect_shape", "expect_dtype", "expect_error" };
 	const cJSON *k, *e = cJSON_GetObjectItemCaseSensitive(j, "expect_error");
 	const cJSON *tol = cJSON_GetObjectItemCaseSensitive(j, "tolerance");
-	size_t i;
 
-	cJSON_ArrayForEach(k, j) {
-		for (i = 0; i < MLCTL_ARRAY_SIZE(keys); i++)
-			if (!strcmp(k->string, keys[i]))
-				break;
-		if (i == MLCTL_ARRAY_SIZE(keys))
-			return mlctl_err_set(err, MLCTL_EGATE,
-					     "%s line %zu: unknown key \"%s\"; a case has name, input, "
-					     "expect, tolerance, expect_shape, expect_dtype, expect_error",
-					     path, line, k->string);
-	}
+	cJSON_ArrayForEach(k, j) if (!mlctl_str_in(k->string, keys, MLCTL_ARRAY_SIZE(keys))) return
+		mlctl_err_set(err, MLCTL_EGATE,
+			      "%s line %zu: unknown key \"%s\"; a case has name, input, expect, "
+			      "tolerance, expect_shape, expect_dtype, expect_error",
+			      path, line, k->string);
 	if (e && !cJSON_IsBool(e) && !cJSON_IsString(e))
 		return mlctl_err_set(err, MLCTL_EGATE,
 				     "%s line %zu: expect_error is true, or a text the model's error "
@@ -1276,26 +1270,18 @@ static int check_section(const cJSON *smoke, struct mlctl_err *err)
 					    "repeat", "budget", "url", "ready", "endpoint", "output",
 					    "request" };
 	const cJSON *budget = cJSON_GetObjectItemCaseSensitive(smoke, "budget"), *k;
-	size_t i;
 
-	cJSON_ArrayForEach(k, smoke) {
-		for (i = 0; i < MLCTL_ARRAY_SIZE(keys); i++)
-			if (!strcmp(k->string, keys[i]))
-				break;
-		if (i == MLCTL_ARRAY_SIZE(keys))
-			return mlctl_err_set(err, MLCTL_EGATE,
-					     "smoke.%s is not a smoke setting; see docs/mlctl-smoke.md "
-					     "for runtime, command, cases, budget and the rest",
-					     k->string);
-	}
+	cJSON_ArrayForEach(k, smoke) if (!mlctl_str_in(k->string, keys, MLCTL_ARRAY_SIZE(keys))) return
+		mlctl_err_set(err, MLCTL_EGATE,
+			      "smoke.%s is not a smoke setting; see docs/mlctl-smoke.md for runtime, "
+			      "command, cases, budget and the rest",
+			      k->string);
 	if (budget && !cJSON_IsObject(budget))
 		return mlctl_err_set(err, MLCTL_EGATE, "smoke.budget must be an object such as "
 				     "{\"p95_ms\": 50}");
 	cJSON_ArrayForEach(k, budget) {
-		for (i = 0; i < MLCTL_ARRAY_SIZE(mlctl_smoke_budget_names); i++)
-			if (!strcmp(k->string, mlctl_smoke_budget_names[i]))
-				break;
-		if (i == MLCTL_ARRAY_SIZE(mlctl_smoke_budget_names))
+		if (!mlctl_str_in(k->string, mlctl_smoke_budget_names,
+				  MLCTL_ARRAY_SIZE(mlctl_smoke_budget_names)))
 			return mlctl_err_set(err, MLCTL_EGATE,
 					     "smoke.budget.%s is not a budget; use p50_ms, p95_ms, "
 					     "p99_ms, startup_ms or max_rss_mb",

@@ -105,6 +105,16 @@ char *mlctl_strdup(const char *s)
 	return mlctl_strndup(s, strlen(s));
 }
 
+int mlctl_str_in(const char *s, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(s, list[i]))
+			return 1;
+	return 0;
+}
+
 void mlctl_strv_free(char **v)
 {
 	size_t i;

@@ -70,6 +70,8 @@ void *mlctl_calloc(size_t n, size_t size);
 void *mlctl_realloc(void *p, size_t n);
 char *mlctl_strdup(const char *s);
 char *mlctl_strndup(const char *s, size_t n);
+/* 1 when s is one of the n strings of list. */
+int mlctl_str_in(const char *s, const char *const *list, size_t n);
 /* Free a NULL-terminated array of strings and the array. */
 void mlctl_strv_free(char **v);
 char *mlctl_aprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -143,10 +143,7 @@ static int judge(const char *module, const char *name, const char *global)
 
 	if (!strcmp(module, "builtins") || !strcmp(module, "__builtin__") ||
 	    !strcmp(module, "__builtins__")) {
-		for (i = 0; i < MLCTL_ARRAY_SIZE(safe_builtins); i++)
-			if (!strcmp(name, safe_builtins[i]))
-				return 1;
-		return -1;
+		return mlctl_str_in(name, safe_builtins, MLCTL_ARRAY_SIZE(safe_builtins)) ? 1 : -1;
 	}
 	for (i = 0; i < MLCTL_ARRAY_SIZE(deny_modules); i++)
 		if (module_match(global, deny_modules[i]))
