@@ -337,10 +337,15 @@ void cli_table_print(const struct cli *cli, struct cli_table *t)
 	for (r = 0; r < t->nrows; r++) {
 		if (r == 0)
 			fputs(cli_c(cli, "bold"), stdout);
-		for (c = 0; c < t->ncols; c++) {
+		size_t last = t->ncols;
+
+		/* empty cells at the end of a row print nothing, not padding */
+		while (last > 1 && !*t->cells[r * t->ncols + last - 1])
+			last--;
+		for (c = 0; c < last; c++) {
 			const char *cell = t->cells[r * t->ncols + c];
 
-			if (c + 1 == t->ncols)
+			if (c + 1 == last)
 				fputs(cell, stdout);
 			else
 				printf("%-*s  ", (int)w[c], cell);
