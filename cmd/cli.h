@@ -91,11 +91,12 @@ int cmd_list(struct cli *cli, int argc, char **argv);
 int cmd_versions(struct cli *cli, int argc, char **argv);
 int cmd_show(struct cli *cli, int argc, char **argv);
 int cmd_registry(struct cli *cli, int argc, char **argv);
+int cmd_alias(struct cli *cli, int argc, char **argv);
 int cmd_completion(struct cli *cli, int argc, char **argv);
 int cmd_help(struct cli *cli, int argc, char **argv);
 
 extern const struct cli_cmd cli_cmd_init, cli_cmd_validate, cli_cmd_smoke, cli_cmd_package, cli_cmd_push, cli_cmd_pull,
-	cli_cmd_list, cli_cmd_versions, cli_cmd_show, cli_cmd_registry, cli_cmd_completion,
+	cli_cmd_list, cli_cmd_versions, cli_cmd_show, cli_cmd_alias, cli_cmd_registry, cli_cmd_completion,
 	cli_cmd_help;
 
 struct mlctl_report;

@@ -12,7 +12,7 @@
 
 const struct cli_cmd *const cli_commands[] = {
 	&cli_cmd_init, &cli_cmd_validate, &cli_cmd_package, &cli_cmd_push, &cli_cmd_pull, &cli_cmd_list,
-	&cli_cmd_versions, &cli_cmd_show, &cli_cmd_smoke, &cli_cmd_registry, &cli_cmd_completion,
+	&cli_cmd_versions, &cli_cmd_show, &cli_cmd_alias, &cli_cmd_smoke, &cli_cmd_registry, &cli_cmd_completion,
 	&cli_cmd_help, NULL,
 };
 

@@ -17,7 +17,8 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	struct mlctl_version_info info;
 	struct mlctl_manifest m;
 	struct mlctl_record_info *rec = NULL;
-	size_t nrec = 0;
+	struct mlctl_alias_info *al = NULL;
+	size_t nrec = 0, nal = 0;
 	char when[32], size[32];
 	size_t i;
 	int rc;
@@ -26,7 +27,9 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_open_registry(cli, &r, 0)))
 		return rc;
 	rc = mlctl_registry_resolve(r, &info, &m, argv[0], &err);
-	if (!rc && (rc = mlctl_registry_records(r, &rec, &nrec, info.digest, &err))) {
+	if (!rc && ((rc = mlctl_registry_records(r, &rec, &nrec, info.digest, &err)) ||
+		    (rc = mlctl_registry_aliases(r, &al, &nal, info.name, info.digest, &err)))) {
+		mlctl_record_infos_free(rec, nrec);
 		mlctl_manifest_release(&m);
 		mlctl_version_info_release(&info);
 	}
@@ -46,6 +49,9 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		cJSON_AddStringToObject(doc, "actor", info.actor);
 		cJSON_AddBoolToObject(doc, "validated", info.validated);
 		cJSON_AddItemToObject(doc, "manifest", cJSON_Duplicate(m.json, 1));
+		records = cJSON_AddArrayToObject(doc, "aliases");
+		for (i = 0; i < nal; i++)
+			cJSON_AddItemToArray(records, cJSON_CreateString(al[i].alias));
 		records = cJSON_AddArrayToObject(doc, "records");
 		for (i = 0; i < nrec; i++) {
 			cJSON *o = cJSON_CreateObject();
@@ -74,6 +80,12 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		printf("size:        %s in %zu file%s\n", size, info.nfiles, info.nfiles == 1 ? "" : "s");
 		printf("created:     %s by %s\n", when, info.actor);
 		printf("validated:   %s\n", info.validated ? "yes" : "no (pushed with --no-validate)");
+		if (nal) {
+			printf("aliases:    ");
+			for (i = 0; i < nal; i++)
+				printf(" %s", al[i].alias);
+			putchar('\n');
+		}
 		if (cJSON_IsString(fw))
 			printf("framework:   %s\n", fw->valuestring);
 		if (cJSON_IsString(lic))
@@ -110,6 +122,7 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		cli_table_release(&t);
 	}
 	mlctl_record_infos_free(rec, nrec);
+	mlctl_alias_infos_free(al, nal);
 	mlctl_manifest_release(&m);
 	mlctl_version_info_release(&info);
 	return 0;

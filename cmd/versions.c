@@ -1,12 +1,14 @@
 /*
  * versions.c - mlctl versions NAME: a model's versions, highest first.
  */
+#include <string.h>
+
 #include "cli.h"
 #include "registry.h"
 #include "banned.h"
 
 const struct cli_cmd cli_cmd_versions = {
-	"versions", cmd_versions, "list a model's versions: digest, size, when, who",
+	"versions", cmd_versions, "list a model's versions: digest, size, when, who, aliases",
 	"NAME [--json]", NULL, 1, 1,
 };
 
@@ -15,8 +17,9 @@ int cmd_versions(struct cli *cli, int argc, char **argv)
 	struct mlctl_err err = MLCTL_ERR_INIT;
 	struct mlctl_registry *r = NULL;
 	struct mlctl_version_info *v = NULL;
+	struct mlctl_alias_info *al = NULL;
 	struct mlctl_ref ref;
-	size_t n = 0, i;
+	size_t n = 0, nal = 0, i, k;
 	int rc;
 
 	(void)argc;
@@ -28,6 +31,8 @@ int cmd_versions(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_open_registry(cli, &r, 0)))
 		return rc;
 	rc = mlctl_registry_versions(r, &v, &n, ref.name, &err);
+	if (!rc && (rc = mlctl_registry_aliases(r, &al, &nal, ref.name, NULL, &err)))
+		mlctl_version_infos_free(v, n);
 	mlctl_registry_free(r);
 	if (rc)
 		return cli_fail(cli, &err);
@@ -37,7 +42,7 @@ int cmd_versions(struct cli *cli, int argc, char **argv)
 		cJSON_AddStringToObject(doc, "name", ref.name);
 		arr = cJSON_AddArrayToObject(doc, "versions");
 		for (i = 0; i < n; i++) {
-			cJSON *o = cJSON_CreateObject();
+			cJSON *o = cJSON_CreateObject(), *names;
 			char when[32];
 
 			mlctl_time_iso(when, v[i].created);
@@ -48,25 +53,37 @@ int cmd_versions(struct cli *cli, int argc, char **argv)
 			cJSON_AddStringToObject(o, "created", when);
 			cJSON_AddStringToObject(o, "actor", v[i].actor);
 			cJSON_AddBoolToObject(o, "validated", v[i].validated);
+			names = cJSON_AddArrayToObject(o, "aliases");
+			for (k = 0; k < nal; k++)
+				if (!strcmp(al[k].version, v[i].version))
+					cJSON_AddItemToArray(names, cJSON_CreateString(al[k].alias));
 			cJSON_AddItemToArray(arr, o);
 		}
 		cli_print_json(doc);
 	} else {
 		struct cli_table t;
 
-		cli_table_init(&t, 5);
-		cli_table_row(&t, "VERSION", "DIGEST", "SIZE", "CREATED", "BY");
+		cli_table_init(&t, 6);
+		cli_table_row(&t, "VERSION", "DIGEST", "SIZE", "CREATED", "BY", "ALIASES");
 		for (i = 0; i < n; i++) {
 			char size[32], when[32], dig[32];
+			struct mlctl_buf names = MLCTL_BUF_INIT;
 
 			mlctl_human_size(size, v[i].size);
 			mlctl_time_iso(when, v[i].created);
 			snprintf(dig, sizeof(dig), "%.19s", v[i].digest);
-			cli_table_row(&t, v[i].version, dig, size, when, v[i].actor);
+			mlctl_buf_puts(&names, "");
+			for (k = 0; k < nal; k++)
+				if (!strcmp(al[k].version, v[i].version))
+					mlctl_buf_printf(&names, "%s%s", names.len ? "," : "",
+							 al[k].alias);
+			cli_table_row(&t, v[i].version, dig, size, when, v[i].actor, names.buf);
+			mlctl_buf_release(&names);
 		}
 		cli_table_print(cli, &t);
 		cli_table_release(&t);
 	}
 	mlctl_version_infos_free(v, n);
+	mlctl_alias_infos_free(al, nal);
 	return 0;
 }

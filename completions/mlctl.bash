@@ -7,7 +7,7 @@ _mlctl() {
 		words=("${COMP_WORDS[@]}")
 		cword=$COMP_CWORD
 	}
-	local commands="init validate package push pull list versions show smoke registry completion help"
+	local commands="init validate package push pull list versions show alias smoke registry completion help"
 	local global="--registry --json --quiet -q --verbose -v --color --help -h --version"
 	local cmd="" i
 	for ((i = 1; i < cword; i++)); do
@@ -22,7 +22,7 @@ _mlctl() {
 	--color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
 	--compression) COMPREPLY=($(compgen -W "none gzip zstd gzip:9 zstd:19" -- "$cur")); return ;;
 	--bump) COMPREPLY=($(compgen -W "major minor patch" -- "$cur")); return ;;
-	--name | --version | --gate | --allow-license | --repeat | --warmup | --timeout-ms | --max-drift) return ;;
+	--reason | --name | --version | --gate | --allow-license | --repeat | --warmup | --timeout-ms | --max-drift) return ;;
 	--baseline) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
 	--cases) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
 	--budget) COMPREPLY=($(compgen -W "p50_ms= p95_ms= p99_ms= startup_ms= max_rss_mb=" -- "$cur")); compopt -o nospace 2>/dev/null || true; return ;;
@@ -40,6 +40,7 @@ _mlctl() {
 	package) opts="--output -o --compression" ;;
 	push) opts="--bump --no-validate" ;;
 	pull) opts="--output -o --force -f" ;;
+	alias) opts="set rm list --reason" ;;
 	registry) opts="verify reindex" ;;
 	completion) opts="bash zsh fish" ;;
 	help) opts="$commands" ;;

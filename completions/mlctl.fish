@@ -1,5 +1,5 @@
 # fish completion for mlctl
-set -l cmds init validate package push pull list versions show smoke registry completion help
+set -l cmds init validate package push pull list versions show alias smoke registry completion help
 complete -c mlctl -f
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a init -d 'write mlctl.json from a folder'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a validate -d 'check a project, package or version'
@@ -10,6 +10,7 @@ complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a list -d 'list th
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a versions -d "list a model's versions"
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a show -d 'show one version'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a smoke -d 'run the model on known cases'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a alias -d 'point a movable name at a version'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a registry -d 'verify or reindex'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a completion -d 'print a completion script'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a help -d 'show help'
@@ -58,6 +59,9 @@ complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l update-expect -d 'wr
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l baseline -r -F -d 'compare with another version'
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l max-drift -x -d 'largest drift allowed'
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -F
+# alias
+complete -c mlctl -n '__fish_seen_subcommand_from alias; and not __fish_seen_subcommand_from set rm list' -a 'set rm list'
+complete -c mlctl -n '__fish_seen_subcommand_from alias' -l reason -x -d 'why the alias moves'
 # registry, completion, help
 complete -c mlctl -n '__fish_seen_subcommand_from registry' -a 'verify reindex'
 complete -c mlctl -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'

@@ -243,6 +243,25 @@ int mlctl_semver_bump(char **out, const char *from, const char *part, struct mlc
 
 /* ---------------------------------------------------------------- refs */
 
+int mlctl_alias_check(const char *alias, struct mlctl_err *err)
+{
+	size_t i;
+
+	if (!isalpha((unsigned char)alias[0]) || strlen(alias) > 64)
+		return mlctl_err_set(err, MLCTL_EUSAGE,
+				     "alias '%s' must start with a letter and be at most 64 "
+				     "characters, such as 'production'",
+				     alias);
+	for (i = 0; alias[i]; i++)
+		if (!isalnum((unsigned char)alias[i]) && alias[i] != '-' && alias[i] != '_' &&
+		    alias[i] != '.')
+			return mlctl_err_set(err, MLCTL_EUSAGE,
+					     "alias '%s' may hold only letters, digits, '.', '_' and "
+					     "'-'",
+					     alias);
+	return 0;
+}
+
 int mlctl_ref_parse(struct mlctl_ref *out, const char *s, struct mlctl_err *err)
 {
 	const char *at = strchr(s, '@'), *colon;
@@ -274,15 +293,8 @@ int mlctl_ref_parse(struct mlctl_ref *out, const char *s, struct mlctl_err *err)
 				return MLCTL_EUSAGE;
 			out->kind = MLCTL_REF_VERSION;
 		} else if (isalpha((unsigned char)tag[0])) {
-			size_t i;
-
-			for (i = 0; tag[i]; i++)
-				if (!isalnum((unsigned char)tag[i]) && tag[i] != '-' &&
-				    tag[i] != '_' && tag[i] != '.')
-					return mlctl_err_set(err, MLCTL_EUSAGE,
-							     "alias '%s' may hold only letters, "
-							     "digits, '.', '_' and '-'",
-							     tag);
+			if (mlctl_alias_check(tag, err))
+				return MLCTL_EUSAGE;
 			out->kind = MLCTL_REF_ALIAS;
 		} else {
 			return mlctl_err_set(err, MLCTL_EUSAGE,

@@ -50,6 +50,8 @@ struct mlctl_ref {
 
 /* NAME, NAME:1.2.0, NAME:alias, NAME@sha256:<hex>. MLCTL_EUSAGE when malformed. */
 int mlctl_ref_parse(struct mlctl_ref *out, const char *s, struct mlctl_err *err);
+/* An alias: a letter, then letters, digits, '.', '_', '-'; at most 64. MLCTL_EUSAGE if not. */
+int mlctl_alias_check(const char *alias, struct mlctl_err *err);
 
 /* ---- findings ---- */
 

@@ -59,6 +59,15 @@ static const char *const migrations[] = {
 	" passed INTEGER NOT NULL, created INTEGER NOT NULL, actor TEXT NOT NULL,"
 	" path TEXT NOT NULL, summary TEXT NOT NULL, git_commit TEXT NOT NULL);"
 	"CREATE INDEX records_digest ON records(digest, kind);",
+	/* 4: aliases (movable names for versions) and every move of them */
+	"CREATE TABLE aliases(model TEXT NOT NULL, alias TEXT NOT NULL, version TEXT NOT NULL,"
+	" digest TEXT NOT NULL, moved INTEGER NOT NULL, actor TEXT NOT NULL,"
+	" git_commit TEXT NOT NULL, PRIMARY KEY(model, alias));"
+	"CREATE TABLE alias_moves(id INTEGER PRIMARY KEY, model TEXT NOT NULL,"
+	" alias TEXT NOT NULL, n INTEGER NOT NULL, version TEXT, digest TEXT,"
+	" time INTEGER NOT NULL, actor TEXT NOT NULL, reason TEXT, git_commit TEXT NOT NULL,"
+	" UNIQUE(model, alias, n));"
+	"ALTER TABLE events ADD COLUMN alias TEXT;",
 };
 
 /* ---------------------------------------------------------------- SQL helpers */
@@ -207,6 +216,8 @@ struct event {
 	const char *type, *model, *version, *digest, *actor, *reason;
 	const char *kind, *path; /* record: its kind and file in git */
 	int passed;              /* record: the gate passed */
+	const char *alias;       /* alias, unalias: which, and its move number */
+	int64_t n;
 	int64_t time;
 	int validated; /* push: 1 unless pushed with --no-validate */
 };
@@ -236,7 +247,10 @@ static int event_parse(struct event *ev, cJSON **json, const char *message)
 	STR(reason)
 	STR(kind)
 	STR(path)
+	STR(alias)
 #undef STR
+	it = cJSON_GetObjectItemCaseSensitive(j, "n");
+	ev->n = cJSON_IsNumber(it) ? (int64_t)it->valuedouble : 0;
 	ev->passed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "passed"));
 	it = cJSON_GetObjectItemCaseSensitive(j, "time");
 	ev->time = cJSON_IsNumber(it) ? (int64_t)it->valuedouble : 0;
@@ -351,7 +365,7 @@ static int insert_event(struct mlctl_registry *r, const struct event *ev, const 
 
 	if ((rc = db_prepare(r, &st,
 			     "INSERT INTO events(type, model, version, digest, actor, time, "
-			     "reason, git_commit) VALUES(?,?,?,?,?,?,?,?)",
+			     "reason, git_commit, alias) VALUES(?,?,?,?,?,?,?,?,?)",
 			     err)))
 		return rc;
 	sqlite3_bind_text(st, 1, ev->type, -1, SQLITE_STATIC);
@@ -362,9 +376,20 @@ static int insert_event(struct mlctl_registry *r, const struct event *ev, const 
 	sqlite3_bind_int64(st, 6, ev->time);
 	sqlite3_bind_text(st, 7, ev->reason, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, commit, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, ev->alias, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(err, r->db, "registry database");
 	sqlite3_finalize(st);
 	return rc;
+}
+
+static int apply_alias(struct mlctl_registry *r, const struct event *ev, const char *commit,
+		       struct mlctl_err *err);
+
+/* Tests: with MLCTL_TEST_CRASH_AFTER_GIT set, die between git and SQLite, as a crash would. */
+static void crash_point(void)
+{
+	if (getenv("MLCTL_TEST_CRASH_AFTER_GIT"))
+		_exit(99);
 }
 
 /* Under the write lock: one git commit with these changes, its message the event. */
@@ -490,6 +515,17 @@ static int replay_commit(void *payload, const char *commit, const char *message,
 		rc = insert_record(r, &ev, summary, commit, err);
 		free(summary);
 		if (rc)
+			goto done;
+	}
+	if (!strcmp(ev.type, "alias") || !strcmp(ev.type, "unalias")) {
+		if (!ev.model || !ev.alias || !ev.version || !ev.digest || ev.n < 1) {
+			rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+					   "%s event in commit %.12s lacks model, alias, version, "
+					   "digest or move number",
+					   ev.type, commit);
+			goto done;
+		}
+		if ((rc = apply_alias(r, &ev, commit, err)))
 			goto done;
 	}
 	/* events of kinds this version does not know are kept in the log as they are */
@@ -886,6 +922,9 @@ int mlctl_registry_list(struct mlctl_registry *r, struct mlctl_model_info **out,
 }
 
 /* The version a reference names. Latest: highest release, else highest prerelease. */
+static int alias_state(struct mlctl_registry *r, const char *name, const char *alias,
+		       char version[256], char digest[72], int64_t *moves, struct mlctl_err *err);
+
 int mlctl_registry_resolve(struct mlctl_registry *r, struct mlctl_version_info *info,
 			   struct mlctl_manifest *m, const char *refstr, struct mlctl_err *err)
 {
@@ -899,11 +938,20 @@ int mlctl_registry_resolve(struct mlctl_registry *r, struct mlctl_version_info *
 		memset(m, 0, sizeof(*m));
 	if ((rc = mlctl_ref_parse(&ref, refstr, err)))
 		return rc;
-	if (ref.kind == MLCTL_REF_ALIAS)
-		return mlctl_err_set(err, MLCTL_ENOTFOUND,
-				     "alias '%s' of '%s' does not exist; use a version (%s:1.0.0) "
-				     "or a digest",
-				     ref.tag, ref.name, ref.name);
+	if (ref.kind == MLCTL_REF_ALIAS) {
+		char version[256], digest[72];
+		int64_t moves;
+
+		if ((rc = alias_state(r, ref.name, ref.tag, version, digest, &moves, err)))
+			return rc;
+		if (!*version)
+			return mlctl_err_set(err, MLCTL_ENOTFOUND,
+					     "alias '%s' of '%s' does not exist; see 'mlctl alias list "
+					     "%s', or set it with 'mlctl alias set %s:VERSION %s'",
+					     ref.tag, ref.name, ref.name, ref.name, ref.tag);
+		snprintf(ref.tag, sizeof(ref.tag), "%s", version);
+		ref.kind = MLCTL_REF_VERSION;
+	}
 	if (ref.kind == MLCTL_REF_LATEST) {
 		struct mlctl_version_info *v;
 		size_t n, i, pick = 0;
@@ -1222,10 +1270,7 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 	tag = tag_name(m->name, m->version);
 	if ((rc = mlctl_git_tag(r->git, tag, head, digest, actor, now, err)))
 		goto done;
-	if (getenv("MLCTL_TEST_CRASH_AFTER_GIT")) {
-		/* tests: die between git and SQLite, as a crash would */
-		_exit(99);
-	}
+	crash_point();
 	memset(&ev, 0, sizeof(ev));
 	ev.type = "push";
 	ev.model = m->name;
@@ -1507,8 +1552,52 @@ static void problem(struct mlctl_verify_report *rep, const char *msg)
 struct git_versions {
 	struct mlctl_registry *r;
 	struct mlctl_verify_report *rep;
-	size_t n, records;
+	size_t n, records, aliases;
 };
+
+static int alias_state(struct mlctl_registry *r, const char *name, const char *alias,
+		       char version[256], char digest[72], int64_t *moves, struct mlctl_err *err);
+
+/* models/NAME/aliases.json against the database's aliases of NAME. */
+static void verify_aliases(struct git_versions *gv, const char *path, const char *data,
+			   size_t len)
+{
+	char *name = mlctl_strndup(path + 7, strlen(path) - 7 - 13), *msg;
+	cJSON *doc = cJSON_ParseWithLength(data, len), *a;
+	struct mlctl_err perr = MLCTL_ERR_INIT;
+
+	if (!cJSON_IsObject(doc)) {
+		msg = mlctl_aprintf("%s in git is not a JSON object", path);
+		problem(gv->rep, msg);
+		free(msg);
+		cJSON_Delete(doc);
+		free(name);
+		return;
+	}
+	cJSON_ArrayForEach(a, doc) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(a, "version");
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(a, "digest");
+		char version[256], digest[72];
+		int64_t moves;
+
+		gv->aliases++;
+		if (alias_state(gv->r, name, a->string, version, digest, &moves, &perr)) {
+			problem(gv->rep, perr.msg);
+			continue;
+		}
+		if (!cJSON_IsString(v) || !cJSON_IsString(d) || strcmp(v->valuestring, version) ||
+		    strcmp(d->valuestring, digest)) {
+			msg = mlctl_aprintf("alias %s of %s points at %s in git but at %s in the "
+					    "database; run 'mlctl registry reindex'",
+					    a->string, name, cJSON_IsString(v) ? v->valuestring : "?",
+					    *version ? version : "nothing");
+			problem(gv->rep, msg);
+			free(msg);
+		}
+	}
+	cJSON_Delete(doc);
+	free(name);
+}
 
 static int verify_git_file(void *payload, const char *path, const char *data, size_t len,
 			   struct mlctl_err *err)
@@ -1521,6 +1610,10 @@ static int verify_git_file(void *payload, const char *path, const char *data, si
 	int rc;
 
 	(void)err;
+	if (!strncmp(path, "models/", 7) && plen > 20 && !strcmp(path + plen - 13, "/aliases.json")) {
+		verify_aliases(gv, path, data, len);
+		return 0;
+	}
 	if (!strncmp(path, "models/", 7) && strstr(path, "/records/")) {
 		gv->records++;
 		return 0;
@@ -1598,7 +1691,7 @@ static void verify_blobs(struct mlctl_registry *r, struct mlctl_verify_report *r
 int mlctl_registry_verify(struct mlctl_registry *r, struct mlctl_verify_report *rep,
 			  struct mlctl_err *err)
 {
-	struct git_versions gv = { r, rep, 0, 0 };
+	struct git_versions gv = { r, rep, 0, 0, 0 };
 	sqlite3_stmt *st = NULL;
 	char head[41], db_head[64], *msg;
 	int rc, s;
@@ -1643,6 +1736,17 @@ int mlctl_registry_verify(struct mlctl_registry *r, struct mlctl_verify_report *
 		msg = mlctl_aprintf("the database has %lld records but git has %zu; run 'mlctl "
 				    "registry reindex'", (long long)sqlite3_column_int64(st, 0),
 				    gv.records);
+		problem(rep, msg);
+		free(msg);
+	}
+	sqlite3_finalize(st);
+	if ((rc = db_prepare(r, &st, "SELECT count(*) FROM aliases", err)))
+		return rc;
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    (size_t)sqlite3_column_int64(st, 0) != gv.aliases) {
+		msg = mlctl_aprintf("the database has %lld aliases but git has %zu; run 'mlctl "
+				    "registry reindex'", (long long)sqlite3_column_int64(st, 0),
+				    gv.aliases);
 		problem(rep, msg);
 		free(msg);
 	}
@@ -1700,7 +1804,8 @@ int mlctl_registry_reindex(struct mlctl_registry *r, size_t *events, struct mlct
 		return rc;
 	rc = db_exec(r,
 		     "DELETE FROM files; DELETE FROM versions; DELETE FROM models; "
-		     "DELETE FROM events; DELETE FROM records; "
+		     "DELETE FROM events; DELETE FROM records; DELETE FROM aliases; "
+		     "DELETE FROM alias_moves; "
 		     "UPDATE meta SET value = '' WHERE key = 'git_head';",
 		     err);
 	if (!rc)
@@ -1834,6 +1939,364 @@ int mlctl_registry_records(struct mlctl_registry *r, struct mlctl_record_info **
 		return rc;
 	}
 	*out = rec;
+	*n = cnt;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- aliases */
+
+/* GTO's tags: NAME#ALIAS#N when the alias is set, NAME#ALIAS!#N when it is removed. */
+static char *alias_tag(const char *name, const char *alias, int removed, int64_t n)
+{
+	return mlctl_aprintf("%s#%s%s#%lld", name, alias, removed ? "!" : "", (long long)n);
+}
+
+/* The commit a version was pushed in, where its NAME@vVERSION tag points. */
+static int version_commit(struct mlctl_registry *r, char out[41], const char *name,
+			  const char *version, struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, s;
+
+	if ((rc = db_prepare(r, &st,
+			     "SELECT v.git_commit FROM versions v JOIN models m ON "
+			     "m.id = v.model_id WHERE m.name = ? AND v.version = ?",
+			     err)))
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW)
+		snprintf(out, 41, "%s", (const char *)sqlite3_column_text(st, 0));
+	else if (s == SQLITE_DONE)
+		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+				   "an alias names %s:%s, which is not in the registry; run 'mlctl "
+				   "registry reindex'",
+				   name, version);
+	else
+		rc = db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Inside a write transaction: an alias event's row, its move, and its GTO tag. */
+static int apply_alias(struct mlctl_registry *r, const struct event *ev, const char *commit,
+		       struct mlctl_err *err)
+{
+	int removed = !strcmp(ev->type, "unalias"), rc;
+	sqlite3_stmt *st = NULL;
+	char vcommit[41], *tag = NULL, *msg = NULL;
+
+	if ((rc = version_commit(r, vcommit, ev->model, ev->version, err)))
+		return rc;
+	if (removed)
+		rc = db_prepare(r, &st, "DELETE FROM aliases WHERE model = ? AND alias = ?", err);
+	else
+		rc = db_prepare(r, &st,
+				"INSERT OR REPLACE INTO aliases(model, alias, version, digest, moved, "
+				"actor, git_commit) VALUES(?,?,?,?,?,?,?)",
+				err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, ev->model, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ev->alias, -1, SQLITE_STATIC);
+	if (!removed) {
+		sqlite3_bind_text(st, 3, ev->version, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, ev->digest, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, ev->time);
+		sqlite3_bind_text(st, 6, ev->actor, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, commit, -1, SQLITE_STATIC);
+	}
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	if (rc || (rc = db_prepare(r, &st,
+				   "INSERT INTO alias_moves(model, alias, n, version, digest, time, "
+				   "actor, reason, git_commit) VALUES(?,?,?,?,?,?,?,?,?)",
+				   err)))
+		return rc;
+	sqlite3_bind_text(st, 1, ev->model, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ev->alias, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, ev->n);
+	if (!removed) {
+		sqlite3_bind_text(st, 4, ev->version, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, ev->digest, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_int64(st, 6, ev->time);
+	sqlite3_bind_text(st, 7, ev->actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, ev->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, commit, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	/* the tag points at the version's own commit, so GTO reads it as that version's stage */
+	tag = alias_tag(ev->model, ev->alias, removed, ev->n);
+	msg = ev->reason ? mlctl_strdup(ev->reason)
+			 : mlctl_aprintf("%s %s %s %s", removed ? "unalias" : "alias", ev->model,
+					 ev->alias, ev->version);
+	rc = mlctl_git_tag(r->git, tag, vcommit, msg, ev->actor, ev->time, err);
+	free(tag);
+	free(msg);
+	return rc;
+}
+
+/* The alias's target (version and digest, "" when unset) and its last move number. */
+static int alias_state(struct mlctl_registry *r, const char *name, const char *alias,
+		       char version[256], char digest[72], int64_t *moves, struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, s;
+
+	version[0] = digest[0] = '\0';
+	*moves = 0;
+	if ((rc = db_prepare(r, &st,
+			     "SELECT (SELECT version FROM aliases WHERE model = ?1 AND alias = ?2), "
+			     "(SELECT digest FROM aliases WHERE model = ?1 AND alias = ?2), "
+			     "(SELECT coalesce(max(n), 0) FROM alias_moves WHERE model = ?1 AND "
+			     "alias = ?2)",
+			     err)))
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, alias, -1, SQLITE_STATIC);
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW) {
+		if (sqlite3_column_text(st, 0))
+			snprintf(version, 256, "%s", (const char *)sqlite3_column_text(st, 0));
+		if (sqlite3_column_text(st, 1))
+			snprintf(digest, 72, "%s", (const char *)sqlite3_column_text(st, 1));
+		*moves = sqlite3_column_int64(st, 2);
+	} else {
+		rc = db_fail(err, r->db, "registry database");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* models/NAME/aliases.json after this move: every alias of the model and its target. */
+static int aliases_file(struct mlctl_registry *r, char **out, const char *name,
+			const char *alias, const char *version, const char *digest,
+			struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *doc = cJSON_CreateObject(), *o;
+	char *text;
+	int rc, s;
+
+	if ((rc = db_prepare(r, &st, "SELECT alias, version, digest FROM aliases WHERE model = ?",
+			     err))) {
+		cJSON_Delete(doc);
+		return rc;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		o = cJSON_AddObjectToObject(doc, (const char *)sqlite3_column_text(st, 0));
+		cJSON_AddStringToObject(o, "version", (const char *)sqlite3_column_text(st, 1));
+		cJSON_AddStringToObject(o, "digest", (const char *)sqlite3_column_text(st, 2));
+	}
+	if (s != SQLITE_DONE)
+		rc = db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	cJSON_DeleteItemFromObjectCaseSensitive(doc, alias);
+	if (version) {
+		o = cJSON_AddObjectToObject(doc, alias);
+		cJSON_AddStringToObject(o, "version", version);
+		cJSON_AddStringToObject(o, "digest", digest);
+	}
+	text = mlctl_json_canonical(doc);
+	*out = mlctl_aprintf("%s\n", text);
+	free(text);
+	cJSON_Delete(doc);
+	return rc;
+}
+
+/* Set (to != NULL) or remove an alias: git commit and tag, then rows, under the lock. */
+static int move_alias(struct mlctl_registry *r, struct mlctl_alias_move *mv, const char *name,
+		      const char *alias, const struct mlctl_version_info *to, const char *reason,
+		      struct mlctl_err *err)
+{
+	char head[41], was[256], was_digest[72], have[72], *actor = mlctl_actor();
+	char *path = mlctl_aprintf("models/%s/aliases.json", name), *file = NULL, *msg = NULL;
+	struct mlctl_git_change ch;
+	struct event ev;
+	cJSON *evj = NULL;
+	int64_t now = mlctl_now(), moves;
+	int rc;
+
+	if ((rc = begin_write(r, err)) || (rc = catch_up_locked(r, NULL, err)) ||
+	    (rc = alias_state(r, name, alias, was, was_digest, &moves, err)))
+		goto done;
+	snprintf(mv->from, sizeof(mv->from), "%s", was);
+	if (to) {
+		rc = lookup_digest(r, have, to->name, to->version, err);
+		if (rc < 0)
+			goto done;
+		if (rc == 0 || strcmp(have, to->digest)) {
+			rc = mlctl_err_set(err, MLCTL_ENOTFOUND, "%s:%s is no longer in the registry",
+					   to->name, to->version);
+			goto done;
+		}
+		rc = 0;
+		snprintf(mv->version, sizeof(mv->version), "%s", to->version);
+		snprintf(mv->digest, sizeof(mv->digest), "%s", to->digest);
+		if (!strcmp(was, to->version)) {
+			mv->unchanged = 1; /* already there: nothing to record */
+			goto done;
+		}
+	} else {
+		if (!*was) {
+			rc = mlctl_err_set(err, MLCTL_ENOTFOUND,
+					   "alias '%s' of '%s' does not exist; see 'mlctl alias list "
+					   "%s'",
+					   alias, name, name);
+			goto done;
+		}
+		snprintf(mv->version, sizeof(mv->version), "%s", was);
+		snprintf(mv->digest, sizeof(mv->digest), "%s", was_digest);
+	}
+	if ((rc = aliases_file(r, &file, name, alias, to ? mv->version : NULL, mv->digest, err)))
+		goto done;
+	ch.path = path;
+	ch.data = file;
+	ch.len = strlen(file);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = to ? "alias" : "unalias";
+	ev.model = name;
+	ev.alias = alias;
+	ev.version = mv->version;
+	ev.digest = mv->digest;
+	ev.n = moves + 1;
+	ev.actor = actor;
+	ev.time = now;
+	ev.reason = reason;
+	evj = cJSON_CreateObject();
+	cJSON_AddStringToObject(evj, "type", ev.type);
+	cJSON_AddStringToObject(evj, "model", name);
+	cJSON_AddStringToObject(evj, "alias", alias);
+	cJSON_AddStringToObject(evj, "version", ev.version);
+	cJSON_AddStringToObject(evj, "digest", ev.digest);
+	cJSON_AddNumberToObject(evj, "n", (double)ev.n);
+	if (to && *was)
+		cJSON_AddStringToObject(evj, "from", was);
+	cJSON_AddStringToObject(evj, "actor", actor);
+	cJSON_AddNumberToObject(evj, "time", (double)now);
+	if (reason)
+		cJSON_AddStringToObject(evj, "reason", reason);
+	msg = to ? mlctl_aprintf("alias %s %s -> %s", name, alias, ev.version)
+		 : mlctl_aprintf("unalias %s %s (was %s)", name, alias, ev.version);
+	if ((rc = git_event(r, head, &ch, 1, evj, msg, actor, now, err)))
+		goto done;
+	crash_point();
+	if ((rc = apply_alias(r, &ev, head, err)) || (rc = insert_event(r, &ev, head, err)) ||
+	    (rc = meta_set(r, "git_head", head, err)) || (rc = db_exec(r, "COMMIT", err)))
+		goto done;
+	mv->tag = alias_tag(name, alias, !to, ev.n);
+done:
+	rollback(r);
+	cJSON_Delete(evj);
+	free(actor);
+	free(path);
+	free(file);
+	free(msg);
+	return rc;
+}
+
+int mlctl_registry_alias_set(struct mlctl_registry *r, struct mlctl_alias_move *mv,
+			     const char *ref, const char *alias, const char *reason,
+			     struct mlctl_err *err)
+{
+	struct mlctl_version_info to;
+	int rc;
+
+	memset(mv, 0, sizeof(*mv));
+	if ((rc = mlctl_alias_check(alias, err)) ||
+	    (rc = mlctl_registry_resolve(r, &to, NULL, ref, err)))
+		return rc;
+	snprintf(mv->name, sizeof(mv->name), "%s", to.name);
+	rc = move_alias(r, mv, to.name, alias, &to, reason, err);
+	mlctl_version_info_release(&to);
+	return rc;
+}
+
+int mlctl_registry_alias_rm(struct mlctl_registry *r, struct mlctl_alias_move *mv,
+			    const char *name, const char *alias, const char *reason,
+			    struct mlctl_err *err)
+{
+	int rc;
+
+	memset(mv, 0, sizeof(*mv));
+	if (!mlctl_name_is_valid(name))
+		return mlctl_err_set(err, MLCTL_EUSAGE, "'%s' is not a model name", name);
+	if ((rc = mlctl_alias_check(alias, err)))
+		return rc;
+	snprintf(mv->name, sizeof(mv->name), "%s", name);
+	return move_alias(r, mv, name, alias, NULL, reason, err);
+}
+
+void mlctl_alias_move_release(struct mlctl_alias_move *mv)
+{
+	free(mv->tag);
+	mv->tag = NULL;
+}
+
+void mlctl_alias_infos_free(struct mlctl_alias_info *a, size_t n)
+{
+	size_t i;
+
+	for (i = 0; a && i < n; i++) {
+		free(a[i].model);
+		free(a[i].alias);
+		free(a[i].version);
+		free(a[i].digest);
+		free(a[i].actor);
+	}
+	free(a);
+}
+
+int mlctl_registry_aliases(struct mlctl_registry *r, struct mlctl_alias_info **out, size_t *n,
+			   const char *name, const char *digest, struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct mlctl_alias_info *a = NULL;
+	size_t cnt = 0;
+	int rc, s;
+
+	*out = NULL;
+	*n = 0;
+	if (name) {
+		int64_t id;
+
+		if ((rc = model_id(r, &id, name, 0, 0, err)) == MLCTL_ENOTFOUND)
+			return mlctl_err_set(err, rc, "model '%s' is not in the registry; see "
+					     "'mlctl list'", name);
+		if (rc)
+			return rc;
+	}
+	if ((rc = db_prepare(r, &st,
+			     "SELECT model, alias, version, digest, moved, actor FROM aliases "
+			     "WHERE (?1 IS NULL OR model = ?1) AND (?2 IS NULL OR digest = ?2) "
+			     "ORDER BY model, alias",
+			     err)))
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, digest, -1, SQLITE_STATIC);
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		a = mlctl_realloc(a, (cnt + 1) * sizeof(*a));
+		a[cnt].model = col_text(st, 0);
+		a[cnt].alias = col_text(st, 1);
+		a[cnt].version = col_text(st, 2);
+		a[cnt].digest = col_text(st, 3);
+		a[cnt].moved = sqlite3_column_int64(st, 4);
+		a[cnt].actor = col_text(st, 5);
+		cnt++;
+	}
+	if (s != SQLITE_DONE)
+		rc = db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	if (rc) {
+		mlctl_alias_infos_free(a, cnt);
+		return rc;
+	}
+	*out = a;
 	*n = cnt;
 	return 0;
 }

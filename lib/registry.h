@@ -14,7 +14,7 @@
 
 #include "manifest.h"
 
-#define MLCTL_SCHEMA_VERSION 3
+#define MLCTL_SCHEMA_VERSION 4
 
 struct mlctl_registry;
 
@@ -111,6 +111,38 @@ int mlctl_registry_record(struct mlctl_registry *r, const struct mlctl_version_i
 int mlctl_registry_records(struct mlctl_registry *r, struct mlctl_record_info **out, size_t *n,
 			   const char *digest, struct mlctl_err *err);
 void mlctl_record_infos_free(struct mlctl_record_info *rec, size_t n);
+
+struct mlctl_alias_move {
+	char name[MLCTL_NAME_MAX + 1];
+	char version[256], digest[72]; /* where the alias points now (set), or pointed (rm) */
+	char from[256];                /* where it pointed before, "" when it was not set */
+	int unchanged;                 /* set: it pointed there already; nothing recorded */
+	char *tag;                     /* the GTO tag made, NAME#ALIAS#N or NAME#ALIAS!#N */
+};
+
+/*
+ * Point alias of ref's model at ref's version, or remove it: a git commit
+ * that rewrites models/NAME/aliases.json with the event in its message, an
+ * annotated tag in GTO's format on the version's own commit, a row in the
+ * database. Setting an alias to where it points already changes nothing.
+ */
+int mlctl_registry_alias_set(struct mlctl_registry *r, struct mlctl_alias_move *mv,
+			     const char *ref, const char *alias, const char *reason,
+			     struct mlctl_err *err);
+int mlctl_registry_alias_rm(struct mlctl_registry *r, struct mlctl_alias_move *mv,
+			    const char *name, const char *alias, const char *reason,
+			    struct mlctl_err *err);
+void mlctl_alias_move_release(struct mlctl_alias_move *mv);
+
+struct mlctl_alias_info {
+	char *model, *alias, *version, *digest, *actor;
+	int64_t moved;
+};
+
+/* Aliases of a model (or of all, name NULL), of one digest when digest is not NULL. */
+int mlctl_registry_aliases(struct mlctl_registry *r, struct mlctl_alias_info **out, size_t *n,
+			   const char *name, const char *digest, struct mlctl_err *err);
+void mlctl_alias_infos_free(struct mlctl_alias_info *a, size_t n);
 
 struct mlctl_verify_report {
 	size_t blobs, versions, files, git_objects;

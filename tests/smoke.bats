@@ -199,6 +199,23 @@ PY
 	[[ "$stderr" == "mlctl: alias 'production' of 'smoke-hang' does not exist"* ]]
 }
 
+@test "smoke NAME:VERSION --baseline NAME:production: the version behind the alias" {
+	smoke_model good m
+	mlctl push m -q
+	mlctl alias set smoke-good:1.0.0 production -q
+	smoke_model wrong m
+	sed -i 's/"version": "1.0.0"/"version": "1.1.0"/; s/"name": "smoke-wrong"/"name": "smoke-good"/' m/mlctl.json
+	mlctl push m -q
+	run -1 mlctl smoke smoke-good:1.1.0 --baseline smoke-good:production --max-drift 0.5
+	[[ "$output" == *"baseline smoke-good:production: p50 "* ]]
+	[[ "$output" =~ FAIL\ +one-two\ +1\ +2/3 ]]
+	# once production is 1.1.0 itself, there is no drift (its own cases still fail)
+	mlctl alias set smoke-good:1.1.0 production -q
+	run -1 mlctl smoke smoke-good:1.1.0 --baseline smoke-good:production --max-drift 0
+	[[ "$output" == *"drift within the limit: limit 0"* ]]
+	no_leftovers
+}
+
 @test "an interrupted smoke run stops the model and exits 130-style" {
 	smoke_model hang
 	sed -i 's/"timeout_ms": 500/"timeout_ms": 60000/' hang/mlctl.json

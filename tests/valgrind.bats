@@ -8,7 +8,7 @@ vg() {
 		--error-exitcode=42 "$MLCTL" "$@"
 }
 
-@test "init, package, push, list, versions, show, pull, verify, reindex: valgrind-clean" {
+@test "init, package, push, list, versions, show, alias, pull, verify, reindex, smoke: valgrind-clean" {
 	command -v valgrind >/dev/null || skip "valgrind is not installed"
 	[[ "$MLCTL" != *build-san* ]] || skip "the sanitizer build checks this itself"
 	make_project p
@@ -21,9 +21,16 @@ vg() {
 	run -0 vg list
 	run -0 vg versions vg
 	run -0 vg show vg:0.1.0
+	run -0 vg alias set vg:0.1.0 production --reason r
+	run -0 vg alias set vg production
+	run -0 vg alias list
+	run -0 vg show vg:production
+	run -0 vg versions vg --json
 	run -0 vg pull vg -o out
 	run -0 vg registry verify
 	run -0 vg registry reindex
+	run -0 vg alias rm vg production
+	run -3 vg alias rm vg production
 	bad_package digest bad.mlpkg
 	run -5 vg push bad.mlpkg
 	run -4 vg pull vg -o out

@@ -12,7 +12,7 @@ load helpers
 		mlctl push a -q
 	done
 	run -0 mlctl versions alpha
-	[ "${lines[0]}" = "VERSION     DIGEST               SIZE      CREATED               BY" ]
+	[ "${lines[0]}" = "VERSION     DIGEST               SIZE      CREATED               BY                            ALIASES" ]
 	[[ "${lines[1]}" == "2.0.0-rc.1  sha256:"* ]]
 	[[ "${lines[2]}" == "1.10.0      sha256:"* ]]
 	[[ "${lines[3]}" == "1.2.0       sha256:"* ]]
