@@ -105,6 +105,34 @@ static char *col_text(sqlite3_stmt *st, int i)
 	return mlctl_strdup(t ? (const char *)t : "");
 }
 
+/*
+ * Step st to its end (and finalise it): an array of one elem-byte item a
+ * row, set by fill; its count into *n. *rc is 0, or the error (the array
+ * and count are still returned, for the caller's free function).
+ */
+static void *collect_rows(struct mlctl_registry *r, sqlite3_stmt *st, size_t elem, size_t *n,
+			  void (*fill)(void *item, sqlite3_stmt *st), int *rc,
+			  struct mlctl_err *err)
+{
+	size_t alloc = 0;
+	char *out = NULL;
+	int s;
+
+	*n = 0;
+	*rc = 0;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == alloc) {
+			alloc = alloc ? 2 * alloc : 8;
+			out = mlctl_realloc(out, alloc * elem);
+		}
+		fill(out + (*n)++ * elem, st);
+	}
+	if (s != SQLITE_DONE)
+		*rc = db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	return out;
+}
+
 static int meta_get(struct mlctl_registry *r, char *out, size_t n, const char *key,
 		    struct mlctl_err *err)
 {
@@ -828,6 +856,21 @@ static void fill_version(struct mlctl_version_info *v, sqlite3_stmt *st)
 	v->validated = sqlite3_column_int(st, 8);
 }
 
+static void fill_version_row(void *item, sqlite3_stmt *st)
+{
+	fill_version(item, st);
+}
+
+static void fill_model_row(void *item, sqlite3_stmt *st)
+{
+	struct mlctl_model_info *m = item;
+
+	m->name = col_text(st, 0);
+	m->nversions = (size_t)sqlite3_column_int64(st, 1);
+	m->updated = sqlite3_column_int64(st, 2);
+	m->latest = NULL;
+}
+
 static int version_desc(const void *a, const void *b)
 {
 	const struct mlctl_version_info *x = a, *y = b;
@@ -840,8 +883,8 @@ int mlctl_registry_versions(struct mlctl_registry *r, struct mlctl_version_info 
 {
 	sqlite3_stmt *st = NULL;
 	struct mlctl_version_info *v = NULL;
-	size_t cnt = 0, alloc = 0;
-	int rc, s;
+	size_t cnt = 0;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
@@ -851,16 +894,7 @@ int mlctl_registry_versions(struct mlctl_registry *r, struct mlctl_version_info 
 			     err)))
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == alloc) {
-			alloc = alloc ? 2 * alloc : 8;
-			v = mlctl_realloc(v, alloc * sizeof(*v));
-		}
-		fill_version(&v[cnt++], st);
-	}
-	if (s != SQLITE_DONE)
-		rc = db_fail(err, r->db, "registry database");
-	sqlite3_finalize(st);
+	v = collect_rows(r, st, sizeof(*v), &cnt, fill_version_row, &rc, err);
 	if (!rc && cnt == 0)
 		rc = mlctl_err_set(err, MLCTL_ENOTFOUND,
 				   "model '%s' is not in the registry; see 'mlctl list'", name);
@@ -879,8 +913,8 @@ int mlctl_registry_list(struct mlctl_registry *r, struct mlctl_model_info **out,
 {
 	sqlite3_stmt *st = NULL;
 	struct mlctl_model_info *m = NULL;
-	size_t cnt = 0, alloc = 0, i;
-	int rc, s;
+	size_t cnt = 0, i;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
@@ -889,20 +923,7 @@ int mlctl_registry_list(struct mlctl_registry *r, struct mlctl_model_info **out,
 			     "JOIN versions v ON v.model_id = m.id GROUP BY m.id ORDER BY m.name",
 			     err)))
 		return rc;
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == alloc) {
-			alloc = alloc ? 2 * alloc : 8;
-			m = mlctl_realloc(m, alloc * sizeof(*m));
-		}
-		m[cnt].name = col_text(st, 0);
-		m[cnt].nversions = (size_t)sqlite3_column_int64(st, 1);
-		m[cnt].updated = sqlite3_column_int64(st, 2);
-		m[cnt].latest = NULL;
-		cnt++;
-	}
-	if (s != SQLITE_DONE)
-		rc = db_fail(err, r->db, "registry database");
-	sqlite3_finalize(st);
+	m = collect_rows(r, st, sizeof(*m), &cnt, fill_model_row, &rc, err);
 	for (i = 0; !rc && i < cnt; i++) {
 		struct mlctl_version_info *v;
 		size_t nv;
@@ -1905,13 +1926,25 @@ void mlctl_record_infos_free(struct mlctl_record_info *rec, size_t n)
 	free(rec);
 }
 
+static void fill_record_row(void *item, sqlite3_stmt *st)
+{
+	struct mlctl_record_info *rec = item;
+
+	rec->kind = col_text(st, 0);
+	rec->passed = sqlite3_column_int(st, 1);
+	rec->created = sqlite3_column_int64(st, 2);
+	rec->actor = col_text(st, 3);
+	rec->path = col_text(st, 4);
+	rec->summary = col_text(st, 5);
+}
+
 int mlctl_registry_records(struct mlctl_registry *r, struct mlctl_record_info **out, size_t *n,
 			   const char *digest, struct mlctl_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	struct mlctl_record_info *rec = NULL;
 	size_t cnt = 0;
-	int rc, s;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
@@ -1921,19 +1954,7 @@ int mlctl_registry_records(struct mlctl_registry *r, struct mlctl_record_info **
 			     err)))
 		return rc;
 	sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		rec = mlctl_realloc(rec, (cnt + 1) * sizeof(*rec));
-		rec[cnt].kind = col_text(st, 0);
-		rec[cnt].passed = sqlite3_column_int(st, 1);
-		rec[cnt].created = sqlite3_column_int64(st, 2);
-		rec[cnt].actor = col_text(st, 3);
-		rec[cnt].path = col_text(st, 4);
-		rec[cnt].summary = col_text(st, 5);
-		cnt++;
-	}
-	if (s != SQLITE_DONE)
-		rc = db_fail(err, r->db, "registry database");
-	sqlite3_finalize(st);
+	rec = collect_rows(r, st, sizeof(*rec), &cnt, fill_record_row, &rc, err);
 	if (rc) {
 		mlctl_record_infos_free(rec, cnt);
 		return rc;
@@ -2252,13 +2273,25 @@ void mlctl_alias_infos_free(struct mlctl_alias_info *a, size_t n)
 	free(a);
 }
 
+static void fill_alias_row(void *item, sqlite3_stmt *st)
+{
+	struct mlctl_alias_info *a = item;
+
+	a->model = col_text(st, 0);
+	a->alias = col_text(st, 1);
+	a->version = col_text(st, 2);
+	a->digest = col_text(st, 3);
+	a->moved = sqlite3_column_int64(st, 4);
+	a->actor = col_text(st, 5);
+}
+
 int mlctl_registry_aliases(struct mlctl_registry *r, struct mlctl_alias_info **out, size_t *n,
 			   const char *name, const char *digest, struct mlctl_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	struct mlctl_alias_info *a = NULL;
 	size_t cnt = 0;
-	int rc, s;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
@@ -2279,19 +2312,7 @@ int mlctl_registry_aliases(struct mlctl_registry *r, struct mlctl_alias_info **o
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, digest, -1, SQLITE_STATIC);
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		a = mlctl_realloc(a, (cnt + 1) * sizeof(*a));
-		a[cnt].model = col_text(st, 0);
-		a[cnt].alias = col_text(st, 1);
-		a[cnt].version = col_text(st, 2);
-		a[cnt].digest = col_text(st, 3);
-		a[cnt].moved = sqlite3_column_int64(st, 4);
-		a[cnt].actor = col_text(st, 5);
-		cnt++;
-	}
-	if (s != SQLITE_DONE)
-		rc = db_fail(err, r->db, "registry database");
-	sqlite3_finalize(st);
+	a = collect_rows(r, st, sizeof(*a), &cnt, fill_alias_row, &rc, err);
 	if (rc) {
 		mlctl_alias_infos_free(a, cnt);
 		return rc;
