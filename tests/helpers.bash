@@ -23,7 +23,9 @@ mlctl() {
 make_project() {
 	local dir=$1 name=${2:-demo} version=${3:-1.0.0}
 	mkdir -p "$dir/data"
-	head -c 20000 /dev/urandom > "$dir/model.bin"
+	# random weights behind a fixed first line: random first bytes could be a format's
+	# magic (0x80 0x02..0x05 opens a pickle, 1 in 16384) and fail validation now and then
+	{ printf 'weights\n'; head -c 20000 /dev/urandom; } > "$dir/model.bin"
 	printf 'print("serve")\n' > "$dir/serve.py"
 	chmod 755 "$dir/serve.py"
 	printf 'a,b\n1,2\n' > "$dir/data/train.csv"
