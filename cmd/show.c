@@ -39,7 +39,7 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	mlctl_time_iso(when, info.created);
 	mlctl_human_size(size, info.size);
 	if (cli->json) {
-		cJSON *doc = cli_json_doc(), *records;
+		cJSON *doc = cli_json_doc(), *records, *aliases;
 
 		cJSON_AddStringToObject(doc, "name", info.name);
 		cJSON_AddStringToObject(doc, "version", info.version);
@@ -49,9 +49,9 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		cJSON_AddStringToObject(doc, "actor", info.actor);
 		cJSON_AddBoolToObject(doc, "validated", info.validated);
 		cJSON_AddItemToObject(doc, "manifest", cJSON_Duplicate(m.json, 1));
-		records = cJSON_AddArrayToObject(doc, "aliases");
+		aliases = cJSON_AddArrayToObject(doc, "aliases");
 		for (i = 0; i < nal; i++)
-			cJSON_AddItemToArray(records, cJSON_CreateString(al[i].alias));
+			cJSON_AddItemToArray(aliases, cJSON_CreateString(al[i].alias));
 		records = cJSON_AddArrayToObject(doc, "records");
 		for (i = 0; i < nrec; i++) {
 			cJSON *o = cJSON_CreateObject();

@@ -214,14 +214,12 @@ static int record(struct cli *cli, const struct mlctl_smoke_result *res,
 	/* the record's summary, as validate's: what failed and how much was run */
 	{
 		cJSON *sum = cJSON_AddObjectToObject(doc, "summary");
-		size_t i, errors = mlctl_smoke_failures(res);
 
-		for (i = 0; d && d->gated && i < d->ncases; i++)
-			errors += !d->cases[i].passed;
-		cJSON_AddNumberToObject(sum, "errors", (double)errors);
+		cJSON_AddNumberToObject(sum, "errors", (double)(mlctl_smoke_failures(res) +
+								mlctl_smoke_drift_failures(d)));
 		cJSON_AddNumberToObject(sum, "warnings", 0);
 		cJSON_AddNumberToObject(sum, "checks", (double)(res->ncases + res->nbudgets +
-								(d && d->gated ? d->ncases : 0)));
+								mlctl_smoke_drift_checks(d)));
 		cJSON_AddNumberToObject(sum, "p95_ms", res->p95);
 	}
 	text = mlctl_json_pretty(doc);
@@ -237,51 +235,44 @@ static int record(struct cli *cli, const struct mlctl_smoke_result *res,
 	return rc;
 }
 
-/* Unpack a package or pull a version into a fresh temporary folder. */
-static int materialise(struct cli *cli, const char *target, char **tmp, char **dir,
+/*
+ * A project folder as it is; a package unpacked, or a registry version
+ * pulled, into a fresh temporary folder (*tmp, for the caller to remove).
+ */
+static int open_target(struct cli *cli, const char *target, char **tmp, char **dir,
 		       struct mlctl_manifest *m, struct mlctl_err *err)
 {
 	const char *t = getenv("TMPDIR");
+	struct mlctl_registry *r = NULL;
+	struct mlctl_version_info info;
 	struct stat st;
-	int rc;
+	char *root;
+	int is_path = stat(target, &st) == 0, rc;
 
+	if (is_path && S_ISDIR(st.st_mode)) {
+		*dir = mlctl_strdup(target);
+		return mlctl_manifest_load(m, *dir, NULL, err);
+	}
 	*tmp = mlctl_aprintf("%s/mlctl-smoke-XXXXXX", t && *t ? t : "/tmp");
 	if (!mkdtemp(*tmp))
 		return mlctl_err_errno(err, MLCTL_EIO, "cannot create a folder in '%s'",
 				       t && *t ? t : "/tmp");
 	*dir = mlctl_path_join(*tmp, "model");
-	if (stat(target, &st) == 0) {
+	if (is_path) {
 		if (mkdir(*dir, 0755) < 0)
 			return mlctl_err_errno(err, MLCTL_EIO, "cannot create '%s'", *dir);
 		return mlctl_pkg_extract(m, target, *dir, err);
-	} else {
-		struct mlctl_registry *r = NULL;
-		struct mlctl_version_info info;
-		char *root = mlctl_registry_locate(cli->registry);
-
-		rc = mlctl_registry_open(&r, root, 0, err);
-		free(root);
-		if (!rc)
-			rc = mlctl_registry_pull(r, &info, target, *dir, 0, err);
-		mlctl_registry_free(r);
-		if (rc)
-			return rc;
-		mlctl_version_info_release(&info);
-		return mlctl_manifest_load(m, *dir, NULL, err);
 	}
-}
-
-/* A project folder as it is; a package or a version unpacked into a temporary one. */
-static int open_target(struct cli *cli, const char *target, char **tmp, char **dir,
-		       struct mlctl_manifest *m, struct mlctl_err *err)
-{
-	struct stat st;
-
-	if (stat(target, &st) == 0 && S_ISDIR(st.st_mode)) {
-		*dir = mlctl_strdup(target);
-		return mlctl_manifest_load(m, *dir, NULL, err);
-	}
-	return materialise(cli, target, tmp, dir, m, err);
+	root = mlctl_registry_locate(cli->registry);
+	rc = mlctl_registry_open(&r, root, 0, err);
+	free(root);
+	if (!rc)
+		rc = mlctl_registry_pull(r, &info, target, *dir, 0, err);
+	mlctl_registry_free(r);
+	if (rc)
+		return rc;
+	mlctl_version_info_release(&info);
+	return mlctl_manifest_load(m, *dir, NULL, err);
 }
 
 /* The drift table after the run's own. */

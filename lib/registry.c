@@ -410,9 +410,6 @@ static int insert_event(struct mlctl_registry *r, const struct event *ev, const 
 	return rc;
 }
 
-static int apply_alias(struct mlctl_registry *r, const struct event *ev, const char *commit,
-		       struct mlctl_err *err);
-
 /* Tests: with MLCTL_TEST_CRASH_AFTER_GIT set, die between git and SQLite, as a crash would. */
 static void crash_point(void)
 {
@@ -469,6 +466,133 @@ static int insert_record(struct mlctl_registry *r, const struct event *ev, const
 	sqlite3_bind_text(st, 9, summary, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, commit, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* GTO's tags: NAME#ALIAS#N when the alias is set, NAME#ALIAS!#N when it is removed. */
+static char *alias_tag(const char *name, const char *alias, int removed, int64_t n)
+{
+	return mlctl_aprintf("%s#%s%s#%lld", name, alias, removed ? "!" : "", (long long)n);
+}
+
+/* The commit a version was pushed in, where its NAME@vVERSION tag points. */
+static int version_commit(struct mlctl_registry *r, char out[41], const char *name,
+			  const char *version, struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, s;
+
+	if ((rc = db_prepare(r, &st,
+			     "SELECT v.git_commit FROM versions v JOIN models m ON "
+			     "m.id = v.model_id WHERE m.name = ? AND v.version = ?",
+			     err)))
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW)
+		snprintf(out, 41, "%s", (const char *)sqlite3_column_text(st, 0));
+	else if (s == SQLITE_DONE)
+		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+				   "an alias names %s:%s, which is not in the registry; run 'mlctl "
+				   "registry reindex'",
+				   name, version);
+	else
+		rc = db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Inside a write transaction: an alias event's row, its move, and its GTO tag. */
+static int apply_alias(struct mlctl_registry *r, const struct event *ev, const char *commit,
+		       struct mlctl_err *err)
+{
+	int removed = !strcmp(ev->type, "unalias"), rc;
+	sqlite3_stmt *st = NULL;
+	char vcommit[41], *tag = NULL, *msg = NULL;
+
+	if ((rc = version_commit(r, vcommit, ev->model, ev->version, err)))
+		return rc;
+	if (removed)
+		rc = db_prepare(r, &st, "DELETE FROM aliases WHERE model = ? AND alias = ?", err);
+	else
+		rc = db_prepare(r, &st,
+				"INSERT OR REPLACE INTO aliases(model, alias, version, digest, moved, "
+				"actor, git_commit) VALUES(?,?,?,?,?,?,?)",
+				err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, ev->model, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ev->alias, -1, SQLITE_STATIC);
+	if (!removed) {
+		sqlite3_bind_text(st, 3, ev->version, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, ev->digest, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, ev->time);
+		sqlite3_bind_text(st, 6, ev->actor, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, commit, -1, SQLITE_STATIC);
+	}
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	if (rc || (rc = db_prepare(r, &st,
+				   "INSERT INTO alias_moves(model, alias, n, version, digest, time, "
+				   "actor, reason, git_commit) VALUES(?,?,?,?,?,?,?,?,?)",
+				   err)))
+		return rc;
+	sqlite3_bind_text(st, 1, ev->model, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ev->alias, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, ev->n);
+	if (!removed) {
+		sqlite3_bind_text(st, 4, ev->version, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, ev->digest, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_int64(st, 6, ev->time);
+	sqlite3_bind_text(st, 7, ev->actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, ev->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, commit, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	/* the tag points at the version's own commit, so GTO reads it as that version's stage */
+	tag = alias_tag(ev->model, ev->alias, removed, ev->n);
+	msg = ev->reason ? mlctl_strdup(ev->reason)
+			 : mlctl_aprintf("%s %s %s %s", removed ? "unalias" : "alias", ev->model,
+					 ev->alias, ev->version);
+	rc = mlctl_git_tag(r->git, tag, vcommit, msg, ev->actor, ev->time, err);
+	free(tag);
+	free(msg);
+	return rc;
+}
+
+/* The alias's target (version and digest, "" when unset) and its last move number. */
+static int alias_state(struct mlctl_registry *r, const char *name, const char *alias,
+		       char version[256], char digest[72], int64_t *moves, struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, s;
+
+	version[0] = digest[0] = '\0';
+	*moves = 0;
+	if ((rc = db_prepare(r, &st,
+			     "SELECT (SELECT version FROM aliases WHERE model = ?1 AND alias = ?2), "
+			     "(SELECT digest FROM aliases WHERE model = ?1 AND alias = ?2), "
+			     "(SELECT coalesce(max(n), 0) FROM alias_moves WHERE model = ?1 AND "
+			     "alias = ?2)",
+			     err)))
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, alias, -1, SQLITE_STATIC);
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW) {
+		if (sqlite3_column_text(st, 0))
+			snprintf(version, 256, "%s", (const char *)sqlite3_column_text(st, 0));
+		if (sqlite3_column_text(st, 1))
+			snprintf(digest, 72, "%s", (const char *)sqlite3_column_text(st, 1));
+		*moves = sqlite3_column_int64(st, 2);
+	} else {
+		rc = db_fail(err, r->db, "registry database");
+	}
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -943,9 +1067,6 @@ int mlctl_registry_list(struct mlctl_registry *r, struct mlctl_model_info **out,
 }
 
 /* The version a reference names. Latest: highest release, else highest prerelease. */
-static int alias_state(struct mlctl_registry *r, const char *name, const char *alias,
-		       char version[256], char digest[72], int64_t *moves, struct mlctl_err *err);
-
 int mlctl_registry_resolve(struct mlctl_registry *r, struct mlctl_version_info *info,
 			   struct mlctl_manifest *m, const char *refstr, struct mlctl_err *err)
 {
@@ -1576,9 +1697,6 @@ struct git_versions {
 	size_t n, records, aliases;
 };
 
-static int alias_state(struct mlctl_registry *r, const char *name, const char *alias,
-		       char version[256], char digest[72], int64_t *moves, struct mlctl_err *err);
-
 /* models/NAME/aliases.json against the database's aliases of NAME. */
 static void verify_aliases(struct git_versions *gv, const char *path, const char *data,
 			   size_t len)
@@ -1965,133 +2083,6 @@ int mlctl_registry_records(struct mlctl_registry *r, struct mlctl_record_info **
 }
 
 /* ---------------------------------------------------------------- aliases */
-
-/* GTO's tags: NAME#ALIAS#N when the alias is set, NAME#ALIAS!#N when it is removed. */
-static char *alias_tag(const char *name, const char *alias, int removed, int64_t n)
-{
-	return mlctl_aprintf("%s#%s%s#%lld", name, alias, removed ? "!" : "", (long long)n);
-}
-
-/* The commit a version was pushed in, where its NAME@vVERSION tag points. */
-static int version_commit(struct mlctl_registry *r, char out[41], const char *name,
-			  const char *version, struct mlctl_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, s;
-
-	if ((rc = db_prepare(r, &st,
-			     "SELECT v.git_commit FROM versions v JOIN models m ON "
-			     "m.id = v.model_id WHERE m.name = ? AND v.version = ?",
-			     err)))
-		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-	s = sqlite3_step(st);
-	if (s == SQLITE_ROW)
-		snprintf(out, 41, "%s", (const char *)sqlite3_column_text(st, 0));
-	else if (s == SQLITE_DONE)
-		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
-				   "an alias names %s:%s, which is not in the registry; run 'mlctl "
-				   "registry reindex'",
-				   name, version);
-	else
-		rc = db_fail(err, r->db, "registry database");
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/* Inside a write transaction: an alias event's row, its move, and its GTO tag. */
-static int apply_alias(struct mlctl_registry *r, const struct event *ev, const char *commit,
-		       struct mlctl_err *err)
-{
-	int removed = !strcmp(ev->type, "unalias"), rc;
-	sqlite3_stmt *st = NULL;
-	char vcommit[41], *tag = NULL, *msg = NULL;
-
-	if ((rc = version_commit(r, vcommit, ev->model, ev->version, err)))
-		return rc;
-	if (removed)
-		rc = db_prepare(r, &st, "DELETE FROM aliases WHERE model = ? AND alias = ?", err);
-	else
-		rc = db_prepare(r, &st,
-				"INSERT OR REPLACE INTO aliases(model, alias, version, digest, moved, "
-				"actor, git_commit) VALUES(?,?,?,?,?,?,?)",
-				err);
-	if (rc)
-		return rc;
-	sqlite3_bind_text(st, 1, ev->model, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ev->alias, -1, SQLITE_STATIC);
-	if (!removed) {
-		sqlite3_bind_text(st, 3, ev->version, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, ev->digest, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, ev->time);
-		sqlite3_bind_text(st, 6, ev->actor, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 7, commit, -1, SQLITE_STATIC);
-	}
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(err, r->db, "registry database");
-	sqlite3_finalize(st);
-	if (rc || (rc = db_prepare(r, &st,
-				   "INSERT INTO alias_moves(model, alias, n, version, digest, time, "
-				   "actor, reason, git_commit) VALUES(?,?,?,?,?,?,?,?,?)",
-				   err)))
-		return rc;
-	sqlite3_bind_text(st, 1, ev->model, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ev->alias, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, ev->n);
-	if (!removed) {
-		sqlite3_bind_text(st, 4, ev->version, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, ev->digest, -1, SQLITE_STATIC);
-	}
-	sqlite3_bind_int64(st, 6, ev->time);
-	sqlite3_bind_text(st, 7, ev->actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, ev->reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, commit, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(err, r->db, "registry database");
-	sqlite3_finalize(st);
-	if (rc)
-		return rc;
-	/* the tag points at the version's own commit, so GTO reads it as that version's stage */
-	tag = alias_tag(ev->model, ev->alias, removed, ev->n);
-	msg = ev->reason ? mlctl_strdup(ev->reason)
-			 : mlctl_aprintf("%s %s %s %s", removed ? "unalias" : "alias", ev->model,
-					 ev->alias, ev->version);
-	rc = mlctl_git_tag(r->git, tag, vcommit, msg, ev->actor, ev->time, err);
-	free(tag);
-	free(msg);
-	return rc;
-}
-
-/* The alias's target (version and digest, "" when unset) and its last move number. */
-static int alias_state(struct mlctl_registry *r, const char *name, const char *alias,
-		       char version[256], char digest[72], int64_t *moves, struct mlctl_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, s;
-
-	version[0] = digest[0] = '\0';
-	*moves = 0;
-	if ((rc = db_prepare(r, &st,
-			     "SELECT (SELECT version FROM aliases WHERE model = ?1 AND alias = ?2), "
-			     "(SELECT digest FROM aliases WHERE model = ?1 AND alias = ?2), "
-			     "(SELECT coalesce(max(n), 0) FROM alias_moves WHERE model = ?1 AND "
-			     "alias = ?2)",
-			     err)))
-		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, alias, -1, SQLITE_STATIC);
-	s = sqlite3_step(st);
-	if (s == SQLITE_ROW) {
-		if (sqlite3_column_text(st, 0))
-			snprintf(version, 256, "%s", (const char *)sqlite3_column_text(st, 0));
-		if (sqlite3_column_text(st, 1))
-			snprintf(digest, 72, "%s", (const char *)sqlite3_column_text(st, 1));
-		*moves = sqlite3_column_int64(st, 2);
-	} else {
-		rc = db_fail(err, r->db, "registry database");
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
 
 /* models/NAME/aliases.json after this move: every alias of the model and its target. */
 static int aliases_file(struct mlctl_registry *r, char **out, const char *name,

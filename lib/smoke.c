@@ -354,17 +354,15 @@ static int check_case(const cJSON *j, const char *path, size_t line, struct mlct
 		return mlctl_err_set(err, MLCTL_EGATE,
 				     "%s line %zu: a case expects an error or an output, not both",
 				     path, line);
-	cJSON_ArrayForEach(k, tol) if ((strcmp(k->string, "abs") && strcmp(k->string, "rel")) ||
-				       !cJSON_IsNumber(k) || k->valuedouble < 0) return
-		mlctl_err_set(err, MLCTL_EGATE,
-			      "%s line %zu: tolerance is {\"abs\": X, \"rel\": Y} with numbers >= 0",
-			      path, line);
 	if (tol && !cJSON_IsObject(tol))
-		return mlctl_err_set(err, MLCTL_EGATE,
-				     "%s line %zu: tolerance is {\"abs\": X, \"rel\": Y} with numbers "
-				     ">= 0",
-				     path, line);
+		goto bad_tolerance;
+	cJSON_ArrayForEach(k, tol) if ((strcmp(k->string, "abs") && strcmp(k->string, "rel")) ||
+				       !cJSON_IsNumber(k) || k->valuedouble < 0) goto bad_tolerance;
 	return 0;
+bad_tolerance:
+	return mlctl_err_set(err, MLCTL_EGATE,
+			     "%s line %zu: tolerance is {\"abs\": X, \"rel\": Y} with numbers >= 0",
+			     path, line);
 }
 
 static int load_cases(struct tcase **out, size_t *n, const char *path, struct mlctl_err *err)

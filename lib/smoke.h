@@ -120,6 +120,9 @@ void mlctl_smoke_compare(struct mlctl_smoke_drift *d, const struct mlctl_smoke_r
 			 const struct mlctl_smoke_result *base, const char *ref, double max_drift,
 			 int gated);
 void mlctl_smoke_drift_release(struct mlctl_smoke_drift *d);
+/* Cases over the drift limit (0 unless gated); and how many drift checks count (ncases when gated). */
+size_t mlctl_smoke_drift_failures(const struct mlctl_smoke_drift *d);
+size_t mlctl_smoke_drift_checks(const struct mlctl_smoke_drift *d);
 
 /*
  * The run as a JSON document ("subject", "passed", "cases", "latency_ms",

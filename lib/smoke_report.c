@@ -44,6 +44,20 @@ void mlctl_smoke_drift_release(struct mlctl_smoke_drift *d)
 	memset(d, 0, sizeof(*d));
 }
 
+size_t mlctl_smoke_drift_failures(const struct mlctl_smoke_drift *d)
+{
+	size_t i, n = 0;
+
+	for (i = 0; d && d->gated && i < d->ncases; i++)
+		n += !d->cases[i].passed;
+	return n;
+}
+
+size_t mlctl_smoke_drift_checks(const struct mlctl_smoke_drift *d)
+{
+	return d && d->gated ? d->ncases : 0;
+}
+
 static void drift_json(cJSON *doc, const struct mlctl_smoke_drift *d)
 {
 	cJSON *b = cJSON_AddObjectToObject(doc, "baseline"), *arr;
@@ -142,13 +156,9 @@ char *mlctl_smoke_junit(const struct mlctl_smoke_result *res, const char *subjec
 			const struct mlctl_smoke_drift *d)
 {
 	struct mlctl_buf b = MLCTL_BUF_INIT;
-	size_t i, tests = res->ncases + res->nbudgets, failures = mlctl_smoke_failures(res);
+	size_t i, tests = res->ncases + res->nbudgets + mlctl_smoke_drift_checks(d);
+	size_t failures = mlctl_smoke_failures(res) + mlctl_smoke_drift_failures(d);
 
-	if (d && d->gated) {
-		tests += d->ncases;
-		for (i = 0; i < d->ncases; i++)
-			failures += !d->cases[i].passed;
-	}
 	mlctl_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
 			   "  <testsuite name=\"mlctl smoke ");
 	mlctl_buf_add_xml(&b, subject);
