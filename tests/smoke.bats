@@ -35,7 +35,12 @@ no_leftovers() {
 	mlctl push m.mlpkg -q
 	run -0 mlctl smoke smoke-good:1.0.0
 	[[ "${lines[-1]}" == "passed: 4 cases, 0 failures in smoke-good:1.0.0" ]]
-	[ -z "$(ls "${TMPDIR:-/tmp}" | grep "^mlctl-smoke-.*[^g]$" | xargs -r -I{} find "${TMPDIR:-/tmp}/{}" -maxdepth 0 -newer m.mlpkg -type d)" ]
+	# the unpacked folders are gone (in a TMPDIR of this test's own; the logs stay)
+	mkdir own-tmp
+	TMPDIR=$PWD/own-tmp run -0 mlctl smoke m.mlpkg
+	TMPDIR=$PWD/own-tmp run -0 mlctl smoke smoke-good:1.0.0
+	[ -z "$(find own-tmp -mindepth 1 -type d)" ]
+	[ -n "$(find own-tmp -name 'mlctl-smoke-*.log')" ]
 	no_leftovers
 }
 
