@@ -7,7 +7,7 @@
 #   make fuzz       every parser under libFuzzer + ASan for FUZZ_SECONDS each (default 60)
 
 CC ?= cc
-PKGS := libgit2 libcurl sqlite3 libarchive libcjson libcrypto
+PKGS := libgit2 libcurl sqlite3 libarchive libcjson libcrypto zlib
 PREFIX ?= /usr/local
 BUILD ?= build
 SANITIZE ?=

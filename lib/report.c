@@ -39,6 +39,12 @@ const struct mlctl_check_info mlctl_check_catalogue[] = {
 	{ "MLV104", W, "pickle-extension-code", "pickles use no copyreg extension codes" },
 	{ "MLV105", E, "torch-zip", "PyTorch zip checkpoints hold a data.pkl" },
 	{ "MLV106", E, "zip-malformed", "zip archives (PyTorch, Keras, npz) can be read" },
+	{ "MLV107", E, "zip-ambiguous", "zip archives have one reading: central directory and "
+					"local headers agree, no overlap, repeat or extra data" },
+	{ "MLV108", E, "pickle-compressed", "compressed pickles (joblib containers) are inflated "
+					    "and scanned" },
+	{ "MLV109", E, "joblib-array", "joblib's inline NumPy arrays have the size their "
+				       "wrapper states" },
 	{ "MLV110", E, "safetensors-header", "the safetensors header is well formed" },
 	{ "MLV111", E, "safetensors-tensors", "safetensors dtypes, shapes and offsets agree" },
 	{ "MLV112", E, "safetensors-metadata", "safetensors __metadata__ holds strings only" },

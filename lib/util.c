@@ -332,6 +332,24 @@ int mlctl_read_file(struct mlctl_buf *out, const char *path, size_t cap, struct 
 	return 0;
 }
 
+ssize_t mlctl_pread_all(int fd, void *buf, size_t n, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = pread(fd, (char *)buf + done, n - done, (off_t)(off + done));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
+}
+
 int mlctl_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;

@@ -93,6 +93,8 @@ int mlctl_read_file(struct mlctl_buf *out, const char *path, size_t cap, struct 
 int mlctl_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			    struct mlctl_err *err);
 int mlctl_write_all(int fd, const void *data, size_t len);
+/* Up to n bytes at off: the count, short only at the end of the file; -1 on error. */
+ssize_t mlctl_pread_all(int fd, void *buf, size_t n, uint64_t off);
 int mlctl_mkdir_p(const char *path, mode_t mode, struct mlctl_err *err);
 int mlctl_fsync_dir(const char *path);
 /* Remove a tree (no error if it does not exist). */

@@ -260,6 +260,11 @@ static int index_lookup(void *ctx, const char *path, uint64_t *size)
 	return 0;
 }
 
+static ssize_t fd_pread(void *ctx, void *buf, size_t n, uint64_t off)
+{
+	return mlctl_pread_all(*(int *)ctx, buf, n, off);
+}
+
 /* Check one file on disk (a project file, or a blob). */
 static int check_fd_file(struct mlctl_report *rep, const struct mlctl_vproj *proj,
 			 const char *rel, const char *full, uint64_t size, struct mlctl_err *err)
@@ -271,6 +276,8 @@ static int check_fd_file(struct mlctl_report *rep, const struct mlctl_vproj *pro
 		return mlctl_err_errno(err, MLCTL_EIO, "cannot open '%s'", full);
 	mlctl_vin_init(&in, rel, size, fd_read, &fd, rep);
 	in.proj = proj;
+	in.pread = fd_pread;
+	in.pread_ctx = &fd;
 	mlctl_vcheck_file(&in);
 	mlctl_vin_release(&in);
 	close(fd);

@@ -108,10 +108,15 @@ void mlctl_vcheck_npy(struct mlctl_vin *in)
 		mlctl_report_add(in->rep, "MLV141", MLCTL_SEV_INFO, in->path,
 				 "holds an object array, which NumPy stores as a pickle: scanned "
 				 "as one (load it with allow_pickle=False to refuse it)");
-		/* the rest of this stream is the pickle */
+		/* the rest of this stream is one pickle, which numpy reads with pickle.load */
+		int single = in->single, plain = in->plain;
+
+		in->single = in->plain = 1;
 		in->depth++;
 		mlctl_vcheck_pickle(in);
 		in->depth--;
+		in->single = single;
+		in->plain = plain;
 		goto done;
 	}
 	for (p = shape + 1; *p && *p != ')';) {

@@ -11,7 +11,23 @@
  * against a deny list (errors), an allow list (fine) and otherwise warned
  * about by name. Memory is bounded: the stack, the memo and strings have
  * caps, and a stream that exceeds one is reported, not followed.
+ *
+ * Streams that are more than one pickle are followed as their loaders read
+ * them:
+ * - joblib writes each NumPy array's bytes right after the BUILD of its
+ *   NumpyArrayWrapper (after one padding-length byte and 0xff padding when
+ *   the wrapper says numpy_array_alignment_bytes), or a whole second pickle
+ *   for object arrays. To skip exactly those bytes the scanner also follows
+ *   small integers, tuples of them, the wrapper's state dict and numpy
+ *   dtypes. Bytes skipped as array data are still read as opcodes in a
+ *   "shadow" pass when a plain pickle.load could run them (no padding byte
+ *   stops it first), so a payload hidden there is found either way.
+ * - PyTorch's legacy format (torch.save with _use_new_zipfile_serialization
+ *   False) is five pickles (magic number, protocol, system info, the
+ *   object, storage keys) followed by raw tensor data, never unpickled.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,19 +42,51 @@
 				  from them is reported as hidden (MLV103), never missed */
 #define LINE_MAX 4096
 
-enum vkind { V_UNSET = 0, V_OTHER, V_STR, V_MARK }; /* V_UNSET: an empty memo slot */
+/*
+ * V_UNSET: an empty memo slot. Kinds past V_MARK carry what joblib arrays
+ * need; from V_DTYPE on they are objects the memo keeps (see memo_worthy).
+ */
+enum vkind {
+	V_UNSET = 0, V_OTHER, V_STR, V_MARK, V_NONE, V_INT, V_TUPLE, V_DICT, V_DTYPE,
+	V_CLS_WRAPPER, V_CLS_DTYPE, V_CLS_RECON, V_WRAPPER,
+};
+
+#define NO_INT INT64_MIN
+
+struct tup {            /* V_TUPLE */
+	uint64_t prod;  /* product of the elements when all are ints >= 0 (else UINT64_MAX) */
+	int64_t e5, e7; /* elements 5 and 7 (a dtype's state: itemsize, flags), or NO_INT */
+	unsigned char k0;
+	char s0[16];    /* element 0 when it is a short string (a dtype's name) */
+};
+
+struct dst {            /* V_DICT: a NumpyArrayWrapper's state, as far as it was read */
+	uint64_t count, itemsize;
+	int64_t align;
+	unsigned char shape, dtype, hasobj, bad;
+};
 
 struct value {
-	enum vkind kind;
-	unsigned short len; /* V_STR: bytes in s */
-	char small[46];     /* short strings live here: no allocation per opcode */
-	char *heap;         /* V_STR: a copy when too long for small, else NULL */
+	unsigned char kind;
+	unsigned short len;      /* V_STR: bytes in s */
+	unsigned int mkey;       /* 1 + the memo key this object was stored under, or 0 */
+	union {
+		char small[46];  /* V_STR: short strings live here, no allocation per opcode */
+		int64_t i;       /* V_INT */
+		struct tup t;
+		struct dst d;
+		struct {         /* V_DTYPE */
+			uint64_t itemsize;
+			unsigned char hasobj;
+		} dt;
+	} u;
+	char *heap;              /* V_STR: a copy when too long for small, else NULL */
 };
 
 /* A string value's text (values move when the stack grows: never point into one). */
 static const char *vstr(const struct value *v)
 {
-	return v->heap ? v->heap : v->small;
+	return v->heap ? v->heap : v->u.small;
 }
 
 struct memo_ent {
@@ -56,6 +104,11 @@ struct scan {
 	uint64_t memo_count;     /* distinct keys stored: the index MEMOIZE uses next */
 	size_t globals, calls;
 	int stop;
+	int joblib;              /* a wrapper's BUILD is followed by its array (joblib.load) */
+	int shadow;              /* reading array bytes as a plain pickle.load would: quiet */
+	struct scan *outer;      /* shadow: the scan whose memo it may fetch from */
+	uint64_t frame_end;      /* where the current protocol-4 frame ends */
+	int pickles, torch_magic;
 };
 
 /* ---------------------------------------------------------------- lists */
@@ -179,6 +232,30 @@ static void printable(char *out, size_t cap, const char *s)
 	out[i] = '\0';
 }
 
+/* A name a shadow pass reports: what Python could import, not random bytes. */
+static int identifier_like(const char *s)
+{
+	if (!isalpha((unsigned char)*s) && *s != '_')
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.')
+			return 0;
+	return 1;
+}
+
+/* What a global pushes: one of the classes joblib arrays are built from, or V_OTHER. */
+static enum vkind global_kind(const char *module, const char *name)
+{
+	if (!strcmp(module, "joblib.numpy_pickle") && !strcmp(name, "NumpyArrayWrapper"))
+		return V_CLS_WRAPPER;
+	if (!strcmp(module, "numpy") && !strcmp(name, "dtype"))
+		return V_CLS_DTYPE;
+	if ((!strcmp(module, "copyreg") || !strcmp(module, "copy_reg")) &&
+	    !strcmp(name, "_reconstructor"))
+		return V_CLS_RECON;
+	return V_OTHER;
+}
+
 static void report_global(struct scan *sc, const char *module, const char *name,
 			  const char *how)
 {
@@ -189,6 +266,18 @@ static void report_global(struct scan *sc, const char *module, const char *name,
 	sc->globals++;
 	verdict = judge(module, name, global);
 	printable(shown, sizeof(shown), global);
+	if (sc->shadow) {
+		/* array bytes read as opcodes: only a real import is worth a word */
+		if (verdict > 0 || !identifier_like(module) || !identifier_like(name))
+			return;
+		mlctl_report_add(sc->in->rep, verdict < 0 ? "MLV101" : "MLV102",
+				 verdict < 0 ? MLCTL_SEV_ERROR : MLCTL_SEV_WARNING, sc->in->path,
+				 "imports %s (%s) in bytes that joblib reads as array data but a "
+				 "plain pickle.load runs as code; do not load it: re-export the "
+				 "model with safetensors or ONNX",
+				 shown, how);
+		return;
+	}
 	if (verdict < 0)
 		mlctl_report_add(sc->in->rep, "MLV101", MLCTL_SEV_ERROR, sc->in->path,
 				 "imports %s (%s), which can run code when the file is loaded; do "
@@ -201,7 +290,7 @@ static void report_global(struct scan *sc, const char *module, const char *name,
 				 shown);
 }
 
-/* ---------------------------------------------------------------- stack */
+/* ---------------------------------------------------------------- values */
 
 static inline void value_free(struct value *v)
 {
@@ -216,25 +305,146 @@ static void value_set(struct value *v, enum vkind kind, const char *s, size_t le
 {
 	char *dst;
 
-	v->kind = kind;
+	v->kind = (unsigned char)kind;
 	v->heap = NULL;
 	v->len = 0;
+	v->mkey = 0;
 	if (kind != V_STR)
 		return;
 	if (len > STR_MAX) {
 		v->kind = V_OTHER; /* too long to be a name */
 		return;
 	}
-	if (len >= sizeof(v->small))
+	if (len >= sizeof(v->u.small))
 		v->heap = mlctl_malloc(len + 1);
-	dst = v->heap ? v->heap : v->small;
+	dst = v->heap ? v->heap : v->u.small;
 	memcpy(dst, s, len);
 	dst[len] = '\0';
 	v->len = (unsigned short)len;
 }
 
+/* dst becomes a copy of src (a string is duplicated). */
+static void value_copy(struct value *dst, const struct value *src)
+{
+	if (src->kind == V_STR) {
+		value_set(dst, V_STR, vstr(src), src->len);
+		dst->mkey = src->mkey;
+		return;
+	}
+	*dst = *src;
+	dst->heap = NULL;
+}
+
+/* A tuple of the k values el[]: what joblib shapes and numpy dtypes need of it. */
+static void tuple_of(struct tup *t, const struct value *el, size_t k)
+{
+	size_t i;
+
+	t->prod = 1;
+	t->e5 = t->e7 = NO_INT;
+	t->k0 = k ? el[0].kind : V_UNSET;
+	t->s0[0] = '\0';
+	if (k && el[0].kind == V_STR && el[0].len < sizeof(t->s0))
+		memcpy(t->s0, vstr(&el[0]), (size_t)el[0].len + 1);
+	for (i = 0; i < k; i++) {
+		if (el[i].kind != V_INT) {
+			t->prod = UINT64_MAX;
+			if (i >= 7)
+				break; /* nothing further can matter */
+			continue;
+		}
+		if (i == 5)
+			t->e5 = el[i].u.i;
+		else if (i == 7)
+			t->e7 = el[i].u.i;
+		if (el[i].u.i < 0 ||
+		    (t->prod != UINT64_MAX &&
+		     __builtin_mul_overflow(t->prod, (uint64_t)el[i].u.i, &t->prod)))
+			t->prod = UINT64_MAX;
+	}
+}
+
+/* A numpy dtype from the name its pickle gives ('f8', 'U3', 'V16', 'O8'). */
+static void dtype_named(struct value *v, const char *s)
+{
+	uint64_t n = 0;
+	char letter = *s;
+
+	v->kind = V_DTYPE;
+	v->heap = NULL;
+	v->mkey = 0;
+	v->u.dt.itemsize = 0;
+	v->u.dt.hasobj = 0;
+	if (!letter)
+		return;
+	for (s++; isdigit((unsigned char)*s); s++) {
+		if (n > (1u << 30))
+			return;
+		n = n * 10 + (uint64_t)(*s - '0');
+	}
+	if (*s)
+		return; /* not a name numpy writes: size unknown */
+	if (letter == 'O') {
+		v->u.dt.hasobj = 1;
+		v->u.dt.itemsize = 8;
+	} else {
+		v->u.dt.itemsize = letter == 'U' ? 4 * n : n;
+	}
+}
+
+/* One key/value of a NumpyArrayWrapper's state. */
+static void dict_item(struct dst *d, const struct value *k, const struct value *v)
+{
+	const char *key;
+
+	if (k->kind != V_STR || (k->len != 5 && k->len != 27))
+		return; /* none of shape, dtype, order, numpy_array_alignment_bytes */
+	key = vstr(k);
+	if (!strcmp(key, "shape")) {
+		d->shape = 1;
+		d->count = v->u.t.prod;
+		if (v->kind != V_TUPLE || v->u.t.prod == UINT64_MAX)
+			d->bad = 1;
+	} else if (!strcmp(key, "dtype")) {
+		d->dtype = 1;
+		if (v->kind != V_DTYPE || (!v->u.dt.itemsize && !v->u.dt.hasobj))
+			d->bad = 1;
+		else
+			d->itemsize = v->u.dt.itemsize, d->hasobj = v->u.dt.hasobj;
+	} else if (!strcmp(key, "numpy_array_alignment_bytes")) {
+		if (v->kind == V_INT)
+			d->align = v->u.i;
+		else if (v->kind == V_NONE)
+			d->align = 0;
+		else
+			d->bad = 1;
+	} else if (!strcmp(key, "order")) {
+		if (v->kind != V_STR || (strcmp(vstr(v), "C") && strcmp(vstr(v), "F")))
+			d->bad = 1;
+	}
+}
+
+/* What calling fn(args) gives: a dtype or a wrapper when they are built, else V_OTHER. */
+static void call_result(struct value *res, const struct value *fn, const struct value *args)
+{
+	res->kind = V_OTHER;
+	res->heap = NULL;
+	res->mkey = 0;
+	if (fn->kind == V_CLS_WRAPPER)
+		res->kind = V_WRAPPER;
+	else if (fn->kind == V_CLS_RECON && args->kind == V_TUPLE && args->u.t.k0 == V_CLS_WRAPPER)
+		res->kind = V_WRAPPER;
+	else if (fn->kind == V_CLS_DTYPE && args->kind == V_TUPLE && args->u.t.k0 == V_STR &&
+		 args->u.t.s0[0])
+		dtype_named(res, args->u.t.s0);
+}
+
+/* ---------------------------------------------------------------- stack */
+
 static int malformed(struct scan *sc, const char *why)
 {
+	if (sc->shadow)
+		return -1; /* array bytes that are not opcodes: what they should be */
 	mlctl_report_add(sc->in->rep, "MLV100", MLCTL_SEV_ERROR, sc->in->path,
 			 "pickle stream is malformed at byte %llu (%s); the file is damaged or "
 			 "crafted",
@@ -253,46 +463,149 @@ static int grow(struct scan *sc)
 	return 0;
 }
 
-static int malformed(struct scan *sc, const char *why);
-
-static inline int push(struct scan *sc, enum vkind kind, const char *s, size_t len)
+/* A new top of the stack, V_OTHER until the caller says more; NULL when full. */
+static inline struct value *push_slot(struct scan *sc)
 {
 	struct value *v;
 
 	if (sc->n == sc->alloc && grow(sc) < 0)
-		return -1;
+		return NULL;
 	v = &sc->stack[sc->n++];
-	if (kind != V_STR) {
-		v->kind = kind;
-		v->heap = NULL;
-		return 0;
-	}
-	value_set(v, kind, s, len);
+	v->kind = V_OTHER;
+	v->heap = NULL;
+	v->mkey = 0;
+	return v;
+}
+
+static inline int push(struct scan *sc, enum vkind kind, const char *s, size_t len)
+{
+	struct value *v = push_slot(sc);
+
+	if (!v)
+		return -1;
+	if (kind == V_STR)
+		value_set(v, kind, s, len);
+	else
+		v->kind = (unsigned char)kind;
 	return 0;
+}
+
+static int push_value(struct scan *sc, const struct value *src)
+{
+	struct value *v = push_slot(sc);
+
+	if (!v)
+		return -1;
+	*v = *src; /* src owns no heap string: kinds past V_MARK never do */
+	return 0;
+}
+
+static int push_int(struct scan *sc, int64_t i)
+{
+	struct value *v = push_slot(sc);
+
+	if (!v)
+		return -1;
+	v->kind = V_INT;
+	v->u.i = i;
+	return 0;
+}
+
+/* Pop down to (and including) index base. */
+static void pop_to(struct scan *sc, size_t base)
+{
+	while (sc->n > base)
+		value_free(&sc->stack[--sc->n]);
 }
 
 static int pop(struct scan *sc, size_t k)
 {
-	while (k--) {
-		if (sc->n == 0)
+	if (sc->n < k) {
+		if (!sc->shadow)
 			return malformed(sc, "stack underflow");
-		value_free(&sc->stack[--sc->n]);
+		k = sc->n; /* a shadow pass does not know the stack it continues */
 	}
+	pop_to(sc, sc->n - k);
+	return 0;
+}
+
+/* Index of the topmost mark (0 for a shadow pass that has none). */
+static int find_mark(struct scan *sc, size_t *at)
+{
+	size_t i = sc->n;
+
+	while (i-- > 0)
+		if (sc->stack[i].kind == V_MARK) {
+			*at = i;
+			return 0;
+		}
+	if (!sc->shadow)
+		return malformed(sc, "no mark on the stack");
+	*at = 0;
 	return 0;
 }
 
 static int pop_mark(struct scan *sc)
 {
-	for (;;) {
-		enum vkind k;
+	size_t m;
 
-		if (sc->n == 0)
-			return malformed(sc, "no mark on the stack");
-		k = sc->stack[sc->n - 1].kind;
-		value_free(&sc->stack[--sc->n]);
-		if (k == V_MARK)
-			return 0;
+	if (find_mark(sc, &m))
+		return -1;
+	pop_to(sc, m);
+	return 0;
+}
+
+/* TUPLE, TUPLE1..3, EMPTY_TUPLE: the last k values (or those above the mark) become one. */
+static int make_tuple(struct scan *sc, int k)
+{
+	struct value *v;
+	struct tup t;
+	size_t base, first;
+
+	if (k < 0) {
+		if (find_mark(sc, &base))
+			return -1;
+		first = base + (base < sc->n && sc->stack[base].kind == V_MARK);
+	} else {
+		if (sc->n < (size_t)k && !sc->shadow)
+			return malformed(sc, "stack underflow");
+		base = first = sc->n < (size_t)k ? 0 : sc->n - (size_t)k;
 	}
+	tuple_of(&t, sc->n > first ? sc->stack + first : NULL, sc->n - first);
+	pop_to(sc, base);
+	if (!(v = push_slot(sc)))
+		return -1;
+	v->kind = V_TUPLE;
+	v->u.t = t;
+	return 0;
+}
+
+/* SETITEM (with_mark 0), SETITEMS, DICT (new 1): pairs go into the dict below them. */
+static int set_items(struct scan *sc, int with_mark, int new)
+{
+	struct value d;
+	struct dst *into = NULL;
+	size_t base, first, i;
+
+	if (with_mark) {
+		if (find_mark(sc, &base))
+			return -1;
+		first = base + (base < sc->n && sc->stack[base].kind == V_MARK);
+	} else {
+		if (sc->n < 3 && !sc->shadow)
+			return malformed(sc, "SETITEM with fewer than three values");
+		base = first = sc->n < 2 ? 0 : sc->n - 2;
+	}
+	memset(&d, 0, sizeof(d));
+	d.kind = V_DICT;
+	if (new)
+		into = &d.u.d;
+	else if (base > 0 && sc->stack[base - 1].kind == V_DICT)
+		into = &sc->stack[base - 1].u.d;
+	for (i = first; into && i + 1 < sc->n; i += 2)
+		dict_item(into, &sc->stack[i], &sc->stack[i + 1]);
+	pop_to(sc, base);
+	return new ? push_value(sc, &d) : 0;
 }
 
 static struct memo_ent *memo_slot(struct scan *sc, uint64_t idx, int create)
@@ -329,13 +642,26 @@ static struct memo_ent *memo_slot(struct scan *sc, uint64_t idx, int create)
 	}
 }
 
+/*
+ * Worth keeping in the memo: names, and the objects joblib arrays are built
+ * from that a pickle fetches again (a dtype shared by several arrays, the
+ * wrapper class). Ints, tuples and dicts are never fetched again by joblib.
+ */
+static int memo_worthy(const struct value *v)
+{
+	return v->kind == V_STR ? v->len <= MEMO_NAME_MAX : v->kind >= V_DTYPE;
+}
+
 static int memo_put(struct scan *sc, uint64_t idx)
 {
-	const struct value *top;
+	struct value *top;
 	struct memo_ent *e;
 
-	if (sc->n == 0)
+	if (sc->n == 0) {
+		if (sc->shadow)
+			return 0;
 		return malformed(sc, "memo store with an empty stack");
+	}
 	if (idx >= MEMO_MAX) {
 		sc->memo_count++;
 		return 0; /* never fetched as a name: a later STACK_GLOBAL is then hidden */
@@ -344,17 +670,16 @@ static int memo_put(struct scan *sc, uint64_t idx)
 		sc->memo_set = mlctl_calloc(MEMO_MAX / 8, 1);
 	top = &sc->stack[sc->n - 1];
 	if (!(sc->memo_set[idx / 8] & (1u << (idx % 8)))) {
-		/* a new key: not in the table, so no lookup (most keys hold no string) */
+		/* a new key: not in the table, so no lookup (most keys hold nothing of note) */
 		sc->memo_set[idx / 8] |= (unsigned char)(1u << (idx % 8));
 		sc->memo_count++;
 		e = NULL;
-		if (top->kind != V_STR)
+		if (!memo_worthy(top))
 			return 0;
 	} else {
 		e = memo_slot(sc, idx, 0);
 	}
-	if (top->kind == V_STR && top->len <= MEMO_NAME_MAX &&
-	    (e || sc->memo_strs < MEMO_STRS_MAX)) {
+	if (memo_worthy(top) && (e || sc->memo_strs < MEMO_STRS_MAX)) {
 		if (!e) {
 			e = memo_slot(sc, idx, 1);
 			e->key_plus_one = idx + 1;
@@ -362,9 +687,10 @@ static int memo_put(struct scan *sc, uint64_t idx)
 		} else {
 			value_free(&e->v);
 		}
-		value_set(&e->v, V_STR, vstr(top), top->len);
+		top->mkey = (unsigned int)idx + 1;
+		value_copy(&e->v, top);
 	} else if (e) {
-		/* no longer a name: forget it (deleting from the table would break probing) */
+		/* no longer of note: forget it (deleting from the table would break probing) */
 		value_free(&e->v);
 		e->v.kind = V_OTHER;
 	}
@@ -373,23 +699,32 @@ static int memo_put(struct scan *sc, uint64_t idx)
 
 static int memo_get(struct scan *sc, uint64_t idx)
 {
-	const struct memo_ent *e;
+	const struct memo_ent *e = NULL;
+	struct value *v;
 
 	if (idx >= MEMO_MAX)
 		return push(sc, V_OTHER, NULL, 0);
-	if (!sc->memo_set || !(sc->memo_set[idx / 8] & (1u << (idx % 8))))
+	if (sc->memo_set && (sc->memo_set[idx / 8] & (1u << (idx % 8))))
+		e = memo_slot(sc, idx, 0);
+	else if (sc->shadow && sc->outer && sc->outer->memo_set &&
+		 (sc->outer->memo_set[idx / 8] & (1u << (idx % 8))))
+		e = memo_slot(sc->outer, idx, 0); /* the memo of the stream it continues */
+	else if (!sc->shadow)
 		return malformed(sc, "memo fetch of a key never stored");
-	e = memo_slot(sc, idx, 0);
-	if (e && e->v.kind == V_STR)
-		return push(sc, V_STR, vstr(&e->v), e->v.len);
-	return push(sc, V_OTHER, NULL, 0);
+	if (!e || e->v.kind == V_OTHER || e->v.kind == V_UNSET)
+		return push(sc, V_OTHER, NULL, 0);
+	if (!(v = push_slot(sc)))
+		return -1;
+	value_copy(v, &e->v);
+	v->mkey = (unsigned int)idx + 1;
+	return 0;
 }
 
 static void reset(struct scan *sc)
 {
 	size_t i;
 
-	pop(sc, sc->n);
+	pop_to(sc, 0);
 	for (i = 0; i < sc->memo_cap; i++)
 		value_free(&sc->memo[i].v);
 	free(sc->memo);
@@ -398,6 +733,14 @@ static void reset(struct scan *sc)
 	if (sc->memo_set)
 		memset(sc->memo_set, 0, MEMO_MAX / 8);
 	sc->memo_count = 0;
+}
+
+static void scan_release(struct scan *sc)
+{
+	reset(sc);
+	free(sc->stack);
+	free(sc->memo);
+	free(sc->memo_set);
 }
 
 /* ---------------------------------------------------------------- reading */
@@ -465,12 +808,52 @@ static int rd_counted(struct scan *sc, size_t lenbytes, int is_text)
 	return push(sc, V_OTHER, NULL, 0);
 }
 
+/* torch.save's legacy format starts with this number, pickled as LONG1. */
+static const unsigned char torch_magic[10] = { 0x6c, 0xfc, 0x9c, 0x46, 0xf9,
+					       0x20, 0x6a, 0xa8, 0x50, 0x19 };
+
+/* LONG1: little-endian two's complement; small ones are ints (shapes may use them). */
+static int rd_long1(struct scan *sc)
+{
+	unsigned char b[255];
+	uint64_t n;
+	int64_t v = 0;
+	size_t i;
+
+	if (rd_uint(sc, 1, &n) || rd(sc, b, (size_t)n))
+		return -1;
+	if (n == sizeof(torch_magic) && !memcmp(b, torch_magic, n) && sc->pickles == 0 &&
+	    sc->n == 0)
+		sc->torch_magic = 1;
+	if (n == 0 || n > 8 || (n == 8 && (b[7] & 0x80)))
+		return push(sc, n == 0 ? V_INT : V_OTHER, NULL, 0);
+	for (i = 0; i < n; i++)
+		v |= (int64_t)((uint64_t)b[i] << (8 * i));
+	if (b[n - 1] & 0x80)
+		v = -1; /* negative: no shape or size is */
+	return push_int(sc, v);
+}
+
 /* Protocol 0 quoted string argument ('abc' or "abc") to a plain value. */
 static int push_quoted(struct scan *sc, const char *line, size_t n)
 {
 	if (n >= 2 && (line[0] == '\'' || line[0] == '"') && line[n - 1] == line[0])
 		return push(sc, V_STR, line + 1, n - 2);
 	return malformed(sc, "STRING argument is not quoted");
+}
+
+/* INT and LONG in text: a number when it is one, else some other value. */
+static int push_text_int(struct scan *sc, const char *line)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(line, &end, 10);
+	if (end == line || errno || (*end && strcmp(end, "L")) || !strcmp(line, "00") ||
+	    !strcmp(line, "01"))
+		return push(sc, V_OTHER, NULL, 0); /* "00"/"01": protocol 0's False/True */
+	return push_int(sc, v);
 }
 
 static int do_global(struct scan *sc, const char *how, int inst)
@@ -485,31 +868,227 @@ static int do_global(struct scan *sc, const char *how, int inst)
 		sc->calls++;
 		if (pop_mark(sc))
 			return -1;
+		return push(sc, global_kind(module, name) == V_CLS_WRAPPER ? V_WRAPPER : V_OTHER,
+			    NULL, 0);
 	}
-	return push(sc, V_OTHER, NULL, 0);
+	return push(sc, global_kind(module, name), NULL, 0);
 }
 
 static int do_stack_global(struct scan *sc)
 {
 	struct value *mod, *name;
+	enum vkind kind = V_OTHER;
 
-	if (sc->n < 2)
+	if (sc->n < 2) {
+		if (sc->shadow)
+			return pop(sc, 2) || push(sc, V_OTHER, NULL, 0);
 		return malformed(sc, "STACK_GLOBAL with fewer than two values");
+	}
 	mod = &sc->stack[sc->n - 2];
 	name = &sc->stack[sc->n - 1];
 	if (mod->kind != V_STR || name->kind != V_STR) {
-		mlctl_report_add(sc->in->rep, "MLV103", MLCTL_SEV_ERROR, sc->in->path,
-				 "imports a global whose name is not a plain string (computed or "
-				 "hidden at byte %llu); refuse to load it",
-				 (unsigned long long)sc->in->pos);
+		if (!sc->shadow)
+			mlctl_report_add(sc->in->rep, "MLV103", MLCTL_SEV_ERROR, sc->in->path,
+					 "imports a global whose name is not a plain string "
+					 "(computed or hidden at byte %llu); refuse to load it",
+					 (unsigned long long)sc->in->pos);
 		sc->globals++;
 	} else {
 		report_global(sc, vstr(mod), vstr(name), "STACK_GLOBAL");
+		kind = global_kind(vstr(mod), vstr(name));
 	}
-	if (pop(sc, 2))
-		return -1;
-	return push(sc, V_OTHER, NULL, 0);
+	pop_to(sc, sc->n - 2);
+	return push(sc, kind, NULL, 0);
 }
+
+/* REDUCE, NEWOBJ (args 2) and NEWOBJ_EX (3): the callable is args values down. */
+static int do_call(struct scan *sc, size_t args)
+{
+	struct value res;
+
+	sc->calls++;
+	if (sc->n < args) {
+		if (!sc->shadow)
+			return malformed(sc, "stack underflow");
+		pop_to(sc, 0);
+		return push(sc, V_OTHER, NULL, 0);
+	}
+	call_result(&res, &sc->stack[sc->n - args], &sc->stack[sc->n - args + 1]);
+	pop_to(sc, sc->n - args);
+	return push_value(sc, &res);
+}
+
+/* OBJ: MARK cls args... */
+static int do_obj(struct scan *sc)
+{
+	size_t m;
+	int wrapper;
+
+	sc->calls++;
+	if (find_mark(sc, &m))
+		return -1;
+	wrapper = m + 1 < sc->n && sc->stack[m + 1].kind == V_CLS_WRAPPER;
+	pop_to(sc, m);
+	return push(sc, wrapper ? V_WRAPPER : V_OTHER, NULL, 0);
+}
+
+/* ---------------------------------------------------------------- joblib */
+
+static int scan_stream(struct scan *sc);
+
+static int array_finding(struct scan *sc, const char *what, long long a, long long b)
+{
+	char msg[300];
+
+	snprintf(msg, sizeof(msg), what, a, b);
+	mlctl_report_add(sc->in->rep, "MLV109", MLCTL_SEV_ERROR, sc->in->path,
+			 "%s; joblib never writes that, so the rest of the file is not scanned: "
+			 "do not load it",
+			 msg);
+	return -1;
+}
+
+struct window {
+	struct mlctl_vin *in;
+	uint64_t left;
+};
+
+static ssize_t window_read(void *ctx, void *buf, size_t n)
+{
+	struct window *w = ctx;
+	size_t k = n < w->left ? n : (size_t)w->left;
+
+	k = k ? mlctl_vin_read(w->in, buf, k) : 0;
+	w->left -= k;
+	return (ssize_t)k;
+}
+
+/*
+ * Array bytes that no padding byte protects: read them as opcodes as a
+ * plain pickle.load would (it would go on from here), then skip the rest.
+ */
+static int shadow_pass(struct scan *sc, uint64_t bytes)
+{
+	struct window w = { sc->in, bytes };
+	struct mlctl_vin sub;
+	struct scan sh;
+
+	mlctl_vin_init(&sub, sc->in->path, bytes, window_read, &w, sc->in->rep);
+	memset(&sh, 0, sizeof(sh));
+	sh.in = &sub;
+	sh.shadow = 1;
+	sh.outer = sc;
+	sh.memo_count = sc->memo_count;
+	scan_stream(&sh);
+	scan_release(&sh);
+	mlctl_vin_release(&sub);
+	if (mlctl_vin_skip(sc->in, w.left) < 0)
+		return malformed(sc, "truncated inside joblib array data");
+	return 0;
+}
+
+/* An object array: joblib stores it as a whole pickle, read by plain pickle.load. */
+static int nested_pickle(struct scan *sc)
+{
+	struct scan sub;
+	int saved = sc->in->single, rc;
+
+	memset(&sub, 0, sizeof(sub));
+	sub.in = sc->in;
+	sc->in->single = 1;
+	rc = scan_stream(&sub);
+	sc->in->single = saved;
+	scan_release(&sub);
+	return rc;
+}
+
+/* The BUILD of a NumpyArrayWrapper: joblib reads the array's bytes from here. */
+static int joblib_array(struct scan *sc, const struct dst *d)
+{
+	struct mlctl_vin *in = sc->in;
+	uint64_t at = in->pos, bytes;
+
+	if (d->bad || !d->shape || !d->dtype)
+		return array_finding(sc, "has a joblib array at byte %lld whose shape or dtype "
+				     "cannot be read, so where its data ends is unknown%.0lld",
+				     (long long)at, 0);
+	if (sc->frame_end > at)
+		return array_finding(sc, "starts joblib array data at byte %lld inside a pickle "
+				     "frame (%lld bytes before its end)",
+				     (long long)at, (long long)(sc->frame_end - at));
+	if (d->hasobj)
+		return nested_pickle(sc);
+	if (d->align) {
+		int64_t want = 16 - (int64_t)((at + 1) % 16), c, k;
+
+		if (d->align != 16)
+			return array_finding(sc, "aligns a joblib array at byte %lld to %lld bytes "
+					     "(joblib aligns to 16)",
+					     (long long)at, (long long)d->align);
+		c = mlctl_vin_byte(in);
+		if (c < 0)
+			return malformed(sc, "truncated inside joblib array padding");
+		if (c != want)
+			return array_finding(sc, "pads a joblib array with %lld bytes where joblib "
+					     "writes %lld",
+					     (long long)c, (long long)want);
+		for (k = 0; k < c; k++)
+			if (mlctl_vin_byte(in) != 0xff)
+				return array_finding(sc, "pads a joblib array at byte %lld with "
+						     "bytes other than 0xff%.0lld",
+						     (long long)at, 0);
+	}
+	if (__builtin_mul_overflow(d->count, d->itemsize, &bytes) || bytes > in->size - in->pos)
+		return malformed(sc, "joblib array data runs past the end of the file");
+	if (!d->align)
+		return shadow_pass(sc, bytes);
+	if (mlctl_vin_skip(in, bytes) < 0)
+		return malformed(sc, "truncated inside joblib array data");
+	return 0;
+}
+
+/* BUILD: [obj, state] -> obj with its state set (and, for a wrapper, its array read). */
+static int do_build(struct scan *sc)
+{
+	struct value *obj, *st;
+	struct dst d;
+	int wrapper;
+
+	sc->calls++;
+	if (sc->n < 2) {
+		if (!sc->shadow)
+			return malformed(sc, "BUILD with fewer than two values");
+		pop_to(sc, 0);
+		return 0;
+	}
+	obj = &sc->stack[sc->n - 2];
+	st = &sc->stack[sc->n - 1];
+	if (obj->kind == V_DTYPE && st->kind == V_TUPLE) {
+		/* a dtype's state: element 5 is its itemsize when flexible, 7 its flags */
+		struct memo_ent *e = obj->mkey ? memo_slot(sc, obj->mkey - 1, 0) : NULL;
+		int obj_flag = st->u.t.e7 != NO_INT && (st->u.t.e7 & 1);
+
+		if (st->u.t.e5 > 0)
+			obj->u.dt.itemsize = (uint64_t)st->u.t.e5;
+		obj->u.dt.hasobj |= (unsigned char)obj_flag;
+		if (e && e->v.kind == V_DTYPE)
+			e->v.u.dt = obj->u.dt; /* the memo holds the same object */
+	}
+	wrapper = obj->kind == V_WRAPPER && sc->joblib;
+	memset(&d, 0, sizeof(d));
+	if (st->kind == V_DICT)
+		d = st->u.d;
+	else
+		d.bad = 1;
+	pop_to(sc, sc->n - 1);
+	if (!wrapper)
+		return 0;
+	value_free(&sc->stack[sc->n - 1]);
+	sc->stack[sc->n - 1].kind = V_OTHER; /* joblib puts the array in its place */
+	return joblib_array(sc, &d);
+}
+
+/* ---------------------------------------------------------------- opcodes */
 
 /* One opcode; 1 at STOP, 0 to go on, -1 on a malformed stream. */
 static int step(struct scan *sc, int op)
@@ -523,32 +1102,43 @@ static int step(struct scan *sc, int op)
 	case '.': return 1;                                           /* STOP */
 	case '0': return pop(sc, 1);                                  /* POP */
 	case '1': return pop_mark(sc);                                /* POP_MARK */
-	case '2':                                                     /* DUP */
-		if (sc->n == 0)
+	case '2': {                                                   /* DUP */
+		struct value *top;
+
+		if (sc->n == 0) {
+			if (sc->shadow)
+				return push(sc, V_OTHER, NULL, 0);
 			return malformed(sc, "DUP on an empty stack");
-		{
-			/* copy first: push may move the stack */
-			struct value c;
-			int rc;
-
-			value_set(&c, sc->stack[sc->n - 1].kind, vstr(&sc->stack[sc->n - 1]),
-				  sc->stack[sc->n - 1].len);
-			rc = push(sc, c.kind, vstr(&c), c.len);
-
-			value_free(&c);
-			return rc;
 		}
-	case 'F': case 'I': case 'L':                                 /* FLOAT, INT, LONG */
+		if (!push_slot(sc))
+			return -1;
+		/* copy after the push: the stack may have moved */
+		top = &sc->stack[sc->n - 1];
+		value_copy(top, &sc->stack[sc->n - 2]);
+		return 0;
+	}
+	case 'F':                                                     /* FLOAT */
 		if (rd_line(sc, line, sizeof(line), &n))
 			return -1;
 		return push(sc, V_OTHER, NULL, 0);
-	case 'J': if (rd(sc, line, 4)) return -1; return push(sc, V_OTHER, NULL, 0);
-	case 'K': if (rd(sc, line, 1)) return -1; return push(sc, V_OTHER, NULL, 0);
-	case 'M': if (rd(sc, line, 2)) return -1; return push(sc, V_OTHER, NULL, 0);
+	case 'I': case 'L':                                           /* INT, LONG */
+		if (rd_line(sc, line, sizeof(line), &n))
+			return -1;
+		return push_text_int(sc, line);
+	case 'J':                                                     /* BININT */
+		if (rd_uint(sc, 4, &v))
+			return -1;
+		return push_int(sc, (int32_t)(uint32_t)v);
+	case 'K': if (rd_uint(sc, 1, &v)) return -1; return push_int(sc, (int64_t)v);
+	case 'M': if (rd_uint(sc, 2, &v)) return -1; return push_int(sc, (int64_t)v);
 	case 'G': if (rd(sc, line, 8)) return -1; return push(sc, V_OTHER, NULL, 0);
-	case 'N': case 0x88: case 0x89:                               /* NONE, TRUE, FALSE */
-	case ')': case ']': case '}': case 0x8f:                      /* empty containers */
+	case 'N': return push(sc, V_NONE, NULL, 0);                  /* NONE */
+	case 0x88: case 0x89:                                         /* TRUE, FALSE */
+	case ']': case 0x8f:                                          /* empty list, set */
 		return push(sc, V_OTHER, NULL, 0);
+	case ')': return make_tuple(sc, 0);                           /* EMPTY_TUPLE */
+	case '}': return push(sc, V_DICT, NULL, 0) || (memset(&sc->stack[sc->n - 1].u.d, 0,
+							       sizeof(struct dst)), 0);
 	case 'P':                                                     /* PERSID */
 		if (rd_line(sc, line, sizeof(line), &n))
 			return -1;
@@ -557,16 +1147,8 @@ static int step(struct scan *sc, int op)
 		if (pop(sc, 1))
 			return -1;
 		return push(sc, V_OTHER, NULL, 0);
-	case 'R': case 0x81:                                          /* REDUCE, NEWOBJ */
-		sc->calls++;
-		if (pop(sc, 2))
-			return -1;
-		return push(sc, V_OTHER, NULL, 0);
-	case 0x92:                                                    /* NEWOBJ_EX */
-		sc->calls++;
-		if (pop(sc, 3))
-			return -1;
-		return push(sc, V_OTHER, NULL, 0);
+	case 'R': case 0x81: return do_call(sc, 2);                  /* REDUCE, NEWOBJ */
+	case 0x92: return do_call(sc, 3);                             /* NEWOBJ_EX */
 	case 'S':                                                     /* STRING */
 		if (rd_line(sc, line, sizeof(line), &n))
 			return -1;
@@ -583,26 +1165,23 @@ static int step(struct scan *sc, int op)
 	case 'B': return rd_counted(sc, 4, 0);                        /* BINBYTES */
 	case 'C': return rd_counted(sc, 1, 0);                        /* SHORT_BINBYTES */
 	case 0x8e: case 0x96: return rd_counted(sc, 8, 0);            /* BINBYTES8, BYTEARRAY8 */
-	case 0x8a: return rd_counted(sc, 1, 0);                       /* LONG1 */
+	case 0x8a: return rd_long1(sc);                               /* LONG1 */
 	case 0x8b: return rd_counted(sc, 4, 0);                       /* LONG4 */
 	case 'a': return pop(sc, 1);                                  /* APPEND */
-	case 'b': sc->calls++; return pop(sc, 1);                     /* BUILD */
-	case 's': return pop(sc, 2);                                  /* SETITEM */
-	case 'e': case 'u': case 0x90:                                /* APPENDS, SETITEMS, ADDITEMS */
+	case 'b': return do_build(sc);                                /* BUILD */
+	case 's': return set_items(sc, 0, 0);                         /* SETITEM */
+	case 'u': return set_items(sc, 1, 0);                         /* SETITEMS */
+	case 'd': return set_items(sc, 1, 1);                         /* DICT */
+	case 'e': case 0x90:                                          /* APPENDS, ADDITEMS */
 		return pop_mark(sc);
-	case 'd': case 'l': case 't': case 0x91:                      /* DICT, LIST, TUPLE, FROZENSET */
+	case 'l': case 0x91:                                          /* LIST, FROZENSET */
 		if (pop_mark(sc))
 			return -1;
 		return push(sc, V_OTHER, NULL, 0);
-	case 'o':                                                     /* OBJ */
-		sc->calls++;
-		if (pop_mark(sc))
-			return -1;
-		return push(sc, V_OTHER, NULL, 0);
+	case 't': return make_tuple(sc, -1);                          /* TUPLE */
+	case 'o': return do_obj(sc);                                  /* OBJ */
 	case 0x85: case 0x86: case 0x87:                              /* TUPLE1..3 */
-		if (pop(sc, (size_t)(op - 0x84)))
-			return -1;
-		return push(sc, V_OTHER, NULL, 0);
+		return make_tuple(sc, op - 0x84);
 	case 'c': return do_global(sc, "GLOBAL", 0);
 	case 'i': return do_global(sc, "INST", 1);
 	case 0x93: return do_stack_global(sc);
@@ -620,21 +1199,26 @@ static int step(struct scan *sc, int op)
 	case 'r': if (rd_uint(sc, 4, &v)) return -1; return memo_put(sc, v);   /* LONG_BINPUT */
 	case 0x94: return memo_put(sc, sc->memo_count);               /* MEMOIZE */
 	case 0x80: return rd(sc, line, 1);                            /* PROTO */
-	case 0x95: return rd(sc, line, 8);                            /* FRAME */
+	case 0x95:                                                    /* FRAME */
+		if (rd_uint(sc, 8, &v))
+			return -1;
+		sc->frame_end = v > UINT64_MAX - sc->in->pos ? UINT64_MAX : sc->in->pos + v;
+		return 0;
 	case 0x82: case 0x83: case 0x84: {                            /* EXT1, EXT2, EXT4 */
 		size_t k = op == 0x82 ? 1 : op == 0x83 ? 2 : 4;
 
 		if (rd_uint(sc, k, &v))
 			return -1;
-		mlctl_report_add(sc->in->rep, "MLV104", MLCTL_SEV_WARNING, sc->in->path,
-				 "imports a global through copyreg extension code %llu, which "
-				 "cannot be checked; check where the file comes from",
-				 (unsigned long long)v);
+		if (!sc->shadow)
+			mlctl_report_add(sc->in->rep, "MLV104", MLCTL_SEV_WARNING, sc->in->path,
+					 "imports a global through copyreg extension code %llu, "
+					 "which cannot be checked; check where the file comes from",
+					 (unsigned long long)v);
 		return push(sc, V_OTHER, NULL, 0);
 	}
 	case 0x97: return push(sc, V_OTHER, NULL, 0);                 /* NEXT_BUFFER */
 	case 0x98:                                                    /* READONLY_BUFFER */
-		if (sc->n == 0)
+		if (sc->n == 0 && !sc->shadow)
 			return malformed(sc, "READONLY_BUFFER on an empty stack");
 		return 0;
 	default: {
@@ -646,38 +1230,57 @@ static int step(struct scan *sc, int op)
 	}
 }
 
+/*
+ * Opcodes to the end of the stream (or, for a single pickle, to its STOP):
+ * 0, or -1 when the stream is malformed or the scan cannot go on.
+ */
+static int scan_stream(struct scan *sc)
+{
+	struct mlctl_vin *in = sc->in;
+	unsigned long ops = 0, total = 0;
+	int op, rc;
+
+	for (;;) {
+		if ((++total & 0xfffff) == 0 && mlctl_interrupted())
+			return -1;
+		op = mlctl_vin_byte(in);
+		if (op < 0) {
+			if (sc->shadow)
+				return 0;
+			if (ops > 0 || sc->pickles == 0)
+				return malformed(sc, sc->pickles == 0 && ops == 0 ? "empty"
+										  : "ends before STOP");
+			return 0;
+		}
+		ops++;
+		rc = step(sc, op);
+		if (rc < 0)
+			return -1;
+		if (rc == 1) {
+			/* several pickles may follow each other (legacy torch.save) */
+			sc->pickles++;
+			ops = 0;
+			reset(sc);
+			if (in->single || sc->shadow)
+				return 0;
+			if (sc->torch_magic && sc->pickles == 5)
+				return 0; /* legacy torch.save: raw tensor data follows */
+		}
+	}
+}
+
 void mlctl_vcheck_pickle(struct mlctl_vin *in)
 {
 	struct scan sc;
-	int op, rc = 0, pickles = 0, ops = 0;
 
 	memset(&sc, 0, sizeof(sc));
 	sc.in = in;
+	sc.joblib = !in->plain;
 	mlctl_report_ran(in->rep, "MLV100", in->path);
 	mlctl_report_ran(in->rep, "MLV101", in->path);
 	mlctl_report_ran(in->rep, "MLV102", in->path);
-	for (;;) {
-		op = mlctl_vin_byte(in);
-		if (op < 0) {
-			if (ops > 0 || pickles == 0)
-				malformed(&sc, pickles == 0 && ops == 0 ? "empty" : "ends before STOP");
-			break;
-		}
-		ops++;
-		rc = step(&sc, op);
-		if (rc < 0)
-			break;
-		if (rc == 1) {
-			/* several pickles may follow each other (legacy torch.save, joblib) */
-			pickles++;
-			ops = 0;
-			reset(&sc);
-			if (in->depth > 0)
-				break; /* an embedded pickle (npy object array) ends at its STOP */
-		}
-	}
-	reset(&sc);
-	free(sc.stack);
-	free(sc.memo);
-	free(sc.memo_set);
+	if (sc.joblib)
+		mlctl_report_ran(in->rep, "MLV109", in->path);
+	scan_stream(&sc);
+	scan_release(&sc);
 }

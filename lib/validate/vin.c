@@ -219,6 +219,8 @@ void mlctl_vcheck_file(struct mlctl_vin *in)
 		/* .pt/.pth/.ckpt/.pkl: a plain pickle (any protocol) or a PyTorch zip */
 		if (got == F_ZIP) {
 			mlctl_vcheck_zip(in, "torch");
+		} else if (got == F_UNKNOWN && mlctl_vin_compression(p, n)) {
+			mlctl_vcheck_compressed_pickle(in); /* joblib.dump(..., compress=N) */
 		} else if (got == F_UNKNOWN || got == F_PICKLE) {
 			mlctl_vcheck_pickle(in);
 		} else {
@@ -275,6 +277,6 @@ void mlctl_vcheck_file(struct mlctl_vin *in)
 			mlctl_vcheck_onnx(in);
 		break;
 	default:
-		break; /* HDF5 and TFLite: their signature is the check; GGUF, ONNX: to come */
+		break; /* HDF5 and TFLite: their signature is the check */
 	}
 }

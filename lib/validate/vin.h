@@ -40,6 +40,16 @@ struct mlctl_vin {
 	struct mlctl_report *rep;
 	const struct mlctl_vproj *proj; /* may be NULL */
 	int depth;          /* nesting of containers (a pickle in an npy in a zip) */
+	int single;         /* one pickle only: the reader stops at its STOP (npy, joblib) */
+	int plain;          /* read by a plain unpickler (torch, numpy), never by joblib.load */
+	/*
+	 * Random access to the whole file, when its source has it (a file on
+	 * disk, memory): n bytes at off, the count read (short only at the end),
+	 * or -1. NULL for streams (a package entry); zip readers then spool the
+	 * stream to an unlinked temporary file.
+	 */
+	ssize_t (*pread)(void *ctx, void *buf, size_t n, uint64_t off);
+	void *pread_ctx;
 };
 
 void mlctl_vin_init(struct mlctl_vin *in, const char *path, uint64_t size,
@@ -84,6 +94,10 @@ void mlctl_vcheck_npy(struct mlctl_vin *in);
 void mlctl_vcheck_gguf(struct mlctl_vin *in);
 void mlctl_vcheck_onnx(struct mlctl_vin *in);
 void mlctl_vcheck_zip(struct mlctl_vin *in, const char *kind); /* "torch", "keras", "npz" */
+/* A compressed pickle (joblib's zlib, gzip, bz2, xz, lzma, lz4 containers): inflate, then scan. */
+void mlctl_vcheck_compressed_pickle(struct mlctl_vin *in);
+/* The compression a file's first bytes announce ("zlib", "gzip", …), or NULL. */
+const char *mlctl_vin_compression(const unsigned char *p, size_t n);
 
 /* Little-endian readers over a byte buffer. */
 static inline uint64_t mlctl_le64(const unsigned char *p)
