@@ -620,6 +620,30 @@ static int pkg_bad(struct mlctl_err *err, const char *path, const char *what, co
 			     path, what, name);
 }
 
+/*
+ * Is name, as libarchive read it from the tar, the index's path? libarchive
+ * turns the UTF-8 names of pax headers into composed Unicode (NFC) as it
+ * reads them, so a decomposed name (as macOS writes them: "e" + U+0301)
+ * reads back as other bytes than were written. Compare with the index's
+ * path put through the same conversion; files are always created under
+ * the index's path, whose bytes the digest covers.
+ */
+static int entry_is(const char *name, const char *path)
+{
+	struct archive_entry *e;
+	const char *read_as;
+	int same;
+
+	if (!strcmp(name, path))
+		return 1;
+	e = archive_entry_new();
+	archive_entry_update_pathname_utf8(e, path);
+	read_as = archive_entry_pathname(e);
+	same = read_as && !strcmp(read_as, name);
+	archive_entry_free(e);
+	return same;
+}
+
 static int check_entry_type(struct mlctl_pkg_reader *r, struct archive_entry *e,
 			    const char *name, struct mlctl_err *err)
 {
@@ -816,7 +840,7 @@ int mlctl_pkg_next(struct mlctl_pkg_reader *r, const struct mlctl_file_entry **e
 	if (r->next >= r->m.nfiles)
 		return pkg_bad(err, r->path, "has an entry not in its files index:", name);
 	want = &r->m.files[r->next];
-	if (strcmp(name, want->path)) {
+	if (!entry_is(name, want->path)) {
 		if (mlctl_manifest_find_file(&r->m, name))
 			return pkg_bad(err, r->path, "repeats or misorders the entry", name);
 		return pkg_bad(err, r->path, "has an entry not in its files index:", name);

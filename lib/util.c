@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <signal.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
@@ -605,6 +607,24 @@ int mlctl_utf8_valid(const char *str, size_t n)
 		i += k + 1;
 	}
 	return 1;
+}
+
+void mlctl_locale_utf8(void)
+{
+	static const char *const names[] = { "C.UTF-8", "C.utf8", "", "en_US.UTF-8" };
+	size_t i;
+
+	for (i = 0; i < MLCTL_ARRAY_SIZE(names); i++)
+		if (setlocale(LC_CTYPE, names[i]) && mlctl_locale_is_utf8())
+			return;
+	setlocale(LC_CTYPE, "C");
+}
+
+int mlctl_locale_is_utf8(void)
+{
+	const char *cs = nl_langinfo(CODESET);
+
+	return cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
 }
 
 void mlctl_time_iso(char out[32], int64_t t)

@@ -124,6 +124,18 @@ int mlctl_err_interrupted(struct mlctl_err *err);
 /* 1 when s[0, n) is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
 int mlctl_utf8_valid(const char *s, size_t n);
 
+/*
+ * Make LC_CTYPE a UTF-8 locale (C.UTF-8 when installed, else the user's
+ * own if it is UTF-8): file names in packages are UTF-8, and libarchive
+ * converts every name through LC_CTYPE, even one given to its _utf8
+ * functions, so under the C locale (LANG unset) any name outside ASCII
+ * fails. C.UTF-8 first, so that every environment behaves the same. Only
+ * LC_CTYPE changes (numbers keep their '.'). Call once, at start-up,
+ * before any thread; mlctl_locale_is_utf8 says if it worked.
+ */
+void mlctl_locale_utf8(void);
+int mlctl_locale_is_utf8(void);
+
 /* UTC time as "2026-01-02T03:04:05Z". */
 void mlctl_time_iso(char out[32], int64_t t);
 int64_t mlctl_now(void);
