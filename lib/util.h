@@ -107,7 +107,8 @@ const char *mlctl_basename(const char *path);
 /*
  * A relative path that is safe to create under a folder: not empty, not
  * absolute, no "." or ".." component, no empty component, no backslash or
- * control characters, at most 4096 bytes. Returns 1 when safe.
+ * control characters, well-formed UTF-8, at most 4096 bytes. Returns 1 when
+ * safe.
  */
 int mlctl_path_is_safe(const char *path);
 
@@ -123,6 +124,16 @@ int mlctl_err_interrupted(struct mlctl_err *err);
 
 /* 1 when s[0, n) is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
 int mlctl_utf8_valid(const char *s, size_t n);
+/* The length of the longest well-formed UTF-8 prefix of s[0, n): n when all of it is. */
+size_t mlctl_utf8_check(const char *s, size_t n);
+
+/*
+ * s as a terminal can show it, for messages: UTF-8 text as it is, but
+ * bytes that are not UTF-8 and ASCII controls as \xNN, other controls and
+ * text-direction marks as \uNNNN, and a backslash as \\. Written into out
+ * (cut with "..." to fit cap, at least 4), which is returned.
+ */
+const char *mlctl_escape(char *out, size_t cap, const char *s);
 
 /*
  * Make LC_CTYPE a UTF-8 locale (C.UTF-8 when installed, else the user's

@@ -2,7 +2,7 @@
 # File names outside ASCII, through package, push, pull, validate and smoke,
 # whatever the locale. mlctl runs here under env -i, as on a CI runner with no
 # locale at all, so the locale of the machine running the tests cannot hide a
-# problem.
+# problem; names that are not UTF-8 are refused, shown escaped.
 
 load helpers
 
@@ -92,4 +92,60 @@ serve.py
 		run -0 bare "$MLCTL" smoke "$target"
 		[ "${lines[-1]}" = "passed: 2 cases, 0 failures in $target" ]
 	done
+}
+
+@test "a file name that is not UTF-8, or holds a control character, is refused, shown escaped; nothing is written" {
+	names_project p
+	printf 'x' > "p/données/$(printf 'caf\351').txt" # Latin-1, as old archives hold
+	before=$(tree_state p)
+	run -1 --separate-stderr bare "$MLCTL" package p -o p.mlpkg
+	[ "$stderr" = "mlctl: file name 'données/caf\xe9.txt' is not valid UTF-8; rename it to a UTF-8 name" ]
+	[ ! -e p.mlpkg ]
+	run -1 --separate-stderr bare "$MLCTL" push p --no-validate
+	[ "$stderr" = "mlctl: file name 'données/caf\xe9.txt' is not valid UTF-8; rename it to a UTF-8 name" ]
+	run -1 --separate-stderr bare "$MLCTL" validate p
+	[[ "$output" == *"error   MLV009  file name 'données/caf\xe9.txt' is not valid UTF-8; rename it to a UTF-8 name"* ]]
+	[ "$(tree_state p)" = "$before" ]
+	# nothing stored (the push made the registry folder, empty)
+	[ -z "$(find "$MLCTL_REGISTRY/blobs" -type f)" ]
+	[ "$(sqlite3 "$MLCTL_REGISTRY/mlctl.db" 'SELECT count(*) FROM versions')" = 0 ]
+
+	rm "p/données/$(printf 'caf\351').txt"
+	printf 'x' > "p/données/$(printf 'a\033[31mred')" # an escape sequence would colour the terminal
+	run -1 --separate-stderr bare "$MLCTL" package p -o p.mlpkg
+	[ "$stderr" = "mlctl: file name 'données/a\x1b[31mred' cannot be packaged (control characters or backslash); rename it" ]
+	[ ! -e p.mlpkg ]
+}
+
+@test "an mlctl.json that is not UTF-8 is refused with the line to fix" {
+	names_project p
+	# a Latin-1 description on line 2
+	sed -i "2s/.*/ \"description\": \"$(printf 'donn\351es')\",/" p/mlctl.json
+	run -1 --separate-stderr bare "$MLCTL" package p -o p.mlpkg
+	[ "$stderr" = "mlctl: p/mlctl.json: not UTF-8 at line 2; save the file as UTF-8" ]
+	[ ! -e p.mlpkg ]
+	run -1 bare "$MLCTL" validate p
+	[[ "${lines[1]}" == "  error   MLV001  not UTF-8 at line 2; save the file as UTF-8" ]]
+	# inside a package, it is a broken package
+	bad_package latin1-index l.mlpkg
+	run -5 --separate-stderr bare "$MLCTL" push l.mlpkg
+	[ "$stderr" = "mlctl: package 'l.mlpkg' has a broken mlctl.json: not UTF-8 at line 1; save the file as UTF-8" ]
+	[ ! -e "$MLCTL_REGISTRY/mlctl.db" ]
+}
+
+@test "a package entry named outside UTF-8 or with control characters is exit 5, shown escaped, under any locale" {
+	bad_package latin1-name n.mlpkg
+	bad_package latin1-pax x.mlpkg
+	bad_package control-name c.mlpkg
+	for loc in LANG= LC_ALL=C LC_ALL=C.UTF-8; do
+		run -5 --separate-stderr bare "$loc" "$MLCTL" push n.mlpkg
+		[ "$stderr" = "mlctl: package 'n.mlpkg' has an entry name that is not UTF-8: 'zzz-caf\xe9.bin'; it is damaged or unsafe: rebuild it with 'mlctl package'" ]
+		run -5 --separate-stderr bare "$loc" "$MLCTL" push x.mlpkg
+		[ "$stderr" = "mlctl: package 'x.mlpkg' has an entry name that is not UTF-8: 'zzz-caf\xe9\xe9!.bin'; it is damaged or unsafe: rebuild it with 'mlctl package'" ]
+		run -5 --separate-stderr bare "$loc" "$MLCTL" push c.mlpkg
+		[ "$stderr" = "mlctl: package 'c.mlpkg' has an unsafe entry path 'zzz-\x1b[31mred.bin'; it is damaged or unsafe: rebuild it with 'mlctl package'" ]
+		run -1 bare "$loc" "$MLCTL" validate c.mlpkg
+		[ "${lines[1]}" = "  error   MLV023  package 'c.mlpkg' has an unsafe entry path 'zzz-\x1b[31mred.bin'; it is damaged or unsafe: rebuild it with 'mlctl package'" ]
+	done
+	[ -z "$(registry_state)" ]
 }
