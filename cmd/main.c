@@ -28,6 +28,8 @@ int main(int argc, char **argv)
 	int i, cmd_at = -1, rc;
 
 	memset(&cli, 0, sizeof(cli));
+	/* file names are UTF-8 whatever LANG says (a CI runner often has none) */
+	mlctl_locale_utf8();
 	mlctl_catch_signals();
 	cli.color = isatty(1) && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
 	for (i = 1; i < argc; i++) {

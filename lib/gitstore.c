@@ -1,6 +1,7 @@
 /*
  * gitstore.c - commits, tags and reads on the registry's bare repository.
  */
+#define _GNU_SOURCE
 #include "gitstore.h"
 
 #include <git2.h>
@@ -72,31 +73,91 @@ int mlctl_git_head(struct mlctl_git *g, char oid[41], struct mlctl_err *err)
 	return 0;
 }
 
+/* What git trims from the ends of a signature's name and e-mail. */
+static int is_crud(unsigned char c)
+{
+	return c <= ' ' || strchr(".,:;<>\"\\'", c);
+}
+
+/* s[0, n) as git can hold it in a signature: no angle brackets or controls, trimmed. */
+static char *sig_part(const char *s, size_t n)
+{
+	struct mlctl_buf b = MLCTL_BUF_INIT;
+	size_t i, from = 0, to;
+	char *out;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c != '<' && c != '>')
+			mlctl_buf_add(&b, c < ' ' || c == 0x7f ? " " : &s[i], 1);
+	}
+	to = b.len;
+	while (from < to && is_crud((unsigned char)b.buf[from]))
+		from++;
+	while (to > from && is_crud((unsigned char)b.buf[to - 1]))
+		to--;
+	out = mlctl_strndup(b.buf ? b.buf + from : "", to - from);
+	mlctl_buf_release(&b);
+	return out;
+}
+
+/*
+ * The git signature of an actor, whatever the string holds: "Name <email>"
+ * gives both; anything else is the name with an empty e-mail ("ci-bot <>",
+ * which git log, git fsck, libgit2 and GTO read; libgit2's
+ * git_signature_new refuses it, so the signature is parsed from its text).
+ * Angle brackets and line breaks inside are dropped, as git does. Never
+ * fails but for memory.
+ */
 static int make_sig(git_signature **sig, const char *actor, int64_t when)
 {
-	const char *lt = strchr(actor, '<'), *gt = lt ? strchr(lt, '>') : NULL;
-	char *name, *email;
+	size_t n = strlen(actor);
+	const char *lt = NULL;
+	char *name, *email, *text;
 	int rc;
 
-	if (lt && gt) {
-		size_t n = (size_t)(lt - actor);
-
-		while (n > 0 && actor[n - 1] == ' ')
-			n--;
-		name = mlctl_strndup(actor, n);
-		email = mlctl_strndup(lt + 1, (size_t)(gt - lt - 1));
+	while (n && actor[n - 1] == ' ')
+		n--;
+	if (n && actor[n - 1] == '>')
+		lt = memrchr(actor, '<', n);
+	if (lt) {
+		name = sig_part(actor, (size_t)(lt - actor));
+		email = sig_part(lt + 1, n - (size_t)(lt - actor) - 2);
 	} else {
-		name = mlctl_strdup(actor);
+		name = sig_part(actor, n);
 		email = mlctl_strdup("");
 	}
 	if (!*name) {
 		free(name);
-		name = mlctl_strdup("unknown");
+		name = mlctl_strdup(*email ? email : "unknown");
 	}
-	rc = git_signature_new(sig, name, email, (git_time_t)when, 0);
+	text = mlctl_aprintf("%s <%s> %lld +0000", name, email, (long long)when);
+	rc = git_signature_from_buffer(sig, text);
+	free(text);
 	free(name);
 	free(email);
 	return rc;
+}
+
+int mlctl_git_identity(char **name, char **email)
+{
+	git_config *cfg = NULL;
+	git_buf v = { 0 };
+
+	*name = *email = NULL;
+	git_libgit2_init();
+	if (git_config_open_default(&cfg) == 0) {
+		if (git_config_get_string_buf(&v, cfg, "user.name") == 0 && v.ptr && *v.ptr)
+			*name = mlctl_strdup(v.ptr);
+		git_buf_dispose(&v);
+		if (git_config_get_string_buf(&v, cfg, "user.email") == 0 && v.ptr && *v.ptr)
+			*email = mlctl_strdup(v.ptr);
+		git_buf_dispose(&v);
+	}
+	git_config_free(cfg);
+	git_libgit2_shutdown();
+	return *name || *email;
 }
 
 /* Write base with path set to blob (or removed when blob is NULL); new tree id in out. */
@@ -179,7 +240,7 @@ int mlctl_git_commit(struct mlctl_git *g, char out[41], const struct mlctl_git_c
 		goto done;
 	}
 	if (make_sig(&sig, actor, when) < 0) {
-		rc = git_fail(err, MLCTL_EUSAGE, "cannot use the actor name");
+		rc = git_fail(err, MLCTL_EINTERNAL, "cannot make a git signature");
 		goto done;
 	}
 	if (git_commit_create(&commit_id, g->repo, MLCTL_GIT_BRANCH, sig, sig, NULL, message, tree,

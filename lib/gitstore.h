@@ -28,9 +28,17 @@ struct mlctl_git_change {
 };
 
 /*
- * One commit on the branch with these changes over its tip. actor is
- * "Name <email>" or a plain name. The branch must not have moved since
- * the caller read it (the registry's write lock sees to that).
+ * git's own identity, from its configuration (global, XDG and system
+ * files): user.name and user.email, each NULL when unset; the caller frees
+ * both. Returns 1 when either is set.
+ */
+int mlctl_git_identity(char **name, char **email);
+
+/*
+ * One commit on the branch with these changes over its tip. actor is any
+ * string: "Name <email>" signs as that name and e-mail, anything else as
+ * a name with an empty e-mail ("ci-bot <>"). The branch must not have
+ * moved since the caller read it (the registry's write lock sees to that).
  */
 int mlctl_git_commit(struct mlctl_git *g, char out[41], const struct mlctl_git_change *changes,
 		     size_t n, const char *message, const char *actor, int64_t when,

@@ -499,6 +499,7 @@ static void emit(struct checker *c, const char *id, int severity, const char *fm
 static void check_files_index(struct checker *c, const cJSON *files)
 {
 	const cJSON *f, *prev = NULL;
+	char q[512];
 
 	if (!cJSON_IsArray(files)) {
 		emit(c, "MLV012", MLCTL_SEV_ERROR,
@@ -514,7 +515,8 @@ static void check_files_index(struct checker *c, const cJSON *files)
 		if (!cJSON_IsString(path) || !mlctl_path_is_safe(path->valuestring)) {
 			emit(c, "MLV012", MLCTL_SEV_ERROR,
 			     "files index entry %s has a missing or unsafe path",
-			     cJSON_IsString(path) ? path->valuestring : "(no path)");
+			     cJSON_IsString(path) ? mlctl_escape(q, sizeof(q), path->valuestring)
+						  : "(no path)");
 			return;
 		}
 		if (!cJSON_IsNumber(size) || size->valuedouble < 0 ||
@@ -641,6 +643,7 @@ static void check_fields(struct checker *c, const cJSON *root)
 static void check_artifacts(struct checker *c, const cJSON *root)
 {
 	const cJSON *arts = cJSON_GetObjectItemCaseSensitive(root, "artifacts"), *a;
+	char q[512];
 
 	if (!cJSON_IsArray(arts) || cJSON_GetArraySize(arts) == 0) {
 		emit(c, "MLV008", MLCTL_SEV_ERROR,
@@ -660,8 +663,8 @@ static void check_artifacts(struct checker *c, const cJSON *root)
 		if (!mlctl_path_is_safe(p->valuestring)) {
 			emit(c, "MLV009", MLCTL_SEV_ERROR,
 			     "artifact path '%s' is unsafe; use a relative path inside the project, "
-			     "without '..'",
-			     p->valuestring);
+			     "without '..' or control characters",
+			     mlctl_escape(q, sizeof(q), p->valuestring));
 			continue;
 		}
 		if (!strcmp(p->valuestring, MLCTL_MANIFEST_FILE))
@@ -773,6 +776,18 @@ static void files_from_json(struct mlctl_manifest *m, const cJSON *files)
 	m->nfiles = n;
 }
 
+size_t mlctl_text_bad_utf8_line(const char *text, size_t len)
+{
+	size_t off = mlctl_utf8_check(text, len), k, line = 1;
+
+	if (off == len)
+		return 0;
+	for (k = 0; k < off; k++)
+		if (text[k] == '\n')
+			line++;
+	return line;
+}
+
 cJSON *mlctl_json_parse_located(const char *text, size_t len, size_t *line)
 {
 	const char *endp = NULL;
@@ -799,6 +814,10 @@ int mlctl_manifest_parse(struct mlctl_manifest *out, const char *text, size_t le
 	cJSON *root;
 
 	memset(out, 0, sizeof(*out));
+	if ((line = mlctl_text_bad_utf8_line(text, len)))
+		return mlctl_err_set(err, MLCTL_EGATE,
+				     "%s: not UTF-8 at line %zu; save the file as UTF-8", origin,
+				     line);
 	root = mlctl_json_parse_located(text, len, &line);
 	if (!root)
 		return mlctl_err_set(err, MLCTL_EGATE,

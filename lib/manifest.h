@@ -95,6 +95,8 @@ int mlctl_manifest_parse(struct mlctl_manifest *out, const char *text, size_t le
 int mlctl_manifest_check(const cJSON *root, int with_files, mlctl_finding_fn fn, void *ctx);
 /* Parse JSON; on failure NULL and the line of the problem in *line. */
 cJSON *mlctl_json_parse_located(const char *text, size_t len, size_t *line);
+/* 0 when text[0, len) is UTF-8, else the line (from 1) of its first bad byte. */
+size_t mlctl_text_bad_utf8_line(const char *text, size_t len);
 int mlctl_dtype_is_known(const char *name);
 /* 1 when s is an SPDX licence identifier, or an expression of them with AND, OR, WITH. */
 int mlctl_spdx_expression_is_valid(const char *s);

@@ -83,6 +83,28 @@ static int check_inside(struct collect *c, const char *rel, const char *full)
 	return 0;
 }
 
+/*
+ * A name found in an artifact folder must be one a package can hold:
+ * UTF-8 (what tar's pax headers and JSON carry), no control characters or
+ * backslash. The error shows the name escaped, as the terminal cannot.
+ */
+static int check_name(struct collect *c, const char *rel)
+{
+	char q[512];
+	int utf8 = mlctl_utf8_valid(rel, strlen(rel));
+
+	if (mlctl_path_is_safe(rel))
+		return 0;
+	mlctl_err_set(c->err, MLCTL_EGATE,
+		      utf8 ? "file name '%s' cannot be packaged (control characters or "
+			     "backslash); rename it"
+			   : "file name '%s' is not valid UTF-8; rename it to a UTF-8 "
+			     "name",
+		      mlctl_escape(q, sizeof(q), rel));
+	c->err->check = "MLV009";
+	return MLCTL_EGATE;
+}
+
 static int walk(struct collect *c, const char *rel, int top)
 {
 	char *full = mlctl_path_join(c->dir, rel);
@@ -130,12 +152,8 @@ static int walk(struct collect *c, const char *rel, int top)
 			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 				continue;
 			sub = mlctl_aprintf("%s/%s", rel, e->d_name);
-			if (!mlctl_path_is_safe(sub))
-				rc = mlctl_err_set(c->err, MLCTL_EGATE,
-						   "file name '%s' cannot be packaged (control "
-						   "characters or backslash); rename it",
-						   sub);
-			else
+			rc = check_name(c, sub);
+			if (!rc)
 				rc = walk(c, sub, 0);
 			free(sub);
 		}
@@ -198,10 +216,12 @@ int mlctl_project_collect(struct mlctl_file_entry **out, size_t *n, const char *
 	cases = cJSON_GetObjectItemCaseSensitive(smoke, "cases");
 	if (cJSON_IsString(cases)) {
 		if (!mlctl_path_is_safe(cases->valuestring)) {
+			char q[512];
+
 			rc = mlctl_err_set(err, MLCTL_EGATE,
 					   "smoke cases path '%s' is unsafe; use a relative path "
 					   "inside the project",
-					   cases->valuestring);
+					   mlctl_escape(q, sizeof(q), cases->valuestring));
 			goto done;
 		}
 		rc = walk(&c, cases->valuestring, 1);
@@ -316,7 +336,13 @@ static int archive_file(struct archive *a, struct mlctl_file_entry *f, const cha
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	if (archive_write_header(a, e) != ARCHIVE_OK) {
-		rc = arc_err(err, a, MLCTL_EIO, "cannot write", out_path);
+		if (!mlctl_locale_is_utf8())
+			rc = mlctl_err_set(err, MLCTL_EIO,
+					   "cannot write the name of '%s': no UTF-8 locale is "
+					   "installed; install C.UTF-8",
+					   f->path);
+		else
+			rc = arc_err(err, a, MLCTL_EIO, "cannot write", out_path);
 		goto done;
 	}
 	hp = mlctl_hashpipe_new();
@@ -615,9 +641,35 @@ struct mlctl_pkg_reader {
 
 static int pkg_bad(struct mlctl_err *err, const char *path, const char *what, const char *name)
 {
+	char q[512];
+
 	return mlctl_err_set(err, MLCTL_EINTEGRITY, "package '%s' %s '%s'; it is damaged or "
 			     "unsafe: rebuild it with 'mlctl package'",
-			     path, what, name);
+			     path, what, mlctl_escape(q, sizeof(q), name));
+}
+
+/*
+ * Is name, as libarchive read it from the tar, the index's path? libarchive
+ * turns the UTF-8 names of pax headers into composed Unicode (NFC) as it
+ * reads them, so a decomposed name (as macOS writes them: "e" + U+0301)
+ * reads back as other bytes than were written. Compare with the index's
+ * path put through the same conversion; files are always created under
+ * the index's path, whose bytes the digest covers.
+ */
+static int entry_is(const char *name, const char *path)
+{
+	struct archive_entry *e;
+	const char *read_as;
+	int same;
+
+	if (!strcmp(name, path))
+		return 1;
+	e = archive_entry_new();
+	archive_entry_update_pathname_utf8(e, path);
+	read_as = archive_entry_pathname(e);
+	same = read_as && !strcmp(read_as, name);
+	archive_entry_free(e);
+	return same;
 }
 
 static int check_entry_type(struct mlctl_pkg_reader *r, struct archive_entry *e,
@@ -806,9 +858,12 @@ int mlctl_pkg_next(struct mlctl_pkg_reader *r, const struct mlctl_file_entry **e
 		r->at_end = 1;
 		return 0;
 	}
+	name = ar == ARCHIVE_OK || ar == ARCHIVE_WARN ? archive_entry_pathname(e) : NULL;
+	/* a pax name that is not UTF-8 is a warning; libarchive then gives its raw bytes */
+	if (name && !mlctl_utf8_valid(name, strlen(name)))
+		return pkg_bad(err, r->path, "has an entry name that is not UTF-8:", name);
 	if (ar != ARCHIVE_OK)
 		return arc_err(err, r->a, MLCTL_EINTEGRITY, "cannot read package", r->path);
-	name = archive_entry_pathname(e);
 	if (!name || !mlctl_path_is_safe(name))
 		return pkg_bad(err, r->path, "has an unsafe entry path", name ? name : "(none)");
 	if ((rc = check_entry_type(r, e, name, err)))
@@ -816,7 +871,7 @@ int mlctl_pkg_next(struct mlctl_pkg_reader *r, const struct mlctl_file_entry **e
 	if (r->next >= r->m.nfiles)
 		return pkg_bad(err, r->path, "has an entry not in its files index:", name);
 	want = &r->m.files[r->next];
-	if (strcmp(name, want->path)) {
+	if (!entry_is(name, want->path)) {
 		if (mlctl_manifest_find_file(&r->m, name))
 			return pkg_bad(err, r->path, "repeats or misorders the entry", name);
 		return pkg_bad(err, r->path, "has an entry not in its files index:", name);

@@ -31,7 +31,14 @@ int mlctl_registry_open(struct mlctl_registry **out, const char *root, int creat
 void mlctl_registry_free(struct mlctl_registry *r);
 const char *mlctl_registry_root(const struct mlctl_registry *r);
 
-/* Who did it: MLCTL_ACTOR, else git's user.name <user.email>, else $USER. Caller frees. */
+/*
+ * Who did it, as recorded in events (docs/mlctl-registry.md, "Who did
+ * it"): MLCTL_ACTOR as given; else the CI system's user (GITHUB_ACTOR,
+ * GITLAB_USER_LOGIN, BUILDKITE_BUILD_CREATOR, Azure's BUILD_REQUESTEDFOR,
+ * Jenkins' BUILD_USER, CIRCLE_USERNAME, with the e-mail the system
+ * gives); else git's user.name <user.email>; else the login name. Never
+ * fails; bytes that are not UTF-8 become U+FFFD. Caller frees.
+ */
 char *mlctl_actor(void);
 
 struct mlctl_push_result {

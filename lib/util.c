@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <signal.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
@@ -529,6 +531,8 @@ int mlctl_path_is_safe(const char *path)
 	for (; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '\\')
 			return 0;
+	if (!mlctl_utf8_valid(path, n))
+		return 0;
 	p = path;
 	while (*p) {
 		seg = p;
@@ -586,43 +590,116 @@ int mlctl_err_interrupted(struct mlctl_err *err)
 			     (int)caught);
 }
 
-int mlctl_utf8_valid(const char *str, size_t n)
+/* Length of the well-formed UTF-8 sequence at s[0, n) and its code point, or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
+{
+	size_t j, k;
+	unsigned c = s[0];
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if ((c & 0xe0) == 0xc0) {
+		k = 1;
+		*cp = c & 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+		k = 2;
+		*cp = c & 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+		k = 3;
+		*cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (k > n - 1)
+		return 0;
+	for (j = 1; j <= k; j++) {
+		if ((s[j] & 0xc0) != 0x80)
+			return 0;
+		*cp = *cp << 6 | (s[j] & 0x3f);
+	}
+	if ((k == 1 && *cp < 0x80) || (k == 2 && *cp < 0x800) || (k == 3 && *cp < 0x10000) ||
+	    *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+		return 0;
+	return k + 1;
+}
+
+size_t mlctl_utf8_check(const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, j, k;
+	size_t i = 0, k;
+	unsigned cp;
 
+	while (i < n && (k = utf8_seq(s + i, n - i, &cp)))
+		i += k;
+	return i;
+}
+
+int mlctl_utf8_valid(const char *str, size_t n)
+{
+	return mlctl_utf8_check(str, n) == n;
+}
+
+/* Controls, and the marks that turn text around on a terminal. */
+static int shows_badly(unsigned cp)
+{
+	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
+	       (cp >= 0x200e && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
+const char *mlctl_escape(char *out, size_t cap, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n = strlen(str), i = 0, len = 0, k, plen;
+	unsigned cp;
+	char piece[16];
+
+	out[0] = '\0';
 	while (i < n) {
-		unsigned c = s[i], cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0) {
+		k = utf8_seq(s + i, n - i, &cp);
+		if (k == 0) {
+			snprintf(piece, sizeof(piece), "\\x%02x", s[i]); /* not UTF-8: the byte */
 			k = 1;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			k = 2;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			k = 3;
-			cp = c & 0x07;
+		} else if (cp == '\\') {
+			snprintf(piece, sizeof(piece), "\\\\");
+		} else if (shows_badly(cp) && cp < 0x80) {
+			snprintf(piece, sizeof(piece), "\\x%02x", cp);
+		} else if (shows_badly(cp)) {
+			snprintf(piece, sizeof(piece), "\\u%04x", cp);
 		} else {
-			return 0;
+			memcpy(piece, s + i, k);
+			piece[k] = '\0';
 		}
-		if (k > n - i - 1)
-			return 0;
-		for (j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + j] & 0x3f);
+		i += k;
+		plen = strlen(piece);
+		if (len + plen + 4 > cap) {
+			snprintf(out + len, cap - len, "...");
+			break;
 		}
-		if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += k + 1;
+		memcpy(out + len, piece, plen + 1);
+		len += plen;
 	}
-	return 1;
+	return out;
+}
+
+void mlctl_locale_utf8(void)
+{
+	static const char *const names[] = { "C.UTF-8", "C.utf8", "", "en_US.UTF-8" };
+	size_t i;
+
+	for (i = 0; i < MLCTL_ARRAY_SIZE(names); i++)
+		if (setlocale(LC_CTYPE, names[i]) && mlctl_locale_is_utf8())
+			return;
+	setlocale(LC_CTYPE, "C");
+}
+
+int mlctl_locale_is_utf8(void)
+{
+	const char *cs = nl_langinfo(CODESET);
+
+	return cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
 }
 
 void mlctl_time_iso(char out[32], int64_t t)

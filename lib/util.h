@@ -109,7 +109,8 @@ const char *mlctl_basename(const char *path);
 /*
  * A relative path that is safe to create under a folder: not empty, not
  * absolute, no "." or ".." component, no empty component, no backslash or
- * control characters, at most 4096 bytes. Returns 1 when safe.
+ * control characters, well-formed UTF-8, at most 4096 bytes. Returns 1 when
+ * safe.
  */
 int mlctl_path_is_safe(const char *path);
 
@@ -125,6 +126,28 @@ int mlctl_err_interrupted(struct mlctl_err *err);
 
 /* 1 when s[0, n) is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
 int mlctl_utf8_valid(const char *s, size_t n);
+/* The length of the longest well-formed UTF-8 prefix of s[0, n): n when all of it is. */
+size_t mlctl_utf8_check(const char *s, size_t n);
+
+/*
+ * s as a terminal can show it, for messages: UTF-8 text as it is, but
+ * bytes that are not UTF-8 and ASCII controls as \xNN, other controls and
+ * text-direction marks as \uNNNN, and a backslash as \\. Written into out
+ * (cut with "..." to fit cap, at least 4), which is returned.
+ */
+const char *mlctl_escape(char *out, size_t cap, const char *s);
+
+/*
+ * Make LC_CTYPE a UTF-8 locale (C.UTF-8 when installed, else the user's
+ * own if it is UTF-8): file names in packages are UTF-8, and libarchive
+ * converts every name through LC_CTYPE, even one given to its _utf8
+ * functions, so under the C locale (LANG unset) any name outside ASCII
+ * fails. C.UTF-8 first, so that every environment behaves the same. Only
+ * LC_CTYPE changes (numbers keep their '.'). Call once, at start-up,
+ * before any thread; mlctl_locale_is_utf8 says if it worked.
+ */
+void mlctl_locale_utf8(void);
+int mlctl_locale_is_utf8(void);
 
 /* UTC time as "2026-01-02T03:04:05Z". */
 void mlctl_time_iso(char out[32], int64_t t);

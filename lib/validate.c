@@ -294,6 +294,12 @@ static int load_manifest_json(struct mlctl_report *rep, cJSON **root, const char
 	size_t line;
 
 	mlctl_report_ran(rep, "MLV001", "mlctl.json");
+	*root = NULL;
+	if ((line = mlctl_text_bad_utf8_line(text, len))) {
+		mlctl_report_add(rep, "MLV001", MLCTL_SEV_ERROR, "mlctl.json",
+				 "not UTF-8 at line %zu; save the file as UTF-8", line);
+		return -1;
+	}
 	*root = mlctl_json_parse_located(text, len, &line);
 	if (!*root) {
 		mlctl_report_add(rep, "MLV001", MLCTL_SEV_ERROR, "mlctl.json",

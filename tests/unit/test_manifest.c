@@ -152,6 +152,32 @@ void test_paths(void)
 	CHECK(!mlctl_path_is_safe("a/"));
 	CHECK(!mlctl_path_is_safe("a\\..\\b"));
 	CHECK(!mlctl_path_is_safe("a\nb"));
+	/* names are UTF-8: any script, but no stray bytes */
+	CHECK(mlctl_path_is_safe("donn\xc3\xa9" "es/\xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80.bin"));
+	CHECK(mlctl_path_is_safe("cafe\xcc\x81.txt"));
+	CHECK(!mlctl_path_is_safe("caf\xe9.txt"));
+	CHECK(!mlctl_path_is_safe("\xc0\xae\xc0\xae/x")); /* an overlong "..", as old decoders read it */
+	CHECK(!mlctl_path_is_safe("a\xed\xa0\x80")); /* a surrogate */
+	CHECK(!mlctl_path_is_safe("a\xf0\x9f\x98")); /* cut short */
+	CHECK(mlctl_utf8_check("ab\xc3\xa9\xff\xc3\xa9", 7) == 4);
+}
+
+void test_escape(void)
+{
+	char q[64], small[12];
+
+	CHECK_STR(mlctl_escape(q, sizeof(q), "donn\xc3\xa9" "es/\xe6\x97\xa5 x.bin"),
+		  "donn\xc3\xa9" "es/\xe6\x97\xa5 x.bin");
+	CHECK_STR(mlctl_escape(q, sizeof(q), "caf\xe9.txt"), "caf\\xe9.txt");
+	CHECK_STR(mlctl_escape(q, sizeof(q), "a\x1b[31mred\n"), "a\\x1b[31mred\\x0a");
+	CHECK_STR(mlctl_escape(q, sizeof(q), "a\\b"), "a\\\\b");
+	/* a C1 control and a right-to-left override: shown, not obeyed */
+	CHECK_STR(mlctl_escape(q, sizeof(q), "x\xc2\x9b" "2J\xe2\x80\xae" "exe.txt"),
+		  "x\\u009b2J\\u202eexe.txt");
+	/* cut to fit, never inside a sequence */
+	CHECK_STR(mlctl_escape(small, sizeof(small), "\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5"),
+		  "\xe6\x97\xa5\xe6\x97\xa5...");
+	CHECK_STR(mlctl_escape(q, sizeof(q), ""), "");
 }
 
 static int parse(struct mlctl_manifest *m, const char *text, int with_files)
