@@ -165,24 +165,6 @@ static int hostile(struct zip *z, const char *fmt, ...)
 	return -1;
 }
 
-/* A member name for messages: printable and bounded. */
-static void shown(char out[160], const struct zent *e)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < e->nlen && o + 5 < 160; i++) {
-		unsigned char c = (unsigned char)e->name[i];
-
-		if (c >= 0x20 && c != 0x7f) {
-			out[o++] = (char)c;
-		} else {
-			snprintf(out + o, 160 - o, "\\x%02x", c);
-			o += 4;
-		}
-	}
-	out[o] = '\0';
-}
-
 /* ---------------------------------------------------------------- structure */
 
 static uint16_t le16(const unsigned char *p)
@@ -428,7 +410,7 @@ static int check_local(struct zip *z, struct zent *e)
 	size_t nlen, xlen;
 	int used = 0, rc = -1;
 
-	shown(nm, e);
+	mlctl_escape(nm, sizeof(nm), e->name);
 	if (zread(z, h, sizeof(h), e->lho) < 0 || memcmp(h, "PK\x03\x04", 4))
 		return hostile(z, "the central directory puts '%s' at byte %llu, where no local "
 				  "header is", nm, ULL(e->lho));
@@ -515,7 +497,7 @@ static int check_layout(struct zip *z)
 	qsort(v, z->n, sizeof(*v), by_name);
 	for (i = 1; i < z->n; i++)
 		if (!by_name(&v[i - 1], &v[i])) {
-			shown(nm, v[i]);
+			mlctl_escape(nm, sizeof(nm), v[i]->name);
 			hostile(z, "it holds '%s' twice", nm);
 			goto done;
 		}
@@ -523,7 +505,7 @@ static int check_layout(struct zip *z)
 	for (i = 0; i < z->n; i++) {
 		if (mlctl_interrupted())
 			goto done;
-		shown(nm, v[i]);
+		mlctl_escape(nm, sizeof(nm), v[i]->name);
 		if (v[i]->lho > at) {
 			hostile(z, at == 0 ? "%llu bytes come before its first entry"
 					   : "%llu bytes lie between two entries", ULL(v[i]->lho - at));
@@ -634,7 +616,7 @@ static void member_close(struct member *m, struct mlctl_vin *sub, int drain)
 {
 	char nm[160];
 
-	shown(nm, m->e);
+	mlctl_escape(nm, sizeof(nm), m->e->name);
 	if (drain && !m->bad) {
 		unsigned char *tmp = mlctl_malloc(ZBUF);
 
@@ -739,7 +721,7 @@ static void check_members(struct zip *z, const char *kind)
 
 		if (!what)
 			continue;
-		shown(nm, e);
+		mlctl_escape(nm, sizeof(nm), e->name);
 		if (e->flags & 1) {
 			mlctl_report_add(in->rep, "MLV106", MLCTL_SEV_ERROR, in->path,
 					 "member '%s' is encrypted, so it cannot be checked; store it "
