@@ -1,8 +1,10 @@
 #!/usr/bin/env bats
-# Writes that are refused or fail: push (a folder, a package),
+# Writes that are refused, fail or are killed: push (a folder, a package),
 # validate --record, smoke --record, alias set and alias rm, run into every
 # failure we can provoke. A failed write leaves the registry exactly as it
-# was (registry_state: blobs/, index.git, tmp/ and every database table).
+# was (registry_state: blobs/, index.git, tmp/ and every database table);
+# a killed one leaves a registry 'registry verify' calls clean, and
+# 'registry gc' puts blobs/ back as it was.
 
 load helpers
 
@@ -249,4 +251,42 @@ until_it_fits() {
 	until_it_fits "alias rm" "$MLCTL" alias rm demo production -q
 	run -0 mlctl registry verify
 	[[ "$output" == "ok: "* ]]
+}
+
+@test "SIGKILL at random moments of a push: verify stays clean, gc puts blobs/ back" {
+	make_project p
+	mlctl push p -q
+	head -c 32000000 /dev/urandom > p/data/big.bin
+	# how long one push of it takes
+	next_version p 1.0.1
+	start=$(date +%s%N)
+	mlctl push p -q
+	took=$((($(date +%s%N) - start) / 1000000 + 1))
+	for v in $(seq 2 9); do  # not i: bats's stack traces set a global i
+		next_version p "1.0.$v"
+		echo "$v" >> p/data/big.bin
+		before=$(blobs_state)
+		delay=$((RANDOM % (took * 12 / 10 + 1)))
+		# exec: $! must be mlctl itself, not a subshell bats's traps leave around it
+		(exec "$MLCTL" push p -q >/dev/null 2>&1) &
+		pid=$!
+		sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" || true
+		run -0 --separate-stderr mlctl registry verify
+		[[ "${lines[-1]}" == "ok: "* ]] || { echo "killed after ${delay} ms: $output"; false; }
+		run -0 mlctl registry gc
+		if mlctl show "demo:1.0.$v" >/dev/null 2>&1; then
+			# the kill came after git had the version: it is there, whole, and nothing is garbage
+			run -0 mlctl pull "demo:1.0.$v" -o "out$v"
+			cmp p/data/big.bin "out$v/data/big.bin"
+			rm -rf "out$v"
+		else
+			[ "$(blobs_state)" = "$before" ] ||
+				{ echo "killed after ${delay} ms"; diff <(echo "$before") <(blobs_state) || false; }
+		fi
+		run -0 mlctl registry verify
+		[ "${#lines[@]}" -eq 1 ] || { echo "killed after ${delay} ms: $output"; false; }
+		[ -z "$(ls -A "$MLCTL_REGISTRY/tmp")" ]
+	done
 }
