@@ -411,7 +411,8 @@ int mlctl_tmp_leftovers(const char *root, int remove, mlctl_tmp_cb cb, void *pay
 		free(path);
 	}
 	closedir(d);
-	qsort(e, n, sizeof(*e), tmp_entry_cmp);
+	if (n)
+		qsort(e, n, sizeof(*e), tmp_entry_cmp);
 	for (i = 0; i < n; i = j) {
 		int lock = -1, gone;
 

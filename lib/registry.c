@@ -1928,7 +1928,8 @@ static int named_blobs(struct mlctl_registry *r, struct sha_set *set, struct mlc
 		return rc;
 	if (*head && (rc = mlctl_git_files(r->git, head, named_in_git, set, err)))
 		return rc;
-	qsort(set->v, set->n, sizeof(*set->v), sha_cmp);
+	if (set->n)
+		qsort(set->v, set->n, sizeof(*set->v), sha_cmp);
 	return 0;
 }
 
@@ -2014,7 +2015,8 @@ static int collect_garbage(struct mlctl_registry *r, struct mlctl_garbage *g, in
 		closedir(d);
 	if (!(rc = mlctl_git_garbage(r->git, remove, on_git_garbage, g, err)))
 		rc = mlctl_tmp_leftovers(r->root, remove, on_tmp_leftover, g, err);
-	qsort(g->paths, g->npaths, sizeof(*g->paths), path_cmp);
+	if (g->npaths)
+		qsort(g->paths, g->npaths, sizeof(*g->paths), path_cmp);
 done:
 	free(named.v);
 	free(top);
