@@ -1,29 +1,91 @@
 /*
- * registry.c - mlctl registry verify|reindex: check or rebuild the registry.
+ * registry.c - mlctl registry verify|reindex|gc: check, rebuild or clean
+ * the registry.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "registry.h"
 #include "banned.h"
 
+static const struct cli_opt opts[] = {
+	{ "dry-run", 0, NULL, "gc: say what would be removed, remove nothing" },
+	{ NULL, 0, NULL, NULL },
+};
+
 const struct cli_cmd cli_cmd_registry = {
 	"registry", cmd_registry,
 	"verify: re-hash every blob and check git and the database agree; reindex: rebuild "
-	"the database from git",
-	"verify|reindex", NULL, 1, 1,
+	"the database from git; gc: remove what crashed writes left",
+	"verify|reindex|gc [--dry-run]", opts, 1, 1,
 };
+
+/* "3 orphan blobs (1.2 MiB)" */
+static char *count_bytes(size_t n, const char *one, const char *many, uint64_t bytes)
+{
+	char size[32];
+
+	mlctl_human_size(size, bytes);
+	return mlctl_aprintf("%zu %s (%s)", n, n == 1 ? one : many, size);
+}
+
+/* The garbage as warning lines, for verify (each a line the caller frees). */
+static size_t garbage_warnings(char *out[3], const struct mlctl_garbage *g)
+{
+	size_t n = 0;
+	char *what;
+
+	if (g->blobs) {
+		what = count_bytes(g->blobs, "orphan blob", "orphan blobs", g->blob_bytes);
+		out[n++] = mlctl_aprintf("%s that no version names; remove %s with 'mlctl "
+					 "registry gc'", what, g->blobs == 1 ? "it" : "them");
+		free(what);
+	}
+	if (g->git_objects) {
+		what = count_bytes(g->git_objects, "git object", "git objects", g->git_bytes);
+		out[n++] = mlctl_aprintf("%s in index.git that no event reaches; remove %s with "
+					 "'mlctl registry gc'",
+					 what, g->git_objects == 1 ? "it" : "them");
+		free(what);
+	}
+	if (g->tmp) {
+		what = count_bytes(g->tmp, "leftover file in tmp/", "leftover files in tmp/",
+				   g->tmp_bytes);
+		out[n++] = mlctl_aprintf("%s of writers that are gone; remove %s with 'mlctl "
+					 "registry gc'", what, g->tmp == 1 ? "it" : "them");
+		free(what);
+	}
+	return n;
+}
+
+static void add_garbage_json(cJSON *doc, const struct mlctl_garbage *g)
+{
+	cJSON *o = cJSON_AddObjectToObject(doc, "orphan_blobs");
+
+	cJSON_AddNumberToObject(o, "count", (double)g->blobs);
+	cJSON_AddNumberToObject(o, "bytes", (double)g->blob_bytes);
+	o = cJSON_AddObjectToObject(doc, "unreachable_git_objects");
+	cJSON_AddNumberToObject(o, "count", (double)g->git_objects);
+	cJSON_AddNumberToObject(o, "bytes", (double)g->git_bytes);
+	o = cJSON_AddObjectToObject(doc, "tmp_leftovers");
+	cJSON_AddNumberToObject(o, "count", (double)g->tmp);
+	cJSON_AddNumberToObject(o, "bytes", (double)g->tmp_bytes);
+}
 
 static int verify(struct cli *cli, struct mlctl_registry *r)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;
 	struct mlctl_verify_report rep;
+	char *warn[3];
+	size_t nwarn, i;
 	int rc = mlctl_registry_verify(r, &rep, &err);
 
 	if (rc && rc != MLCTL_EINTEGRITY) {
-		mlctl_buf_release(&rep.problems);
+		mlctl_verify_report_release(&rep);
 		return cli_fail(cli, &err);
 	}
+	nwarn = garbage_warnings(warn, &rep.garbage);
 	if (cli->json) {
 		cJSON *doc = cli_json_doc(), *arr;
 		char *line, *save = NULL;
@@ -37,21 +99,76 @@ static int verify(struct cli *cli, struct mlctl_registry *r)
 		for (line = rep.problems.buf ? strtok_r(rep.problems.buf, "\n", &save) : NULL; line;
 		     line = strtok_r(NULL, "\n", &save))
 			cJSON_AddItemToArray(arr, cJSON_CreateString(line));
+		arr = cJSON_AddArrayToObject(doc, "warnings");
+		for (i = 0; i < nwarn; i++)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(warn[i]));
+		add_garbage_json(doc, &rep.garbage);
 		cli_print_json(doc);
 	} else {
 		if (rep.nproblems)
 			fputs(rep.problems.buf, stdout);
+		for (i = 0; i < nwarn; i++)
+			printf("%swarning:%s %s\n", cli_c(cli, "yellow"), cli_c(cli, "reset"),
+			       warn[i]);
 		printf("%s%s%s: %zu version%s, %zu file%s, %zu blob%s, %zu git objects checked\n",
 		       cli_c(cli, rep.nproblems ? "red" : "green"),
 		       rep.nproblems ? "problems found" : "ok", cli_c(cli, "reset"), rep.versions,
 		       rep.versions == 1 ? "" : "s", rep.files, rep.files == 1 ? "" : "s", rep.blobs,
 		       rep.blobs == 1 ? "" : "s", rep.git_objects);
 	}
-	mlctl_buf_release(&rep.problems);
+	for (i = 0; i < nwarn; i++)
+		free(warn[i]);
+	mlctl_verify_report_release(&rep);
 	if (rc) {
 		fprintf(stderr, "mlctl: %s\n", err.msg);
 		return 5;
 	}
+	return 0;
+}
+
+static int gc(struct cli *cli, struct mlctl_registry *r, int dry_run)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	struct mlctl_garbage g;
+	uint64_t bytes;
+	char total[32], *blobs, *objs, *tmp;
+	size_t i;
+	int rc = mlctl_registry_gc(r, &g, dry_run, &err);
+
+	if (rc) {
+		mlctl_garbage_release(&g);
+		return cli_fail(cli, &err);
+	}
+	bytes = g.blob_bytes + g.git_bytes + g.tmp_bytes;
+	mlctl_human_size(total, bytes);
+	if (cli->json) {
+		cJSON *doc = cli_json_doc(), *arr;
+
+		cJSON_AddBoolToObject(doc, "dry_run", dry_run);
+		add_garbage_json(doc, &g);
+		cJSON_AddNumberToObject(doc, "bytes", (double)bytes);
+		arr = cJSON_AddArrayToObject(doc, "paths");
+		for (i = 0; i < g.npaths; i++)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(g.paths[i]));
+		cli_print_json(doc);
+		mlctl_garbage_release(&g);
+		return 0;
+	}
+	for (i = 0; i < g.npaths && (dry_run || cli->verbose); i++)
+		printf("%s %s\n", dry_run ? "would remove" : "removed", g.paths[i]);
+	if (!g.npaths) {
+		printf("nothing to remove\n");
+		mlctl_garbage_release(&g);
+		return 0;
+	}
+	blobs = count_bytes(g.blobs, "orphan blob", "orphan blobs", g.blob_bytes);
+	objs = count_bytes(g.git_objects, "git object", "git objects", g.git_bytes);
+	tmp = count_bytes(g.tmp, "leftover file in tmp/", "leftover files in tmp/", g.tmp_bytes);
+	printf("%s %s: %s, %s, %s\n", dry_run ? "would free" : "freed", total, blobs, objs, tmp);
+	free(blobs);
+	free(objs);
+	free(tmp);
+	mlctl_garbage_release(&g);
 	return 0;
 }
 
@@ -60,15 +177,18 @@ int cmd_registry(struct cli *cli, int argc, char **argv)
 	struct mlctl_err err = MLCTL_ERR_INIT;
 	struct mlctl_registry *r = NULL;
 	size_t events = 0;
-	int rc;
+	int dry_run = cli_opt(cli, "dry-run") != NULL, rc;
 
 	(void)argc;
-	if (strcmp(argv[0], "verify") && strcmp(argv[0], "reindex"))
-		return cli_usage(cli, "'registry %s' is not known; use verify or reindex", argv[0]);
+	if (strcmp(argv[0], "verify") && strcmp(argv[0], "reindex") && strcmp(argv[0], "gc"))
+		return cli_usage(cli, "'registry %s' is not known; use verify, reindex or gc",
+				 argv[0]);
+	if (dry_run && strcmp(argv[0], "gc"))
+		return cli_usage(cli, "--dry-run goes with 'registry gc'");
 	if ((rc = cli_open_registry(cli, &r, 0)))
 		return rc;
-	if (!strcmp(argv[0], "verify")) {
-		rc = verify(cli, r);
+	if (!strcmp(argv[0], "verify") || !strcmp(argv[0], "gc")) {
+		rc = !strcmp(argv[0], "gc") ? gc(cli, r, dry_run) : verify(cli, r);
 		mlctl_registry_free(r);
 		return rc;
 	}

@@ -41,7 +41,7 @@ _mlctl() {
 	push) opts="--bump --no-validate" ;;
 	pull) opts="--output -o --force -f" ;;
 	alias) opts="set rm list --reason" ;;
-	registry) opts="verify reindex" ;;
+	registry) opts="verify reindex gc --dry-run" ;;
 	completion) opts="bash zsh fish" ;;
 	help) opts="$commands" ;;
 	esac

@@ -11,7 +11,7 @@ complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a versions -d "lis
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a show -d 'show one version'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a smoke -d 'run the model on known cases'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a alias -d 'point a movable name at a version'
-complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a registry -d 'verify or reindex'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a registry -d 'verify, reindex or gc'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a completion -d 'print a completion script'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a help -d 'show help'
 # global options
@@ -63,6 +63,7 @@ complete -c mlctl -n '__fish_seen_subcommand_from smoke' -F
 complete -c mlctl -n '__fish_seen_subcommand_from alias; and not __fish_seen_subcommand_from set rm list' -a 'set rm list'
 complete -c mlctl -n '__fish_seen_subcommand_from alias' -l reason -x -d 'why the alias moves'
 # registry, completion, help
-complete -c mlctl -n '__fish_seen_subcommand_from registry' -a 'verify reindex'
+complete -c mlctl -n '__fish_seen_subcommand_from registry; and not __fish_seen_subcommand_from verify reindex gc' -a 'verify reindex gc'
+complete -c mlctl -n '__fish_seen_subcommand_from registry' -l dry-run -d 'gc: say what would be removed, remove nothing'
 complete -c mlctl -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'
 complete -c mlctl -n '__fish_seen_subcommand_from help' -a "$cmds"

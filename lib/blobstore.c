@@ -4,11 +4,14 @@
 #define _GNU_SOURCE
 #include "blobstore.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hashpipe.h"
@@ -47,7 +50,7 @@ int mlctl_blob_writer_open(struct mlctl_blob_writer **out, const char *root, int
 	w->fd = -1;
 	w->root = mlctl_strdup(root);
 	if (store) {
-		w->tmp = mlctl_aprintf("%s/tmp/blob-XXXXXX", root);
+		w->tmp = mlctl_aprintf("%s/tmp/blob-%ld-XXXXXX", root, (long)getpid());
 		w->fd = mkostemp(w->tmp, O_CLOEXEC);
 		if (w->fd < 0) {
 			int rc = mlctl_err_errno(err, MLCTL_EIO, "cannot create a file in '%s/tmp'",
@@ -240,5 +243,220 @@ int mlctl_blob_check(const char *root, const char *sha, uint64_t *size, struct m
 	}
 	close(fd);
 	free(path);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- tmp/ */
+
+/* A file nobody names for an owner is garbage once untouched this long. */
+#define UNOWNED_AGE_S 3600
+
+static char *owner_lock_path(const char *root, long pid)
+{
+	return mlctl_aprintf("%s/tmp/owner-%ld.lock", root, pid);
+}
+
+static int same_file(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+int mlctl_tmp_claim(int *out, const char *root, struct mlctl_err *err)
+{
+	char *path = owner_lock_path(root, (long)getpid()), *dir = mlctl_path_join(root, "tmp");
+	int fd, rc;
+
+	*out = -1;
+	if ((rc = mlctl_mkdir_p(dir, 0755, err)))
+		goto done;
+	for (;;) {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			rc = mlctl_err_errno(err, MLCTL_EIO, "cannot create '%s'", path);
+			break;
+		}
+		while (flock(fd, LOCK_SH) < 0) {
+			if (errno == EINTR && !mlctl_interrupted())
+				continue;
+			rc = mlctl_err_errno(err, MLCTL_EIO, "cannot lock '%s'", path);
+			close(fd);
+			goto done;
+		}
+		/* 'registry gc' may have removed the file between our open and our lock */
+		if (same_file(fd, path)) {
+			*out = fd;
+			break;
+		}
+		close(fd);
+	}
+done:
+	free(path);
+	free(dir);
+	return rc;
+}
+
+void mlctl_tmp_unclaim(int fd, const char *root)
+{
+	char *path;
+
+	if (fd < 0)
+		return;
+	path = owner_lock_path(root, (long)getpid());
+	unlink(path);
+	close(fd);
+	free(path);
+}
+
+/* The pid a tmp/ name belongs to (blob-PID-…, reserve-PID, owner-PID.lock), or 0. */
+static long tmp_owner(const char *name)
+{
+	static const struct {
+		const char *prefix, *after; /* after the pid: "-" and more, "" or ".lock" */
+	} kinds[] = { { "blob-", "-" }, { "reserve-", "" }, { "owner-", ".lock" } };
+	size_t i;
+
+	for (i = 0; i < MLCTL_ARRAY_SIZE(kinds); i++) {
+		const char *p = name + strlen(kinds[i].prefix), *end = p;
+		long pid = 0;
+
+		if (strncmp(name, kinds[i].prefix, strlen(kinds[i].prefix)))
+			continue;
+		for (; *end >= '0' && *end <= '9' && end - p < 10; end++)
+			pid = pid * 10 + (*end - '0');
+		if (end == p || pid <= 0)
+			return 0;
+		if (!strcmp(kinds[i].after, "-"))
+			return *end == '-' && end[1] ? pid : 0;
+		return !strcmp(end, kinds[i].after) ? pid : 0;
+	}
+	return 0;
+}
+
+/*
+ * Is pid's owner lock free? 1 when it is (or there is none), with the lock
+ * held in *fd when fd is not NULL (made if missing, so a new process of
+ * that pid waits); 0 when a live process holds it, or when in doubt.
+ */
+static int owner_gone(const char *root, long pid, int *fd)
+{
+	char *path = owner_lock_path(root, pid);
+	int lfd = open(path, O_RDWR | O_CLOEXEC | (fd ? O_CREAT : 0), 0644), gone = 0;
+
+	if (lfd < 0 && !fd && errno == ENOENT)
+		gone = 1;
+	else if (lfd < 0 && errno != ENOENT)
+		lfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (lfd >= 0) {
+		gone = flock(lfd, LOCK_EX | LOCK_NB) == 0 && same_file(lfd, path);
+		if (gone && fd)
+			*fd = lfd;
+		else
+			close(lfd);
+	}
+	free(path);
+	return gone;
+}
+
+struct tmp_entry {
+	char *name;
+	long pid;
+	uint64_t bytes;
+	time_t mtime;
+};
+
+static int tmp_entry_cmp(const void *a, const void *b)
+{
+	const struct tmp_entry *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+int mlctl_tmp_leftovers(const char *root, int remove, mlctl_tmp_cb cb, void *payload,
+			struct mlctl_err *err)
+{
+	char *dir = mlctl_path_join(root, "tmp");
+	DIR *d = opendir(dir);
+	struct tmp_entry *e = NULL;
+	struct dirent *de;
+	size_t n = 0, i, j;
+	time_t now = time(NULL);
+	int rc = 0;
+
+	if (!d) {
+		if (errno != ENOENT)
+			rc = mlctl_err_errno(err, MLCTL_EIO, "cannot read '%s'", dir);
+		free(dir);
+		return rc;
+	}
+	while ((de = readdir(d))) {
+		char *path;
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		path = mlctl_path_join(dir, de->d_name);
+		if (lstat(path, &st) == 0) {
+			e = mlctl_realloc(e, (n + 1) * sizeof(*e));
+			e[n].name = mlctl_strdup(de->d_name);
+			e[n].pid = tmp_owner(de->d_name);
+			e[n].bytes = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+			e[n].mtime = st.st_mtime;
+			n++;
+		}
+		free(path);
+	}
+	closedir(d);
+	if (n)
+		qsort(e, n, sizeof(*e), tmp_entry_cmp);
+	for (i = 0; i < n; i = j) {
+		int lock = -1, gone;
+
+		for (j = i + 1; j < n && e[j].pid == e[i].pid; j++)
+			;
+		if (!e[i].pid) {
+			/* not named for an owner (an older mlctl, or by hand): garbage once old */
+			for (; i < j; i++) {
+				char *path;
+
+				if (now - e[i].mtime < UNOWNED_AGE_S)
+					continue;
+				cb(payload, e[i].name, e[i].bytes);
+				if (!remove)
+					continue;
+				path = mlctl_path_join(dir, e[i].name);
+				mlctl_rm_rf(path);
+				free(path);
+			}
+			continue;
+		}
+		gone = owner_gone(root, e[i].pid, remove ? &lock : NULL);
+		for (; gone && i < j; i++) {
+			char *path;
+
+			cb(payload, e[i].name, e[i].bytes);
+			if (!remove || !strncmp(e[i].name, "owner-", 6))
+				continue;
+			path = mlctl_path_join(dir, e[i].name);
+			mlctl_rm_rf(path);
+			free(path);
+		}
+		if (lock >= 0) {
+			/* the owner file last, still locked: a newcomer of this pid sees it go */
+			char *path = owner_lock_path(root, e[j - 1].pid);
+
+			unlink(path);
+			free(path);
+			close(lock);
+		}
+	}
+	for (i = 0; i < n; i++)
+		free(e[i].name);
+	free(e);
+	free(dir);
 	return rc;
 }

@@ -5,6 +5,11 @@
  * A blob is written to tmp/, hashed while it is written (on a second
  * thread), fsync'd and renamed into place, so a crash leaves either the
  * whole blob or garbage in tmp/.
+ *
+ * tmp/ belongs to live writers: a process names what it puts there
+ * blob-PID-…, reserve-PID, and holds a shared lock on tmp/owner-PID.lock
+ * meanwhile (mlctl_tmp_claim). A file whose owner lock is free was left by
+ * a process that is gone, and is garbage (mlctl_tmp_leftovers).
  */
 #ifndef MLCTL_BLOBSTORE_H
 #define MLCTL_BLOBSTORE_H
@@ -22,7 +27,8 @@ struct mlctl_blob_writer;
 
 /*
  * Start a blob. With store unset the data is only hashed and checked
- * (for a blob that is already stored): nothing is written.
+ * (for a blob that is already stored): nothing is written. With store set,
+ * the caller holds a claim on tmp/ (mlctl_tmp_claim).
  */
 int mlctl_blob_writer_open(struct mlctl_blob_writer **out, const char *root, int store,
 			   struct mlctl_err *err);
@@ -51,6 +57,24 @@ void mlctl_blob_discard(const char *staged);
 /* Stage what fd holds (read to its end). */
 int mlctl_blob_put_fd(const char *root, int fd, const char *what, char sha[65],
 		      uint64_t *size, char **staged, struct mlctl_err *err);
+
+/*
+ * Claim tmp/ for this process: a shared lock on tmp/owner-PID.lock, held
+ * until mlctl_tmp_unclaim (or the process ends). The lock's fd into *fd.
+ */
+int mlctl_tmp_claim(int *fd, const char *root, struct mlctl_err *err);
+/* Give the claim up: its lock file removed. Call after removing this process's files. */
+void mlctl_tmp_unclaim(int fd, const char *root);
+
+typedef void (*mlctl_tmp_cb)(void *payload, const char *name, uint64_t bytes);
+/*
+ * Call cb with each entry of tmp/ left by a process that is gone (its
+ * owner lock free), or not named by mlctl and untouched for an hour. With
+ * remove set, remove each, holding the owner's lock meanwhile so that a new
+ * process with the same pid cannot start staging under it.
+ */
+int mlctl_tmp_leftovers(const char *root, int remove, mlctl_tmp_cb cb, void *payload,
+			struct mlctl_err *err);
 
 /* Re-hash a stored blob: 0 when its name is its digest, MLCTL_EINTEGRITY if not. */
 int mlctl_blob_check(const char *root, const char *sha, uint64_t *size, struct mlctl_err *err);

@@ -5,15 +5,37 @@
 #include "gitstore.h"
 
 #include <git2.h>
+#include <git2/sys/mempack.h>
+#include <git2/sys/odb_backend.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "banned.h"
 
+struct pending_tag {
+	char *ref; /* refs/tags/NAME */
+	git_oid id;
+};
+
 struct mlctl_git {
 	git_repository *repo;
+	git_odb_backend *mem; /* owned by the repository's odb: objects not applied yet */
 	char *path;
+	/* queued: every object written to memory, the branch's new tip, new tags */
+	git_oid *objects;
+	size_t nobjects, aobjects;
+	int moved, had_head;
+	git_oid head, old_head;
+	struct pending_tag *tags;
+	size_t ntags;
+	/* applied, for mlctl_git_rollback: loose files and folders made, refs moved */
+	char **made;
+	size_t nmade;
+	int head_applied;
+	size_t tags_applied;
 };
 
 static int git_fail(struct mlctl_err *err, int code, const char *what)
@@ -26,10 +48,13 @@ static int git_fail(struct mlctl_err *err, int code, const char *what)
 int mlctl_git_open(struct mlctl_git **out, const char *path, int create, struct mlctl_err *err)
 {
 	struct mlctl_git *g = mlctl_calloc(1, sizeof(*g));
+	git_odb *odb = NULL;
 	int rc;
 
 	*out = NULL;
 	git_libgit2_init();
+	/* refs reach the disk before the database's COMMIT names them */
+	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
 	g->path = mlctl_strdup(path);
 	rc = git_repository_open_bare(&g->repo, path);
 	if (rc == GIT_ENOTFOUND && create) {
@@ -40,6 +65,14 @@ int mlctl_git_open(struct mlctl_git **out, const char *path, int create, struct 
 		opts.initial_head = "main";
 		rc = git_repository_init_ext(&g->repo, path, &opts);
 	}
+	/* every write goes to memory first (highest priority), until mlctl_git_apply */
+	if (rc >= 0 && (rc = git_repository_odb(&odb, g->repo)) >= 0 &&
+	    (rc = git_mempack_new(&g->mem)) >= 0 &&
+	    (rc = git_odb_add_backend(odb, g->mem, 999)) < 0) {
+		g->mem->free(g->mem);
+		g->mem = NULL;
+	}
+	git_odb_free(odb);
 	if (rc < 0) {
 		rc = git_fail(err, MLCTL_EIO, "cannot open the registry's git repository");
 		mlctl_git_free(g);
@@ -49,22 +82,59 @@ int mlctl_git_open(struct mlctl_git **out, const char *path, int create, struct 
 	return 0;
 }
 
+static void forget(struct mlctl_git *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->ntags; i++)
+		free(g->tags[i].ref);
+	free(g->tags);
+	g->tags = NULL;
+	g->ntags = g->tags_applied = 0;
+	for (i = 0; i < g->nmade; i++)
+		free(g->made[i]);
+	free(g->made);
+	g->made = NULL;
+	g->nmade = 0;
+	g->nobjects = 0;
+	g->moved = g->head_applied = 0;
+	if (g->mem)
+		git_mempack_reset(g->mem);
+}
+
 void mlctl_git_free(struct mlctl_git *g)
 {
 	if (!g)
 		return;
+	mlctl_git_rollback(g, NULL);
+	free(g->objects);
 	git_repository_free(g->repo);
 	free(g->path);
 	free(g);
 	git_libgit2_shutdown();
 }
 
+/* Remember an object this change wrote (to memory), for mlctl_git_apply. */
+static void track(struct mlctl_git *g, const git_oid *id)
+{
+	if (g->nobjects == g->aobjects) {
+		g->aobjects = g->aobjects ? 2 * g->aobjects : 16;
+		g->objects = mlctl_realloc(g->objects, g->aobjects * sizeof(*g->objects));
+	}
+	git_oid_cpy(&g->objects[g->nobjects++], id);
+}
+
 int mlctl_git_head(struct mlctl_git *g, char oid[41], struct mlctl_err *err)
 {
 	git_oid id;
-	int rc = git_reference_name_to_id(&id, g->repo, MLCTL_GIT_BRANCH);
+	int rc;
 
 	oid[0] = '\0';
+	if (g->moved) {
+		git_oid_tostr(oid, 41, &g->head);
+		return 0;
+	}
+	rc = git_reference_name_to_id(&id, g->repo, MLCTL_GIT_BRANCH);
 	if (rc == GIT_ENOTFOUND)
 		return 0;
 	if (rc < 0)
@@ -161,9 +231,10 @@ int mlctl_git_identity(char **name, char **email)
 }
 
 /* Write base with path set to blob (or removed when blob is NULL); new tree id in out. */
-static int tree_update(git_repository *repo, const git_tree *base, const char *path,
+static int tree_update(struct mlctl_git *g, const git_tree *base, const char *path,
 		       const git_oid *blob, git_oid *out)
 {
+	git_repository *repo = g->repo;
 	git_treebuilder *bld = NULL;
 	const char *slash = strchr(path, '/');
 	int rc;
@@ -184,14 +255,14 @@ static int tree_update(git_repository *repo, const git_tree *base, const char *p
 		if (e && git_tree_entry_type(e) == GIT_OBJECT_TREE)
 			rc = git_tree_lookup(&sub, repo, git_tree_entry_id(e));
 		if (rc >= 0)
-			rc = tree_update(repo, sub, slash + 1, blob, &sub_id);
+			rc = tree_update(g, sub, slash + 1, blob, &sub_id);
 		if (rc >= 0)
 			rc = git_treebuilder_insert(NULL, bld, dir, &sub_id, GIT_FILEMODE_TREE);
 		git_tree_free(sub);
 		free(dir);
 	}
-	if (rc >= 0)
-		rc = git_treebuilder_write(out, bld);
+	if (rc >= 0 && (rc = git_treebuilder_write(out, bld)) >= 0)
+		track(g, out);
 	git_treebuilder_free(bld);
 	return rc;
 }
@@ -207,7 +278,12 @@ int mlctl_git_commit(struct mlctl_git *g, char out[41], const struct mlctl_git_c
 	int have_head, rc = 0;
 	size_t i;
 
-	have_head = git_reference_name_to_id(&head_id, g->repo, MLCTL_GIT_BRANCH) == 0;
+	if (g->moved) {
+		have_head = 1;
+		git_oid_cpy(&head_id, &g->head);
+	} else {
+		have_head = git_reference_name_to_id(&head_id, g->repo, MLCTL_GIT_BRANCH) == 0;
+	}
 	if (have_head) {
 		if (git_commit_lookup(&parent, g->repo, &head_id) < 0 ||
 		    git_commit_tree(&tree, parent) < 0) {
@@ -224,9 +300,10 @@ int mlctl_git_commit(struct mlctl_git *g, char out[41], const struct mlctl_git_c
 				rc = git_fail(err, MLCTL_EIO, "cannot write to the registry's history");
 				goto done;
 			}
+			track(g, &blob_id);
 			b = &blob_id;
 		}
-		if (tree_update(g->repo, tree, changes[i].path, b, &tree_id) < 0 ||
+		if (tree_update(g, tree, changes[i].path, b, &tree_id) < 0 ||
 		    git_tree_lookup(&next, g->repo, &tree_id) < 0) {
 			rc = git_fail(err, MLCTL_EIO, "cannot write to the registry's history");
 			goto done;
@@ -243,11 +320,20 @@ int mlctl_git_commit(struct mlctl_git *g, char out[41], const struct mlctl_git_c
 		rc = git_fail(err, MLCTL_EINTERNAL, "cannot make a git signature");
 		goto done;
 	}
-	if (git_commit_create(&commit_id, g->repo, MLCTL_GIT_BRANCH, sig, sig, NULL, message, tree,
+	/* the branch moves in mlctl_git_apply, once the objects are on disk */
+	if (git_commit_create(&commit_id, g->repo, NULL, sig, sig, NULL, message, tree,
 			      have_head ? 1 : 0, (const git_commit **)&parent) < 0) {
 		rc = git_fail(err, MLCTL_EIO, "cannot commit to the registry's history");
 		goto done;
 	}
+	track(g, &commit_id);
+	if (!g->moved) {
+		g->had_head = have_head;
+		if (have_head)
+			git_oid_cpy(&g->old_head, &head_id);
+	}
+	g->moved = 1;
+	git_oid_cpy(&g->head, &commit_id);
 	git_oid_tostr(out, 41, &commit_id);
 done:
 	git_signature_free(sig);
@@ -260,46 +346,57 @@ done:
 int mlctl_git_tag(struct mlctl_git *g, const char *name, const char *commit,
 		  const char *message, const char *actor, int64_t when, struct mlctl_err *err)
 {
-	git_oid id, tag_id;
+	git_oid id, tag_id, *have = NULL;
 	git_object *target = NULL;
 	git_reference *ref = NULL;
 	git_signature *sig = NULL;
 	char *refname = mlctl_aprintf("refs/tags/%s", name);
-	int rc = 0;
+	int rc = 0, valid = 0;
+	size_t i;
 
 	if (git_oid_fromstr(&id, commit) < 0 ||
 	    git_object_lookup(&target, g->repo, &id, GIT_OBJECT_COMMIT) < 0) {
 		rc = git_fail(err, MLCTL_EIO, "cannot find the commit to tag");
 		goto done;
 	}
+	for (i = 0; i < g->ntags; i++)
+		if (!strcmp(g->tags[i].ref, refname))
+			have = &g->tags[i].id;
 	/* look the ref up by its exact name: revparse would read "@", "-g" and such as syntax */
-	if (git_reference_lookup(&ref, g->repo, refname) == 0) {
-		git_object *peeled = NULL;
+	if (have || git_reference_lookup(&ref, g->repo, refname) == 0) {
+		git_object *peeled = NULL, *obj = NULL;
+		int same;
 
-		if (git_reference_peel(&peeled, ref, GIT_OBJECT_COMMIT) == 0 &&
-		    git_oid_equal(git_object_id(peeled), &id)) {
-			git_object_free(peeled);
-			goto done;
-		}
+		if (have)
+			same = git_object_lookup(&obj, g->repo, have, GIT_OBJECT_ANY) == 0 &&
+			       git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) == 0;
+		else
+			same = git_reference_peel(&peeled, ref, GIT_OBJECT_COMMIT) == 0;
+		same = same && git_oid_equal(git_object_id(peeled), &id);
 		git_object_free(peeled);
-		rc = mlctl_err_set(err, MLCTL_ECONFLICT,
-				   "tag '%s' exists in the registry's history on another commit; run "
-				   "'mlctl registry verify'",
-				   name);
+		git_object_free(obj);
+		if (!same)
+			rc = mlctl_err_set(err, MLCTL_ECONFLICT,
+					   "tag '%s' exists in the registry's history on another "
+					   "commit; run 'mlctl registry verify'",
+					   name);
 		goto done;
 	}
-	{
-		/* a lock left by a crashed writer (callers hold the write lock) */
-		char *lock = mlctl_aprintf("%s/%s.lock", g->path, refname);
-
-		unlink(lock);
-		free(lock);
+	if (git_reference_name_is_valid(&valid, refname) < 0 || !valid) {
+		rc = mlctl_err_set(err, MLCTL_EUSAGE, "'%s' cannot be a git tag name", name);
+		goto done;
 	}
 	if (make_sig(&sig, actor, when) < 0 ||
-	    git_tag_create(&tag_id, g->repo, name, target, sig, message, 0) < 0) {
+	    git_tag_annotation_create(&tag_id, g->repo, name, target, sig, message) < 0) {
 		rc = git_fail(err, MLCTL_EIO, "cannot tag the registry's history");
 		goto done;
 	}
+	track(g, &tag_id);
+	g->tags = mlctl_realloc(g->tags, (g->ntags + 1) * sizeof(*g->tags));
+	g->tags[g->ntags].ref = refname;
+	git_oid_cpy(&g->tags[g->ntags].id, &tag_id);
+	g->ntags++;
+	refname = NULL;
 done:
 	git_reference_free(ref);
 	git_object_free(target);
@@ -455,6 +552,204 @@ static int odb_visit(const git_oid *id, void *payload)
 	return 0;
 }
 
+void mlctl_git_clear_stale_locks(struct mlctl_git *g)
+{
+	static const char *const locks[] = { "refs/heads/main.lock", "packed-refs.lock",
+					     "HEAD.lock" };
+	size_t i;
+
+	for (i = 0; i < MLCTL_ARRAY_SIZE(locks); i++) {
+		char *p = mlctl_path_join(g->path, locks[i]);
+
+		unlink(p);
+		free(p);
+	}
+}
+
+int mlctl_git_pending(const struct mlctl_git *g)
+{
+	return (g->moved && !g->head_applied) || g->tags_applied < g->ntags;
+}
+
+/* objects/ab/cdef…: where the loose object id lives. */
+static char *loose_path(const struct mlctl_git *g, const git_oid *id)
+{
+	char hex[41];
+
+	git_oid_tostr(hex, sizeof(hex), id);
+	return mlctl_aprintf("%s/objects/%.2s/%s", g->path, hex, hex + 2);
+}
+
+/* An odb of the repository's files only (loose objects fsync'd), without the memory store. */
+static int disk_odb(git_odb **out, const struct mlctl_git *g)
+{
+	char *dir = mlctl_aprintf("%s/objects", g->path);
+	git_odb_backend *loose = NULL, *pack = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = git_odb_new(out)) < 0)
+		goto done;
+	if ((rc = git_odb_backend_loose(&loose, dir, -1, 1, 0, 0)) < 0 ||
+	    (rc = git_odb_add_backend(*out, loose, 1)) < 0) {
+		if (loose)
+			loose->free(loose);
+		goto done;
+	}
+	if ((rc = git_odb_backend_pack(&pack, dir)) < 0 ||
+	    (rc = git_odb_add_backend(*out, pack, 2)) < 0) {
+		if (pack)
+			pack->free(pack);
+		goto done;
+	}
+done:
+	if (rc < 0) {
+		git_odb_free(*out);
+		*out = NULL;
+	}
+	free(dir);
+	return rc;
+}
+
+/* Write one object from memory to disk, unless it is there; note the files and folder made. */
+static int flush_object(struct mlctl_git *g, git_odb *disk, git_odb *odb, const git_oid *id)
+{
+	git_odb_object *obj = NULL;
+	git_oid written;
+	char *path, *dir;
+	int dir_existed, rc;
+
+	if (git_odb_exists(disk, id))
+		return 0;
+	if ((rc = git_odb_read(&obj, odb, id)) < 0)
+		return rc;
+	path = loose_path(g, id);
+	dir = mlctl_dirname(path);
+	dir_existed = mlctl_is_dir(dir);
+	rc = git_odb_write(&written, disk, git_odb_object_data(obj), git_odb_object_size(obj),
+			   git_odb_object_type(obj));
+	git_odb_object_free(obj);
+	/* even a failed write may have made the folder */
+	g->made = mlctl_realloc(g->made, (g->nmade + 2) * sizeof(*g->made));
+	if (!dir_existed && mlctl_is_dir(dir))
+		g->made[g->nmade++] = mlctl_strdup(dir);
+	if (rc >= 0)
+		g->made[g->nmade++] = path;
+	else
+		free(path);
+	free(dir);
+	return rc;
+}
+
+/* A ref lock left by a crashed writer (callers hold the write lock). */
+static void clear_lock(const struct mlctl_git *g, const char *ref)
+{
+	char *lock = mlctl_aprintf("%s/%s.lock", g->path, ref);
+
+	unlink(lock);
+	free(lock);
+}
+
+int mlctl_git_apply(struct mlctl_git *g, struct mlctl_err *err)
+{
+	git_odb *disk = NULL, *odb = NULL;
+	git_reference *ref = NULL;
+	size_t i;
+	int rc = 0;
+
+	if ((git_repository_odb(&odb, g->repo)) < 0 || disk_odb(&disk, g) < 0) {
+		rc = git_fail(err, MLCTL_EIO, "cannot write to the registry's history");
+		goto done;
+	}
+	for (i = 0; i < g->nobjects; i++)
+		if (flush_object(g, disk, odb, &g->objects[i]) < 0) {
+			rc = git_fail(err, MLCTL_EIO, "cannot write to the registry's history");
+			goto done;
+		}
+	{
+		/* tests: die with the objects written and no ref moved (see registry.c) */
+		const char *at = getenv("MLCTL_TEST_CRASH");
+
+		if (at && !strcmp(at, "objects"))
+			_exit(99);
+	}
+	if (g->moved && !g->head_applied) {
+		clear_lock(g, MLCTL_GIT_BRANCH);
+		if (g->had_head)
+			rc = git_reference_create_matching(&ref, g->repo, MLCTL_GIT_BRANCH, &g->head,
+							   1, &g->old_head, NULL);
+		else
+			rc = git_reference_create(&ref, g->repo, MLCTL_GIT_BRANCH, &g->head, 0, NULL);
+		git_reference_free(ref);
+		ref = NULL;
+		if (rc < 0) {
+			rc = git_fail(err, MLCTL_EIO, "cannot commit to the registry's history");
+			goto done;
+		}
+		g->head_applied = 1;
+	}
+	for (; g->tags_applied < g->ntags; g->tags_applied++) {
+		struct pending_tag *t = &g->tags[g->tags_applied];
+
+		clear_lock(g, t->ref);
+		if (git_reference_create(&ref, g->repo, t->ref, &t->id, 0, NULL) < 0) {
+			rc = git_fail(err, MLCTL_EIO, "cannot tag the registry's history");
+			goto done;
+		}
+		git_reference_free(ref);
+		ref = NULL;
+	}
+	/* everything is on disk now: the memory store can go */
+	git_mempack_reset(g->mem);
+	g->nobjects = 0;
+done:
+	git_odb_free(disk);
+	git_odb_free(odb);
+	if (rc)
+		mlctl_git_rollback(g, NULL);
+	return rc;
+}
+
+int mlctl_git_rollback(struct mlctl_git *g, struct mlctl_err *err)
+{
+	size_t i;
+	int rc = 0, keep = 0;
+
+	while (g->tags_applied > 0) {
+		g->tags_applied--;
+		git_reference_remove(g->repo, g->tags[g->tags_applied].ref);
+	}
+	if (g->head_applied) {
+		git_reference *ref = NULL;
+
+		if (g->had_head)
+			rc = git_reference_create(&ref, g->repo, MLCTL_GIT_BRANCH, &g->old_head, 1,
+						  NULL);
+		else
+			rc = git_reference_remove(g->repo, MLCTL_GIT_BRANCH);
+		git_reference_free(ref);
+		if (rc < 0) {
+			/* the branch still names the new commit: keep its objects */
+			rc = git_fail(err, MLCTL_EIO, "cannot put the registry's history back");
+			keep = 1;
+		}
+	}
+	/* newest first, so a folder is empty by the time its turn comes */
+	for (i = g->nmade; !keep && i-- > 0;) {
+		if (mlctl_is_dir(g->made[i]))
+			rmdir(g->made[i]);
+		else
+			unlink(g->made[i]);
+	}
+	forget(g);
+	return rc;
+}
+
+void mlctl_git_settle(struct mlctl_git *g)
+{
+	forget(g);
+}
+
 int mlctl_git_check_objects(struct mlctl_git *g, size_t *n, struct mlctl_err *err)
 {
 	struct odb_walk w = { NULL, 0, 0, { 0 } };
@@ -462,7 +757,8 @@ int mlctl_git_check_objects(struct mlctl_git *g, size_t *n, struct mlctl_err *er
 
 	*n = 0;
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 1);
-	if (git_repository_odb(&w.odb, g->repo) < 0)
+	/* the files only: the memory store cannot be listed (and holds nothing applied) */
+	if (disk_odb(&w.odb, g) < 0)
 		return git_fail(err, MLCTL_EIO, "cannot read the registry's history");
 	if (git_odb_foreach(w.odb, odb_visit, &w) < 0) {
 		if (w.bad)
@@ -476,16 +772,201 @@ int mlctl_git_check_objects(struct mlctl_git *g, size_t *n, struct mlctl_err *er
 	return rc;
 }
 
-void mlctl_git_clear_stale_locks(struct mlctl_git *g)
+/* ---------------------------------------------------------------- garbage */
+
+/* A set of object ids (open addressing). */
+struct oidset {
+	git_oid *v;
+	unsigned char *used;
+	size_t cap, n;
+};
+
+static size_t oid_slot(const struct oidset *s, const git_oid *id)
 {
-	static const char *const locks[] = { "refs/heads/main.lock", "packed-refs.lock",
-					     "HEAD.lock" };
+	size_t h;
+
+	memcpy(&h, id->id, sizeof(h));
+	h &= s->cap - 1;
+	while (s->used[h] && !git_oid_equal(&s->v[h], id))
+		h = (h + 1) & (s->cap - 1);
+	return h;
+}
+
+/* 1 when id was not in the set (and is now). */
+static int oidset_add(struct oidset *s, const git_oid *id)
+{
 	size_t i;
 
-	for (i = 0; i < MLCTL_ARRAY_SIZE(locks); i++) {
-		char *p = mlctl_path_join(g->path, locks[i]);
+	if (2 * (s->n + 1) > s->cap) {
+		struct oidset big = { NULL, NULL, s->cap ? 2 * s->cap : 1024, 0 };
 
-		unlink(p);
-		free(p);
+		big.v = mlctl_calloc(big.cap, sizeof(*big.v));
+		big.used = mlctl_calloc(big.cap, 1);
+		for (i = 0; i < s->cap; i++)
+			if (s->used[i])
+				oidset_add(&big, &s->v[i]);
+		free(s->v);
+		free(s->used);
+		*s = big;
 	}
+	i = oid_slot(s, id);
+	if (s->used[i])
+		return 0;
+	s->used[i] = 1;
+	git_oid_cpy(&s->v[i], id);
+	s->n++;
+	return 1;
+}
+
+static int oidset_has(const struct oidset *s, const git_oid *id)
+{
+	return s->cap && s->used[oid_slot(s, id)];
+}
+
+struct reach {
+	git_repository *repo;
+	struct oidset seen;
+	git_oid *stack;
+	size_t n, alloc;
+};
+
+static void reach_push(struct reach *w, const git_oid *id)
+{
+	if (oidset_has(&w->seen, id))
+		return;
+	if (w->n == w->alloc) {
+		w->alloc = w->alloc ? 2 * w->alloc : 256;
+		w->stack = mlctl_realloc(w->stack, w->alloc * sizeof(*w->stack));
+	}
+	git_oid_cpy(&w->stack[w->n++], id);
+}
+
+static int reach_ref(const char *name, void *payload)
+{
+	struct reach *w = payload;
+	git_oid id;
+
+	if (git_reference_name_to_id(&id, w->repo, name) == 0)
+		reach_push(w, &id);
+	return 0;
+}
+
+/* Every object a ref reaches: tags, commits and their parents, trees, blobs. */
+static int reachable(struct reach *w)
+{
+	if (git_reference_foreach_name(w->repo, reach_ref, w) < 0)
+		return -1;
+	while (w->n) {
+		git_oid id = w->stack[--w->n];
+		git_object *o = NULL;
+		size_t i;
+
+		if (!oidset_add(&w->seen, &id) || git_object_lookup(&o, w->repo, &id,
+								    GIT_OBJECT_ANY) < 0)
+			continue; /* a missing object is verify's to report */
+		switch (git_object_type(o)) {
+		case GIT_OBJECT_TAG:
+			reach_push(w, git_tag_target_id((git_tag *)o));
+			break;
+		case GIT_OBJECT_COMMIT:
+			reach_push(w, git_commit_tree_id((git_commit *)o));
+			for (i = 0; i < git_commit_parentcount((git_commit *)o); i++)
+				reach_push(w, git_commit_parent_id((git_commit *)o, (unsigned)i));
+			break;
+		case GIT_OBJECT_TREE:
+			for (i = 0; i < git_tree_entrycount((git_tree *)o); i++) {
+				const git_tree_entry *e = git_tree_entry_byindex((git_tree *)o, i);
+
+				if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
+					reach_push(w, git_tree_entry_id(e));
+				else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB)
+					oidset_add(&w->seen, git_tree_entry_id(e));
+			}
+			break;
+		default:
+			break;
+		}
+		git_object_free(o);
+	}
+	return 0;
+}
+
+static int is_hex(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return !s[n];
+}
+
+int mlctl_git_garbage(struct mlctl_git *g, int remove, mlctl_git_garbage_cb cb, void *payload,
+		      struct mlctl_err *err)
+{
+	struct reach w = { g->repo, { NULL, NULL, 0, 0 }, NULL, 0, 0 };
+	char *objects = mlctl_path_join(g->path, "objects");
+	DIR *d = NULL, *sd;
+	struct dirent *e, *f;
+	int rc = 0;
+
+	if (reachable(&w) < 0) {
+		rc = git_fail(err, MLCTL_EIO, "cannot read the registry's history");
+		goto done;
+	}
+	d = opendir(objects);
+	while (d && (e = readdir(d))) {
+		char *sub;
+
+		if (!strncmp(e->d_name, "tmp_object_git2_", 16)) {
+			/* a loose object a killed writer was writing */
+			struct stat st;
+			char *rel = mlctl_aprintf("objects/%s", e->d_name);
+
+			sub = mlctl_path_join(objects, e->d_name);
+			if (lstat(sub, &st) == 0 && S_ISREG(st.st_mode) &&
+			    (!remove || unlink(sub) == 0))
+				cb(payload, rel, (uint64_t)st.st_size);
+			free(rel);
+			free(sub);
+			continue;
+		}
+		if (!is_hex(e->d_name, 2))
+			continue;
+		sub = mlctl_path_join(objects, e->d_name);
+		sd = opendir(sub);
+		while (sd && (f = readdir(sd))) {
+			char hex[41], *path;
+			git_oid id;
+			struct stat st;
+
+			if (!is_hex(f->d_name, 38))
+				continue;
+			memcpy(hex, e->d_name, 2);
+			memcpy(hex + 2, f->d_name, 39);
+			if (git_oid_fromstr(&id, hex) < 0 || oidset_has(&w.seen, &id))
+				continue;
+			path = mlctl_path_join(sub, f->d_name);
+			if (lstat(path, &st) == 0 && (!remove || unlink(path) == 0)) {
+				char *rel = mlctl_aprintf("objects/%s/%s", e->d_name, f->d_name);
+
+				cb(payload, rel, (uint64_t)st.st_size);
+				free(rel);
+			}
+			free(path);
+		}
+		if (sd)
+			closedir(sd);
+		if (remove)
+			rmdir(sub); /* only when it is empty now */
+		free(sub);
+	}
+done:
+	if (d)
+		closedir(d);
+	free(objects);
+	free(w.seen.v);
+	free(w.seen.used);
+	free(w.stack);
+	return rc;
 }

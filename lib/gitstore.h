@@ -2,6 +2,16 @@
  * gitstore.h - the registry's history: a bare git repository (libgit2),
  * one commit per event on refs/heads/main, annotated tags in DVC GTO's
  * formats. Commit ids are passed around as 40 hex digits.
+ *
+ * Changes are made in memory: mlctl_git_commit and mlctl_git_tag write
+ * their objects to an in-memory store and queue the ref changes, and
+ * nothing reaches the repository until mlctl_git_apply. That writes the
+ * new objects (loose, fsync'd), then moves the branch, then creates the
+ * tags, and puts back what it did if a step fails. A crash before it, or
+ * mlctl_git_rollback, leaves the repository as it was; after it,
+ * mlctl_git_rollback undoes it (the caller's own commit failed) and
+ * mlctl_git_settle keeps it. All of this only under the registry's write
+ * lock.
  */
 #ifndef MLCTL_GITSTORE_H
 #define MLCTL_GITSTORE_H
@@ -18,7 +28,7 @@ struct mlctl_git;
 int mlctl_git_open(struct mlctl_git **out, const char *path, int create, struct mlctl_err *err);
 void mlctl_git_free(struct mlctl_git *g);
 
-/* The branch's commit into oid, or "" when there is none yet. */
+/* The branch's commit (pending, else stored) into oid, or "" when there is none yet. */
 int mlctl_git_head(struct mlctl_git *g, char oid[41], struct mlctl_err *err);
 
 struct mlctl_git_change {
@@ -35,15 +45,18 @@ struct mlctl_git_change {
 int mlctl_git_identity(char **name, char **email);
 
 /*
- * One commit on the branch with these changes over its tip. actor is any
- * string: "Name <email>" signs as that name and e-mail, anything else as
- * a name with an empty e-mail ("ci-bot <>"). The branch must not have
- * moved since the caller read it (the registry's write lock sees to that).
+ * One commit on the branch with these changes over its tip (the pending
+ * one, if this change has committed already), queued until
+ * mlctl_git_apply. actor is any string: "Name <email>" signs as that name
+ * and e-mail, anything else as a name with an empty e-mail ("ci-bot <>").
  */
 int mlctl_git_commit(struct mlctl_git *g, char out[41], const struct mlctl_git_change *changes,
 		     size_t n, const char *message, const char *actor, int64_t when,
 		     struct mlctl_err *err);
-/* Annotated tag name -> commit; a tag that already points there is fine. */
+/*
+ * Annotated tag name -> commit, queued until mlctl_git_apply; a tag that
+ * already points there is fine, one that points elsewhere MLCTL_ECONFLICT.
+ */
 int mlctl_git_tag(struct mlctl_git *g, const char *name, const char *commit,
 		  const char *message, const char *actor, int64_t when, struct mlctl_err *err);
 /* The file at path in commit; MLCTL_ENOTFOUND when absent. */
@@ -67,5 +80,27 @@ int mlctl_git_check_objects(struct mlctl_git *g, size_t *n, struct mlctl_err *er
 
 /* Remove ref lock files left by a crashed writer. Call only under the write lock. */
 void mlctl_git_clear_stale_locks(struct mlctl_git *g);
+
+/* 1 when commits or tags are queued and not applied yet. */
+int mlctl_git_pending(const struct mlctl_git *g);
+/* Write what is queued into the repository; on failure, nothing of it stays. */
+int mlctl_git_apply(struct mlctl_git *g, struct mlctl_err *err);
+/*
+ * Drop what is queued and undo what mlctl_git_apply wrote: tags removed,
+ * the branch put back, new objects deleted. Fails only when the branch
+ * cannot be put back (objects are then kept, so it stays readable).
+ */
+int mlctl_git_rollback(struct mlctl_git *g, struct mlctl_err *err);
+/* Keep what mlctl_git_apply wrote and forget how to undo it. */
+void mlctl_git_settle(struct mlctl_git *g);
+
+typedef void (*mlctl_git_garbage_cb)(void *payload, const char *path, uint64_t bytes);
+/*
+ * Loose objects no ref reaches (a writer died between writing its objects
+ * and moving the branch): cb gets each one's path, objects/ab/cd…; with
+ * remove set, each is deleted. Only under the registry's write lock.
+ */
+int mlctl_git_garbage(struct mlctl_git *g, int remove, mlctl_git_garbage_cb cb, void *payload,
+		      struct mlctl_err *err);
 
 #endif

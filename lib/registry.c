@@ -24,11 +24,19 @@
 
 #define BUSY_TIMEOUT_MS 120000
 
+/* A write can be undone until its COMMIT: what it put in blobs/, and space held for the undo. */
 struct mlctl_registry {
 	char *root;
 	sqlite3 *db;
 	struct mlctl_git *git;
+	int tmp_claim;      /* fd of tmp/owner-PID.lock once this process uses tmp/, else -1 */
+	char **installed;   /* blobs (and new blob folders) this write put in place, oldest first */
+	size_t ninstalled;
+	char *reserve;      /* tmp/reserve-PID while a write holds it */
 };
+
+/* Bytes held in tmp/ during a write and freed before an undo, so a full disk cannot stop it. */
+#define UNDO_RESERVE (32 * 1024)
 
 /* ---------------------------------------------------------------- schema */
 
@@ -178,6 +186,118 @@ static void rollback(struct mlctl_registry *r)
 {
 	if (!sqlite3_get_autocommit(r->db))
 		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* tmp/ is this process's to use from now on (see blobstore.h). */
+static int claim_tmp(struct mlctl_registry *r, struct mlctl_err *err)
+{
+	if (r->tmp_claim >= 0)
+		return 0;
+	return mlctl_tmp_claim(&r->tmp_claim, r->root, err);
+}
+
+/* Under the write lock, before the first step that would need undoing: hold some space. */
+static int reserve_space(struct mlctl_registry *r, struct mlctl_err *err)
+{
+	int fd, rc;
+
+	if (r->reserve)
+		return 0;
+	if ((rc = claim_tmp(r, err)))
+		return rc;
+	r->reserve = mlctl_aprintf("%s/tmp/reserve-%ld", r->root, (long)getpid());
+	fd = open(r->reserve, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || (errno = posix_fallocate(fd, 0, UNDO_RESERVE)) != 0) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot write in '%s/tmp'; free some space",
+				     r->root);
+		if (fd >= 0)
+			close(fd);
+		unlink(r->reserve);
+		free(r->reserve);
+		r->reserve = NULL;
+		return rc;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Remove what this write put in blobs/ (none of it is named by a committed version). */
+static void uninstall_blobs(struct mlctl_registry *r)
+{
+	size_t i;
+
+	for (i = r->ninstalled; i-- > 0;) {
+		if (mlctl_is_dir(r->installed[i]))
+			rmdir(r->installed[i]);
+		else
+			unlink(r->installed[i]);
+	}
+}
+
+static void forget_installed(struct mlctl_registry *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->ninstalled; i++)
+		free(r->installed[i]);
+	free(r->installed);
+	r->installed = NULL;
+	r->ninstalled = 0;
+}
+
+/*
+ * Tests: with MLCTL_TEST_CRASH=POINT, die there as a crash would. Points:
+ * "staged" (a push's blobs are in tmp/), "installed" (they are in blobs/,
+ * git and the database do not name them yet), "objects" (git's new objects
+ * are written, no ref moved: in gitstore.c), "git" (git has the event, the
+ * database does not). MLCTL_TEST_CRASH_AFTER_GIT is "git".
+ */
+static void crash_point(const char *where)
+{
+	const char *at = getenv("MLCTL_TEST_CRASH");
+
+	if ((at && !strcmp(at, where)) ||
+	    (!strcmp(where, "git") && getenv("MLCTL_TEST_CRASH_AFTER_GIT")))
+		_exit(99);
+}
+
+/*
+ * Finish a write begun with begin_write. With rc 0: git's queued changes,
+ * then the database's COMMIT. Otherwise, or when one of those fails, undo
+ * all of it: git put back, the blobs this write installed removed, the
+ * database rolled back. Returns rc, or the error that stopped the commit.
+ */
+static int end_write(struct mlctl_registry *r, int rc, struct mlctl_err *err)
+{
+	struct mlctl_err uerr = MLCTL_ERR_INIT;
+
+	if (!rc && r->git && mlctl_git_pending(r->git)) {
+		rc = mlctl_git_apply(r->git, err);
+		if (!rc)
+			crash_point("git");
+	}
+	if (!rc && !sqlite3_get_autocommit(r->db))
+		rc = db_exec(r, "COMMIT", err);
+	if (r->reserve) {
+		/* first, so the undo below has room on a full disk */
+		unlink(r->reserve);
+		free(r->reserve);
+		r->reserve = NULL;
+	}
+	if (!rc) {
+		if (r->git)
+			mlctl_git_settle(r->git);
+		forget_installed(r);
+		return 0;
+	}
+	if (!r->git || mlctl_git_rollback(r->git, &uerr) == 0)
+		uninstall_blobs(r); /* only when git no longer names them */
+	else if (err)
+		mlctl_err_set(err, rc, "%s; then %s: the registry may hold this change; run 'mlctl "
+			      "registry verify'", err->msg, uerr.msg);
+	forget_installed(r);
+	rollback(r);
+	return rc;
 }
 
 /* Wait for another writer, up to BUSY_TIMEOUT_MS, unless interrupted. */
@@ -476,13 +596,6 @@ static int insert_event(struct mlctl_registry *r, const struct event *ev, const 
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(err, r->db, "registry database");
 	sqlite3_finalize(st);
 	return rc;
-}
-
-/* Tests: with MLCTL_TEST_CRASH_AFTER_GIT set, die between git and SQLite, as a crash would. */
-static void crash_point(void)
-{
-	if (getenv("MLCTL_TEST_CRASH_AFTER_GIT"))
-		_exit(99);
 }
 
 /* Under the write lock: one git commit with these changes, its message the event. */
@@ -799,12 +912,7 @@ static int catch_up(struct mlctl_registry *r, struct mlctl_err *err)
 	 * check again under the lock */
 	if ((rc = begin_write(r, err)))
 		return rc;
-	rc = catch_up_locked(r, NULL, err);
-	if (!rc)
-		rc = db_exec(r, "COMMIT", err);
-	if (rc)
-		rollback(r);
-	return rc;
+	return end_write(r, catch_up_locked(r, NULL, err), err);
 }
 
 /* ---------------------------------------------------------------- open */
@@ -827,6 +935,16 @@ static int set_wal(struct mlctl_registry *r, const char *dbpath, struct mlctl_er
 			break;
 		usleep(10000);
 		waited += 10;
+	}
+	if ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL) {
+		/* the disk, not the file: say what the system said (a full disk, say) */
+		int sys = sqlite3_system_errno(r->db);
+
+		return mlctl_err_set(err, MLCTL_EIO,
+				     "cannot open the registry database '%s': %s%s%s%s%s", dbpath,
+				     sqlite3_errmsg(r->db), sys ? " (" : "", sys ? strerror(sys) : "",
+				     sys ? ")" : "",
+				     sys == ENOSPC || sys == EDQUOT ? "; free some space" : "");
 	}
 	return mlctl_err_set(err, MLCTL_EIO, "'%s' is not a usable mlctl registry database: %s",
 			     dbpath, sqlite3_errmsg(r->db));
@@ -893,6 +1011,7 @@ int mlctl_registry_open(struct mlctl_registry **out, const char *root, int creat
 	int rc = 0, fresh;
 
 	*out = NULL;
+	r->tmp_claim = -1;
 	r->root = mlctl_strdup(root);
 	if (!mlctl_is_dir(root)) {
 		struct stat st;
@@ -968,10 +1087,7 @@ int mlctl_registry_open(struct mlctl_registry **out, const char *root, int creat
 		rc = migrate(r, err);
 	if (!rc)
 		rc = catch_up_locked(r, NULL, err);
-	if (!rc)
-		rc = db_exec(r, "COMMIT", err);
-	if (rc)
-		rollback(r);
+	rc = end_write(r, rc, err);
 done:
 	free(dbpath);
 	free(sub);
@@ -986,11 +1102,14 @@ void mlctl_registry_free(struct mlctl_registry *r)
 {
 	if (!r)
 		return;
+	if (r->db && r->git)
+		end_write(r, MLCTL_EINTERNAL, NULL); /* a write left open: undo it */
 	if (r->db) {
 		rollback(r);
 		sqlite3_close_v2(r->db);
 	}
 	mlctl_git_free(r->git);
+	mlctl_tmp_unclaim(r->tmp_claim, r->root);
 	free(r->root);
 	free(r);
 }
@@ -1239,6 +1358,17 @@ static void staging_add(struct staging *sg, char *path, const char *sha)
 	sg->n++;
 }
 
+static int staging_has(const struct staging *sg, const char *sha)
+{
+	size_t i;
+
+	for (i = 0; i < sg->n; i++)
+		if (!strcmp(sg->shas[i], sha))
+			return 1;
+	return 0;
+}
+
+/* Under the write lock: move the staged blobs into place, noting each one (and folder) made. */
 static int staging_install(struct mlctl_registry *r, struct staging *sg, size_t *created,
 			   struct mlctl_err *err)
 {
@@ -1246,7 +1376,19 @@ static int staging_install(struct mlctl_registry *r, struct staging *sg, size_t 
 	int rc, made;
 
 	for (i = 0; i < sg->n; i++) {
-		if ((rc = mlctl_blob_install(r->root, sg->paths[i], sg->shas[i], &made, err)))
+		char *blob = mlctl_blob_path(r->root, sg->shas[i]), *dir = mlctl_dirname(blob);
+		int had_dir = mlctl_is_dir(dir);
+
+		rc = mlctl_blob_install(r->root, sg->paths[i], sg->shas[i], &made, err);
+		r->installed = mlctl_realloc(r->installed,
+					     (r->ninstalled + 2) * sizeof(*r->installed));
+		if (!had_dir && mlctl_is_dir(dir))
+			r->installed[r->ninstalled++] = mlctl_strdup(dir);
+		if (!rc && made)
+			r->installed[r->ninstalled++] = mlctl_strdup(blob);
+		free(blob);
+		free(dir);
+		if (rc)
 			return rc;
 		if (made)
 			(*created)++;
@@ -1300,14 +1442,17 @@ static int store_project_file(struct mlctl_registry *r, struct mlctl_file_entry 
 	return rc;
 }
 
-/* Store one package entry, checking it against the index. */
+/*
+ * Store one package entry, checking it against the index. A blob stored
+ * already is only checked, not staged again, unless all is set.
+ */
 static int store_package_entry(struct mlctl_registry *r, struct mlctl_pkg_reader *pkg,
-			       const struct mlctl_file_entry *f, const char *pkgpath,
+			       const struct mlctl_file_entry *f, const char *pkgpath, int all,
 			       struct staging *sg, struct mlctl_err *err)
 {
 	struct mlctl_blob_writer *w = NULL;
 	char *staged = NULL;
-	int have = mlctl_blob_exists(r->root, f->sha256), rc;
+	int have = !all && mlctl_blob_exists(r->root, f->sha256), rc;
 
 	if ((rc = mlctl_blob_writer_open(&w, r->root, !have, err)))
 		return rc;
@@ -1414,10 +1559,17 @@ static int highest_version(struct mlctl_registry *r, char out[256], char digest[
 	return 0;
 }
 
-/* Under the write lock: settle the version, then git commit + tag + rows. */
+/*
+ * Under the write lock: settle the version, make its git commit and tag (in
+ * memory) and its rows, and only then, when nothing but I/O can fail any
+ * more, install the blobs and let end_write write git and COMMIT; a
+ * failure there undoes the lot. A blob the package's push did not stage
+ * because it was stored, and that is gone now ('registry gc' removed it as
+ * an orphan), sets *vanished: the caller stages everything and tries again.
+ */
 static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 			  struct mlctl_push_result *res, const char *bump, int validated,
-			  struct staging *sg, struct mlctl_err *err)
+			  struct staging *sg, int *vanished, struct mlctl_err *err)
 {
 	char digest[72], top[256], top_digest[72], head[41];
 	char *actor = mlctl_actor(), *pretty = NULL, *path = NULL, *tag = NULL, *msg = NULL;
@@ -1425,6 +1577,7 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 	struct event ev;
 	cJSON *evj = NULL;
 	int64_t now = mlctl_now();
+	size_t i;
 	int rc;
 
 	if ((rc = begin_write(r, err)))
@@ -1457,9 +1610,17 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 			rc = 0;
 		goto done;
 	}
-	/* accepted: the blobs go into the store, then git (the source of truth), then rows */
-	if ((rc = staging_install(r, sg, &res->blobs_written, err)))
-		goto done;
+	for (i = 0; i < m->nfiles; i++)
+		if (!staging_has(sg, m->files[i].sha256) &&
+		    !mlctl_blob_exists(r->root, m->files[i].sha256)) {
+			*vanished = 1;
+			rc = mlctl_err_set(err, MLCTL_EIO,
+					   "blob sha256:%s of '%s' was removed while it was pushed; "
+					   "push again",
+					   m->files[i].sha256, m->files[i].path);
+			goto done;
+		}
+	/* accepted: git (the source of truth) and the rows, not written yet */
 	pretty = mlctl_manifest_pretty(m, 1);
 	path = version_path(m->name, m->version);
 	ch.path = path;
@@ -1480,7 +1641,6 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 	tag = tag_name(m->name, m->version);
 	if ((rc = mlctl_git_tag(r->git, tag, head, digest, actor, now, err)))
 		goto done;
-	crash_point();
 	memset(&ev, 0, sizeof(ev));
 	ev.type = "push";
 	ev.model = m->name;
@@ -1492,11 +1652,17 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 	if ((rc = insert_version(r, m, digest, actor, now, head, validated, err)) ||
 	    (rc = insert_event(r, &ev, head, err)) || (rc = meta_set(r, "git_head", head, err)))
 		goto done;
-	if ((rc = db_exec(r, "COMMIT", err)))
+	/* the blobs go in place before git names them; from here on a failure is undone */
+	if ((rc = reserve_space(r, err)) ||
+	    (rc = staging_install(r, sg, &res->blobs_written, err)))
 		goto done;
-	fill_result(res, m, digest);
+	crash_point("installed");
 done:
-	rollback(r);
+	rc = end_write(r, rc, err);
+	if (!rc && !res->existed)
+		fill_result(res, m, digest);
+	if (rc)
+		res->blobs_written = 0;
 	cJSON_Delete(evj);
 	free(actor);
 	free(pretty);
@@ -1513,11 +1679,11 @@ static int push_dir(struct mlctl_registry *r, struct mlctl_push_result *res, con
 	struct mlctl_file_entry *files = NULL;
 	struct staging sg = { NULL, NULL, 0, 0 };
 	size_t n = 0, i;
-	int rc;
+	int rc, vanished = 0;
 
 	if ((rc = mlctl_manifest_load(&m, dir, NULL, err)))
 		return rc;
-	if ((rc = mlctl_project_collect(&files, &n, dir, &m, err)))
+	if ((rc = mlctl_project_collect(&files, &n, dir, &m, err)) || (rc = claim_tmp(r, err)))
 		goto done;
 	for (i = 0; i < n; i++) {
 		if ((rc = store_project_file(r, &files[i], dir, &sg, err)))
@@ -1527,7 +1693,8 @@ static int push_dir(struct mlctl_registry *r, struct mlctl_push_result *res, con
 	res->nfiles = n;
 	mlctl_manifest_set_files(&m, files, n);
 	files = NULL;
-	rc = commit_version(r, &m, res, bump, validated, &sg, err);
+	crash_point("staged");
+	rc = commit_version(r, &m, res, bump, validated, &sg, &vanished, err);
 done:
 	staging_release(&sg);
 	mlctl_file_entries_free(files, n);
@@ -1536,14 +1703,14 @@ done:
 }
 
 static int push_pkg(struct mlctl_registry *r, struct mlctl_push_result *res, const char *path,
-		    const char *bump, int validated, struct mlctl_err *err)
+		    const char *bump, int validated, int all, struct mlctl_err *err)
 {
 	struct mlctl_pkg_reader *pkg = NULL;
 	struct mlctl_manifest *m;
 	const struct mlctl_file_entry *f;
 	struct staging sg = { NULL, NULL, 0, 0 };
 	char digest[72];
-	int rc;
+	int rc, vanished = 0;
 
 	if ((rc = mlctl_pkg_open(&pkg, path, 0, err)))
 		return rc;
@@ -1559,15 +1726,24 @@ static int push_pkg(struct mlctl_registry *r, struct mlctl_push_result *res, con
 			goto done;
 		}
 	}
+	if ((rc = claim_tmp(r, err)))
+		goto done;
 	while ((rc = mlctl_pkg_next(pkg, &f, err)) == 1)
-		if ((rc = store_package_entry(r, pkg, f, path, &sg, err)))
+		if ((rc = store_package_entry(r, pkg, f, path, all, &sg, err)))
 			goto done;
 	if (rc < 0)
 		goto done;
-	rc = commit_version(r, m, res, bump, validated, &sg, err);
+	crash_point("staged");
+	rc = commit_version(r, m, res, bump, validated, &sg, &vanished, err);
 done:
 	staging_release(&sg);
 	mlctl_pkg_free(pkg);
+	if (vanished && !all) {
+		/* a blob it counted on was removed as garbage meanwhile: stage every file */
+		mlctl_err_clear(err);
+		memset(res, 0, sizeof(*res));
+		return push_pkg(r, res, path, bump, validated, 1, err);
+	}
 	return rc;
 }
 
@@ -1584,7 +1760,7 @@ int mlctl_registry_push(struct mlctl_registry *r, struct mlctl_push_result *res,
 		return mlctl_err_errno(err, MLCTL_ENOTFOUND, "cannot push '%s'", src);
 	if (S_ISDIR(st.st_mode))
 		return push_dir(r, res, src, bump, validated, err);
-	return push_pkg(r, res, src, bump, validated, err);
+	return push_pkg(r, res, src, bump, validated, 0, err);
 }
 
 /* ---------------------------------------------------------------- pull */
@@ -1749,6 +1925,194 @@ done:
 	free(mpath);
 	free(trimmed);
 	return rc;
+}
+
+/* ---------------------------------------------------------------- garbage */
+
+/* A sorted set of sha256 hex digests. */
+struct sha_set {
+	char (*v)[65];
+	size_t n, alloc;
+};
+
+static void sha_set_add(struct sha_set *set, const char *sha)
+{
+	if (!mlctl_is_sha256_hex(sha))
+		return;
+	if (set->n == set->alloc) {
+		set->alloc = set->alloc ? 2 * set->alloc : 64;
+		set->v = mlctl_realloc(set->v, set->alloc * sizeof(*set->v));
+	}
+	memcpy(set->v[set->n++], sha, 65);
+}
+
+static int sha_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static int sha_set_has(const struct sha_set *set, const char *sha)
+{
+	return set->n && bsearch(sha, set->v, set->n, sizeof(*set->v), sha_cmp) != NULL;
+}
+
+/* Every blob a version's manifest in git's tip names. */
+static int named_in_git(void *payload, const char *path, const char *data, size_t len,
+			struct mlctl_err *err)
+{
+	struct sha_set *set = payload;
+	struct mlctl_manifest m;
+	size_t plen = strlen(path), i;
+
+	if (strncmp(path, "models/", 7) || plen < 5 || strcmp(path + plen - 5, ".json") ||
+	    !strstr(path, "/versions/"))
+		return 0;
+	if (mlctl_manifest_parse(&m, data, len, path, 1, NULL, err))
+		return mlctl_err_set(err, MLCTL_EINTEGRITY,
+				     "%s in git cannot be read, so the blobs it names are unknown; "
+				     "run 'mlctl registry verify'",
+				     path);
+	for (i = 0; i < m.nfiles; i++)
+		sha_set_add(set, m.files[i].sha256);
+	mlctl_manifest_release(&m);
+	return 0;
+}
+
+/* What no blob may be removed from under: every file of every version, in the database and in git. */
+static int named_blobs(struct mlctl_registry *r, struct sha_set *set, struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	char head[41];
+	int rc, s;
+
+	if ((rc = db_prepare(r, &st, "SELECT DISTINCT sha256 FROM files", err)))
+		return rc;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW)
+		sha_set_add(set, (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (s != SQLITE_DONE)
+		return db_fail(err, r->db, "registry database");
+	if ((rc = mlctl_git_head(r->git, head, err)))
+		return rc;
+	if (*head && (rc = mlctl_git_files(r->git, head, named_in_git, set, err)))
+		return rc;
+	if (set->n)
+		qsort(set->v, set->n, sizeof(*set->v), sha_cmp);
+	return 0;
+}
+
+static void garbage_add(struct mlctl_garbage *g, char *path)
+{
+	g->paths = mlctl_realloc(g->paths, (g->npaths + 1) * sizeof(*g->paths));
+	g->paths[g->npaths++] = path;
+}
+
+static void on_tmp_leftover(void *payload, const char *name, uint64_t bytes)
+{
+	struct mlctl_garbage *g = payload;
+
+	g->tmp++;
+	g->tmp_bytes += bytes;
+	garbage_add(g, mlctl_aprintf("tmp/%s", name));
+}
+
+static void on_git_garbage(void *payload, const char *path, uint64_t bytes)
+{
+	struct mlctl_garbage *g = payload;
+
+	g->git_objects++;
+	g->git_bytes += bytes;
+	garbage_add(g, mlctl_aprintf("index.git/%s", path));
+}
+
+static int path_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Under the write lock: find the blobs nothing names, git objects no ref
+ * reaches and tmp/'s leftovers, and with remove set, delete them (and the
+ * folders they leave empty).
+ */
+static int collect_garbage(struct mlctl_registry *r, struct mlctl_garbage *g, int remove,
+			   struct mlctl_err *err)
+{
+	struct sha_set named = { NULL, 0, 0 };
+	char *top = mlctl_path_join(r->root, "blobs/sha256");
+	DIR *d = NULL, *sd;
+	struct dirent *e, *f;
+	int rc;
+
+	if ((rc = named_blobs(r, &named, err)))
+		goto done;
+	d = opendir(top);
+	while (d && (e = readdir(d))) {
+		char *sub;
+
+		if (e->d_name[0] == '.')
+			continue;
+		sub = mlctl_path_join(top, e->d_name);
+		sd = opendir(sub);
+		while (sd && (f = readdir(sd))) {
+			char *path;
+			struct stat st;
+
+			/* anything else there is a problem for verify, not garbage */
+			if (!mlctl_is_sha256_hex(f->d_name) || strncmp(f->d_name, e->d_name, 2) ||
+			    sha_set_has(&named, f->d_name))
+				continue;
+			path = mlctl_path_join(sub, f->d_name);
+			if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+			    (!remove || unlink(path) == 0)) {
+				g->blobs++;
+				g->blob_bytes += (uint64_t)st.st_size;
+				garbage_add(g, mlctl_aprintf("blobs/sha256/%s/%s", e->d_name,
+							     f->d_name));
+			}
+			free(path);
+		}
+		if (sd)
+			closedir(sd);
+		/* an empty blob folder: emptied now, or made by a write killed before its rename */
+		if (remove && strlen(e->d_name) == 2)
+			rmdir(sub);
+		free(sub);
+	}
+	if (d)
+		closedir(d);
+	if (!(rc = mlctl_git_garbage(r->git, remove, on_git_garbage, g, err)))
+		rc = mlctl_tmp_leftovers(r->root, remove, on_tmp_leftover, g, err);
+	if (g->npaths)
+		qsort(g->paths, g->npaths, sizeof(*g->paths), path_cmp);
+done:
+	free(named.v);
+	free(top);
+	return rc;
+}
+
+void mlctl_garbage_release(struct mlctl_garbage *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->npaths; i++)
+		free(g->paths[i]);
+	free(g->paths);
+	memset(g, 0, sizeof(*g));
+}
+
+int mlctl_registry_gc(struct mlctl_registry *r, struct mlctl_garbage *out, int dry_run,
+		      struct mlctl_err *err)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	/* installs happen under this lock, and versions are committed under it */
+	if ((rc = begin_write(r, err)))
+		return rc;
+	if (!(rc = catch_up_locked(r, NULL, err)))
+		rc = collect_garbage(r, out, !dry_run, err);
+	return end_write(r, rc, err);
 }
 
 /* ---------------------------------------------------------------- verify */
@@ -1995,11 +2359,22 @@ int mlctl_registry_verify(struct mlctl_registry *r, struct mlctl_verify_report *
 	}
 	sqlite3_finalize(st);
 	verify_blobs(r, rep);
+	/* under the write lock, so a write between installing blobs and COMMIT is not garbage */
+	if ((rc = begin_write(r, err)) == 0)
+		rc = end_write(r, collect_garbage(r, &rep->garbage, 0, err), err);
+	if (rc)
+		problem(rep, err->msg);
 	mlctl_err_clear(err);
 	if (rep->nproblems)
 		return mlctl_err_set(err, MLCTL_EINTEGRITY, "registry '%s' has %zu problem%s",
 				     r->root, rep->nproblems, rep->nproblems == 1 ? "" : "s");
 	return 0;
+}
+
+void mlctl_verify_report_release(struct mlctl_verify_report *rep)
+{
+	mlctl_buf_release(&rep->problems);
+	mlctl_garbage_release(&rep->garbage);
 }
 
 int mlctl_registry_reindex(struct mlctl_registry *r, size_t *events, struct mlctl_err *err)
@@ -2017,10 +2392,7 @@ int mlctl_registry_reindex(struct mlctl_registry *r, size_t *events, struct mlct
 		     err);
 	if (!rc)
 		rc = catch_up_locked(r, events, err);
-	if (!rc)
-		rc = db_exec(r, "COMMIT", err);
-	rollback(r);
-	return rc;
+	return end_write(r, rc, err);
 }
 
 /* ---------------------------------------------------------------- records */
@@ -2029,7 +2401,7 @@ int mlctl_registry_record(struct mlctl_registry *r, const struct mlctl_version_i
 			  const char *kind, int passed, const char *report, char **path_out,
 			  struct mlctl_err *err)
 {
-	char head[41], hex[65], when[32], have[72], *actor = mlctl_actor(), *path = NULL;
+	char head[41], hex[65], when[32], have[72], tip[64] = "", *actor = mlctl_actor(), *path = NULL;
 	char *summary = report_summary(report, strlen(report)), *msg = NULL;
 	struct mlctl_git_change ch;
 	struct event ev;
@@ -2038,14 +2410,26 @@ int mlctl_registry_record(struct mlctl_registry *r, const struct mlctl_version_i
 	int rc;
 
 	*path_out = NULL;
-	mlctl_sha256_hex(hex, report, strlen(report));
 	mlctl_time_iso(when, now);
-	/* models/NAME/records/<digest hex>/<kind>-<time>-<report hash>.json */
+	if ((rc = begin_write(r, err)) || (rc = catch_up_locked(r, NULL, err)) ||
+	    (rc = meta_get(r, tip, sizeof(tip), "git_head", err)))
+		goto done;
+	/*
+	 * models/NAME/records/<digest hex>/<kind>-<time>-<hash>.json, the hash
+	 * over the report and the commit it follows: the same report twice in
+	 * one second is two records, never one file for two events
+	 */
+	{
+		struct mlctl_sha256 *h = mlctl_sha256_new();
+
+		mlctl_sha256_update(h, report, strlen(report));
+		mlctl_sha256_update(h, tip, strlen(tip));
+		mlctl_sha256_final_hex(h, hex);
+		mlctl_sha256_free(h);
+	}
 	path = mlctl_aprintf("models/%s/records/%s/%s-%.4s%.2s%.2sT%.2s%.2s%.2sZ-%.8s.json",
 			     v->name, v->digest + 7, kind, when, when + 5, when + 8, when + 11,
 			     when + 14, when + 17, hex);
-	if ((rc = begin_write(r, err)) || (rc = catch_up_locked(r, NULL, err)))
-		goto done;
 	rc = lookup_digest(r, have, v->name, v->version, err);
 	if (rc < 0)
 		goto done;
@@ -2082,13 +2466,14 @@ int mlctl_registry_record(struct mlctl_registry *r, const struct mlctl_version_i
 	ev.passed = passed;
 	ev.path = path;
 	if ((rc = insert_record(r, &ev, summary, head, err)) ||
-	    (rc = insert_event(r, &ev, head, err)) || (rc = meta_set(r, "git_head", head, err)) ||
-	    (rc = db_exec(r, "COMMIT", err)))
+	    (rc = insert_event(r, &ev, head, err)) || (rc = meta_set(r, "git_head", head, err)))
 		goto done;
-	*path_out = path;
-	path = NULL;
+	rc = reserve_space(r, err);
 done:
-	rollback(r);
+	if (!(rc = end_write(r, rc, err))) {
+		*path_out = path;
+		path = NULL;
+	}
 	cJSON_Delete(evj);
 	free(actor);
 	free(path);
@@ -2265,13 +2650,15 @@ static int move_alias(struct mlctl_registry *r, struct mlctl_alias_move *mv, con
 		 : mlctl_aprintf("unalias %s %s (was %s)", name, alias, ev.version);
 	if ((rc = git_event(r, head, &ch, 1, evj, msg, actor, now, err)))
 		goto done;
-	crash_point();
 	if ((rc = apply_alias(r, &ev, head, err)) || (rc = insert_event(r, &ev, head, err)) ||
-	    (rc = meta_set(r, "git_head", head, err)) || (rc = db_exec(r, "COMMIT", err)))
+	    (rc = meta_set(r, "git_head", head, err)) || (rc = reserve_space(r, err)))
 		goto done;
 	mv->tag = alias_tag(name, alias, !to, ev.n);
 done:
-	rollback(r);
+	if ((rc = end_write(r, rc, err))) {
+		free(mv->tag);
+		mv->tag = NULL;
+	}
 	cJSON_Delete(evj);
 	free(actor);
 	free(path);

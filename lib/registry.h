@@ -3,9 +3,11 @@
  * history and blob store under one folder, kept in step.
  *
  * Writers serialise on SQLite's write lock (BEGIN IMMEDIATE with a busy
- * timeout); every git change happens under it. Blobs are stored before the
- * lock is taken. On open, a database behind git is caught up by replaying
- * the missing commits.
+ * timeout); every git change happens under it. Blobs are staged in tmp/
+ * before the lock is taken and installed under it, just before git is
+ * written and the database committed; a write that fails undoes all three.
+ * On open, a database behind git is caught up by replaying the missing
+ * commits.
  */
 #ifndef MLCTL_REGISTRY_H
 #define MLCTL_REGISTRY_H
@@ -151,15 +153,43 @@ int mlctl_registry_aliases(struct mlctl_registry *r, struct mlctl_alias_info **o
 			   const char *name, const char *digest, struct mlctl_err *err);
 void mlctl_alias_infos_free(struct mlctl_alias_info *a, size_t n);
 
+/*
+ * Harmless garbage a crashed write leaves: blobs no version names, files
+ * in tmp/ whose writer is gone, git objects no ref reaches. paths, relative
+ * to the registry: blobs/sha256/ab/abcd…, tmp/NAME, index.git/objects/ab/….
+ */
+struct mlctl_garbage {
+	size_t blobs, tmp, git_objects;
+	uint64_t blob_bytes, tmp_bytes, git_bytes;
+	char **paths;
+	size_t npaths;
+};
+
+void mlctl_garbage_release(struct mlctl_garbage *g);
+
 struct mlctl_verify_report {
 	size_t blobs, versions, files, git_objects;
 	struct mlctl_buf problems; /* one line each */
 	size_t nproblems;
+	struct mlctl_garbage garbage; /* a warning, not a problem */
 };
 
-/* Check everything; problems are listed in rep, and MLCTL_EINTEGRITY returned. */
+/*
+ * Check everything; problems are listed in rep, and MLCTL_EINTEGRITY
+ * returned. Garbage is counted in rep->garbage and is no problem. Release
+ * rep with mlctl_verify_report_release.
+ */
 int mlctl_registry_verify(struct mlctl_registry *r, struct mlctl_verify_report *rep,
 			  struct mlctl_err *err);
+void mlctl_verify_report_release(struct mlctl_verify_report *rep);
+
+/*
+ * Remove the garbage (see struct mlctl_garbage), under the write lock, so
+ * that no write in progress loses anything; with dry_run set, only find
+ * it. What was (or would be) removed goes into out.
+ */
+int mlctl_registry_gc(struct mlctl_registry *r, struct mlctl_garbage *out, int dry_run,
+		      struct mlctl_err *err);
 /* Rebuild the database from git alone. */
 int mlctl_registry_reindex(struct mlctl_registry *r, size_t *events, struct mlctl_err *err);
 

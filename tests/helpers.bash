@@ -57,10 +57,18 @@ tree_state() {
 		xargs -0 -r sha256sum; find . -path ./tmp -prune -o -print | sort)
 }
 
-# registry_state: what a push could have changed (not tmp/, not the WAL files)
+# registry_state: everything a write could change: every file and folder of blobs/ and
+# index.git (refs are files there) with its hash, what is in tmp/, and every table of
+# the database (its content, not the WAL files)
 registry_state() {
-	(cd "$MLCTL_REGISTRY" && find blobs index.git -type f | sort | xargs -r sha256sum;
-	 sqlite3 mlctl.db 'SELECT version, digest FROM versions ORDER BY id' 2>/dev/null)
+	(cd "$MLCTL_REGISTRY" && find blobs index.git tmp | sort &&
+	 find blobs index.git -type f -print0 | sort -z | xargs -0 -r sha256sum &&
+	 if [ -f mlctl.db ]; then sqlite3 mlctl.db .dump; fi)
+}
+
+# blobs_state: the files and folders of blobs/, with hashes
+blobs_state() {
+	(cd "$MLCTL_REGISTRY" && find blobs | sort && find blobs -type f | sort | xargs -r sha256sum)
 }
 
 bad_package() {

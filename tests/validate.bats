@@ -385,6 +385,16 @@ PY
 	[[ "$output" == *"the database has 0 records but git has 2"* ]]
 }
 
+@test "the same report recorded twice in one second is two records in git, not one file" {
+	make_project p
+	mlctl push p -q
+	# identical reports, as fast as they come: the file names must still differ
+	for n in 1 2 3; do mlctl validate demo:1.0.0 --record -q; done
+	run -0 git -C "$MLCTL_REGISTRY/index.git" ls-tree -r --name-only main models/demo/records
+	[ "${#lines[@]}" -eq 3 ]
+	run -0 mlctl registry verify
+}
+
 @test "--record of a path is a usage error; nothing is recorded" {
 	make_project p
 	run -2 --separate-stderr mlctl validate p --record
