@@ -127,3 +127,17 @@ push_two() {
 	[ -z "$(ls -A . | grep -v -e '^p$' -e '^registry$')" ]
 	run -0 mlctl registry verify
 }
+
+@test "pull takes the short digest that versions and alias list print" {
+	push_two
+	short=$(mlctl versions demo | awk '$1 == "1.0.0" { print $2 }')
+	run -0 mlctl pull "demo@$short" -o a -q
+	[[ "$output" == "pulled demo:1.0.0 "* ]]
+	cmp a/model.bin v1-model.bin
+	mlctl alias set demo:1.0.0 production -q
+	short=$(mlctl alias list demo | awk '$2 == "production" { print $4 }')
+	run -0 mlctl pull "$short" -o b -q
+	[[ "$output" == "pulled demo:1.0.0 "* ]]
+	run -2 mlctl pull "demo@${short:0:15}" -o c
+	[ ! -e c ]
+}

@@ -26,3 +26,65 @@ load helpers
 	[[ "$output" == *'"error": {'* ]]
 	[[ "$output" == *'"exit_code": 3'* ]]
 }
+
+# two versions of demo and the short digests 'versions' prints for them
+two_versions() {
+	make_project p demo 1.0.0
+	mlctl push p -q
+	next_version p 1.1.0
+	mlctl push p -q
+	short10=$(mlctl versions demo | awk '$1 == "1.0.0" { print $2 }')
+	short11=$(mlctl versions demo | awk '$1 == "1.1.0" { print $2 }')
+	full10=$(mlctl show demo:1.0.0 --json | sed -n 's/^  "digest": "\(.*\)",$/\1/p')
+}
+
+@test "the short digest that versions prints names its version, with NAME@ or alone" {
+	two_versions
+	[[ "$short10" =~ ^sha256:[0-9a-f]{12}$ ]]
+	[[ "$full10" == "$short10"* ]]
+	run -0 mlctl show "demo@$short10"
+	[ "${lines[1]}" = "version:     1.0.0" ]
+	[ "${lines[2]}" = "digest:      $full10" ]
+	run -0 mlctl show "$short10"
+	[ "${lines[1]}" = "version:     1.0.0" ]
+	run -0 mlctl show "demo@${full10:0:30}"
+	[ "${lines[1]}" = "version:     1.0.0" ]
+	run -0 mlctl show "$full10"
+	[ "${lines[1]}" = "version:     1.0.0" ]
+	run -0 mlctl show "demo@$short11" --json
+	[[ "$output" == *'"version": "1.1.0",'* ]]
+}
+
+@test "a digest shorter than 12 hex digits is exit 2; one that names nothing exit 3" {
+	two_versions
+	run -2 --separate-stderr mlctl show "demo@${short10:0:18}"
+	[ "$stderr" = "mlctl: digest '${short10:0:18}' in 'demo@${short10:0:18}' is too short: give at least 12 of its hex digits (see 'mlctl versions NAME')" ]
+	run -2 --separate-stderr mlctl show "${short10:0:18}"
+	[ "$stderr" = "mlctl: digest '${short10:0:18}' is too short: give at least 12 of its hex digits (see 'mlctl versions NAME')" ]
+	run -2 --separate-stderr mlctl show "demo@sha256:ABCDEF012345"
+	[ "$stderr" = "mlctl: 'demo@sha256:ABCDEF012345' has a malformed digest; use NAME@sha256:<hex>, with 12 to 64 lowercase hex digits" ]
+	run -3 --separate-stderr mlctl show demo@sha256:000000000000
+	[ "$stderr" = "mlctl: no version of 'demo' has digest sha256:000000000000; see 'mlctl versions demo'" ]
+	run -3 --separate-stderr mlctl show sha256:000000000000
+	[ "$stderr" = "mlctl: no version in the registry has digest sha256:000000000000; see 'mlctl list'" ]
+	# the prefix of one model's digest does not name another model's version
+	make_project q other 1.0.0
+	mlctl push q -q
+	run -3 mlctl show "other@$short10"
+}
+
+@test "a digest prefix that matches several versions is exit 2 and names them" {
+	two_versions
+	# two digests sharing 16 hex digits cannot be made by pushing (2^64 tries):
+	# give the database's rows such digests, as a collision would
+	sqlite3 "$MLCTL_REGISTRY/mlctl.db" "
+		UPDATE versions SET digest = 'sha256:0123456789abcdef' || substr(digest, 24) WHERE version = '1.0.0';
+		UPDATE versions SET digest = 'sha256:0123456789abcdee' || substr(digest, 24) WHERE version = '1.1.0';"
+	run -2 --separate-stderr mlctl show demo@sha256:0123456789ab
+	[ "$stderr" = "mlctl: digest sha256:0123456789ab in 'demo@sha256:0123456789ab' is ambiguous: demo:1.1.0 (sha256:0123456789abcdee), demo:1.0.0 (sha256:0123456789abcdef); give more of its digits" ]
+	run -2 --separate-stderr mlctl pull sha256:0123456789abcde -o out
+	[[ "$stderr" == "mlctl: digest sha256:0123456789abcde is ambiguous: demo:1.1.0 "* ]]
+	[ ! -e out ]
+	run -0 mlctl show demo@sha256:0123456789abcdef
+	[ "${lines[1]}" = "version:     1.0.0" ]
+}

@@ -221,6 +221,17 @@ PY
 	no_leftovers
 }
 
+@test "smoke and --baseline take the short digest that versions prints" {
+	smoke_model good m
+	mlctl push m -q
+	short=$(mlctl versions smoke-good | awk '$1 == "1.0.0" { print $2 }')
+	run -0 mlctl smoke "smoke-good@$short" --baseline "$short" --max-drift 0
+	[[ "$output" == *"baseline $short: p50 "* ]]
+	[[ "$output" == *"drift within the limit: limit 0"* ]]
+	run -2 mlctl smoke m --baseline "smoke-good@${short:0:13}"
+	no_leftovers
+}
+
 @test "an interrupted smoke run stops the model and exits 130-style" {
 	smoke_model hang
 	sed -i 's/"timeout_ms": 500/"timeout_ms": 60000/' hang/mlctl.json
