@@ -1,6 +1,7 @@
 /*
  * push.c - mlctl push [DIR|PKG]: store a version in the registry.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -96,9 +97,14 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 	struct mlctl_registry *r = NULL;
 	struct mlctl_push_result res;
 	const char *src = argc > 0 ? argv[0] : ".";
-	char size[32];
+	char size[32], *root = mlctl_registry_locate(cli->registry);
 	int validated = cli_opt(cli, "no-validate") == NULL, rc;
 
+	/* a registry given as a remote is refused before any work is done */
+	rc = mlctl_registry_check_local(root, &err);
+	free(root);
+	if (rc)
+		return cli_fail(cli, &err);
 	if (validated && (rc = check_first(cli, src)))
 		return rc;
 	if ((rc = cli_open_registry(cli, &r, 1)))

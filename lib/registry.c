@@ -817,6 +817,64 @@ static int is_registry(const char *root)
 	return ok;
 }
 
+/* 1 when s[0, n) is a host name: 'localhost', or two or more dot-separated labels. */
+static int is_host(const char *s, size_t n)
+{
+	size_t i, label = 0, dots = 0;
+
+	if (n == 9 && !strncmp(s, "localhost", 9))
+		return 1;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.') {
+			if (!label)
+				return 0;
+			dots++;
+			label = 0;
+		} else if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+			   (s[i] >= '0' && s[i] <= '9') || s[i] == '-') {
+			label++;
+		} else {
+			return 0;
+		}
+	}
+	return dots > 0 && label > 0;
+}
+
+/*
+ * Refuse (MLCTL_EUSAGE) a registry location that names a remote, not a
+ * folder: a URL
+ * (scheme://...), a first component with a ':' (git's host:path and
+ * user@host:path, host:port/...), or a first component that is a host
+ * name followed by a '/' (docker's rule: ghcr.io/acme/models). A path that
+ * starts with '/', './', '../' or '~' is always a folder.
+ */
+int mlctl_registry_check_local(const char *root, struct mlctl_err *err)
+{
+	size_t first = strcspn(root, "/"), host = first;
+	const char *scheme = strstr(root, "://"), *colon = memchr(root, ':', first);
+
+	if (root[0] == '/' || root[0] == '~' || !strncmp(root, "./", 2) ||
+	    !strncmp(root, "../", 3))
+		return 0;
+	if (scheme && (size_t)(scheme - root) < first)
+		return mlctl_err_set(err, MLCTL_EUSAGE,
+				     "registry '%s' is a URL, not a folder: mlctl keeps its "
+				     "registry in a local folder and does not reach remote "
+				     "registries; give --registry or MLCTL_REGISTRY a path on this "
+				     "machine",
+				     root);
+	/* user@host:path names the host before the ':'; host:port/path keeps its port */
+	if (colon && strspn(colon + 1, "0123456789") != (size_t)(root + first - colon - 1))
+		host = (size_t)(colon - root);
+	if (colon || (root[first] == '/' && is_host(root, first)))
+		return mlctl_err_set(err, MLCTL_EUSAGE,
+				     "registry '%s' looks like a remote (host '%.*s'), not a folder: "
+				     "mlctl keeps its registry in a local folder and does not reach "
+				     "remote registries; for a folder of that name write './%s'",
+				     root, (int)host, root, root);
+	return 0;
+}
+
 int mlctl_registry_open(struct mlctl_registry **out, const char *root, int create,
 			struct mlctl_err *err)
 {
@@ -826,14 +884,23 @@ int mlctl_registry_open(struct mlctl_registry **out, const char *root, int creat
 
 	*out = NULL;
 	r->root = mlctl_strdup(root);
+	if ((rc = mlctl_registry_check_local(root, err)))
+		goto done;
 	if (!mlctl_is_dir(root)) {
 		struct stat st;
 
 		if (stat(root, &st) == 0) {
-			rc = mlctl_err_set(err, MLCTL_EIO,
-					   "registry '%s' is a file, not a folder; pass --registry "
-					   "DIR with a folder",
-					   root);
+			/* a read finds no registry there; a write cannot make one */
+			if (create)
+				rc = mlctl_err_set(err, MLCTL_EIO,
+						   "registry '%s' is a file, not a folder; pass "
+						   "--registry DIR with a folder",
+						   root);
+			else
+				rc = mlctl_err_set(err, MLCTL_ENOTFOUND,
+						   "no registry at '%s': it is a file, not a folder; "
+						   "pass --registry DIR with a registry",
+						   root);
 			goto done;
 		}
 		if (!create) {
@@ -853,6 +920,13 @@ int mlctl_registry_open(struct mlctl_registry **out, const char *root, int creat
 
 		free(db);
 		/* a registry another process is creating right now has mlctl.db first */
+		if (!has_db && !create) {
+			rc = mlctl_err_set(err, MLCTL_ENOTFOUND,
+					   "no registry at '%s': the folder holds other files (no "
+					   "mlctl.db and index.git); pass --registry DIR with a registry",
+					   root);
+			goto done;
+		}
 		if (!has_db) {
 			rc = mlctl_err_set(err, MLCTL_EIO,
 					   "'%s' is not an mlctl registry (no mlctl.db and index.git); "
