@@ -88,3 +88,63 @@ two_versions() {
 	run -0 mlctl show demo@sha256:0123456789abcdef
 	[ "${lines[1]}" = "version:     1.0.0" ]
 }
+
+@test "show PKG prints the package's manifest, digest and files, with no registry at all" {
+	make_project p demo 1.2.0
+	run -0 mlctl package p -o demo.mlpkg -q
+	digest=$output
+	run -0 --separate-stderr mlctl show demo.mlpkg
+	[ "${lines[0]}" = "name:        demo" ]
+	[ "${lines[1]}" = "version:     1.2.0" ]
+	[ "${lines[2]}" = "digest:      $digest" ]
+	[[ "${lines[3]}" =~ ^size:\ +[0-9.]+\ KiB\ in\ 3\ files$ ]]
+	[ "${lines[4]}" = "package:     demo.mlpkg" ]
+	[[ "$output" =~ serve\.py\ +15\ B\ +0755\ +$(sha256sum p/serve.py | cut -c1-64) ]]
+	run -0 mlctl show demo.mlpkg --json
+	[[ "$output" == *"\"digest\": \"$digest\","* ]]
+	[[ "$output" == *'"source": "package",'* ]]
+	[[ "$output" == *'"path": "demo.mlpkg",'* ]]
+	[[ "$output" == *'"files": ['* ]]
+	[ ! -e "$MLCTL_REGISTRY" ]
+	bad_package notar n.mlpkg
+	run -5 --separate-stderr mlctl show n.mlpkg
+	[[ "$stderr" == "mlctl: 'n.mlpkg' is not an mlctl package"* ]]
+}
+
+@test "show DIR shows the project as it would be packaged: the package's digest" {
+	make_project p demo 1.2.0
+	run -0 mlctl package p -o demo.mlpkg -q
+	digest=$output
+	run -0 mlctl show p
+	[ "${lines[2]}" = "digest:      $digest" ]
+	[ "${lines[4]}" = "project:     p (as it would be packaged)" ]
+	[[ "$output" =~ model\.bin\ +[0-9.]+\ KiB\ +0644\ +$(sha256sum p/model.bin | cut -c1-64) ]]
+	run -0 mlctl show p --json
+	[[ "$output" == *'"source": "project",'* ]]
+	run -3 --separate-stderr mlctl show . # the test's folder has no mlctl.json
+	[ "$stderr" = "mlctl: no mlctl.json in '.'; run 'mlctl init .' to write one" ]
+	cd p && run -0 mlctl show . && [ "${lines[2]}" = "digest:      $digest" ]
+}
+
+@test "a word that is neither a path nor a model says both, exit 3; a folder wins over a model" {
+	run -3 --separate-stderr mlctl show x
+	[ "$stderr" = "mlctl: no folder or package './x' and no model 'x': no registry at '$MLCTL_REGISTRY'; push a model first or pass --registry DIR" ]
+	make_project demo demo 1.0.0
+	mlctl push demo -q
+	run -3 --separate-stderr mlctl show x
+	[ "$stderr" = "mlctl: no folder or package './x' and no model 'x' in the registry; see 'mlctl list'" ]
+	run -3 --separate-stderr mlctl show team/x
+	[ "$stderr" = "mlctl: no folder or package 'team/x' and no model 'team/x' in the registry; see 'mlctl list'" ]
+	run -3 --separate-stderr mlctl show ./x
+	[ "$stderr" = "mlctl: no folder or package './x'" ]
+	run -3 --separate-stderr mlctl show sub/dir/x.mlpkg
+	[ "$stderr" = "mlctl: no folder or package 'sub/dir/x.mlpkg'" ]
+	run -2 --separate-stderr mlctl show 'Bad Name'
+	[ "$stderr" = "mlctl: 'Bad Name' is neither a folder, a package nor a registry reference (NAME, NAME:VERSION, NAME:ALIAS, NAME@sha256:<hex>)" ]
+	# the folder 'demo' here is what 'demo' names; demo:1.0.0 is the registry's
+	echo changed >> demo/model.bin
+	run -0 mlctl show demo
+	[ "${lines[4]}" = "project:     demo (as it would be packaged)" ]
+	run -0 mlctl show demo:1.0.0
+	[[ "${lines[4]}" == "created:     "* ]]
+}

@@ -194,6 +194,10 @@ PY
 	run -2 mlctl smoke g --repeat many
 	run -2 mlctl smoke g --cases ../x
 	run -3 mlctl smoke nosuch:1.0.0
+	run -3 --separate-stderr mlctl smoke nosuch
+	[ "$stderr" = "mlctl: no folder or package './nosuch' and no model 'nosuch': no registry at '$MLCTL_REGISTRY'; push a model first or pass --registry DIR" ]
+	run -3 --separate-stderr mlctl smoke g --baseline ./old
+	[ "$stderr" = "mlctl: no folder or package './old'" ]
 	# a baseline that is not there is found out before the model runs (this one would hang)
 	smoke_model hang h
 	sed -i 's/"timeout_ms": 500/"timeout_ms": 60000/' h/mlctl.json

@@ -267,6 +267,10 @@ PY
 	run -3 mlctl validate nowhere:1.0.0
 	run -2 --separate-stderr mlctl validate 'No Such Thing'
 	[[ "$stderr" == *"is neither a folder, a package nor a registry reference"* ]]
+	run -3 --separate-stderr mlctl validate nowhere
+	[ "$stderr" = "mlctl: no folder or package './nowhere' and no model 'nowhere': no registry at '$MLCTL_REGISTRY'; push a model first or pass --registry DIR" ]
+	run -3 --separate-stderr mlctl validate gone/sub/model.mlpkg
+	[ "$stderr" = "mlctl: no folder or package 'gone/sub/model.mlpkg'" ]
 	mkdir empty
 	run -3 --separate-stderr mlctl validate empty
 	[ "$stderr" = "mlctl: no mlctl.json in 'empty'; run 'mlctl init empty' to write one" ]
