@@ -63,6 +63,38 @@ load helpers
 	[ "$(echo "$output" | grep -c '"version"')" -eq 4 ]
 }
 
+@test "--bump on the content of the highest version says on stderr and in JSON that the bump was skipped" {
+	make_project p
+	mlctl push p -q
+	echo more >> p/model.bin
+	mlctl push p --bump minor -q
+	before=$(registry_state)
+	run -0 --separate-stderr mlctl push p --bump minor
+	[[ "$output" == "demo:1.1.0 is already in the registry with digest sha256:"*"; nothing to do" ]]
+	[ "$stderr" = "--bump minor skipped: demo:1.1.0, the highest version, holds the same content; change the model's files or mlctl.json to push a new version" ]
+	run -0 --separate-stderr mlctl push p --bump patch --json
+	[[ "$output" == *'"version": "1.1.0",'* ]]
+	[[ "$output" == *'"bump": {
+    "part": "patch",
+    "skipped": true,
+    "reason": "demo:1.1.0, the highest version, holds the same content"
+  }'* ]]
+	[[ "$stderr" == "--bump patch skipped: "* ]]
+	[ "$(registry_state)" = "$before" ]
+	# a package of that content is skipped the same way
+	mlctl package p -o p.mlpkg -q
+	run -0 --separate-stderr mlctl push p.mlpkg --bump major
+	[[ "$stderr" == "--bump major skipped: demo:1.1.0, the highest version, holds the same content;"* ]]
+	# a bump that is made says so in JSON too
+	echo again >> p/model.bin
+	run -0 mlctl push p --bump patch --json
+	[[ "$output" == *'"version": "1.1.1",'* ]]
+	[[ "$output" == *'"bump": {
+    "part": "patch",
+    "skipped": false
+  }'* ]]
+}
+
 @test "a file stored already is not written again" {
 	make_project p
 	run -0 mlctl push p --json
