@@ -12,6 +12,7 @@
 #include "manifest.h"
 #include "registry.h"
 #include "report.h"
+#include "target.h"
 #include "banned.h"
 
 const struct cli_opt cli_global_opts[] = {
@@ -296,6 +297,18 @@ int cli_open_registry(struct cli *cli, struct mlctl_registry **r, int create)
 	if (cli->verbose)
 		fprintf(stderr, "registry: %s\n", root);
 	rc = mlctl_registry_open(r, root, create, &err);
+	free(root);
+	return rc ? cli_fail(cli, &err) : 0;
+}
+
+int cli_target(struct cli *cli, struct mlctl_target *t, const char *word)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	char *root = mlctl_registry_locate(cli->registry);
+	int rc = mlctl_target_init(t, word, root, &err);
+
+	if (!rc && cli->verbose && t->kind == MLCTL_TARGET_REF)
+		fprintf(stderr, "registry: %s\n", root);
 	free(root);
 	return rc ? cli_fail(cli, &err) : 0;
 }

@@ -107,6 +107,14 @@ struct mlctl_registry;
 /* Open the registry (--registry, MLCTL_REGISTRY, default); prints and returns an exit code on failure. */
 int cli_open_registry(struct cli *cli, struct mlctl_registry **r, int create);
 
+struct mlctl_target;
+/*
+ * Classify a DIR|PKG|REF word (lib/target.h) against the registry of
+ * --registry, MLCTL_REGISTRY or the default; prints and returns an exit code
+ * on failure. Release t in any case.
+ */
+int cli_target(struct cli *cli, struct mlctl_target *t, const char *word);
+
 /* A plain text table: header row first; columns padded to their widest cell. */
 struct cli_table {
 	char **cells;

@@ -1,8 +1,6 @@
 /*
  * list.c - mlctl list: the models in the registry.
  */
-#include <stdlib.h>
-
 #include "cli.h"
 #include "registry.h"
 #include "banned.h"
@@ -16,25 +14,17 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 	struct mlctl_err err = MLCTL_ERR_INIT;
 	struct mlctl_registry *r = NULL;
 	struct mlctl_model_info *m = NULL;
-	struct mlctl_err open_err = MLCTL_ERR_INIT;
 	size_t n = 0, i;
-	char *root = mlctl_registry_locate(cli->registry);
 	int rc;
 
 	(void)argc;
 	(void)argv;
-	if (cli->verbose)
-		fprintf(stderr, "registry: %s\n", root);
-	rc = mlctl_registry_open(&r, root, 0, &open_err);
-	free(root);
-	if (rc && rc != MLCTL_ENOTFOUND)
-		return cli_fail(cli, &open_err);
-	/* no registry yet: no models */
-	if (r && mlctl_registry_list(r, &m, &n, &err)) {
-		mlctl_registry_free(r);
-		return cli_fail(cli, &err);
-	}
+	if ((rc = cli_open_registry(cli, &r, 0)))
+		return rc;
+	rc = mlctl_registry_list(r, &m, &n, &err);
 	mlctl_registry_free(r);
+	if (rc)
+		return cli_fail(cli, &err);
 	if (cli->json) {
 		cJSON *doc = cli_json_doc(), *arr = cJSON_AddArrayToObject(doc, "models");
 

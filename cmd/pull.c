@@ -1,11 +1,13 @@
 /*
- * pull.c - mlctl pull REF [-o DIR]: write a version's files, checked, into a folder.
+ * pull.c - mlctl pull DIR|PKG|REF [-o DIR]: write a model's files, each
+ * checked against its sha256, and its mlctl.json into a folder: a registry
+ * version, a package unpacked, or a project's files as its package holds
+ * them.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
-#include "registry.h"
+#include "target.h"
 #include "banned.h"
 
 static const struct cli_opt opts[] = {
@@ -15,53 +17,48 @@ static const struct cli_opt opts[] = {
 };
 
 const struct cli_cmd cli_cmd_pull = {
-	"pull", cmd_pull, "write a version's files into a folder, checking every digest",
-	"REF [-o DIR] [--force]", opts, 1, 1,
+	"pull", cmd_pull,
+	"write a version's (or a package's) files into a folder, checking every digest",
+	"DIR|PKG|REF [-o DIR] [--force]", opts, 1, 1,
 };
 
 int cmd_pull(struct cli *cli, int argc, char **argv)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;
-	struct mlctl_registry *r = NULL;
-	struct mlctl_version_info info;
-	struct mlctl_ref ref;
+	struct mlctl_target t;
 	const char *out = cli_opt(cli, "output");
 	char *def = NULL;
 	int rc;
 
 	(void)argc;
-	if (mlctl_ref_parse(&ref, argv[0], &err))
-		return cli_fail(cli, &err);
-	if ((rc = cli_open_registry(cli, &r, 0)))
-		return rc;
+	if ((rc = cli_target(cli, &t, argv[0])))
+		goto done;
 	if (!out) {
-		if (mlctl_registry_resolve(r, &info, NULL, argv[0], &err)) {
-			mlctl_registry_free(r);
-			return cli_fail(cli, &err);
+		if ((rc = mlctl_target_open(&t, &err))) {
+			rc = cli_fail(cli, &err);
+			goto done;
 		}
-		def = mlctl_aprintf("%s-%s", mlctl_basename(info.name), info.version);
-		mlctl_version_info_release(&info);
+		def = mlctl_aprintf("%s-%s", mlctl_basename(t.m.name), t.m.version);
 		out = def;
 	}
-	rc = mlctl_registry_pull(r, &info, argv[0], out, cli_opt(cli, "force") != NULL, &err);
-	mlctl_registry_free(r);
-	if (rc) {
-		free(def);
-		return cli_fail(cli, &err);
+	if ((rc = mlctl_target_unpack(&t, out, cli_opt(cli, "force") != NULL, &err))) {
+		rc = cli_fail(cli, &err);
+		goto done;
 	}
 	if (cli->json) {
 		cJSON *doc = cli_json_doc();
 
-		cJSON_AddStringToObject(doc, "name", info.name);
-		cJSON_AddStringToObject(doc, "version", info.version);
-		cJSON_AddStringToObject(doc, "digest", info.digest);
+		cJSON_AddStringToObject(doc, "name", t.m.name);
+		cJSON_AddStringToObject(doc, "version", t.m.version);
+		cJSON_AddStringToObject(doc, "digest", t.digest);
 		cJSON_AddStringToObject(doc, "path", out);
-		cJSON_AddNumberToObject(doc, "files", (double)info.nfiles);
+		cJSON_AddNumberToObject(doc, "files", (double)t.m.nfiles);
 		cli_print_json(doc);
 	} else {
-		printf("pulled %s:%s %s into %s\n", info.name, info.version, info.digest, out);
+		printf("pulled %s:%s %s into %s\n", t.m.name, t.m.version, t.digest, out);
 	}
-	mlctl_version_info_release(&info);
+done:
+	mlctl_target_release(&t);
 	free(def);
-	return 0;
+	return rc;
 }

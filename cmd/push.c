@@ -1,6 +1,7 @@
 /*
  * push.c - mlctl push [DIR|PKG]: store a version in the registry.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -96,17 +97,33 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 	struct mlctl_registry *r = NULL;
 	struct mlctl_push_result res;
 	const char *src = argc > 0 ? argv[0] : ".";
-	char size[32];
+	const char *bump = cli_opt(cli, "bump");
+	char size[32], why[512] = "", *root = mlctl_registry_locate(cli->registry);
 	int validated = cli_opt(cli, "no-validate") == NULL, rc;
 
+	/* a registry given as a remote is refused before any work is done */
+	rc = mlctl_registry_check_local(root, &err);
+	free(root);
+	if (rc)
+		return cli_fail(cli, &err);
 	if (validated && (rc = check_first(cli, src)))
 		return rc;
 	if ((rc = cli_open_registry(cli, &r, 1)))
 		return rc;
-	rc = mlctl_registry_push(r, &res, src, cli_opt(cli, "bump"), validated, &err);
+	rc = mlctl_registry_push(r, &res, src, bump, validated, &err);
 	mlctl_registry_free(r);
 	if (rc)
 		return cli_fail(cli, &err);
+	/*
+	 * With --bump, a version that existed is the highest one, holding this
+	 * content already (the next version is never stored yet): no bump.
+	 */
+	if (bump && res.existed) {
+		snprintf(why, sizeof(why), "%s:%s, the highest version, holds the same content",
+			 res.name, res.version);
+		cli_note(cli, "--bump %s skipped: %s; change the model's files or mlctl.json to "
+			 "push a new version", bump, why);
+	}
 	mlctl_human_size(size, res.size);
 	if (cli->json) {
 		cJSON *doc = cli_json_doc();
@@ -119,6 +136,14 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 		cJSON_AddNumberToObject(doc, "files", (double)res.nfiles);
 		cJSON_AddNumberToObject(doc, "size", (double)res.size);
 		cJSON_AddNumberToObject(doc, "blobs_written", (double)res.blobs_written);
+		if (bump) {
+			cJSON *b = cJSON_AddObjectToObject(doc, "bump");
+
+			cJSON_AddStringToObject(b, "part", bump);
+			cJSON_AddBoolToObject(b, "skipped", *why != '\0');
+			if (*why)
+				cJSON_AddStringToObject(b, "reason", why);
+		}
 		cli_print_json(doc);
 	} else if (res.existed) {
 		printf("%s:%s is already in the registry with digest %s; nothing to do\n", res.name,

@@ -6,14 +6,13 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "manifest.h"
-#include "package.h"
 #include "registry.h"
 #include "smoke.h"
+#include "target.h"
 #include "banned.h"
 
 static const struct cli_opt opts[] = {
@@ -191,26 +190,19 @@ static void print_text(struct cli *cli, const struct mlctl_smoke_result *res, co
 	       failed == 1 ? "" : "s", what);
 }
 
-/* Store the report for the version target names. */
+/* Store the report for the version the target opened (the one that ran). */
 static int record(struct cli *cli, const struct mlctl_smoke_result *res,
-		  const struct mlctl_smoke_drift *d, const char *target, struct mlctl_err *err)
+		  const struct mlctl_smoke_drift *d, struct mlctl_target *t, struct mlctl_err *err)
 {
-	struct mlctl_registry *r = NULL;
-	struct mlctl_version_info info;
-	char *root = mlctl_registry_locate(cli->registry), *text = NULL, *path = NULL;
+	struct mlctl_registry *r;
+	char *text = NULL, *path = NULL;
 	cJSON *doc;
 	int rc;
 
-	rc = mlctl_registry_open(&r, root, 0, err);
-	free(root);
-	if (!rc)
-		rc = mlctl_registry_resolve(r, &info, NULL, target, err);
-	if (rc) {
-		mlctl_registry_free(r);
+	if ((rc = mlctl_target_registry(&r, t, err)))
 		return rc;
-	}
 	doc = cli_json_doc();
-	mlctl_smoke_json(doc, res, target, d);
+	mlctl_smoke_json(doc, res, t->word, d);
 	/* the record's summary, as validate's: what failed and how much was run */
 	{
 		cJSON *sum = cJSON_AddObjectToObject(doc, "summary");
@@ -224,14 +216,12 @@ static int record(struct cli *cli, const struct mlctl_smoke_result *res,
 	}
 	text = mlctl_json_pretty(doc);
 	cJSON_Delete(doc);
-	rc = mlctl_registry_record(r, &info, "smoke", res->passed && (!d || d->passed), text, &path,
-				   err);
+	rc = mlctl_registry_record(r, &t->info, "smoke", res->passed && (!d || d->passed), text,
+				   &path, err);
 	if (!rc)
-		cli_note(cli, "recorded for %s:%s in %s", info.name, info.version, path);
+		cli_note(cli, "recorded for %s:%s in %s", t->info.name, t->info.version, path);
 	free(path);
 	free(text);
-	mlctl_version_info_release(&info);
-	mlctl_registry_free(r);
 	return rc;
 }
 
@@ -239,39 +229,23 @@ static int record(struct cli *cli, const struct mlctl_smoke_result *res,
  * A project folder as it is; a package unpacked, or a registry version
  * pulled, into a fresh temporary folder (*tmp, for the caller to remove).
  */
-static int open_target(struct cli *cli, const char *target, char **tmp, char **dir,
-		       struct mlctl_manifest *m, struct mlctl_err *err)
+static int open_target(struct mlctl_target *t, char **tmp, char **dir, struct mlctl_manifest *m,
+		       struct mlctl_err *err)
 {
-	const char *t = getenv("TMPDIR");
-	struct mlctl_registry *r = NULL;
-	struct mlctl_version_info info;
-	struct stat st;
-	char *root;
-	int is_path = stat(target, &st) == 0, rc;
+	const char *tdir = getenv("TMPDIR");
+	int rc;
 
-	if (is_path && S_ISDIR(st.st_mode)) {
-		*dir = mlctl_strdup(target);
+	if (t->kind == MLCTL_TARGET_DIR) {
+		*dir = mlctl_strdup(t->word);
 		return mlctl_manifest_load(m, *dir, NULL, err);
 	}
-	*tmp = mlctl_aprintf("%s/mlctl-smoke-XXXXXX", t && *t ? t : "/tmp");
+	*tmp = mlctl_aprintf("%s/mlctl-smoke-XXXXXX", tdir && *tdir ? tdir : "/tmp");
 	if (!mkdtemp(*tmp))
 		return mlctl_err_errno(err, MLCTL_EIO, "cannot create a folder in '%s'",
-				       t && *t ? t : "/tmp");
+				       tdir && *tdir ? tdir : "/tmp");
 	*dir = mlctl_path_join(*tmp, "model");
-	if (is_path) {
-		if (mkdir(*dir, 0755) < 0)
-			return mlctl_err_errno(err, MLCTL_EIO, "cannot create '%s'", *dir);
-		return mlctl_pkg_extract(m, target, *dir, err);
-	}
-	root = mlctl_registry_locate(cli->registry);
-	rc = mlctl_registry_open(&r, root, 0, err);
-	free(root);
-	if (!rc)
-		rc = mlctl_registry_pull(r, &info, target, *dir, 0, err);
-	mlctl_registry_free(r);
-	if (rc)
+	if ((rc = mlctl_target_unpack(t, *dir, 0, err)))
 		return rc;
-	mlctl_version_info_release(&info);
 	return mlctl_manifest_load(m, *dir, NULL, err);
 }
 
@@ -317,14 +291,16 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 	int have_base = 0;
 	char *tmp = NULL, *dir = NULL, *btmp = NULL, *bdir = NULL, **envv;
 	struct mlctl_manifest bm;
-	cJSON *budget;
+	struct mlctl_target t, bt;
+	cJSON *budget = NULL;
 	long repeat, warmup, timeout;
-	struct stat st;
 	int rc;
 
 	memset(&m, 0, sizeof(m));
 	memset(&bm, 0, sizeof(bm));
 	memset(&base, 0, sizeof(base));
+	memset(&t, 0, sizeof(t));
+	memset(&bt, 0, sizeof(bt));
 	if (max_drift_s) {
 		char *end;
 
@@ -345,29 +321,38 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 	o.cases = cli_opt(cli, "cases");
 	if (o.cases && !mlctl_path_is_safe(o.cases))
 		return cli_usage(cli, "--cases '%s' must be a path inside the model folder", o.cases);
-	if (cli_opt(cli, "record") && stat(target, &st) == 0)
-		return cli_usage(cli, "--record stores a result for a registry version; '%s' is a "
-				 "path: push it, then smoke NAME:VERSION --record", target);
-	if (cli_opt(cli, "update-expect") && !(stat(target, &st) == 0 && S_ISDIR(st.st_mode)))
-		return cli_usage(cli, "--update-expect writes into a project's cases file; '%s' is "
-				 "not a folder", target);
-	if (stat(target, &st) != 0 && mlctl_ref_parse(&(struct mlctl_ref){ 0 }, target, NULL) != 0)
-		return cli_usage(cli, "'%s' is neither a folder, a package nor a registry "
-				 "reference (NAME, NAME:VERSION, NAME@sha256:…)", target);
-	if (!(budget = budget_opts(cli, &rc)))
+	if ((rc = cli_target(cli, &t, target)) ||
+	    (baseline && (rc = cli_target(cli, &bt, baseline)))) {
+		mlctl_target_release(&t);
+		mlctl_target_release(&bt);
 		return rc;
-	o.budget = budget;
+	}
+	if (cli_opt(cli, "record") && t.kind != MLCTL_TARGET_REF)
+		rc = cli_usage(cli, "--record stores a result for a registry version; '%s' is a "
+			       "path: push it, then smoke NAME:VERSION --record", target);
+	else if (cli_opt(cli, "update-expect") && t.kind != MLCTL_TARGET_DIR)
+		rc = cli_usage(cli, "--update-expect writes into a project's cases file; '%s' is "
+			       "not a folder", target);
+	else if ((budget = budget_opts(cli, &rc)))
+		o.budget = budget;
+	if (rc) {
+		mlctl_target_release(&t);
+		mlctl_target_release(&bt);
+		return rc;
+	}
 	envv = env_opts(cli, &o.nenv, &rc);
 	o.env = (const char *const *)envv;
 	if (rc) {
 		cJSON_Delete(budget);
 		mlctl_strv_free(envv);
+		mlctl_target_release(&t);
+		mlctl_target_release(&bt);
 		return rc;
 	}
 	/* the baseline is found (pulled, unpacked) before anything runs */
-	rc = open_target(cli, target, &tmp, &dir, &m, &err);
+	rc = open_target(&t, &tmp, &dir, &m, &err);
 	if (!rc && baseline)
-		rc = open_target(cli, baseline, &btmp, &bdir, &bm, &err);
+		rc = open_target(&bt, &btmp, &bdir, &bm, &err);
 	if (!rc)
 		rc = mlctl_smoke_run(&res, dir, m.json, &o, &err);
 	if (!rc && baseline) {
@@ -413,8 +398,11 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 	mlctl_manifest_release(&bm);
 	cJSON_Delete(budget);
 	mlctl_strv_free(envv);
-	if (rc)
+	mlctl_target_release(&bt);
+	if (rc) {
+		mlctl_target_release(&t);
 		return cli_fail(cli, &err);
+	}
 	if (have_base) {
 		mlctl_smoke_compare(&drift, &res, &base, baseline, max_drift, max_drift_s != NULL);
 		mlctl_smoke_result_release(&base);
@@ -427,7 +415,8 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 		free(x);
 	}
 	if (!rc && cli_opt(cli, "record"))
-		rc = record(cli, &res, d, target, &err);
+		rc = record(cli, &res, d, &t, &err);
+	mlctl_target_release(&t);
 	if (rc) {
 		rc = cli_fail(cli, &err);
 	} else if (cli->json) {

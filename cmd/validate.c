@@ -5,7 +5,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "manifest.h"
@@ -31,28 +30,27 @@ const struct cli_cmd cli_cmd_validate = {
 	opts, 0, 1,
 };
 
-/* Store the report as a record of the version it is about. */
-static int record_report(struct cli *cli, struct mlctl_registry *r, struct mlctl_report *rep,
-			 const char *ref, int strict, struct mlctl_err *err)
+/* Store the report as a record of the version it is about (the one validated). */
+static int record_report(struct cli *cli, struct mlctl_target *t, struct mlctl_report *rep,
+			 int strict, struct mlctl_err *err)
 {
-	struct mlctl_version_info info;
+	struct mlctl_registry *r;
 	cJSON *doc;
 	char *text, *path = NULL;
 	int rc;
 
-	if ((rc = mlctl_registry_resolve(r, &info, NULL, ref, err)))
+	if ((rc = mlctl_target_registry(&r, t, err)))
 		return rc;
 	mlctl_report_sort(rep);
 	doc = mlctl_report_json(rep, strict);
 	text = mlctl_json_pretty(doc);
 	cJSON_Delete(doc);
-	rc = mlctl_registry_record(r, &info, "validate", !mlctl_report_failed(rep, strict), text,
+	rc = mlctl_registry_record(r, &t->info, "validate", !mlctl_report_failed(rep, strict), text,
 				   &path, err);
 	if (!rc)
-		cli_note(cli, "recorded for %s:%s in %s", info.name, info.version, path);
+		cli_note(cli, "recorded for %s:%s in %s", t->info.name, t->info.version, path);
 	free(path);
 	free(text);
-	mlctl_version_info_release(&info);
 	return rc;
 }
 
@@ -70,13 +68,12 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 	struct mlctl_err err = MLCTL_ERR_INIT;
 	struct mlctl_validate_opts o;
 	struct mlctl_report rep;
-	struct mlctl_registry *r = NULL;
+	struct mlctl_target t;
 	const char *target = argc > 0 ? argv[0] : ".";
 	const char *junit = cli_opt(cli, "junit"), *sarif = cli_opt(cli, "sarif");
 	int strict = cli_opt(cli, "strict") != NULL, rc = 0;
 	int record = cli_opt(cli, "record") != NULL;
 	size_t i;
-	struct stat st;
 
 	memset(&o, 0, sizeof(o));
 	o.gates = cli_opt_all(cli, "gate", &o.ngates);
@@ -89,32 +86,20 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 			return cli_usage(cli, "--gate '%s' is not METRIC OP NUMBER, e.g. "
 					 "'accuracy>=0.9' (OP: >= <= > < ==)", o.gates[i]);
 	}
-	mlctl_report_init(&rep, target);
-	if (stat(target, &st) == 0) {
-		if (record) {
-			mlctl_report_release(&rep);
-			return cli_usage(cli, "--record stores a result for a registry version; "
-					 "'%s' is a path: push it, then validate NAME:VERSION "
-					 "--record", target);
-		}
-		rc = mlctl_validate_path(&rep, target, &o, &err);
-	} else {
-		struct mlctl_ref ref;
-
-		if (mlctl_ref_parse(&ref, target, NULL) < 0) {
-			mlctl_report_release(&rep);
-			return cli_usage(cli, "'%s' is neither a folder, a package nor a registry "
-					 "reference (NAME, NAME:VERSION, NAME@sha256:…)", target);
-		}
-		if ((rc = cli_open_registry(cli, &r, 0))) {
-			mlctl_report_release(&rep);
-			return rc;
-		}
-		rc = mlctl_validate_ref(&rep, r, target, &o, &err);
-		if (!rc && record)
-			rc = record_report(cli, r, &rep, target, strict, &err);
-		mlctl_registry_free(r);
+	if ((rc = cli_target(cli, &t, target))) {
+		mlctl_target_release(&t);
+		return rc;
 	}
+	if (record && t.kind != MLCTL_TARGET_REF) {
+		mlctl_target_release(&t);
+		return cli_usage(cli, "--record stores a result for a registry version; '%s' is a "
+				 "path: push it, then validate NAME:VERSION --record", target);
+	}
+	mlctl_report_init(&rep, target);
+	rc = mlctl_validate_target(&rep, &t, &o, &err);
+	if (!rc && record)
+		rc = record_report(cli, &t, &rep, strict, &err);
+	mlctl_target_release(&t);
 	if (rc) {
 		mlctl_report_release(&rep);
 		return cli_fail(cli, &err);

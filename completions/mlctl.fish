@@ -5,10 +5,10 @@ complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a init -d 'write m
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a validate -d 'check a project, package or version'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a package -d 'make a deterministic package'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a push -d 'store a version'
-complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a pull -d 'write a version into a folder'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a pull -d 'write a version, package or project into a folder'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a list -d 'list the models'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a versions -d "list a model's versions"
-complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a show -d 'show one version'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a show -d 'show a version, package or project'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a smoke -d 'run the model on known cases'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a alias -d 'point a movable name at a version'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a registry -d 'verify, reindex or gc'
@@ -46,6 +46,9 @@ complete -c mlctl -n '__fish_seen_subcommand_from push' -F
 # pull
 complete -c mlctl -n '__fish_seen_subcommand_from pull' -s o -l output -r -F -d 'target folder'
 complete -c mlctl -n '__fish_seen_subcommand_from pull' -s f -l force -d 'replace a folder'
+complete -c mlctl -n '__fish_seen_subcommand_from pull' -F
+# show
+complete -c mlctl -n '__fish_seen_subcommand_from show' -F
 # smoke
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l repeat -x -d 'timed runs per case'
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l warmup -x -d 'untimed runs first'

@@ -262,21 +262,51 @@ int mlctl_alias_check(const char *alias, struct mlctl_err *err)
 	return 0;
 }
 
+/* Lowercase hex digits at the start of s: how many. */
+static size_t hex_run(const char *s)
+{
+	size_t n = 0;
+
+	while ((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f'))
+		n++;
+	return n;
+}
+
+/* "sha256:" and 12 to 64 lowercase hex digits, the whole of d, into out->digest. */
+static int digest_parse(struct mlctl_ref *out, const char *d, const char *s,
+			struct mlctl_err *err)
+{
+	size_t n;
+
+	if (strncmp(d, "sha256:", 7) || (n = hex_run(d + 7)) > 64 || d[7 + n])
+		return mlctl_err_set(err, MLCTL_EUSAGE,
+				     "'%s' has a malformed digest; use NAME@sha256:<hex>, with "
+				     "%d to 64 lowercase hex digits",
+				     s, MLCTL_DIGEST_PREFIX_MIN);
+	if (n < MLCTL_DIGEST_PREFIX_MIN)
+		return mlctl_err_set(err, MLCTL_EUSAGE,
+				     "digest '%s'%s%s%s is too short: give at least %d of its hex "
+				     "digits (see 'mlctl versions NAME')",
+				     d, d == s ? "" : " in '", d == s ? "" : s, d == s ? "" : "'",
+				     MLCTL_DIGEST_PREFIX_MIN);
+	out->kind = MLCTL_REF_DIGEST;
+	snprintf(out->digest, sizeof(out->digest), "%s", d);
+	return 0;
+}
+
 int mlctl_ref_parse(struct mlctl_ref *out, const char *s, struct mlctl_err *err)
 {
 	const char *at = strchr(s, '@'), *colon;
 	size_t nname;
 
 	memset(out, 0, sizeof(*out));
+	if (!at && !strncmp(s, "sha256:", 7) && s[7] && !s[7 + hex_run(s + 7)])
+		/* a bare digest: the version it names, whatever its model */
+		return digest_parse(out, s, s, err);
 	if (at) {
 		nname = (size_t)(at - s);
-		if (strncmp(at + 1, "sha256:", 7) || !mlctl_is_sha256_hex(at + 8))
-			return mlctl_err_set(err, MLCTL_EUSAGE,
-					     "'%s' has a malformed digest; use NAME@sha256:<64 "
-					     "lowercase hex digits>",
-					     s);
-		out->kind = MLCTL_REF_DIGEST;
-		snprintf(out->digest, sizeof(out->digest), "%s", at + 1);
+		if (digest_parse(out, at + 1, s, err))
+			return MLCTL_EUSAGE;
 	} else if ((colon = strrchr(s, ':'))) {
 		const char *tag = colon + 1;
 

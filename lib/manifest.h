@@ -41,14 +41,22 @@ int mlctl_semver_bump(char **out, const char *from, const char *part, struct mlc
 
 enum mlctl_ref_kind { MLCTL_REF_LATEST, MLCTL_REF_VERSION, MLCTL_REF_ALIAS, MLCTL_REF_DIGEST };
 
+/* Fewest hex digits a digest may be shortened to (as git and docker allow). */
+#define MLCTL_DIGEST_PREFIX_MIN 12
+
 struct mlctl_ref {
 	enum mlctl_ref_kind kind;
-	char name[MLCTL_NAME_MAX + 1];
+	char name[MLCTL_NAME_MAX + 1]; /* "" for a bare digest: any model */
 	char tag[256];    /* version or alias */
-	char digest[72];  /* "sha256:<64 hex>" */
+	char digest[72];  /* "sha256:" and 12 to 64 hex digits: the digest or a prefix of it */
 };
 
-/* NAME, NAME:1.2.0, NAME:alias, NAME@sha256:<hex>. MLCTL_EUSAGE when malformed. */
+/*
+ * NAME, NAME:1.2.0, NAME:alias, NAME@sha256:<hex>, or a bare sha256:<hex>
+ * (any model); <hex> is 12 to 64 lowercase hex digits, a digest or its
+ * prefix. A word "sha256:" followed only by hex digits is always a digest.
+ * MLCTL_EUSAGE when malformed or when a digest is shorter than 12 digits.
+ */
 int mlctl_ref_parse(struct mlctl_ref *out, const char *s, struct mlctl_err *err);
 /* An alias: a letter, then letters, digits, '.', '_', '-'; at most 64. MLCTL_EUSAGE if not. */
 int mlctl_alias_check(const char *alias, struct mlctl_err *err);

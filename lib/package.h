@@ -27,6 +27,13 @@ int mlctl_project_collect(struct mlctl_file_entry **out, size_t *n, const char *
 int mlctl_project_collect_one(struct mlctl_file_entry **out, size_t *n, const char *dir,
 			      const char *rel, struct mlctl_err *err);
 
+/*
+ * A project as a package of it would hold it: its manifest with the files
+ * index filled in, every file read and hashed (mlctl_manifest_digest then
+ * gives the package's digest). m is the caller's to release.
+ */
+int mlctl_project_load(struct mlctl_manifest *m, const char *dir, struct mlctl_err *err);
+
 /* Parse "none", "gzip[:1-9]", "zstd[:1-19]". */
 int mlctl_compression_parse(char name[8], int *level, const char *spec, struct mlctl_err *err);
 

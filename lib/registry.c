@@ -1003,6 +1003,64 @@ static int is_registry(const char *root)
 	return ok;
 }
 
+/* 1 when s[0, n) is a host name: 'localhost', or two or more dot-separated labels. */
+static int is_host(const char *s, size_t n)
+{
+	size_t i, label = 0, dots = 0;
+
+	if (n == 9 && !strncmp(s, "localhost", 9))
+		return 1;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.') {
+			if (!label)
+				return 0;
+			dots++;
+			label = 0;
+		} else if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+			   (s[i] >= '0' && s[i] <= '9') || s[i] == '-') {
+			label++;
+		} else {
+			return 0;
+		}
+	}
+	return dots > 0 && label > 0;
+}
+
+/*
+ * Refuse (MLCTL_EUSAGE) a registry location that names a remote, not a
+ * folder: a URL
+ * (scheme://...), a first component with a ':' (git's host:path and
+ * user@host:path, host:port/...), or a first component that is a host
+ * name followed by a '/' (docker's rule: ghcr.io/acme/models). A path that
+ * starts with '/', './', '../' or '~' is always a folder.
+ */
+int mlctl_registry_check_local(const char *root, struct mlctl_err *err)
+{
+	size_t first = strcspn(root, "/"), host = first;
+	const char *scheme = strstr(root, "://"), *colon = memchr(root, ':', first);
+
+	if (root[0] == '/' || root[0] == '~' || !strncmp(root, "./", 2) ||
+	    !strncmp(root, "../", 3))
+		return 0;
+	if (scheme && (size_t)(scheme - root) < first)
+		return mlctl_err_set(err, MLCTL_EUSAGE,
+				     "registry '%s' is a URL, not a folder: mlctl keeps its "
+				     "registry in a local folder and does not reach remote "
+				     "registries; give --registry or MLCTL_REGISTRY a path on this "
+				     "machine",
+				     root);
+	/* user@host:path names the host before the ':'; host:port/path keeps its port */
+	if (colon && strspn(colon + 1, "0123456789") != (size_t)(root + first - colon - 1))
+		host = (size_t)(colon - root);
+	if (colon || (root[first] == '/' && is_host(root, first)))
+		return mlctl_err_set(err, MLCTL_EUSAGE,
+				     "registry '%s' looks like a remote (host '%.*s'), not a folder: "
+				     "mlctl keeps its registry in a local folder and does not reach "
+				     "remote registries; for a folder of that name write './%s'",
+				     root, (int)host, root, root);
+	return 0;
+}
+
 int mlctl_registry_open(struct mlctl_registry **out, const char *root, int create,
 			struct mlctl_err *err)
 {
@@ -1013,14 +1071,23 @@ int mlctl_registry_open(struct mlctl_registry **out, const char *root, int creat
 	*out = NULL;
 	r->tmp_claim = -1;
 	r->root = mlctl_strdup(root);
+	if ((rc = mlctl_registry_check_local(root, err)))
+		goto done;
 	if (!mlctl_is_dir(root)) {
 		struct stat st;
 
 		if (stat(root, &st) == 0) {
-			rc = mlctl_err_set(err, MLCTL_EIO,
-					   "registry '%s' is a file, not a folder; pass --registry "
-					   "DIR with a folder",
-					   root);
+			/* a read finds no registry there; a write cannot make one */
+			if (create)
+				rc = mlctl_err_set(err, MLCTL_EIO,
+						   "registry '%s' is a file, not a folder; pass "
+						   "--registry DIR with a folder",
+						   root);
+			else
+				rc = mlctl_err_set(err, MLCTL_ENOTFOUND,
+						   "no registry at '%s': it is a file, not a folder; "
+						   "pass --registry DIR with a registry",
+						   root);
 			goto done;
 		}
 		if (!create) {
@@ -1040,6 +1107,13 @@ int mlctl_registry_open(struct mlctl_registry **out, const char *root, int creat
 
 		free(db);
 		/* a registry another process is creating right now has mlctl.db first */
+		if (!has_db && !create) {
+			rc = mlctl_err_set(err, MLCTL_ENOTFOUND,
+					   "no registry at '%s': the folder holds other files (no "
+					   "mlctl.db and index.git); pass --registry DIR with a registry",
+					   root);
+			goto done;
+		}
 		if (!has_db) {
 			rc = mlctl_err_set(err, MLCTL_EIO,
 					   "'%s' is not an mlctl registry (no mlctl.db and index.git); "
@@ -1253,7 +1327,76 @@ int mlctl_registry_list(struct mlctl_registry *r, struct mlctl_model_info **out,
 	return 0;
 }
 
-/* The version a reference names. Latest: highest release, else highest prerelease. */
+/* Candidates listed by an ambiguous digest prefix: at most this many. */
+#define AMBIGUOUS_SHOWN 4
+
+/*
+ * A digest or a prefix of one (of ref->name's versions, or of any model's
+ * when the name is empty) to the one version it names: ref becomes
+ * NAME:VERSION. No match is MLCTL_ENOTFOUND; several are MLCTL_EUSAGE with
+ * the candidates, each digest cut where it differs from the others.
+ */
+static int resolve_digest(struct mlctl_registry *r, struct mlctl_ref *ref, const char *refstr,
+			  struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct mlctl_version_info *v = NULL;
+	struct mlctl_buf list = MLCTL_BUF_INIT;
+	size_t n = 0, i, cut = strlen(ref->digest) + 1;
+	int rc;
+
+	if ((rc = db_prepare(r, &st,
+			     "SELECT " VERSION_COLS " FROM versions v JOIN models m ON "
+			     "m.id = v.model_id WHERE (?1 = '' OR m.name = ?1) AND "
+			     "substr(v.digest, 1, length(?2)) = ?2 ORDER BY v.digest",
+			     err)))
+		return rc;
+	sqlite3_bind_text(st, 1, ref->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ref->digest, -1, SQLITE_STATIC);
+	v = collect_rows(r, st, sizeof(*v), &n, fill_version_row, &rc, err);
+	if (!rc && n == 0) {
+		if (*ref->name)
+			rc = mlctl_err_set(err, MLCTL_ENOTFOUND,
+					   "no version of '%s' has digest %s; see 'mlctl versions %s'",
+					   ref->name, ref->digest, ref->name);
+		else
+			rc = mlctl_err_set(err, MLCTL_ENOTFOUND,
+					   "no version in the registry has digest %s; see 'mlctl list'",
+					   ref->digest);
+	} else if (!rc && n > 1) {
+		/* sorted by digest: neighbours share the longest prefixes */
+		for (i = 1; i < n; i++) {
+			size_t k = 0;
+
+			while (v[i].digest[k] && v[i].digest[k] == v[i - 1].digest[k])
+				k++;
+			if (k + 1 > cut)
+				cut = k + 1;
+		}
+		for (i = 0; i < n && i < AMBIGUOUS_SHOWN; i++)
+			mlctl_buf_printf(&list, "%s%s:%s (%.*s)", i ? ", " : "", v[i].name,
+					 v[i].version, (int)cut, v[i].digest);
+		if (n > AMBIGUOUS_SHOWN)
+			mlctl_buf_printf(&list, " and %zu more", n - AMBIGUOUS_SHOWN);
+		rc = mlctl_err_set(err, MLCTL_EUSAGE,
+				   "digest %s%s%s%s is ambiguous: %s; give more of its digits",
+				   ref->digest, *ref->name ? " in '" : "", *ref->name ? refstr : "",
+				   *ref->name ? "'" : "", list.buf);
+	} else if (!rc) {
+		snprintf(ref->name, sizeof(ref->name), "%s", v[0].name);
+		snprintf(ref->tag, sizeof(ref->tag), "%s", v[0].version);
+		ref->kind = MLCTL_REF_VERSION;
+	}
+	mlctl_buf_release(&list);
+	mlctl_version_infos_free(v, n);
+	return rc;
+}
+
+/*
+ * The version a reference names. Latest: highest release, else highest
+ * prerelease. A digest may be shortened to a unique prefix of 12 or more
+ * hex digits, and given without NAME@.
+ */
 int mlctl_registry_resolve(struct mlctl_registry *r, struct mlctl_version_info *info,
 			   struct mlctl_manifest *m, const char *refstr, struct mlctl_err *err)
 {
@@ -1296,22 +1439,15 @@ int mlctl_registry_resolve(struct mlctl_registry *r, struct mlctl_version_info *
 		mlctl_version_infos_free(v, n);
 		ref.kind = MLCTL_REF_VERSION;
 	}
-	if (ref.kind == MLCTL_REF_VERSION)
-		rc = db_prepare(r, &st,
-				"SELECT " VERSION_COLS " FROM versions v JOIN models m ON "
-				"m.id = v.model_id WHERE m.name = ? AND v.version = ?",
-				err);
-	else
-		rc = db_prepare(r, &st,
-				"SELECT " VERSION_COLS " FROM versions v JOIN models m ON "
-				"m.id = v.model_id WHERE m.name = ? AND v.digest = ? "
-				"ORDER BY v.created LIMIT 1",
-				err);
-	if (rc)
+	if (ref.kind == MLCTL_REF_DIGEST && (rc = resolve_digest(r, &ref, refstr, err)))
+		return rc;
+	if ((rc = db_prepare(r, &st,
+			     "SELECT " VERSION_COLS " FROM versions v JOIN models m ON "
+			     "m.id = v.model_id WHERE m.name = ? AND v.version = ?",
+			     err)))
 		return rc;
 	sqlite3_bind_text(st, 1, ref.name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ref.kind == MLCTL_REF_VERSION ? ref.tag : ref.digest, -1,
-			  SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ref.tag, -1, SQLITE_STATIC);
 	s = sqlite3_step(st);
 	if (s == SQLITE_ROW) {
 		fill_version(info, st);

@@ -24,9 +24,22 @@ struct mlctl_registry;
 char *mlctl_registry_locate(const char *flag);
 
 /*
+ * A registry is a local folder: refuse (MLCTL_EUSAGE) a location that names
+ * a remote instead. Remote: a URL (scheme://...); a first component (up to
+ * the first '/') that holds a ':' (git's host:path, user@host:path, and
+ * host:port/...); a first component followed by '/' that is a host name,
+ * 'localhost' or dot-separated labels of letters, digits and '-' (docker's
+ * rule: ghcr.io/acme/models). A location that starts with '/', './', '../'
+ * or '~' is always local. mlctl_registry_open checks this itself.
+ */
+int mlctl_registry_check_local(const char *root, struct mlctl_err *err);
+
+/*
  * Open the registry at root. With create set, an absent or empty folder
- * becomes a new registry; otherwise an absent one is MLCTL_ENOTFOUND. A
- * folder that holds something else is MLCTL_EIO.
+ * becomes a new registry, and a file or a folder that holds something else
+ * is MLCTL_EIO. Without it nothing is ever created: anything but a registry
+ * at root (nothing, an empty folder, a file, other files) is
+ * MLCTL_ENOTFOUND.
  */
 int mlctl_registry_open(struct mlctl_registry **out, const char *root, int create,
 			struct mlctl_err *err);

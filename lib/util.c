@@ -503,6 +503,84 @@ char *mlctl_path_join(const char *a, const char *b)
 	return mlctl_aprintf("%s/%s", a, b);
 }
 
+int mlctl_dir_stage_begin(struct mlctl_dir_stage *st, const char *dir, int force,
+			  struct mlctl_err *err)
+{
+	size_t len;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	st->dir = mlctl_strdup(dir);
+	len = strlen(st->dir);
+	while (len > 1 && st->dir[len - 1] == '/')
+		st->dir[--len] = '\0';
+	st->exists = access(st->dir, F_OK) == 0;
+	if (st->exists && !mlctl_is_dir(st->dir))
+		return mlctl_err_set(err, MLCTL_ECONFLICT, "'%s' exists and is not a folder; pick "
+				     "another -o", st->dir);
+	if (st->exists && !force && !mlctl_dir_is_empty(st->dir))
+		return mlctl_err_set(err, MLCTL_ECONFLICT,
+				     "'%s' is not empty; pull into a new folder or pass --force to "
+				     "replace it",
+				     st->dir);
+	st->parent = mlctl_dirname(st->dir);
+	if ((rc = mlctl_mkdir_p(st->parent, 0755, err)))
+		return rc;
+	st->tmp = mlctl_aprintf("%s/.%s.pull-%ld", st->parent, mlctl_basename(st->dir),
+				(long)getpid());
+	mlctl_rm_rf(st->tmp);
+	if (mkdir(st->tmp, 0755) < 0) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot create '%s'", st->tmp);
+		free(st->tmp);
+		st->tmp = NULL;
+		return rc;
+	}
+	return 0;
+}
+
+int mlctl_dir_stage_commit(struct mlctl_dir_stage *st, struct mlctl_err *err)
+{
+	char *old = NULL;
+	int rc = 0;
+
+	mlctl_fsync_dir(st->tmp);
+	if (st->exists && !mlctl_dir_is_empty(st->dir)) {
+		old = mlctl_aprintf("%s/.%s.old-%ld", st->parent, mlctl_basename(st->dir),
+				    (long)getpid());
+		if (rename(st->dir, old) < 0) {
+			rc = mlctl_err_errno(err, MLCTL_EIO, "cannot move '%s' aside", st->dir);
+			goto done;
+		}
+	} else if (st->exists) {
+		rmdir(st->dir);
+	}
+	if (rename(st->tmp, st->dir) < 0) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot rename '%s' to '%s'", st->tmp,
+				     st->dir);
+		if (old)
+			rename(old, st->dir);
+		goto done;
+	}
+	free(st->tmp);
+	st->tmp = NULL;
+	mlctl_fsync_dir(st->parent);
+	if (old)
+		mlctl_rm_rf(old);
+done:
+	free(old);
+	return rc;
+}
+
+void mlctl_dir_stage_release(struct mlctl_dir_stage *st)
+{
+	if (st->tmp)
+		mlctl_rm_rf(st->tmp);
+	free(st->dir);
+	free(st->tmp);
+	free(st->parent);
+	memset(st, 0, sizeof(*st));
+}
+
 char *mlctl_dirname(const char *path)
 {
 	const char *slash = strrchr(path, '/');

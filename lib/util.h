@@ -102,6 +102,26 @@ int mlctl_rm_rf(const char *path);
 int mlctl_is_dir(const char *path);
 int mlctl_dir_is_empty(const char *path);
 char *mlctl_path_join(const char *a, const char *b);
+
+/*
+ * A folder written as a whole: filled in a temporary sibling (.NAME.pull-PID),
+ * then renamed into place, so a failure leaves no partial folder. An empty
+ * or absent dir is used; a file there, or a folder that is not empty
+ * without force, is MLCTL_ECONFLICT. With force, the old folder is removed
+ * only once the new one is in place.
+ */
+struct mlctl_dir_stage {
+	char *dir;    /* the target, without trailing '/' */
+	char *tmp;    /* the sibling to fill */
+	char *parent;
+	int exists;
+};
+
+int mlctl_dir_stage_begin(struct mlctl_dir_stage *st, const char *dir, int force,
+			  struct mlctl_err *err);
+int mlctl_dir_stage_commit(struct mlctl_dir_stage *st, struct mlctl_err *err);
+/* Remove the sibling if it is still there (after a failure); free the strings. */
+void mlctl_dir_stage_release(struct mlctl_dir_stage *st);
 /* Directory part of path ("." when there is none); caller frees. */
 char *mlctl_dirname(const char *path);
 const char *mlctl_basename(const char *path);

@@ -485,24 +485,20 @@ int mlctl_validate_path(struct mlctl_report *rep, const char *path,
 
 /* ---------------------------------------------------------------- registry */
 
-int mlctl_validate_ref(struct mlctl_report *rep, struct mlctl_registry *r, const char *ref,
-		       const struct mlctl_validate_opts *o, struct mlctl_err *err)
+/* A stored version: its manifest and its blobs, re-hashed. */
+static int validate_stored(struct mlctl_report *rep, const char *root,
+			   const struct mlctl_version_info *info, struct mlctl_manifest *m,
+			   const struct mlctl_validate_opts *o, struct mlctl_err *err)
 {
-	struct mlctl_version_info info;
-	struct mlctl_manifest m;
-	const char *root = mlctl_registry_root(r);
+	struct mlctl_vproj proj = { index_lookup, m, m->json };
 	size_t i;
-	int rc;
+	int rc = 0;
 
-	if ((rc = mlctl_registry_resolve(r, &info, &m, ref, err)))
-		return rc;
-	struct mlctl_vproj proj = { index_lookup, &m, m.json };
-
-	snprintf(rep->digest, sizeof(rep->digest), "%s", info.digest);
+	snprintf(rep->digest, sizeof(rep->digest), "%s", info->digest);
 	mlctl_report_ran(rep, "MLV001", "mlctl.json");
-	manifest_findings(rep, m.json, 1);
-	for (i = 0; i < m.nfiles && !rc; i++) {
-		const struct mlctl_file_entry *f = &m.files[i];
+	manifest_findings(rep, m->json, 1);
+	for (i = 0; i < m->nfiles && !rc; i++) {
+		const struct mlctl_file_entry *f = &m->files[i];
 		struct mlctl_err berr = MLCTL_ERR_INIT;
 		char *blob = mlctl_blob_path(root, f->sha256);
 		uint64_t size = 0;
@@ -519,8 +515,33 @@ int mlctl_validate_ref(struct mlctl_report *rep, struct mlctl_registry *r, const
 		free(blob);
 	}
 	if (!rc)
-		check_gates(rep, m.json, mlctl_manifest_total_size(&m), o);
+		check_gates(rep, m->json, mlctl_manifest_total_size(m), o);
+	return rc;
+}
+
+int mlctl_validate_ref(struct mlctl_report *rep, struct mlctl_registry *r, const char *ref,
+		       const struct mlctl_validate_opts *o, struct mlctl_err *err)
+{
+	struct mlctl_version_info info;
+	struct mlctl_manifest m;
+	int rc;
+
+	if ((rc = mlctl_registry_resolve(r, &info, &m, ref, err)))
+		return rc;
+	rc = validate_stored(rep, mlctl_registry_root(r), &info, &m, o, err);
 	mlctl_manifest_release(&m);
 	mlctl_version_info_release(&info);
 	return rc;
+}
+
+int mlctl_validate_target(struct mlctl_report *rep, struct mlctl_target *t,
+			  const struct mlctl_validate_opts *o, struct mlctl_err *err)
+{
+	int rc;
+
+	if (t->kind != MLCTL_TARGET_REF)
+		return mlctl_validate_path(rep, t->word, o, err);
+	if ((rc = mlctl_target_open(t, err)))
+		return rc;
+	return validate_stored(rep, mlctl_registry_root(t->reg), &t->info, &t->m, o, err);
 }

@@ -8,6 +8,7 @@
 
 #include "registry.h"
 #include "report.h"
+#include "target.h"
 
 struct mlctl_validate_opts {
 	const char *const *gates; /* extra gates, "accuracy>=0.9" */
@@ -26,6 +27,9 @@ int mlctl_validate_path(struct mlctl_report *rep, const char *path,
 /* Validate a version in the registry (its blobs re-hashed too). */
 int mlctl_validate_ref(struct mlctl_report *rep, struct mlctl_registry *r, const char *ref,
 		       const struct mlctl_validate_opts *o, struct mlctl_err *err);
+/* Validate what a target names: mlctl_validate_path, or the registry version it opens. */
+int mlctl_validate_target(struct mlctl_report *rep, struct mlctl_target *t,
+			  const struct mlctl_validate_opts *o, struct mlctl_err *err);
 
 /* Parse a gate: NAME OP NUMBER with OP one of >= <= > < ==. */
 int mlctl_gate_parse(char name[128], char op[3], double *value, const char *s);

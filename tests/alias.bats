@@ -122,3 +122,16 @@ assert a["production"]["digest"].startswith("sha256:")' "$output"
 	[[ "$stderr" == "no aliases of demo; set one with 'mlctl alias set NAME:VERSION ALIAS'" ]]
 	[ "$(registry_state)" = "$before" ]
 }
+
+@test "alias set takes the short digest that versions prints, with NAME@ or alone" {
+	two_versions
+	short=$(mlctl versions demo | awk '$1 == "1.0.0" { print $2 }')
+	run -0 mlctl alias set "demo@$short" production
+	[ "$output" = "demo:production -> 1.0.0 (tag demo#production#1)" ]
+	short=$(mlctl versions demo | awk '$1 == "1.1.0" { print $2 }')
+	run -0 mlctl alias set "$short" staging
+	[ "$output" = "demo:staging -> 1.1.0 (tag demo#staging#1)" ]
+	before=$(registry_state)
+	run -2 mlctl alias set "demo@${short:0:12}" canary
+	[ "$(registry_state)" = "$before" ]
+}

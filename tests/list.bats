@@ -3,7 +3,22 @@
 
 load helpers
 
-@test "list on a new machine prints nothing on stdout and exits 0" {
+@test "list where there is no registry is exit 3, as every other read, and creates nothing" {
+	run -3 --separate-stderr mlctl list
+	[ -z "$output" ]
+	[ "$stderr" = "mlctl: no registry at '$MLCTL_REGISTRY'; push a model first or pass --registry DIR" ]
+	run -3 mlctl list --json
+	[[ "$output" == *'"exit_code": 3'* ]]
+	[ ! -e "$MLCTL_REGISTRY" ]
+}
+
+@test "list of a registry with no models prints nothing on stdout and exits 0" {
+	# a push that fails after opening the registry leaves it made and empty
+	make_project p
+	mlctl package p -o p.mlpkg -q
+	head -c 15000 p.mlpkg > cut.mlpkg
+	run -5 mlctl push cut.mlpkg --no-validate
+	[ -f "$MLCTL_REGISTRY/mlctl.db" ]
 	run -0 --separate-stderr mlctl list
 	[ -z "$output" ]
 	[ "$stderr" = "no models yet; 'mlctl push DIR' stores one" ]

@@ -59,3 +59,34 @@ load helpers
 	run -1 mlctl validate p --gate 'accuracy>=0.95' --gate 'accuracy<0.5'
 	[ "$(echo "$output" | grep -c MLV200)" -eq 2 ]
 }
+
+@test "every read where there is no registry is exit 3 with one message, and creates nothing" {
+	make_project p
+	mkdir empty other && echo mine > other/notes.txt && echo x > afile
+	for reg in nowhere empty other afile; do
+		case $reg in
+		other) want="mlctl: no registry at 'other': the folder holds other files (no mlctl.db and index.git); pass --registry DIR with a registry" ;;
+		afile) want="mlctl: no registry at 'afile': it is a file, not a folder; pass --registry DIR with a registry" ;;
+		*) want="mlctl: no registry at '$reg'; push a model first or pass --registry DIR" ;;
+		esac
+		for cmd in "list" "versions demo" "show demo:1.0.0" "pull demo:1.0.0 -o out" "alias list" \
+			"alias set demo:1.0.0 production" "validate demo:1.0.0" "smoke demo:1.0.0" \
+			"smoke p --baseline demo:1.0.0" "registry verify" "registry reindex"; do
+			run -3 --separate-stderr mlctl --registry "$reg" $cmd
+			[ "$stderr" = "$want" ] || { echo "$reg, $cmd: $stderr"; false; }
+		done
+	done
+	[ ! -e nowhere ] && [ ! -e out ]
+	[ -z "$(ls -A empty)" ] && [ "$(ls -A other)" = "notes.txt" ]
+}
+
+@test "every command refuses a registry that looks like a remote with exit 2" {
+	make_project p
+	for cmd in "list" "versions demo" "show demo:1.0.0" "pull demo:1.0.0 -o out" "alias list" \
+		"validate demo:1.0.0" "smoke demo:1.0.0" "registry verify" "push p"; do
+		MLCTL_REGISTRY=ghcr.io/acme/models run -2 --separate-stderr mlctl $cmd
+		[[ "$stderr" == "mlctl: registry 'ghcr.io/acme/models' looks like a remote (host 'ghcr.io'), not a folder"* ]] ||
+			{ echo "$cmd: $stderr"; false; }
+	done
+	[ ! -e ghcr.io ] && [ ! -e out ]
+}

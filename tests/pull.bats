@@ -86,7 +86,7 @@ push_two() {
 	run -3 --separate-stderr mlctl pull demo:9.9.9 -o x
 	[ "$stderr" = "mlctl: 'demo:9.9.9' is not in the registry; see 'mlctl versions demo'" ]
 	run -3 --separate-stderr mlctl pull nosuch -o x
-	[ "$stderr" = "mlctl: model 'nosuch' is not in the registry; see 'mlctl list'" ]
+	[ "$stderr" = "mlctl: no folder or package './nosuch' and no model 'nosuch' in the registry; see 'mlctl list'" ]
 	run -3 mlctl pull demo@sha256:0000000000000000000000000000000000000000000000000000000000000000 -o x
 	run -2 --separate-stderr mlctl pull demo:1.0 -o x
 	[[ "$stderr" == "mlctl: '1.0' is not a semantic version"* ]]
@@ -109,6 +109,8 @@ push_two() {
 
 @test "pull from a registry that does not exist is exit 3" {
 	run -3 --separate-stderr mlctl --registry nowhere pull demo -o x
+	[ "$stderr" = "mlctl: no folder or package './demo' and no model 'demo': no registry at 'nowhere'; push a model first or pass --registry DIR" ]
+	run -3 --separate-stderr mlctl --registry nowhere pull demo:1.0.0 -o x
 	[ "$stderr" = "mlctl: no registry at 'nowhere'; push a model first or pass --registry DIR" ]
 	[ ! -e nowhere ]
 }
@@ -126,4 +128,55 @@ push_two() {
 	[ ! -e out ]
 	[ -z "$(ls -A . | grep -v -e '^p$' -e '^registry$')" ]
 	run -0 mlctl registry verify
+}
+
+@test "pull takes the short digest that versions and alias list print" {
+	push_two
+	short=$(mlctl versions demo | awk '$1 == "1.0.0" { print $2 }')
+	run -0 mlctl pull "demo@$short" -o a -q
+	[[ "$output" == "pulled demo:1.0.0 "* ]]
+	cmp a/model.bin v1-model.bin
+	mlctl alias set demo:1.0.0 production -q
+	short=$(mlctl alias list demo | awk '$2 == "production" { print $4 }')
+	run -0 mlctl pull "$short" -o b -q
+	[[ "$output" == "pulled demo:1.0.0 "* ]]
+	run -2 mlctl pull "demo@${short:0:15}" -o c
+	[ ! -e c ]
+}
+
+@test "pull PKG unpacks a package, every file checked, into NAME-VERSION or -o" {
+	make_project p demo 1.0.0
+	mlctl package p -o demo.mlpkg -q
+	run -0 mlctl pull demo.mlpkg
+	[[ "$output" == "pulled demo:1.0.0 sha256:"*" into demo-1.0.0" ]]
+	cmp demo-1.0.0/model.bin p/model.bin
+	[ -x demo-1.0.0/serve.py ] && [ ! -x demo-1.0.0/model.bin ]
+	run -0 mlctl package demo-1.0.0 -o again.mlpkg -q
+	cmp again.mlpkg demo.mlpkg
+	run -4 mlctl pull demo.mlpkg -o demo-1.0.0
+	run -0 mlctl pull demo.mlpkg -o demo-1.0.0 --force --json
+	[[ "$output" == *'"path": "demo-1.0.0",'* ]]
+	[ ! -e "$MLCTL_REGISTRY" ]
+	# a file whose bytes do not match the package's index: exit 5, nothing left behind
+	bad_package digest bad.mlpkg
+	run -5 --separate-stderr mlctl pull bad.mlpkg -o out
+	[[ "$stderr" == *"bad.mlpkg"* ]]
+	[ ! -e out ]
+	[ -z "$(ls -A . | grep '^\.out')" ]
+	bad_package dotdot evil.mlpkg
+	run -5 mlctl pull evil.mlpkg -o out
+	[ ! -e out ] && [ ! -e evil ]
+}
+
+@test "pull DIR writes the files the project's package would hold, and nothing else" {
+	make_project p demo 1.0.0
+	echo notes > p/NOTES.txt
+	run -0 mlctl pull p -o out
+	[[ "$output" == "pulled demo:1.0.0 sha256:"*" into out" ]]
+	[ "$(cd out && find . -type f | sort)" = "$(printf './data/train.csv\n./mlctl.json\n./model.bin\n./serve.py')" ]
+	[ -x out/serve.py ]
+	run -0 mlctl package p -o p.mlpkg -q
+	digest=$output
+	run -0 mlctl package out -o out.mlpkg -q
+	[ "$output" = "$digest" ]
 }

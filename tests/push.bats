@@ -63,6 +63,38 @@ load helpers
 	[ "$(echo "$output" | grep -c '"version"')" -eq 4 ]
 }
 
+@test "--bump on the content of the highest version says on stderr and in JSON that the bump was skipped" {
+	make_project p
+	mlctl push p -q
+	echo more >> p/model.bin
+	mlctl push p --bump minor -q
+	before=$(registry_state)
+	run -0 --separate-stderr mlctl push p --bump minor
+	[[ "$output" == "demo:1.1.0 is already in the registry with digest sha256:"*"; nothing to do" ]]
+	[ "$stderr" = "--bump minor skipped: demo:1.1.0, the highest version, holds the same content; change the model's files or mlctl.json to push a new version" ]
+	run -0 --separate-stderr mlctl push p --bump patch --json
+	[[ "$output" == *'"version": "1.1.0",'* ]]
+	[[ "$output" == *'"bump": {
+    "part": "patch",
+    "skipped": true,
+    "reason": "demo:1.1.0, the highest version, holds the same content"
+  }'* ]]
+	[[ "$stderr" == "--bump patch skipped: "* ]]
+	[ "$(registry_state)" = "$before" ]
+	# a package of that content is skipped the same way
+	mlctl package p -o p.mlpkg -q
+	run -0 --separate-stderr mlctl push p.mlpkg --bump major
+	[[ "$stderr" == "--bump major skipped: demo:1.1.0, the highest version, holds the same content;"* ]]
+	# a bump that is made says so in JSON too
+	echo again >> p/model.bin
+	run -0 mlctl push p --bump patch --json
+	[[ "$output" == *'"version": "1.1.1",'* ]]
+	[[ "$output" == *'"bump": {
+    "part": "patch",
+    "skipped": false
+  }'* ]]
+}
+
 @test "a file stored already is not written again" {
 	make_project p
 	run -0 mlctl push p --json
@@ -137,6 +169,39 @@ load helpers
 	echo x > afile
 	run -6 --separate-stderr mlctl --registry afile push p
 	[[ "$stderr" == *"is a file, not a folder"* ]]
+}
+
+@test "a registry that looks like a remote is exit 2 from --registry or MLCTL_REGISTRY; nothing is created" {
+	make_project p
+	for reg in ghcr.io/acme/models localhost:5000/models oci://ghcr.io/acme/models \
+		https://example.com/models ssh://git@example.com/models git@example.com:acme/models \
+		registry.example.com:5000/models 127.0.0.1/models; do
+		run -2 --separate-stderr mlctl --registry "$reg" push p
+		[[ "$stderr" == "mlctl: registry '$reg' "* ]] || { echo "$reg: $stderr"; false; }
+		MLCTL_REGISTRY=$reg run -2 mlctl push p
+		[ -z "$(ls -A | grep -v -e '^p$' -e '^separate-stderr-')" ] || { echo "$reg made: $(ls -A)"; false; }
+	done
+	run -2 --separate-stderr mlctl --registry ghcr.io/acme/models push p
+	[ "$stderr" = "mlctl: registry 'ghcr.io/acme/models' looks like a remote (host 'ghcr.io'), not a folder: mlctl keeps its registry in a local folder and does not reach remote registries; for a folder of that name write './ghcr.io/acme/models'" ]
+	run -2 --separate-stderr mlctl --registry git@example.com:acme/models push p
+	[[ "$stderr" == "mlctl: registry 'git@example.com:acme/models' looks like a remote (host 'git@example.com'), "* ]]
+	run -2 --separate-stderr mlctl --registry oci://ghcr.io/acme/models push p
+	[ "$stderr" = "mlctl: registry 'oci://ghcr.io/acme/models' is a URL, not a folder: mlctl keeps its registry in a local folder and does not reach remote registries; give --registry or MLCTL_REGISTRY a path on this machine" ]
+	# the remote is named before the model is validated
+	echo '{' > p/mlctl.json
+	run -2 mlctl --registry ghcr.io/acme/models push p
+}
+
+@test "a registry path that looks local is created by a push: ./, absolute, a dotted name alone" {
+	make_project p
+	run -0 mlctl --registry ./ghcr.io/acme/models push p -q
+	[ -f ghcr.io/acme/models/mlctl.db ]
+	run -0 mlctl --registry "$PWD/my.registry/models" push p -q
+	[ -f my.registry/models/mlctl.db ]
+	MLCTL_REGISTRY=models.d run -0 mlctl push p -q
+	[ -f models.d/mlctl.db ]
+	run -0 mlctl --registry .hidden/reg push p -q
+	[ -f .hidden/reg/mlctl.db ]
 }
 
 @test "pushing something that does not exist is exit 3" {

@@ -194,6 +194,10 @@ PY
 	run -2 mlctl smoke g --repeat many
 	run -2 mlctl smoke g --cases ../x
 	run -3 mlctl smoke nosuch:1.0.0
+	run -3 --separate-stderr mlctl smoke nosuch
+	[ "$stderr" = "mlctl: no folder or package './nosuch' and no model 'nosuch': no registry at '$MLCTL_REGISTRY'; push a model first or pass --registry DIR" ]
+	run -3 --separate-stderr mlctl smoke g --baseline ./old
+	[ "$stderr" = "mlctl: no folder or package './old'" ]
 	# a baseline that is not there is found out before the model runs (this one would hang)
 	smoke_model hang h
 	sed -i 's/"timeout_ms": 500/"timeout_ms": 60000/' h/mlctl.json
@@ -218,6 +222,17 @@ PY
 	mlctl alias set smoke-good:1.1.0 production -q
 	run -1 mlctl smoke smoke-good:1.1.0 --baseline smoke-good:production --max-drift 0
 	[[ "$output" == *"drift within the limit: limit 0"* ]]
+	no_leftovers
+}
+
+@test "smoke and --baseline take the short digest that versions prints" {
+	smoke_model good m
+	mlctl push m -q
+	short=$(mlctl versions smoke-good | awk '$1 == "1.0.0" { print $2 }')
+	run -0 mlctl smoke "smoke-good@$short" --baseline "$short" --max-drift 0
+	[[ "$output" == *"baseline $short: p50 "* ]]
+	[[ "$output" == *"drift within the limit: limit 0"* ]]
+	run -2 mlctl smoke m --baseline "smoke-good@${short:0:13}"
 	no_leftovers
 }
 

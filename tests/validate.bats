@@ -253,10 +253,24 @@ assert res[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == 
 PY
 }
 
+@test "validate takes the short digest that versions prints" {
+	make_project p demo 1.0.0
+	mlctl push p -q
+	short=$(mlctl versions demo | awk '$1 == "1.0.0" { print $2 }')
+	run -0 mlctl validate "demo@$short"
+	[[ "${lines[-1]}" == "passed: 0 errors, 0 warnings in "*" checks of demo@$short sha256:"* ]]
+	run -0 mlctl validate "$short" --record -q
+	run -2 mlctl validate "demo@${short:0:14}"
+}
+
 @test "validate of something that is not there is exit 3; of nonsense exit 2" {
 	run -3 mlctl validate nowhere:1.0.0
 	run -2 --separate-stderr mlctl validate 'No Such Thing'
 	[[ "$stderr" == *"is neither a folder, a package nor a registry reference"* ]]
+	run -3 --separate-stderr mlctl validate nowhere
+	[ "$stderr" = "mlctl: no folder or package './nowhere' and no model 'nowhere': no registry at '$MLCTL_REGISTRY'; push a model first or pass --registry DIR" ]
+	run -3 --separate-stderr mlctl validate gone/sub/model.mlpkg
+	[ "$stderr" = "mlctl: no folder or package 'gone/sub/model.mlpkg'" ]
 	mkdir empty
 	run -3 --separate-stderr mlctl validate empty
 	[ "$stderr" = "mlctl: no mlctl.json in 'empty'; run 'mlctl init empty' to write one" ]

@@ -43,6 +43,8 @@ int main(void)
 	test_spdx();
 	test_manifest_check();
 	test_smoke_compare();
+	test_target();
+	test_registry_location();
 	printf("1..%d\n", unit_n);
 	return unit_failed ? 1 : 0;
 }

@@ -78,6 +78,22 @@ void test_ref(void)
 	CHECK_OK(mlctl_ref_parse(&r, "iris@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", &unit_err));
 	CHECK(r.kind == MLCTL_REF_DIGEST);
 	CHECK_STR(r.digest, "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	/* a prefix of 12 or more hex digits, with NAME@ or alone */
+	CHECK_OK(mlctl_ref_parse(&r, "iris@sha256:0123456789ab", &unit_err));
+	CHECK(r.kind == MLCTL_REF_DIGEST);
+	CHECK_STR(r.digest, "sha256:0123456789ab");
+	CHECK_OK(mlctl_ref_parse(&r, "sha256:0123456789abcdef", &unit_err));
+	CHECK(r.kind == MLCTL_REF_DIGEST);
+	CHECK_STR(r.name, "");
+	CHECK_STR(r.digest, "sha256:0123456789abcdef");
+	CHECK_CODE(mlctl_ref_parse(&r, "iris@sha256:0123456789a", &unit_err), MLCTL_EUSAGE);
+	CHECK_CODE(mlctl_ref_parse(&r, "sha256:0123456789a", &unit_err), MLCTL_EUSAGE);
+	CHECK_CODE(mlctl_ref_parse(&r, "iris@sha256:0123456789aB", &unit_err), MLCTL_EUSAGE);
+	CHECK_CODE(mlctl_ref_parse(&r, "iris@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0", &unit_err), MLCTL_EUSAGE);
+	CHECK_CODE(mlctl_ref_parse(&r, "@sha256:0123456789ab", &unit_err), MLCTL_EUSAGE);
+	/* not hex after sha256: : a model named sha256 and its version */
+	CHECK_OK(mlctl_ref_parse(&r, "sha256:1.0.0", &unit_err));
+	CHECK(r.kind == MLCTL_REF_VERSION);
 	CHECK_CODE(mlctl_ref_parse(&r, "iris@sha256:0123", &unit_err), MLCTL_EUSAGE);
 	CHECK_CODE(mlctl_ref_parse(&r, "iris@md5:0123", &unit_err), MLCTL_EUSAGE);
 	CHECK_CODE(mlctl_ref_parse(&r, "iris:1.0", &unit_err), MLCTL_EUSAGE);

@@ -40,5 +40,7 @@ void test_hashpipe(void);
 void test_spdx(void);
 void test_manifest_check(void);
 void test_smoke_compare(void);
+void test_target(void);
+void test_registry_location(void);
 
 #endif
