@@ -37,6 +37,11 @@ static int verify(struct cli *cli, struct mlctl_registry *r)
 		for (line = rep.problems.buf ? strtok_r(rep.problems.buf, "\n", &save) : NULL; line;
 		     line = strtok_r(NULL, "\n", &save))
 			cJSON_AddItemToArray(arr, cJSON_CreateString(line));
+		if (rc) {
+			/* one document: the report, with the error in it */
+			mlctl_buf_release(&rep.problems);
+			return cli_fail_doc(cli, &err, doc);
+		}
 		cli_print_json(doc);
 	} else {
 		if (rep.nproblems)
@@ -48,11 +53,7 @@ static int verify(struct cli *cli, struct mlctl_registry *r)
 		       rep.blobs == 1 ? "" : "s", rep.git_objects);
 	}
 	mlctl_buf_release(&rep.problems);
-	if (rc) {
-		fprintf(stderr, "mlctl: %s\n", err.msg);
-		return 5;
-	}
-	return 0;
+	return rc ? cli_fail(cli, &err) : 0;
 }
 
 int cmd_registry(struct cli *cli, int argc, char **argv)
