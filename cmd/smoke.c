@@ -191,6 +191,42 @@ static void print_text(struct cli *cli, const struct mlctl_smoke_result *res, co
 	       failed == 1 ? "" : "s", what);
 }
 
+/*
+ * A failed run as one line, for stderr and the JSON error: what failed, how
+ * the model ended, where its log is.
+ */
+static void run_failed(struct mlctl_err *err, const struct mlctl_smoke_result *res,
+		       const struct mlctl_smoke_drift *d, const char *target)
+{
+	struct mlctl_buf b = MLCTL_BUF_INIT, budgets = MLCTL_BUF_INIT;
+	size_t i, cases = 0, nbudgets = 0, drift = mlctl_smoke_drift_failures(d);
+
+	for (i = 0; i < res->ncases; i++)
+		cases += !res->cases[i].passed;
+	for (i = 0; i < res->nbudgets; i++)
+		if (!res->budgets[i].passed)
+			mlctl_buf_printf(&budgets, "%s%s", nbudgets++ ? ", " : "", res->budgets[i].name);
+	mlctl_buf_printf(&b, "'%s' failed its smoke test:", target);
+	if (cases)
+		mlctl_buf_printf(&b, " %zu of %zu case%s,", cases, res->ncases,
+				 res->ncases == 1 ? "" : "s");
+	if (nbudgets)
+		mlctl_buf_printf(&b, " budget%s %s,", nbudgets == 1 ? "" : "s", budgets.buf);
+	if (drift)
+		mlctl_buf_printf(&b, " %zu case%s drifting past %g from %s,", drift,
+				 drift == 1 ? "" : "s", d->max_drift, d->ref);
+	if (b.buf[b.len - 1] == ',')
+		b.buf[--b.len] = '\0'; /* the last comma */
+	mlctl_buf_puts(&b, " failed");
+	if (res->died)
+		mlctl_buf_printf(&b, "; the model %s", res->died);
+	if (res->log_path)
+		mlctl_buf_printf(&b, "; its log is %s", res->log_path);
+	mlctl_err_set(err, MLCTL_EGATE, "%s", b.buf);
+	mlctl_buf_release(&b);
+	mlctl_buf_release(&budgets);
+}
+
 /* Store the report for the version target names. */
 static int record(struct cli *cli, const struct mlctl_smoke_result *res,
 		  const struct mlctl_smoke_drift *d, const char *target, struct mlctl_err *err)
@@ -434,7 +470,13 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 		cJSON *doc = cli_json_doc();
 
 		mlctl_smoke_json(doc, &res, target, d);
-		cli_print_json(doc);
+		if (res.passed && (!d || d->passed)) {
+			cli_print_json(doc);
+		} else {
+			/* one document: the report, with the error in it */
+			run_failed(&err, &res, d, target);
+			rc = cli_fail_doc(cli, &err, doc);
+		}
 	} else {
 		print_text(cli, &res, target);
 		if (d)

@@ -1314,10 +1314,18 @@ int mlctl_smoke_run(struct mlctl_smoke_result *res, const char *dir, const cJSON
 	memset(res, 0, sizeof(*res));
 	memset(&rn, 0, sizeof(rn));
 	rn.pr.in_fd = rn.pr.out_fd = rn.pr.log_fd = -1;
-	if (!cJSON_IsObject(smoke))
-		return mlctl_err_set(err, MLCTL_EGATE,
-				     "the manifest has no \"smoke\" section; add one with runtime, "
-				     "command and cases (see docs/mlctl-smoke.md)");
+	if (!cJSON_IsObject(smoke)) {
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(manifest, "name");
+
+		/* nothing to run is not a failed run: a usage error of its own kind */
+		mlctl_err_set(err, MLCTL_EUSAGE,
+			      "model '%s' has no \"smoke\" section in its mlctl.json, so there is "
+			      "nothing to run; add one with runtime, command and cases (see "
+			      "docs/mlctl-smoke.md)",
+			      cJSON_IsString(name) ? name->valuestring : dir);
+		err->kind = "no_smoke";
+		return err->code;
+	}
 	if (runtime && (!cJSON_IsString(runtime) || (strcmp(runtime->valuestring, "exec") &&
 						      strcmp(runtime->valuestring, "http"))))
 		return mlctl_err_set(err, MLCTL_EGATE,

@@ -125,6 +125,7 @@ PY
 	json_failure 3 not_found alias set demo:9.9.9 production --json
 	json_failure 2 usage alias frob --json
 	json_failure 3 not_found smoke nosuch:1.0.0 --json
+	json_failure 2 no_smoke smoke p --json
 	json_failure 2 usage smoke p --repeat many --json
 	json_failure 2 usage registry frob --json
 	json_failure 2 usage completion tcsh --json

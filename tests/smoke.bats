@@ -167,10 +167,23 @@ assert failed[0].get("name") == "p95_ms" and failed[0].get("classname") == "mlct
 PY
 }
 
-@test "bad smoke set-ups are clear errors" {
+@test "a model with no smoke section is exit 2 (no_smoke in JSON), not a failed run" {
 	make_project p
-	run -1 --separate-stderr mlctl smoke p
-	[[ "$stderr" == "mlctl: the manifest has no \"smoke\" section; add one with runtime, command and cases"* ]]
+	run -2 --separate-stderr mlctl smoke p
+	[ "$stderr" = "mlctl: model 'demo' has no \"smoke\" section in its mlctl.json, so there is nothing to run; add one with runtime, command and cases (see docs/mlctl-smoke.md)" ]
+	[ -z "$output" ]
+	run -2 --separate-stderr mlctl smoke p --json
+	/usr/bin/python3 -c '
+import json, sys
+e = json.loads(sys.argv[1])["error"]
+assert (e["exit"], e["code"]) == (2, "no_smoke"), e' "$output"
+	# the same for a baseline without one, before anything runs
+	smoke_model good g
+	run -2 --separate-stderr mlctl smoke g --baseline p
+	[[ "$stderr" == "mlctl: model 'demo' has no \"smoke\" section"* ]]
+}
+
+@test "bad smoke set-ups are clear errors" {
 	smoke_model good g
 	run -1 --separate-stderr mlctl smoke g --cases nowhere.jsonl
 	[[ "$stderr" == "mlctl: smoke cases 'g/nowhere.jsonl' are missing"* ]]
@@ -231,6 +244,19 @@ PY
 	status=0
 	wait $pid || status=$?
 	[ "$status" -eq 143 ]
+	no_leftovers
+	# with --json, the one document says so too
+	"$MLCTL" smoke hang --json > out.json 2>/dev/null & pid=$!
+	for i in $(seq 50); do pgrep -f "$BATS_TEST_TMPDIR/hang" >/dev/null && break; sleep 0.1; done
+	sleep 0.3
+	kill -TERM $pid
+	status=0
+	wait $pid || status=$?
+	[ "$status" -eq 143 ]
+	/usr/bin/python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1]))["error"]
+assert (e["exit"], e["code"]) == (143, "interrupted"), e' out.json
 	no_leftovers
 }
 
@@ -331,6 +357,22 @@ PY
 	grep -q '"name":"refuses","input":"nonsense","expect_error":true' wrong/smoke/cases.jsonl
 	run -0 mlctl smoke wrong
 	run -2 mlctl smoke nosuch:1.0.0 --update-expect
+}
+
+@test "--json: a failed run and a crashed model are one document with the error" {
+	smoke_model crash2
+	run -1 --separate-stderr mlctl smoke crash2 --json
+	[[ "$stderr" == "mlctl: 'crash2' failed its smoke test: 2 of 4 cases failed; the model was killed by signal 11 (Segmentation fault)"* ]]
+	/usr/bin/python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["passed"] is False and len(d["cases"]) == 4, d
+assert d["error"] == {"exit": 1, "code": "gate_failed", "exit_code": 1,
+                      "message": sys.argv[2][len("mlctl: "):]}, d["error"]' "$output" "$stderr"
+	smoke_model slow
+	run -1 --separate-stderr mlctl smoke slow --json
+	[[ "$stderr" == "mlctl: 'slow' failed its smoke test: budget p95_ms failed"* ]]
+	no_leftovers
 }
 
 @test "--baseline reports drift, label agreement and the latency ratio; --max-drift gates it" {
