@@ -375,6 +375,7 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 	    (rc = int_opt(cli, "timeout-ms", &timeout, 86400000)))
 		return rc;
 	o.cases_abs = NULL;
+	o.discard_log = 0;
 	o.repeat = (int)repeat;
 	o.warmup = (int)warmup;
 	o.timeout_ms = timeout;
@@ -416,6 +417,7 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 
 		bo.cases = NULL;
 		bo.cases_abs = abs ? abs : rel;
+		bo.discard_log = 1; /* no report names the baseline's log */
 		rc = mlctl_smoke_run(&base, bdir, bm.json, &bo, &err);
 		have_base = !rc;
 		free(abs);

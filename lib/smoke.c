@@ -1208,6 +1208,16 @@ static void add_budget(struct mlctl_smoke_result *res, const cJSON *manifest_bud
 	x->passed = value <= b->valuedouble;
 }
 
+/* Remove the model's log: nothing will point at it. */
+static void drop_log(struct mlctl_smoke_result *res)
+{
+	if (!res->log_path)
+		return;
+	unlink(res->log_path);
+	free(res->log_path);
+	res->log_path = NULL;
+}
+
 static char *tail_of(const char *path, int lines)
 {
 	struct mlctl_buf b = MLCTL_BUF_INIT;
@@ -1493,6 +1503,9 @@ no_command:
 	}
 	res->passed = mlctl_smoke_failures(res) == 0;
 	res->log_tail = tail_of(res->log_path, LOG_TAIL_LINES);
+	/* the log stays only where a report points at it: a failed run that logged something */
+	if (res->passed || !*res->log_tail || o->discard_log)
+		drop_log(res);
 done:
 	if (rn.pr.pid > 0)
 		stop(&rn.pr);
@@ -1515,8 +1528,10 @@ done:
 	free(cpath);
 	free(tmpdir_log);
 	free(absdir);
-	if (rc)
+	if (rc) {
+		drop_log(res);
 		mlctl_smoke_result_release(res);
+	}
 	return rc;
 }
 

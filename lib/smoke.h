@@ -22,6 +22,7 @@ struct mlctl_smoke_opts {
 			        * budget key by key (null drops one); NULL: the manifest's */
 	const char *const *env; /* "NAME=VALUE" added after the manifest's env, overriding */
 	size_t nenv;
+	int discard_log;    /* remove the model's log even after a failure (a baseline's) */
 };
 
 /* The budgets a smoke run knows, in the order they are reported. */
@@ -52,14 +53,17 @@ struct mlctl_smoke_result {
 	double peak_rss_mb; /* of the model's whole process group */
 	char *died;         /* how the model ended early ("exit code 3", "signal 11"), or NULL */
 	char *log_tail;     /* the last lines of the model's stdout noise and stderr */
-	char *log_path;     /* where the whole log is */
+	char *log_path;     /* where the whole log is, or NULL: removed after a run that
+			     * passed or logged nothing */
 	int passed;
 };
 
 /*
  * Run the smoke section of manifest for the model unpacked in dir. A model
  * that fails is a result with passed = 0, not an error; errors are for
- * mlctl's own trouble (no smoke section, unreadable cases, cannot start).
+ * mlctl's own trouble (unreadable cases, cannot start), and MLCTL_EUSAGE
+ * with kind "no_smoke" for a manifest without a smoke section. The model's
+ * log (in $TMPDIR) is kept only after a failed run that wrote to it.
  */
 int mlctl_smoke_run(struct mlctl_smoke_result *res, const char *dir, const cJSON *manifest,
 		    const struct mlctl_smoke_opts *o, struct mlctl_err *err);

@@ -35,12 +35,11 @@ no_leftovers() {
 	mlctl push m.mlpkg -q
 	run -0 mlctl smoke smoke-good:1.0.0
 	[[ "${lines[-1]}" == "passed: 4 cases, 0 failures in smoke-good:1.0.0" ]]
-	# the unpacked folders are gone (in a TMPDIR of this test's own; the logs stay)
+	# the unpacked folders and the logs are gone (in a TMPDIR of this test's own)
 	mkdir own-tmp
 	TMPDIR=$PWD/own-tmp run -0 mlctl smoke m.mlpkg
 	TMPDIR=$PWD/own-tmp run -0 mlctl smoke smoke-good:1.0.0
-	[ -z "$(find own-tmp -mindepth 1 -type d)" ]
-	[ -n "$(find own-tmp -name 'mlctl-smoke-*.log')" ]
+	[ -z "$(ls -A own-tmp)" ]
 	no_leftovers
 }
 
@@ -359,10 +358,42 @@ PY
 	run -2 mlctl smoke nosuch:1.0.0 --update-expect
 }
 
+@test "a passing run leaves nothing in TMPDIR; a failing one only the log it names" {
+	mkdir own-tmp
+	export TMPDIR=$PWD/own-tmp
+	smoke_model good g
+	run -0 mlctl smoke g
+	run -0 mlctl smoke g --json
+	[[ "$output" == *'"log": ""'* ]]
+	[ -z "$(ls -A own-tmp)" ]
+	# a failure the model logged nothing about: no log to keep
+	smoke_model wrong w
+	run -1 mlctl smoke w
+	[ -z "$(ls -A own-tmp)" ]
+	# a model that says why it died: its log stays, and the report says where
+	smoke_model exitstart x
+	run -1 --separate-stderr mlctl smoke x
+	log=$(ls own-tmp)
+	[[ "$log" == mlctl-smoke-*.log ]]
+	[[ "$output" == *"the model's log ($TMPDIR/$log), last lines:
+no GPU found, giving up"* ]]
+	rm own-tmp/*
+	run -1 --separate-stderr mlctl smoke x --json
+	log=$(ls own-tmp)
+	[[ "$stderr" == *"; the model exited with code 2; its log is $TMPDIR/$log" ]]
+	[[ "$output" == *"\"log\": \"$TMPDIR/$log\""* ]]
+	[ "$(cat "own-tmp/$log")" = "no GPU found, giving up" ]
+	rm own-tmp/*
+	# a baseline's log is named nowhere: it goes, even when the baseline fails
+	run -0 mlctl smoke g --baseline x
+	[ -z "$(ls -A own-tmp)" ]
+	no_leftovers
+}
+
 @test "--json: a failed run and a crashed model are one document with the error" {
 	smoke_model crash2
 	run -1 --separate-stderr mlctl smoke crash2 --json
-	[[ "$stderr" == "mlctl: 'crash2' failed its smoke test: 2 of 4 cases failed; the model was killed by signal 11 (Segmentation fault)"* ]]
+	[ "$stderr" = "mlctl: 'crash2' failed its smoke test: 2 of 4 cases failed; the model was killed by signal 11 (Segmentation fault)" ]
 	/usr/bin/python3 -c '
 import json, sys
 d = json.loads(sys.argv[1])
@@ -371,7 +402,7 @@ assert d["error"] == {"exit": 1, "code": "gate_failed", "exit_code": 1,
                       "message": sys.argv[2][len("mlctl: "):]}, d["error"]' "$output" "$stderr"
 	smoke_model slow
 	run -1 --separate-stderr mlctl smoke slow --json
-	[[ "$stderr" == "mlctl: 'slow' failed its smoke test: budget p95_ms failed"* ]]
+	[ "$stderr" = "mlctl: 'slow' failed its smoke test: budget p95_ms failed" ]
 	no_leftovers
 }
 
