@@ -356,6 +356,7 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 	cJSON *budget;
 	long repeat, warmup, timeout;
 	struct stat st;
+	size_t i;
 	int rc;
 
 	memset(&m, 0, sizeof(m));
@@ -466,6 +467,10 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 	}
 	if (!rc && cli_opt(cli, "record"))
 		rc = record(cli, &res, d, target, &err);
+	/* not for a case --update-expect has just given an expect */
+	for (i = 0; !rc && i < res.ncases; i++)
+		if (res.cases[i].warning && !(cli_opt(cli, "update-expect") && res.cases[i].output))
+			cli_note(cli, "mlctl: warning: %s", res.cases[i].warning);
 	if (rc) {
 		rc = cli_fail(cli, &err);
 	} else if (cli->json) {

@@ -317,7 +317,8 @@ static int check_signature(const cJSON *output, const cJSON *manifest, struct ml
 
 struct tcase {
 	char *name;
-	cJSON *json; /* the whole line: input, expect… */
+	cJSON *json;   /* the whole line: input, expect… */
+	char *warning; /* a case that checks nothing: why, or NULL */
 };
 
 static void free_cases(struct tcase *c, size_t n)
@@ -327,6 +328,7 @@ static void free_cases(struct tcase *c, size_t n)
 	for (i = 0; i < n; i++) {
 		free(c[i].name);
 		cJSON_Delete(c[i].json);
+		free(c[i].warning);
 	}
 	free(c);
 }
@@ -363,6 +365,24 @@ bad_tolerance:
 	return mlctl_err_set(err, MLCTL_EGATE,
 			     "%s line %zu: tolerance is {\"abs\": X, \"rel\": Y} with numbers >= 0",
 			     path, line);
+}
+
+/*
+ * A case with no expect, expect_shape, expect_dtype or expect_error passes
+ * whatever the model answers, short of an error: say so, or NULL.
+ */
+static char *checks_nothing(const cJSON *j, const char *name, const char *path, size_t line)
+{
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "expect_error");
+
+	if (cJSON_GetObjectItemCaseSensitive(j, "expect") ||
+	    cJSON_GetObjectItemCaseSensitive(j, "expect_shape") ||
+	    cJSON_GetObjectItemCaseSensitive(j, "expect_dtype") || cJSON_IsTrue(e) ||
+	    cJSON_IsString(e))
+		return NULL;
+	return mlctl_aprintf("%s line %zu: case '%s' checks nothing: it has no expect, "
+			     "expect_shape, expect_dtype or expect_error; add one (smoke "
+			     "--update-expect writes expect)", path, line, name);
 }
 
 static int load_cases(struct tcase **out, size_t *n, const char *path, struct mlctl_err *err)
@@ -415,6 +435,7 @@ static int load_cases(struct tcase **out, size_t *n, const char *path, struct ml
 		c[cnt].name = cJSON_IsString(name) ? mlctl_strdup(name->valuestring)
 						   : mlctl_aprintf("case %zu", cnt + 1);
 		c[cnt].json = j;
+		c[cnt].warning = checks_nothing(j, c[cnt].name, path, line);
 		cnt++;
 	}
 	mlctl_buf_release(&text);
@@ -1108,6 +1129,7 @@ static void run_case(struct run *rn, const struct tcase *tc, struct mlctl_smoke_
 	c->name = mlctl_strdup(tc->name);
 	c->passed = 1;
 	c->message = mlctl_strdup("");
+	c->warning = tc->warning ? mlctl_strdup(tc->warning) : NULL;
 	if (rn->broken) {
 		fail_case(c, "not run: the model %s", rn->res->died ? rn->res->died : "is gone");
 		goto done;
@@ -1260,6 +1282,7 @@ void mlctl_smoke_result_release(struct mlctl_smoke_result *res)
 	for (i = 0; i < res->ncases; i++) {
 		free(res->cases[i].name);
 		free(res->cases[i].message);
+		free(res->cases[i].warning);
 		cJSON_Delete(res->cases[i].output);
 	}
 	free(res->cases);
@@ -1463,6 +1486,9 @@ no_command:
 			rn.broken = 1;
 			res->cases[0].name = mlctl_strdup(tc[0].name);
 			res->cases[0].message = mlctl_buf_detach(&why);
+			for (i = 0; i < ntc; i++)
+				res->cases[i].warning = tc[i].warning ? mlctl_strdup(tc[i].warning)
+								      : NULL;
 			for (i = 1; i < ntc; i++) {
 				res->cases[i].name = mlctl_strdup(tc[i].name);
 				res->cases[i].message = mlctl_aprintf("not run: the model %s",

@@ -34,6 +34,7 @@ struct mlctl_smoke_case {
 	char *message;      /* why it failed, "" when it passed */
 	double ms;          /* median latency of its timed runs */
 	cJSON *output;      /* the model's answer to the checked run (owned), or NULL */
+	char *warning;      /* the case checks nothing (no expect…): why, or NULL */
 };
 
 struct mlctl_smoke_budget {

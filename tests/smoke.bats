@@ -358,6 +358,35 @@ PY
 	run -2 mlctl smoke nosuch:1.0.0 --update-expect
 }
 
+@test "a case that checks nothing is a warning: on stderr, in --json and in --junit" {
+	smoke_model good g
+	cat > g/smoke/cases.jsonl <<'JSONL'
+{"name": "checked", "input": [1, 2], "expect_shape": {"items": [2]}}
+{"name": "unchecked", "input": [1, 2]}
+{"name": "no-error-only", "input": [1, 2], "expect_error": false}
+JSONL
+	warning() { echo "g/smoke/cases.jsonl line $1: case '$2' checks nothing: it has no expect, expect_shape, expect_dtype or expect_error; add one (smoke --update-expect writes expect)"; }
+	run -0 --separate-stderr mlctl smoke g --junit j.xml
+	[ "$stderr" = "mlctl: warning: $(warning 2 unchecked)
+mlctl: warning: $(warning 3 no-error-only)" ]
+	[[ "${lines[-1]}" == "passed: 3 cases, 0 failures in g" ]]
+	run -0 --separate-stderr mlctl smoke g -q
+	[ -z "$stderr" ]
+	run -0 --separate-stderr mlctl smoke g --json
+	/usr/bin/python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert [c["warnings"] for c in d["cases"]] == [[], [sys.argv[2]], [sys.argv[3]]], d["cases"]' \
+		"$output" "$(warning 2 unchecked)" "$(warning 3 no-error-only)"
+	/usr/bin/python3 - j.xml "$(warning 2 unchecked)" <<'PY'
+import sys, xml.etree.ElementTree as ET
+suite = ET.parse(sys.argv[1]).getroot().find("testsuite")
+out = {c.get("name"): c.findtext("system-out") for c in suite.findall("testcase")}
+assert out["checked"] is None and out["unchecked"] == "warning: " + sys.argv[2], out
+assert suite.get("failures") == "0", suite.attrib
+PY
+}
+
 @test "a passing run leaves nothing in TMPDIR; a failing one only the log it names" {
 	mkdir own-tmp
 	export TMPDIR=$PWD/own-tmp
