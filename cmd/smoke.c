@@ -29,7 +29,8 @@ static const struct cli_opt opts[] = {
 	{ "record", 0, NULL, "store the report in the registry for that version (REF only)" },
 	{ "baseline", 0, "REF", "run this version (or package) on the same cases: drift and latency ratio" },
 	{ "max-drift", 0, "X", "with --baseline: fail when a number drifts by more than X" },
-	{ "update-expect", 0, NULL, "write the model's outputs into the cases file as expectations (DIR only)" },
+	{ "update-expect", 0, NULL, "write the model's outputs into the cases file as expectations, "
+				    "changing nothing else (DIR only)" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -432,7 +433,7 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 		char *cpath = mlctl_path_join(dir, o.cases ? o.cases : cj->valuestring);
 		size_t n = 0;
 
-		rc = mlctl_smoke_update_expect(&res, cpath, &n, &err);
+		rc = mlctl_smoke_update_expect(&res, m.json, cpath, &n, &err);
 		if (!rc)
 			cli_note(cli, "wrote the outputs of %zu case%s into %s as expectations", n,
 				 n == 1 ? "" : "s", cpath);

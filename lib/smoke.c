@@ -1561,53 +1561,6 @@ done:
 	return rc;
 }
 
-int mlctl_smoke_update_expect(const struct mlctl_smoke_result *res, const char *cases_path,
-			      size_t *updated, struct mlctl_err *err)
-{
-	struct mlctl_buf text = MLCTL_BUF_INIT, out = MLCTL_BUF_INIT;
-	char *p, *nl;
-	size_t k = 0;
-	int rc;
-
-	*updated = 0;
-	if ((rc = mlctl_read_file(&text, cases_path, CASES_MAX, err)))
-		return rc;
-	for (p = text.buf; p && *p; p = nl ? nl + 1 : NULL) {
-		const char *q = p;
-		cJSON *j;
-
-		nl = strchr(p, '\n');
-		if (nl)
-			*nl = '\0';
-		while (*q == ' ' || *q == '\t' || *q == '\r')
-			q++;
-		if (!*q || *q == '#' || !(j = cJSON_Parse(q))) {
-			mlctl_buf_printf(&out, "%s\n", p); /* kept as it is */
-			continue;
-		}
-		/* the k-th case of the file is the k-th case of the run */
-		if (k < res->ncases && res->cases[k].output &&
-		    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "expect_error")) &&
-		    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "expect_error"))) {
-			cJSON_DeleteItemFromObjectCaseSensitive(j, "expect");
-			cJSON_AddItemToObject(j, "expect", cJSON_Duplicate(res->cases[k].output, 1));
-			(*updated)++;
-		}
-		{
-			char *line = cJSON_PrintUnformatted(j);
-
-			mlctl_buf_printf(&out, "%s\n", line);
-			cJSON_free(line);
-		}
-		cJSON_Delete(j);
-		k++;
-	}
-	rc = mlctl_write_file_atomic(cases_path, out.buf ? out.buf : "", out.len, 0644, err);
-	mlctl_buf_release(&text);
-	mlctl_buf_release(&out);
-	return rc;
-}
-
 static int all_floats(const cJSON *arr)
 {
 	const cJSON *c;

@@ -75,11 +75,21 @@ size_t mlctl_smoke_failures(const struct mlctl_smoke_result *res);
 /*
  * Write the outputs of a run into the cases file as each case's "expect"
  * (cases that expect an error, or got no output, are left as they are),
- * atomically; blank and comment lines are kept. The number of cases
- * changed goes into *updated.
+ * atomically, changing nothing else: other keys, their order and spacing,
+ * comments, blank lines and line ends stay byte for byte. A case without a
+ * tolerance whose output is float32, float16 or bfloat16 (by its
+ * expect_dtype, else the manifest's signature) gets one fitting that type:
+ * rel 1e-5 for float32 (1e-2, 5e-2), abs a tenth of rel times the output's
+ * largest magnitude. The number of cases changed goes into *updated.
  */
-int mlctl_smoke_update_expect(const struct mlctl_smoke_result *res, const char *cases_path,
-			      size_t *updated, struct mlctl_err *err);
+int mlctl_smoke_update_expect(const struct mlctl_smoke_result *res, const cJSON *manifest,
+			      const char *cases_path, size_t *updated, struct mlctl_err *err);
+/*
+ * Append d as a JSON number: a whole number as one (100, not 1e+02), else
+ * the shortest %.Ng that reads back as the same double (0.1, not
+ * 0.10000000000000001).
+ */
+void mlctl_json_number(struct mlctl_buf *b, double d);
 
 /*
  * Compare got with want: numbers within abs + rel * |want|, arrays of the

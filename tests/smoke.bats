@@ -352,10 +352,51 @@ PY
 	[[ "$stderr" == "wrote the outputs of 3 cases into wrong/smoke/cases.jsonl as expectations" ]]
 	run -0 head -1 wrong/smoke/cases.jsonl
 	[ "$output" = "# sums, off by one on purpose" ]
-	grep -q '"expect":{"sum":4,"items":\[1,2\]}' wrong/smoke/cases.jsonl
-	grep -q '"name":"refuses","input":"nonsense","expect_error":true' wrong/smoke/cases.jsonl
+	grep -qF '"expect": {"sum": 4, "items": [1, 2]}, "tolerance": {"abs": 0.001}}' wrong/smoke/cases.jsonl
+	grep -qF '{"name": "refuses", "input": "nonsense", "expect_error": true}' wrong/smoke/cases.jsonl
 	run -0 mlctl smoke wrong
 	run -2 mlctl smoke nosuch:1.0.0 --update-expect
+}
+
+@test "--update-expect changes only expect, byte for byte, in shortest floats; float32 outputs get a fitting tolerance" {
+	smoke_model good g
+	# comments, blank lines, compact and spaced keys in any order, other keys, a CRLF
+	# line, and no newline at the end
+	{
+		printf '# sums of the input\n\n'
+		printf '{"name": "one-two", "input": [1, 2], "expect": {"sum": 0}, "tolerance": {"abs": 0.001}}\n'
+		printf '  {"input":[0.1,0.2],"name":"tenths","expect_shape":{"items":[2]}}  \n'
+		printf '   {"name": "refuses",   "input": "nonsense", "expect_error": true}\n'
+		printf '{"expect_dtype": {"sum": "float64"}, "name": "crlf", "input": [3, 4]}\r\n'
+		printf '# a million and a half\n'
+		printf '{"name": "big", "input": [1e6, 0.5]}'
+	} > g/smoke/cases.jsonl
+	run -1 --separate-stderr mlctl smoke g --update-expect
+	[ "$stderr" = "wrote the outputs of 4 cases into g/smoke/cases.jsonl as expectations" ]
+	# the signature says items is float32: abs is 1e-6 of the largest item, rel 1e-5
+	{
+		printf '# sums of the input\n\n'
+		printf '{"name": "one-two", "input": [1, 2], "expect": {"sum": 3, "items": [1, 2]}, "tolerance": {"abs": 0.001}}\n'
+		printf '  {"input":[0.1,0.2],"expect":{"sum":0.30000000000000004,"items":[0.1,0.2]},"tolerance":{"abs":2e-07,"rel":1e-05},"name":"tenths","expect_shape":{"items":[2]}}  \n'
+		printf '   {"name": "refuses",   "input": "nonsense", "expect_error": true}\n'
+		printf '{"expect_dtype": {"sum": "float64"}, "name": "crlf", "input": [3, 4], "expect": {"sum": 7, "items": [3, 4]}, "tolerance": {"abs": 4e-06, "rel": 1e-05}}\r\n'
+		printf '# a million and a half\n'
+		printf '{"name": "big", "input": [1e6, 0.5], "expect": {"sum": 1000000.5, "items": [1000000, 0.5]}, "tolerance": {"abs": 1, "rel": 1e-05}}'
+	} > want.jsonl
+	cmp g/smoke/cases.jsonl want.jsonl || diff want.jsonl g/smoke/cases.jsonl
+	run -0 mlctl smoke g
+	# again: the expectations are the same, and nothing else moves
+	run -0 mlctl smoke g --update-expect -q
+	cmp g/smoke/cases.jsonl want.jsonl
+	# float64 outputs keep the default tolerance: no tolerance is written
+	sed -i 's/"dtype": "float32"/"dtype": "float64"/' g/mlctl.json
+	printf '{"name": "f64", "input": [0.1, 0.2]}\n' > g/smoke/cases.jsonl
+	run -0 mlctl smoke g --update-expect -q
+	[ "$(cat g/smoke/cases.jsonl)" = '{"name": "f64", "input": [0.1, 0.2], "expect": {"sum": 0.30000000000000004, "items": [0.1, 0.2]}}' ]
+	# a case's own expect_dtype says float32 for the whole output
+	printf '{"name": "f32", "input": [0.5, 2], "expect_dtype": "float32"}\n' > g/smoke/cases.jsonl
+	run -0 mlctl smoke g --update-expect -q
+	[ "$(cat g/smoke/cases.jsonl)" = '{"name": "f32", "input": [0.5, 2], "expect": {"sum": 2.5, "items": [0.5, 2]}, "tolerance": {"abs": 3e-06, "rel": 1e-05}, "expect_dtype": "float32"}' ]
 }
 
 @test "a case that checks nothing is a warning: on stderr, in --json and in --junit" {

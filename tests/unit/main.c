@@ -42,6 +42,7 @@ int main(void)
 	test_spdx();
 	test_manifest_check();
 	test_smoke_compare();
+	test_json_number();
 	printf("1..%d\n", unit_n);
 	return unit_failed ? 1 : 0;
 }

@@ -39,5 +39,6 @@ void test_hashpipe(void);
 void test_spdx(void);
 void test_manifest_check(void);
 void test_smoke_compare(void);
+void test_json_number(void);
 
 #endif
