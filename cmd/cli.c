@@ -13,12 +13,13 @@
 #include "registry.h"
 #include "report.h"
 #include "target.h"
+#include "version.h"
 #include "banned.h"
 
 const struct cli_opt cli_global_opts[] = {
 	{ "registry", 0, "DIR", "registry folder (default: $MLCTL_REGISTRY, else "
 				"$XDG_DATA_HOME/mlctl/registry)" },
-	{ "json", 0, NULL, "machine-readable output on stdout" },
+	{ "json", 0, NULL, "machine-readable output on stdout: one document, an error too" },
 	{ "quiet", 'q', NULL, "print only results and errors" },
 	{ "verbose", 'v', NULL, "print more about what is done" },
 	{ "color", 0, "WHEN", "auto, always or never (NO_COLOR is honoured)" },
@@ -26,12 +27,17 @@ const struct cli_opt cli_global_opts[] = {
 	{ NULL, 0, NULL, NULL },
 };
 
-static int usage_error(const struct cli_cmd *cmd, const char *fmt, const char *a)
+/* A mistake on the command line: "<what>; see 'mlctl CMD --help'", exit 2. */
+static int usage_error(struct cli *cli, const struct cli_cmd *cmd, const char *fmt, const char *a)
 {
-	fputs("mlctl: ", stderr);
-	fprintf(stderr, fmt, a);
-	fprintf(stderr, "; see 'mlctl %s --help'\n", cmd->name);
-	return 2;
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	size_t n;
+
+	err.code = MLCTL_EUSAGE;
+	snprintf(err.msg, sizeof(err.msg), fmt, a);
+	n = strlen(err.msg);
+	snprintf(err.msg + n, sizeof(err.msg) - n, "; see 'mlctl %s --help'", cmd->name);
+	return cli_fail(cli, &err);
 }
 
 static const struct cli_opt *find_opt(const struct cli_opt *opts, const char *name, size_t n,
@@ -70,6 +76,35 @@ static int apply_global(struct cli *cli, const struct cli_opt *o, const char *va
 	return 0;
 }
 
+int cli_json_requested(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	const struct cli_opt *own = cmd ? cmd->opts : NULL, *o;
+	int i, idx;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		const char *a = argv[i];
+		size_t n;
+
+		if (a[0] != '-' || !a[1])
+			continue;
+		if (a[1] == '-') {
+			n = strcspn(a + 2, "=");
+			if (n == 4 && !strncmp(a + 2, "json", 4))
+				return 1; /* --json=x too: the error about it is JSON */
+			if (!(o = find_opt(own, a + 2, n, 0, &idx)))
+				o = find_opt(cli_global_opts, a + 2, n, 0, &idx);
+			if (o && o->arg && !a[2 + n])
+				i++; /* its value, whatever it looks like */
+		} else if (!a[2]) {
+			if (!(o = find_opt(own, NULL, 0, a[1], &idx)))
+				o = find_opt(cli_global_opts, NULL, 0, a[1], &idx);
+			if (o && o->arg)
+				i++;
+		}
+	}
+	return 0;
+}
+
 int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
 	int i, only_pos = 0, help = 0;
@@ -87,7 +122,7 @@ int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 
 		if (only_pos || a[0] != '-' || !a[1]) {
 			if (cli->npos >= CLI_MAX_POS)
-				return usage_error(cmd, "too many arguments (%s)", a);
+				return usage_error(cli, cmd, "too many arguments (%s)", a);
 			cli->pos[cli->npos++] = a;
 			continue;
 		}
@@ -102,24 +137,24 @@ int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 			if (!o && (o = find_opt(cli_global_opts, a + 2, n, 0, &idx)))
 				global = 1;
 			if (!o)
-				return usage_error(cmd, "unknown option '%s'", a);
+				return usage_error(cli, cmd, "unknown option '%s'", a);
 			if (eq && !o->arg)
-				return usage_error(cmd, "option '--%s' takes no value", o->name);
+				return usage_error(cli, cmd, "option '--%s' takes no value", o->name);
 			if (o->arg)
 				val = eq ? eq + 1 : NULL;
 		} else {
 			if (a[2])
-				return usage_error(cmd, "unknown option '%s' (give short options "
+				return usage_error(cli, cmd, "unknown option '%s' (give short options "
 						   "one at a time)", a);
 			o = find_opt(cmd->opts, NULL, 0, a[1], &idx);
 			if (!o && (o = find_opt(cli_global_opts, NULL, 0, a[1], &idx)))
 				global = 1;
 			if (!o)
-				return usage_error(cmd, "unknown option '%s'", a);
+				return usage_error(cli, cmd, "unknown option '%s'", a);
 		}
 		if (o->arg && !val) {
 			if (i + 1 >= argc)
-				return usage_error(cmd, "option '--%s' needs a value", o->name);
+				return usage_error(cli, cmd, "option '--%s' needs a value", o->name);
 			val = argv[++i];
 		}
 		if (!val)
@@ -128,13 +163,13 @@ int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 			if (!strcmp(o->name, "help"))
 				help = 1;
 			else if (apply_global(cli, o, val))
-				return usage_error(cmd, "--color takes auto, always or never, not "
+				return usage_error(cli, cmd, "--color takes auto, always or never, not "
 						   "'%s'", val);
 		} else {
 			cli->val[idx] = val;
 			cli->set[idx] = 1;
 			if (cli->nvals[idx] >= CLI_MAX_REPEAT)
-				return usage_error(cmd, "option '--%s' is given too many times",
+				return usage_error(cli, cmd, "option '--%s' is given too many times",
 						   o->name);
 			cli->vals[idx][cli->nvals[idx]++] = val;
 		}
@@ -144,9 +179,9 @@ int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 		return -1;
 	}
 	if (cli->npos < cmd->min_pos)
-		return usage_error(cmd, "missing argument%s", cmd->min_pos > 1 ? "s" : "");
+		return usage_error(cli, cmd, "missing argument%s", cmd->min_pos > 1 ? "s" : "");
 	if (cmd->max_pos >= 0 && cli->npos > cmd->max_pos)
-		return usage_error(cmd, "unexpected argument '%s'", cli->pos[cmd->max_pos]);
+		return usage_error(cli, cmd, "unexpected argument '%s'", cli->pos[cmd->max_pos]);
 	return 0;
 }
 
@@ -215,24 +250,80 @@ void cli_print_main_help(FILE *f)
 	fputs("\n'mlctl COMMAND --help' tells more; exit codes are in docs/exit-codes.md.\n", f);
 }
 
+/* The machine name of an exit code, for the "code" of a JSON error (docs/exit-codes.md). */
+static const char *code_name(int exit_code)
+{
+	static const char *const names[] = { "ok",	  "gate_failed", "usage",
+					     "not_found", "conflict",    "integrity",
+					     "io",	  "network",	 "internal" };
+
+	if (exit_code > 128)
+		return "interrupted";
+	return exit_code >= 0 && exit_code < (int)MLCTL_ARRAY_SIZE(names) ? names[exit_code]
+									   : "internal";
+}
+
+int cli_fail_doc(struct cli *cli, const struct mlctl_err *err, cJSON *doc)
+{
+	int sig = mlctl_interrupted();
+	int code = sig ? 128 + sig : err->code < 0 && err->code >= MLCTL_EINTERNAL ? -err->code : 8;
+	const char *msg = err->msg[0] ? err->msg : "unknown error";
+	cJSON *e;
+
+	fprintf(stderr, "mlctl: %s\n", msg);
+	if (!cli->json) {
+		cJSON_Delete(doc);
+		return code;
+	}
+	if (!doc)
+		doc = cli_json_doc();
+	e = cJSON_AddObjectToObject(doc, "error");
+	cJSON_AddNumberToObject(e, "exit", code);
+	cJSON_AddStringToObject(e, "code", !sig && err->kind ? err->kind : code_name(code));
+	cJSON_AddStringToObject(e, "message", msg);
+	/* the name "exit" had before schema_version 1 grew "code": kept for its readers */
+	cJSON_AddNumberToObject(e, "exit_code", code);
+	cli_print_json(doc);
+	return code;
+}
+
 int cli_fail(struct cli *cli, const struct mlctl_err *err)
 {
-	int code = err->code < 0 && err->code >= MLCTL_EINTERNAL ? -err->code : 8;
+	return cli_fail_doc(cli, err, NULL);
+}
 
-	fprintf(stderr, "mlctl: %s\n", err->msg[0] ? err->msg : "unknown error");
-	if (cli->json) {
-		cJSON *doc = cli_json_doc(), *e = cJSON_AddObjectToObject(doc, "error");
+int cli_no_command(struct cli *cli, const char *name)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
 
-		cJSON_AddNumberToObject(e, "exit_code", code);
-		cJSON_AddStringToObject(e, "message", err->msg);
-		cli_print_json(doc);
+	if (!name && !cli->json) {
+		cli_print_main_help(stderr);
+		return 2;
 	}
-	return code;
+	if (name)
+		mlctl_err_set(&err, MLCTL_EUSAGE, "'%s' is not a command; see 'mlctl --help'", name);
+	else
+		mlctl_err_set(&err, MLCTL_EUSAGE, "no command given; see 'mlctl --help'");
+	return cli_fail(cli, &err);
+}
+
+void cli_print_version(const struct cli *cli)
+{
+	cJSON *doc;
+
+	if (!cli->json) {
+		printf("mlctl %s\n", MLCTL_VERSION);
+		return;
+	}
+	doc = cli_json_doc();
+	cJSON_AddStringToObject(doc, "version", MLCTL_VERSION);
+	cJSON_AddItemToObject(doc, "libraries", mlctl_library_versions());
+	cli_print_json(doc);
 }
 
 int cli_usage(struct cli *cli, const char *fmt, ...)
 {
-	struct mlctl_err err;
+	struct mlctl_err err = MLCTL_ERR_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);

@@ -57,6 +57,13 @@ extern const struct cli_opt cli_global_opts[];
  * printing --help (the caller returns 0).
  */
 int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv);
+/*
+ * 1 when --json is anywhere among the options of argv (argv[0] is mlctl),
+ * read with cmd's options (NULL: the global ones only) so that an option's
+ * value is not taken for it; before parsing, so that a usage error on the
+ * same line is a JSON document too.
+ */
+int cli_json_requested(const struct cli_cmd *cmd, int argc, char **argv);
 /* Value of an option by long name (NULL when not given); flags give "". */
 const char *cli_opt(const struct cli *cli, const char *name);
 /* Every value of an option given several times; the count into *n. */
@@ -64,8 +71,21 @@ const char *const *cli_opt_all(const struct cli *cli, const char *name, size_t *
 void cli_print_help(const struct cli_cmd *cmd, FILE *f);
 void cli_print_main_help(FILE *f);
 
-/* Print "mlctl: <msg>" (and a JSON error object with --json); return the exit code. */
+/*
+ * Print "mlctl: <msg>" on stderr and, with --json, one document on stdout
+ * with an "error" object (docs/exit-codes.md); return the exit code.
+ */
 int cli_fail(struct cli *cli, const struct mlctl_err *err);
+/*
+ * The same, for a failure that has a report (validate's findings, a smoke
+ * run): with --json, doc gets the "error" object and is the one document
+ * printed. Takes ownership of doc.
+ */
+int cli_fail_doc(struct cli *cli, const struct mlctl_err *err, cJSON *doc);
+/* No command on the line (name NULL: the main help on stderr), or one that is not known: exit 2. */
+int cli_no_command(struct cli *cli, const char *name);
+/* mlctl --version: a line, or with --json a document with the libraries' versions. */
+void cli_print_version(const struct cli *cli);
 /* A usage error from a command: message, then exit code 2. */
 int cli_usage(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Progress or notes on stderr, unless -q. */

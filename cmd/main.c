@@ -24,41 +24,37 @@ static int takes_value(const char *a)
 int main(int argc, char **argv)
 {
 	struct cli cli;
+	const struct cli_cmd *cmd = NULL;
 	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
-	int i, cmd_at = -1, rc;
+	int i, cmd_at = -1, version = 0, rc;
 
 	memset(&cli, 0, sizeof(cli));
 	/* file names are UTF-8 whatever LANG says (a CI runner often has none) */
 	mlctl_locale_utf8();
 	mlctl_catch_signals();
 	cli.color = isatty(1) && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--version")) {
-			printf("mlctl %s\n", MLCTL_VERSION);
-			return 0;
-		}
+	for (i = 1; i < argc && cmd_at < 0 && !version; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			cli_print_main_help(stdout);
 			return 0;
 		}
-		if (argv[i][0] != '-') {
+		version = !strcmp(argv[i], "--version");
+		if (argv[i][0] != '-')
 			cmd_at = i;
-			break;
-		}
-		if (takes_value(argv[i]))
+		else if (takes_value(argv[i]))
 			i++;
 	}
-	if (cmd_at < 0) {
-		cli_print_main_help(stderr);
-		return 2;
-	}
-	for (i = 0; cli_commands[i]; i++)
+	for (i = 0; cmd_at > 0 && cli_commands[i]; i++)
 		if (!strcmp(cli_commands[i]->name, argv[cmd_at]))
-			break;
-	if (!cli_commands[i]) {
-		fprintf(stderr, "mlctl: '%s' is not a command; see 'mlctl --help'\n", argv[cmd_at]);
-		return 2;
+			cmd = cli_commands[i];
+	/* before any parsing: a usage error anywhere on the line is JSON too */
+	cli.json = cli_json_requested(cmd, argc, argv);
+	if (version) {
+		cli_print_version(&cli);
+		return 0;
 	}
+	if (!cmd)
+		return cli_no_command(&cli, cmd_at < 0 ? NULL : argv[cmd_at]);
 	{
 		/* the command sees its name first, then every other argument, globals included */
 		char **args = calloc((size_t)argc, sizeof(*args));
@@ -70,9 +66,9 @@ int main(int argc, char **argv)
 		for (j = 1; j < argc; j++)
 			if (j != cmd_at)
 				args[n++] = argv[j];
-		rc = cli_parse(&cli, cli_commands[i], n, args);
+		rc = cli_parse(&cli, cmd, n, args);
 		if (rc == 0)
-			rc = cli_commands[i]->fn(&cli, cli.npos, (char **)cli.pos);
+			rc = cmd->fn(&cli, cli.npos, (char **)cli.pos);
 		else if (rc < 0)
 			rc = 0;
 		free(args);
@@ -81,6 +77,7 @@ int main(int argc, char **argv)
 		/* everything is cleaned up: now die of the signal, as a shell expects */
 		int sig = mlctl_interrupted();
 
+		fflush(stdout); /* a JSON error document says so too */
 		signal(sig, SIG_DFL);
 		raise(sig);
 		return 128 + sig;

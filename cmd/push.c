@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "registry.h"
+#include "report.h"
 #include "validate.h"
 #include "banned.h"
 
@@ -26,7 +27,7 @@ const struct cli_cmd cli_cmd_push = {
  * A package whose structure or manifest is broken is an integrity failure
  * (exit 5), not a failed gate: such a package was damaged or made by hand.
  */
-static int package_broken(struct cli *cli, const struct mlctl_report *rep, const char *src)
+static int package_broken(struct cli *cli, struct mlctl_report *rep, const char *src)
 {
 	static const char *const structural[] = { "MLV001", "MLV002", "MLV003", "MLV004",
 						  "MLV007", "MLV008", "MLV009", "MLV010",
@@ -48,13 +49,18 @@ static int package_broken(struct cli *cli, const struct mlctl_report *rep, const
 				mlctl_err_set(&err, MLCTL_EINTEGRITY,
 					      "package '%s' has a broken mlctl.json: %s", src,
 					      f->message);
-			return cli_fail(cli, &err);
+			mlctl_report_sort(rep);
+			return cli_fail_doc(cli, &err, mlctl_report_json(rep, 0));
 		}
 	}
 	return 0;
 }
 
-/* The checks of 'mlctl validate' (digests are checked by the push itself). */
+/*
+ * The checks of 'mlctl validate' (digests are checked by the push itself).
+ * A refusal carries the findings: on stderr, and with --json in the error
+ * document, shaped as 'validate --json' reports them.
+ */
 static int check_first(struct cli *cli, const char *src)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;
@@ -85,7 +91,7 @@ static int check_first(struct cli *cli, const char *src)
 			      "%s') or push with --no-validate",
 			      src, mlctl_report_count(&rep, MLCTL_SEV_ERROR),
 			      mlctl_report_count(&rep, MLCTL_SEV_ERROR) == 1 ? "" : "s", src);
-		rc = cli_fail(cli, &err);
+		rc = cli_fail_doc(cli, &err, mlctl_report_json(&rep, 0));
 	}
 	mlctl_report_release(&rep);
 	return rc;

@@ -103,6 +103,13 @@ static int verify(struct cli *cli, struct mlctl_registry *r)
 		for (i = 0; i < nwarn; i++)
 			cJSON_AddItemToArray(arr, cJSON_CreateString(warn[i]));
 		add_garbage_json(doc, &rep.garbage);
+		if (rc) {
+			/* one document: the report, with the error in it */
+			for (i = 0; i < nwarn; i++)
+				free(warn[i]);
+			mlctl_verify_report_release(&rep);
+			return cli_fail_doc(cli, &err, doc);
+		}
 		cli_print_json(doc);
 	} else {
 		if (rep.nproblems)
@@ -119,11 +126,7 @@ static int verify(struct cli *cli, struct mlctl_registry *r)
 	for (i = 0; i < nwarn; i++)
 		free(warn[i]);
 	mlctl_verify_report_release(&rep);
-	if (rc) {
-		fprintf(stderr, "mlctl: %s\n", err.msg);
-		return 5;
-	}
-	return 0;
+	return rc ? cli_fail(cli, &err) : 0;
 }
 
 static int gc(struct cli *cli, struct mlctl_registry *r, int dry_run)

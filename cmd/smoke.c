@@ -28,7 +28,8 @@ static const struct cli_opt opts[] = {
 	{ "record", 0, NULL, "store the report in the registry for that version (REF only)" },
 	{ "baseline", 0, "REF", "run this version (or package) on the same cases: drift and latency ratio" },
 	{ "max-drift", 0, "X", "with --baseline: fail when a number drifts by more than X" },
-	{ "update-expect", 0, NULL, "write the model's outputs into the cases file as expectations (DIR only)" },
+	{ "update-expect", 0, NULL, "write the model's outputs into the cases file as expectations, "
+				    "changing nothing else (DIR only)" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -190,6 +191,42 @@ static void print_text(struct cli *cli, const struct mlctl_smoke_result *res, co
 	       failed == 1 ? "" : "s", what);
 }
 
+/*
+ * A failed run as one line, for stderr and the JSON error: what failed, how
+ * the model ended, where its log is.
+ */
+static void run_failed(struct mlctl_err *err, const struct mlctl_smoke_result *res,
+		       const struct mlctl_smoke_drift *d, const char *target)
+{
+	struct mlctl_buf b = MLCTL_BUF_INIT, budgets = MLCTL_BUF_INIT;
+	size_t i, cases = 0, nbudgets = 0, drift = mlctl_smoke_drift_failures(d);
+
+	for (i = 0; i < res->ncases; i++)
+		cases += !res->cases[i].passed;
+	for (i = 0; i < res->nbudgets; i++)
+		if (!res->budgets[i].passed)
+			mlctl_buf_printf(&budgets, "%s%s", nbudgets++ ? ", " : "", res->budgets[i].name);
+	mlctl_buf_printf(&b, "'%s' failed its smoke test:", target);
+	if (cases)
+		mlctl_buf_printf(&b, " %zu of %zu case%s,", cases, res->ncases,
+				 res->ncases == 1 ? "" : "s");
+	if (nbudgets)
+		mlctl_buf_printf(&b, " budget%s %s,", nbudgets == 1 ? "" : "s", budgets.buf);
+	if (drift)
+		mlctl_buf_printf(&b, " %zu case%s drifting past %g from %s,", drift,
+				 drift == 1 ? "" : "s", d->max_drift, d->ref);
+	if (b.buf[b.len - 1] == ',')
+		b.buf[--b.len] = '\0'; /* the last comma */
+	mlctl_buf_puts(&b, " failed");
+	if (res->died)
+		mlctl_buf_printf(&b, "; the model %s", res->died);
+	if (res->log_path)
+		mlctl_buf_printf(&b, "; its log is %s", res->log_path);
+	mlctl_err_set(err, MLCTL_EGATE, "%s", b.buf);
+	mlctl_buf_release(&b);
+	mlctl_buf_release(&budgets);
+}
+
 /* Store the report for the version the target opened (the one that ran). */
 static int record(struct cli *cli, const struct mlctl_smoke_result *res,
 		  const struct mlctl_smoke_drift *d, struct mlctl_target *t, struct mlctl_err *err)
@@ -294,6 +331,7 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 	struct mlctl_target t, bt;
 	cJSON *budget = NULL;
 	long repeat, warmup, timeout;
+	size_t i;
 	int rc;
 
 	memset(&m, 0, sizeof(m));
@@ -315,6 +353,7 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 	    (rc = int_opt(cli, "timeout-ms", &timeout, 86400000)))
 		return rc;
 	o.cases_abs = NULL;
+	o.discard_log = 0;
 	o.repeat = (int)repeat;
 	o.warmup = (int)warmup;
 	o.timeout_ms = timeout;
@@ -365,6 +404,7 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 
 		bo.cases = NULL;
 		bo.cases_abs = abs ? abs : rel;
+		bo.discard_log = 1; /* no report names the baseline's log */
 		rc = mlctl_smoke_run(&base, bdir, bm.json, &bo, &err);
 		have_base = !rc;
 		free(abs);
@@ -378,7 +418,7 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 		char *cpath = mlctl_path_join(dir, o.cases ? o.cases : cj->valuestring);
 		size_t n = 0;
 
-		rc = mlctl_smoke_update_expect(&res, cpath, &n, &err);
+		rc = mlctl_smoke_update_expect(&res, m.json, cpath, &n, &err);
 		if (!rc)
 			cli_note(cli, "wrote the outputs of %zu case%s into %s as expectations", n,
 				 n == 1 ? "" : "s", cpath);
@@ -417,13 +457,23 @@ int cmd_smoke(struct cli *cli, int argc, char **argv)
 	if (!rc && cli_opt(cli, "record"))
 		rc = record(cli, &res, d, &t, &err);
 	mlctl_target_release(&t);
+	/* not for a case --update-expect has just given an expect */
+	for (i = 0; !rc && i < res.ncases; i++)
+		if (res.cases[i].warning && !(cli_opt(cli, "update-expect") && res.cases[i].output))
+			cli_note(cli, "mlctl: warning: %s", res.cases[i].warning);
 	if (rc) {
 		rc = cli_fail(cli, &err);
 	} else if (cli->json) {
 		cJSON *doc = cli_json_doc();
 
 		mlctl_smoke_json(doc, &res, target, d);
-		cli_print_json(doc);
+		if (res.passed && (!d || d->passed)) {
+			cli_print_json(doc);
+		} else {
+			/* one document: the report, with the error in it */
+			run_failed(&err, &res, d, target);
+			rc = cli_fail_doc(cli, &err, doc);
+		}
 	} else {
 		print_text(cli, &res, target);
 		if (d)

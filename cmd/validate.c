@@ -54,6 +54,24 @@ static int record_report(struct cli *cli, struct mlctl_target *t, struct mlctl_r
 	return rc;
 }
 
+/* A failed gate as one error line: how many findings of which kind. */
+static void gate_failed(struct mlctl_err *err, const struct mlctl_report *rep, int strict)
+{
+	size_t e = mlctl_report_count(rep, MLCTL_SEV_ERROR), w = mlctl_report_count(rep, MLCTL_SEV_WARNING);
+
+	if (e && strict && w)
+		mlctl_err_set(err, MLCTL_EGATE, "'%s' failed validation with %zu error%s and %zu "
+			      "warning%s (--strict); fix what the findings say", rep->subject, e,
+			      e == 1 ? "" : "s", w, w == 1 ? "" : "s");
+	else if (e)
+		mlctl_err_set(err, MLCTL_EGATE, "'%s' failed validation with %zu error%s; fix what "
+			      "the findings say", rep->subject, e, e == 1 ? "" : "s");
+	else
+		mlctl_err_set(err, MLCTL_EGATE, "'%s' failed validation with %zu warning%s under "
+			      "--strict; fix what the findings say", rep->subject, w,
+			      w == 1 ? "" : "s");
+}
+
 static int write_report(struct cli *cli, const char *path, const char *text)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;
@@ -118,11 +136,18 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 		free(x);
 	}
 	if (!rc) {
-		if (cli->json)
+		int failed = mlctl_report_failed(&rep, strict);
+
+		if (cli->json && failed) {
+			/* one document: the report, with the error in it */
+			gate_failed(&err, &rep, strict);
+			rc = cli_fail_doc(cli, &err, mlctl_report_json(&rep, strict));
+		} else if (cli->json) {
 			cli_print_json(mlctl_report_json(&rep, strict));
-		else if (!cli->quiet || mlctl_report_failed(&rep, strict))
+		} else if (!cli->quiet || failed) {
 			cli_print_report(cli, &rep, strict, stdout);
-		rc = mlctl_report_failed(&rep, strict) ? 1 : 0;
+			rc = failed;
+		}
 	}
 	mlctl_report_release(&rep);
 	return rc;

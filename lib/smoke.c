@@ -317,7 +317,8 @@ static int check_signature(const cJSON *output, const cJSON *manifest, struct ml
 
 struct tcase {
 	char *name;
-	cJSON *json; /* the whole line: input, expect… */
+	cJSON *json;   /* the whole line: input, expect… */
+	char *warning; /* a case that checks nothing: why, or NULL */
 };
 
 static void free_cases(struct tcase *c, size_t n)
@@ -327,6 +328,7 @@ static void free_cases(struct tcase *c, size_t n)
 	for (i = 0; i < n; i++) {
 		free(c[i].name);
 		cJSON_Delete(c[i].json);
+		free(c[i].warning);
 	}
 	free(c);
 }
@@ -363,6 +365,24 @@ bad_tolerance:
 	return mlctl_err_set(err, MLCTL_EGATE,
 			     "%s line %zu: tolerance is {\"abs\": X, \"rel\": Y} with numbers >= 0",
 			     path, line);
+}
+
+/*
+ * A case with no expect, expect_shape, expect_dtype or expect_error passes
+ * whatever the model answers, short of an error: say so, or NULL.
+ */
+static char *checks_nothing(const cJSON *j, const char *name, const char *path, size_t line)
+{
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "expect_error");
+
+	if (cJSON_GetObjectItemCaseSensitive(j, "expect") ||
+	    cJSON_GetObjectItemCaseSensitive(j, "expect_shape") ||
+	    cJSON_GetObjectItemCaseSensitive(j, "expect_dtype") || cJSON_IsTrue(e) ||
+	    cJSON_IsString(e))
+		return NULL;
+	return mlctl_aprintf("%s line %zu: case '%s' checks nothing: it has no expect, "
+			     "expect_shape, expect_dtype or expect_error; add one (smoke "
+			     "--update-expect writes expect)", path, line, name);
 }
 
 static int load_cases(struct tcase **out, size_t *n, const char *path, struct mlctl_err *err)
@@ -415,6 +435,7 @@ static int load_cases(struct tcase **out, size_t *n, const char *path, struct ml
 		c[cnt].name = cJSON_IsString(name) ? mlctl_strdup(name->valuestring)
 						   : mlctl_aprintf("case %zu", cnt + 1);
 		c[cnt].json = j;
+		c[cnt].warning = checks_nothing(j, c[cnt].name, path, line);
 		cnt++;
 	}
 	mlctl_buf_release(&text);
@@ -1108,6 +1129,7 @@ static void run_case(struct run *rn, const struct tcase *tc, struct mlctl_smoke_
 	c->name = mlctl_strdup(tc->name);
 	c->passed = 1;
 	c->message = mlctl_strdup("");
+	c->warning = tc->warning ? mlctl_strdup(tc->warning) : NULL;
 	if (rn->broken) {
 		fail_case(c, "not run: the model %s", rn->res->died ? rn->res->died : "is gone");
 		goto done;
@@ -1208,6 +1230,16 @@ static void add_budget(struct mlctl_smoke_result *res, const cJSON *manifest_bud
 	x->passed = value <= b->valuedouble;
 }
 
+/* Remove the model's log: nothing will point at it. */
+static void drop_log(struct mlctl_smoke_result *res)
+{
+	if (!res->log_path)
+		return;
+	unlink(res->log_path);
+	free(res->log_path);
+	res->log_path = NULL;
+}
+
 static char *tail_of(const char *path, int lines)
 {
 	struct mlctl_buf b = MLCTL_BUF_INIT;
@@ -1250,6 +1282,7 @@ void mlctl_smoke_result_release(struct mlctl_smoke_result *res)
 	for (i = 0; i < res->ncases; i++) {
 		free(res->cases[i].name);
 		free(res->cases[i].message);
+		free(res->cases[i].warning);
 		cJSON_Delete(res->cases[i].output);
 	}
 	free(res->cases);
@@ -1314,10 +1347,18 @@ int mlctl_smoke_run(struct mlctl_smoke_result *res, const char *dir, const cJSON
 	memset(res, 0, sizeof(*res));
 	memset(&rn, 0, sizeof(rn));
 	rn.pr.in_fd = rn.pr.out_fd = rn.pr.log_fd = -1;
-	if (!cJSON_IsObject(smoke))
-		return mlctl_err_set(err, MLCTL_EGATE,
-				     "the manifest has no \"smoke\" section; add one with runtime, "
-				     "command and cases (see docs/mlctl-smoke.md)");
+	if (!cJSON_IsObject(smoke)) {
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(manifest, "name");
+
+		/* nothing to run is not a failed run: a usage error of its own kind */
+		mlctl_err_set(err, MLCTL_EUSAGE,
+			      "model '%s' has no \"smoke\" section in its mlctl.json, so there is "
+			      "nothing to run; add one with runtime, command and cases (see "
+			      "docs/mlctl-smoke.md)",
+			      cJSON_IsString(name) ? name->valuestring : dir);
+		err->kind = "no_smoke";
+		return err->code;
+	}
 	if (runtime && (!cJSON_IsString(runtime) || (strcmp(runtime->valuestring, "exec") &&
 						      strcmp(runtime->valuestring, "http"))))
 		return mlctl_err_set(err, MLCTL_EGATE,
@@ -1445,6 +1486,9 @@ no_command:
 			rn.broken = 1;
 			res->cases[0].name = mlctl_strdup(tc[0].name);
 			res->cases[0].message = mlctl_buf_detach(&why);
+			for (i = 0; i < ntc; i++)
+				res->cases[i].warning = tc[i].warning ? mlctl_strdup(tc[i].warning)
+								      : NULL;
 			for (i = 1; i < ntc; i++) {
 				res->cases[i].name = mlctl_strdup(tc[i].name);
 				res->cases[i].message = mlctl_aprintf("not run: the model %s",
@@ -1485,6 +1529,9 @@ no_command:
 	}
 	res->passed = mlctl_smoke_failures(res) == 0;
 	res->log_tail = tail_of(res->log_path, LOG_TAIL_LINES);
+	/* the log stays only where a report points at it: a failed run that logged something */
+	if (res->passed || !*res->log_tail || o->discard_log)
+		drop_log(res);
 done:
 	if (rn.pr.pid > 0)
 		stop(&rn.pr);
@@ -1507,55 +1554,10 @@ done:
 	free(cpath);
 	free(tmpdir_log);
 	free(absdir);
-	if (rc)
+	if (rc) {
+		drop_log(res);
 		mlctl_smoke_result_release(res);
-	return rc;
-}
-
-int mlctl_smoke_update_expect(const struct mlctl_smoke_result *res, const char *cases_path,
-			      size_t *updated, struct mlctl_err *err)
-{
-	struct mlctl_buf text = MLCTL_BUF_INIT, out = MLCTL_BUF_INIT;
-	char *p, *nl;
-	size_t k = 0;
-	int rc;
-
-	*updated = 0;
-	if ((rc = mlctl_read_file(&text, cases_path, CASES_MAX, err)))
-		return rc;
-	for (p = text.buf; p && *p; p = nl ? nl + 1 : NULL) {
-		const char *q = p;
-		cJSON *j;
-
-		nl = strchr(p, '\n');
-		if (nl)
-			*nl = '\0';
-		while (*q == ' ' || *q == '\t' || *q == '\r')
-			q++;
-		if (!*q || *q == '#' || !(j = cJSON_Parse(q))) {
-			mlctl_buf_printf(&out, "%s\n", p); /* kept as it is */
-			continue;
-		}
-		/* the k-th case of the file is the k-th case of the run */
-		if (k < res->ncases && res->cases[k].output &&
-		    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "expect_error")) &&
-		    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "expect_error"))) {
-			cJSON_DeleteItemFromObjectCaseSensitive(j, "expect");
-			cJSON_AddItemToObject(j, "expect", cJSON_Duplicate(res->cases[k].output, 1));
-			(*updated)++;
-		}
-		{
-			char *line = cJSON_PrintUnformatted(j);
-
-			mlctl_buf_printf(&out, "%s\n", line);
-			cJSON_free(line);
-		}
-		cJSON_Delete(j);
-		k++;
 	}
-	rc = mlctl_write_file_atomic(cases_path, out.buf ? out.buf : "", out.len, 0644, err);
-	mlctl_buf_release(&text);
-	mlctl_buf_release(&out);
 	return rc;
 }
 

@@ -22,6 +22,7 @@ struct mlctl_smoke_opts {
 			        * budget key by key (null drops one); NULL: the manifest's */
 	const char *const *env; /* "NAME=VALUE" added after the manifest's env, overriding */
 	size_t nenv;
+	int discard_log;    /* remove the model's log even after a failure (a baseline's) */
 };
 
 /* The budgets a smoke run knows, in the order they are reported. */
@@ -33,6 +34,7 @@ struct mlctl_smoke_case {
 	char *message;      /* why it failed, "" when it passed */
 	double ms;          /* median latency of its timed runs */
 	cJSON *output;      /* the model's answer to the checked run (owned), or NULL */
+	char *warning;      /* the case checks nothing (no expect…): why, or NULL */
 };
 
 struct mlctl_smoke_budget {
@@ -52,14 +54,17 @@ struct mlctl_smoke_result {
 	double peak_rss_mb; /* of the model's whole process group */
 	char *died;         /* how the model ended early ("exit code 3", "signal 11"), or NULL */
 	char *log_tail;     /* the last lines of the model's stdout noise and stderr */
-	char *log_path;     /* where the whole log is */
+	char *log_path;     /* where the whole log is, or NULL: removed after a run that
+			     * passed or logged nothing */
 	int passed;
 };
 
 /*
  * Run the smoke section of manifest for the model unpacked in dir. A model
  * that fails is a result with passed = 0, not an error; errors are for
- * mlctl's own trouble (no smoke section, unreadable cases, cannot start).
+ * mlctl's own trouble (unreadable cases, cannot start), and MLCTL_EUSAGE
+ * with kind "no_smoke" for a manifest without a smoke section. The model's
+ * log (in $TMPDIR) is kept only after a failed run that wrote to it.
  */
 int mlctl_smoke_run(struct mlctl_smoke_result *res, const char *dir, const cJSON *manifest,
 		    const struct mlctl_smoke_opts *o, struct mlctl_err *err);
@@ -70,11 +75,21 @@ size_t mlctl_smoke_failures(const struct mlctl_smoke_result *res);
 /*
  * Write the outputs of a run into the cases file as each case's "expect"
  * (cases that expect an error, or got no output, are left as they are),
- * atomically; blank and comment lines are kept. The number of cases
- * changed goes into *updated.
+ * atomically, changing nothing else: other keys, their order and spacing,
+ * comments, blank lines and line ends stay byte for byte. A case without a
+ * tolerance whose output is float32, float16 or bfloat16 (by its
+ * expect_dtype, else the manifest's signature) gets one fitting that type:
+ * rel 1e-5 for float32 (1e-2, 5e-2), abs a tenth of rel times the output's
+ * largest magnitude. The number of cases changed goes into *updated.
  */
-int mlctl_smoke_update_expect(const struct mlctl_smoke_result *res, const char *cases_path,
-			      size_t *updated, struct mlctl_err *err);
+int mlctl_smoke_update_expect(const struct mlctl_smoke_result *res, const cJSON *manifest,
+			      const char *cases_path, size_t *updated, struct mlctl_err *err);
+/*
+ * Append d as a JSON number: a whole number as one (100, not 1e+02), else
+ * the shortest %.Ng that reads back as the same double (0.1, not
+ * 0.10000000000000001).
+ */
+void mlctl_json_number(struct mlctl_buf *b, double d);
 
 /*
  * Compare got with want: numbers within abs + rel * |want|, arrays of the

@@ -87,7 +87,7 @@ static void drift_json(cJSON *doc, const struct mlctl_smoke_drift *d)
 void mlctl_smoke_json(cJSON *doc, const struct mlctl_smoke_result *res, const char *subject,
 		      const struct mlctl_smoke_drift *d)
 {
-	cJSON *arr, *lat;
+	cJSON *arr, *lat, *w;
 	size_t i;
 
 	cJSON_AddStringToObject(doc, "subject", subject);
@@ -101,6 +101,9 @@ void mlctl_smoke_json(cJSON *doc, const struct mlctl_smoke_result *res, const ch
 		cJSON_AddBoolToObject(o, "passed", c->passed);
 		cJSON_AddNumberToObject(o, "median_ms", c->ms);
 		cJSON_AddStringToObject(o, "message", c->message);
+		w = cJSON_AddArrayToObject(o, "warnings");
+		if (c->warning)
+			cJSON_AddItemToArray(w, cJSON_CreateString(c->warning));
 		if (c->output)
 			cJSON_AddItemToObject(o, "output", cJSON_Duplicate(c->output, 1));
 		cJSON_AddItemToArray(arr, o);
@@ -130,21 +133,34 @@ void mlctl_smoke_json(cJSON *doc, const struct mlctl_smoke_result *res, const ch
 		drift_json(doc, d);
 }
 
-/* <testcase classname="mlctl.smoke.KIND" name="NAME" time="T"> with a failure, or closed. */
+/*
+ * <testcase classname="mlctl.smoke.KIND" name="NAME" time="T">: a failure
+ * with the log in system-err, a warning as "warning: …" in system-out
+ * (JUnit has no element for one; CI systems show system-out), in the
+ * schema's order; or closed at once.
+ */
 static void junit_case(struct mlctl_buf *b, const char *kind, const char *name, double seconds,
-		       const char *failure, const char *log)
+		       const char *failure, const char *log, const char *warning)
 {
 	mlctl_buf_printf(b, "    <testcase classname=\"mlctl.smoke.%s\" name=\"", kind);
 	mlctl_buf_add_xml(b, name);
 	mlctl_buf_printf(b, "\" time=\"%.6f\"", seconds);
-	if (!failure) {
+	if (!failure && !warning) {
 		mlctl_buf_puts(b, "/>\n");
 		return;
 	}
-	mlctl_buf_puts(b, ">\n      <failure message=\"");
-	mlctl_buf_add_xml(b, failure);
-	mlctl_buf_puts(b, "\"/>\n");
-	if (log && *log) {
+	mlctl_buf_puts(b, ">\n");
+	if (failure) {
+		mlctl_buf_puts(b, "      <failure message=\"");
+		mlctl_buf_add_xml(b, failure);
+		mlctl_buf_puts(b, "\"/>\n");
+	}
+	if (warning) {
+		mlctl_buf_puts(b, "      <system-out>warning: ");
+		mlctl_buf_add_xml(b, warning);
+		mlctl_buf_puts(b, "</system-out>\n");
+	}
+	if (failure && log && *log) {
 		mlctl_buf_puts(b, "      <system-err>");
 		mlctl_buf_add_xml(b, log);
 		mlctl_buf_puts(b, "</system-err>\n");
@@ -167,7 +183,7 @@ char *mlctl_smoke_junit(const struct mlctl_smoke_result *res, const char *subjec
 		const struct mlctl_smoke_case *c = &res->cases[i];
 
 		junit_case(&b, "case", c->name, c->ms / 1000.0, c->passed ? NULL : c->message,
-			   res->log_tail);
+			   res->log_tail, c->warning);
 	}
 	for (i = 0; i < res->nbudgets; i++) {
 		const struct mlctl_smoke_budget *x = &res->budgets[i];
@@ -175,7 +191,7 @@ char *mlctl_smoke_junit(const struct mlctl_smoke_result *res, const char *subjec
 				      : mlctl_aprintf("%s is %.2f, over the limit of %.2f", x->name,
 						      x->value, x->limit);
 
-		junit_case(&b, "budget", x->name, 0, why, NULL);
+		junit_case(&b, "budget", x->name, 0, why, NULL, NULL);
 		free(why);
 	}
 	for (i = 0; d && d->gated && i < d->ncases; i++) {
@@ -188,7 +204,7 @@ char *mlctl_smoke_junit(const struct mlctl_smoke_result *res, const char *subjec
 		else if (!c->passed)
 			why = mlctl_aprintf("cannot be compared with %s: one answered no output, or "
 					    "the outputs are shaped differently", d->ref);
-		junit_case(&b, "drift", c->name, 0, why, NULL);
+		junit_case(&b, "drift", c->name, 0, why, NULL, NULL);
 		free(why);
 	}
 	mlctl_buf_puts(&b, "  </testsuite>\n</testsuites>\n");

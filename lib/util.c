@@ -32,6 +32,7 @@ static int err_vset(struct mlctl_err *err, int code, int with_errno, const char 
 		return code;
 	err->code = code;
 	err->check = NULL;
+	err->kind = NULL;
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	if (with_errno) {
 		n = strlen(err->msg);
@@ -66,6 +67,7 @@ void mlctl_err_clear(struct mlctl_err *err)
 		err->code = 0;
 		err->msg[0] = '\0';
 		err->check = NULL;
+		err->kind = NULL;
 	}
 }
 

@@ -251,6 +251,32 @@ load helpers
 	[[ "$stderr" == *"MLV101"* ]]
 }
 
+@test "push --json refused by validation: one document with the error and validate's findings" {
+	model_project p evil-pickle-p4 model.pkl
+	run -1 --separate-stderr mlctl validate p --json
+	validated=$output
+	run -1 --separate-stderr mlctl push p --json
+	[[ "$stderr" == *"mlctl: 'p' failed validation with 1 error; fix them (see 'mlctl validate p') or push with --no-validate" ]]
+	stderr=${stderr##*$'\n'}
+	/usr/bin/python3 -c '
+import json, sys
+push, validate = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert push["error"]["exit"] == 1 and push["error"]["code"] == "gate_failed", push
+assert push["error"]["message"] == sys.argv[3][len("mlctl: "):], push
+assert push["findings"] == validate["findings"], (push["findings"], validate["findings"])
+assert [f["id"] for f in push["findings"] if f["severity"] == "error"] == ["MLV101"], push
+assert push["summary"]["errors"] == 1 and push["passed"] is False, push' "$output" "$validated" "$stderr"
+	run -3 mlctl show m
+	# a package whose structure is broken is exit 5, with its findings too
+	bad_package badmanifest b.mlpkg
+	run -5 --separate-stderr mlctl push b.mlpkg --json
+	/usr/bin/python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["error"]["exit"] == 5 and d["error"]["code"] == "integrity", d
+assert any(f["severity"] == "error" for f in d["findings"]), d' "$output"
+}
+
 @test "push --no-validate stores the version marked unvalidated" {
 	model_project p evil-pickle-p4 model.pkl
 	run -0 mlctl push p --no-validate --json

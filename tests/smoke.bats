@@ -35,12 +35,11 @@ no_leftovers() {
 	mlctl push m.mlpkg -q
 	run -0 mlctl smoke smoke-good:1.0.0
 	[[ "${lines[-1]}" == "passed: 4 cases, 0 failures in smoke-good:1.0.0" ]]
-	# the unpacked folders are gone (in a TMPDIR of this test's own; the logs stay)
+	# the unpacked folders and the logs are gone (in a TMPDIR of this test's own)
 	mkdir own-tmp
 	TMPDIR=$PWD/own-tmp run -0 mlctl smoke m.mlpkg
 	TMPDIR=$PWD/own-tmp run -0 mlctl smoke smoke-good:1.0.0
-	[ -z "$(find own-tmp -mindepth 1 -type d)" ]
-	[ -n "$(find own-tmp -name 'mlctl-smoke-*.log')" ]
+	[ -z "$(ls -A own-tmp)" ]
 	no_leftovers
 }
 
@@ -167,10 +166,23 @@ assert failed[0].get("name") == "p95_ms" and failed[0].get("classname") == "mlct
 PY
 }
 
-@test "bad smoke set-ups are clear errors" {
+@test "a model with no smoke section is exit 2 (no_smoke in JSON), not a failed run" {
 	make_project p
-	run -1 --separate-stderr mlctl smoke p
-	[[ "$stderr" == "mlctl: the manifest has no \"smoke\" section; add one with runtime, command and cases"* ]]
+	run -2 --separate-stderr mlctl smoke p
+	[ "$stderr" = "mlctl: model 'demo' has no \"smoke\" section in its mlctl.json, so there is nothing to run; add one with runtime, command and cases (see docs/mlctl-smoke.md)" ]
+	[ -z "$output" ]
+	run -2 --separate-stderr mlctl smoke p --json
+	/usr/bin/python3 -c '
+import json, sys
+e = json.loads(sys.argv[1])["error"]
+assert (e["exit"], e["code"]) == (2, "no_smoke"), e' "$output"
+	# the same for a baseline without one, before anything runs
+	smoke_model good g
+	run -2 --separate-stderr mlctl smoke g --baseline p
+	[[ "$stderr" == "mlctl: model 'demo' has no \"smoke\" section"* ]]
+}
+
+@test "bad smoke set-ups are clear errors" {
 	smoke_model good g
 	run -1 --separate-stderr mlctl smoke g --cases nowhere.jsonl
 	[[ "$stderr" == "mlctl: smoke cases 'g/nowhere.jsonl' are missing"* ]]
@@ -246,6 +258,19 @@ PY
 	status=0
 	wait $pid || status=$?
 	[ "$status" -eq 143 ]
+	no_leftovers
+	# with --json, the one document says so too
+	"$MLCTL" smoke hang --json > out.json 2>/dev/null & pid=$!
+	for i in $(seq 50); do pgrep -f "$BATS_TEST_TMPDIR/hang" >/dev/null && break; sleep 0.1; done
+	sleep 0.3
+	kill -TERM $pid
+	status=0
+	wait $pid || status=$?
+	[ "$status" -eq 143 ]
+	/usr/bin/python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1]))["error"]
+assert (e["exit"], e["code"]) == (143, "interrupted"), e' out.json
 	no_leftovers
 }
 
@@ -342,10 +367,128 @@ PY
 	[[ "$stderr" == "wrote the outputs of 3 cases into wrong/smoke/cases.jsonl as expectations" ]]
 	run -0 head -1 wrong/smoke/cases.jsonl
 	[ "$output" = "# sums, off by one on purpose" ]
-	grep -q '"expect":{"sum":4,"items":\[1,2\]}' wrong/smoke/cases.jsonl
-	grep -q '"name":"refuses","input":"nonsense","expect_error":true' wrong/smoke/cases.jsonl
+	grep -qF '"expect": {"sum": 4, "items": [1, 2]}, "tolerance": {"abs": 0.001}}' wrong/smoke/cases.jsonl
+	grep -qF '{"name": "refuses", "input": "nonsense", "expect_error": true}' wrong/smoke/cases.jsonl
 	run -0 mlctl smoke wrong
 	run -2 mlctl smoke nosuch:1.0.0 --update-expect
+}
+
+@test "--update-expect changes only expect, byte for byte, in shortest floats; float32 outputs get a fitting tolerance" {
+	smoke_model good g
+	# comments, blank lines, compact and spaced keys in any order, other keys, a CRLF
+	# line, and no newline at the end
+	{
+		printf '# sums of the input\n\n'
+		printf '{"name": "one-two", "input": [1, 2], "expect": {"sum": 0}, "tolerance": {"abs": 0.001}}\n'
+		printf '  {"input":[0.1,0.2],"name":"tenths","expect_shape":{"items":[2]}}  \n'
+		printf '   {"name": "refuses",   "input": "nonsense", "expect_error": true}\n'
+		printf '{"expect_dtype": {"sum": "float64"}, "name": "crlf", "input": [3, 4]}\r\n'
+		printf '# a million and a half\n'
+		printf '{"name": "big", "input": [1e6, 0.5]}'
+	} > g/smoke/cases.jsonl
+	run -1 --separate-stderr mlctl smoke g --update-expect
+	[ "$stderr" = "wrote the outputs of 4 cases into g/smoke/cases.jsonl as expectations" ]
+	# the signature says items is float32: abs is 1e-6 of the largest item, rel 1e-5
+	{
+		printf '# sums of the input\n\n'
+		printf '{"name": "one-two", "input": [1, 2], "expect": {"sum": 3, "items": [1, 2]}, "tolerance": {"abs": 0.001}}\n'
+		printf '  {"input":[0.1,0.2],"expect":{"sum":0.30000000000000004,"items":[0.1,0.2]},"tolerance":{"abs":2e-07,"rel":1e-05},"name":"tenths","expect_shape":{"items":[2]}}  \n'
+		printf '   {"name": "refuses",   "input": "nonsense", "expect_error": true}\n'
+		printf '{"expect_dtype": {"sum": "float64"}, "name": "crlf", "input": [3, 4], "expect": {"sum": 7, "items": [3, 4]}, "tolerance": {"abs": 4e-06, "rel": 1e-05}}\r\n'
+		printf '# a million and a half\n'
+		printf '{"name": "big", "input": [1e6, 0.5], "expect": {"sum": 1000000.5, "items": [1000000, 0.5]}, "tolerance": {"abs": 1, "rel": 1e-05}}'
+	} > want.jsonl
+	cmp g/smoke/cases.jsonl want.jsonl || diff want.jsonl g/smoke/cases.jsonl
+	run -0 mlctl smoke g
+	# again: the expectations are the same, and nothing else moves
+	run -0 mlctl smoke g --update-expect -q
+	cmp g/smoke/cases.jsonl want.jsonl
+	# float64 outputs keep the default tolerance: no tolerance is written
+	sed -i 's/"dtype": "float32"/"dtype": "float64"/' g/mlctl.json
+	printf '{"name": "f64", "input": [0.1, 0.2]}\n' > g/smoke/cases.jsonl
+	run -0 mlctl smoke g --update-expect -q
+	[ "$(cat g/smoke/cases.jsonl)" = '{"name": "f64", "input": [0.1, 0.2], "expect": {"sum": 0.30000000000000004, "items": [0.1, 0.2]}}' ]
+	# a case's own expect_dtype says float32 for the whole output
+	printf '{"name": "f32", "input": [0.5, 2], "expect_dtype": "float32"}\n' > g/smoke/cases.jsonl
+	run -0 mlctl smoke g --update-expect -q
+	[ "$(cat g/smoke/cases.jsonl)" = '{"name": "f32", "input": [0.5, 2], "expect": {"sum": 2.5, "items": [0.5, 2]}, "tolerance": {"abs": 3e-06, "rel": 1e-05}, "expect_dtype": "float32"}' ]
+}
+
+@test "a case that checks nothing is a warning: on stderr, in --json and in --junit" {
+	smoke_model good g
+	cat > g/smoke/cases.jsonl <<'JSONL'
+{"name": "checked", "input": [1, 2], "expect_shape": {"items": [2]}}
+{"name": "unchecked", "input": [1, 2]}
+{"name": "no-error-only", "input": [1, 2], "expect_error": false}
+JSONL
+	warning() { echo "g/smoke/cases.jsonl line $1: case '$2' checks nothing: it has no expect, expect_shape, expect_dtype or expect_error; add one (smoke --update-expect writes expect)"; }
+	run -0 --separate-stderr mlctl smoke g --junit j.xml
+	[ "$stderr" = "mlctl: warning: $(warning 2 unchecked)
+mlctl: warning: $(warning 3 no-error-only)" ]
+	[[ "${lines[-1]}" == "passed: 3 cases, 0 failures in g" ]]
+	run -0 --separate-stderr mlctl smoke g -q
+	[ -z "$stderr" ]
+	run -0 --separate-stderr mlctl smoke g --json
+	/usr/bin/python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert [c["warnings"] for c in d["cases"]] == [[], [sys.argv[2]], [sys.argv[3]]], d["cases"]' \
+		"$output" "$(warning 2 unchecked)" "$(warning 3 no-error-only)"
+	/usr/bin/python3 - j.xml "$(warning 2 unchecked)" <<'PY'
+import sys, xml.etree.ElementTree as ET
+suite = ET.parse(sys.argv[1]).getroot().find("testsuite")
+out = {c.get("name"): c.findtext("system-out") for c in suite.findall("testcase")}
+assert out["checked"] is None and out["unchecked"] == "warning: " + sys.argv[2], out
+assert suite.get("failures") == "0", suite.attrib
+PY
+}
+
+@test "a passing run leaves nothing in TMPDIR; a failing one only the log it names" {
+	mkdir own-tmp
+	export TMPDIR=$PWD/own-tmp
+	smoke_model good g
+	run -0 mlctl smoke g
+	run -0 mlctl smoke g --json
+	[[ "$output" == *'"log": ""'* ]]
+	[ -z "$(ls -A own-tmp)" ]
+	# a failure the model logged nothing about: no log to keep
+	smoke_model wrong w
+	run -1 mlctl smoke w
+	[ -z "$(ls -A own-tmp)" ]
+	# a model that says why it died: its log stays, and the report says where
+	smoke_model exitstart x
+	run -1 --separate-stderr mlctl smoke x
+	log=$(ls own-tmp)
+	[[ "$log" == mlctl-smoke-*.log ]]
+	[[ "$output" == *"the model's log ($TMPDIR/$log), last lines:
+no GPU found, giving up"* ]]
+	rm own-tmp/*
+	run -1 --separate-stderr mlctl smoke x --json
+	log=$(ls own-tmp)
+	[[ "$stderr" == *"; the model exited with code 2; its log is $TMPDIR/$log" ]]
+	[[ "$output" == *"\"log\": \"$TMPDIR/$log\""* ]]
+	[ "$(cat "own-tmp/$log")" = "no GPU found, giving up" ]
+	rm own-tmp/*
+	# a baseline's log is named nowhere: it goes, even when the baseline fails
+	run -0 mlctl smoke g --baseline x
+	[ -z "$(ls -A own-tmp)" ]
+	no_leftovers
+}
+
+@test "--json: a failed run and a crashed model are one document with the error" {
+	smoke_model crash2
+	run -1 --separate-stderr mlctl smoke crash2 --json
+	[ "$stderr" = "mlctl: 'crash2' failed its smoke test: 2 of 4 cases failed; the model was killed by signal 11 (Segmentation fault)" ]
+	/usr/bin/python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["passed"] is False and len(d["cases"]) == 4, d
+assert d["error"] == {"exit": 1, "code": "gate_failed", "exit_code": 1,
+                      "message": sys.argv[2][len("mlctl: "):]}, d["error"]' "$output" "$stderr"
+	smoke_model slow
+	run -1 --separate-stderr mlctl smoke slow --json
+	[ "$stderr" = "mlctl: 'slow' failed its smoke test: budget p95_ms failed" ]
+	no_leftovers
 }
 
 @test "--baseline reports drift, label agreement and the latency ratio; --max-drift gates it" {

@@ -221,6 +221,22 @@ JSON
 	[[ "$output" == *'"passed": false'* ]]
 }
 
+@test "--json on a failed gate: the report with the error in it, and the error line on stderr" {
+	model_project p unknown-global model.pkl
+	run -1 --separate-stderr mlctl validate p --json --strict
+	[ "$stderr" = "mlctl: 'p' failed validation with 1 warning under --strict; fix what the findings say" ]
+	/usr/bin/python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["passed"] is False and [f["id"] for f in d["findings"]] == ["MLV102"], d
+assert d["error"] == {"exit": 1, "code": "gate_failed", "exit_code": 1,
+                      "message": sys.argv[2][len("mlctl: "):]}, d["error"]' "$output" "$stderr"
+	# the text report is as before: on stdout, with nothing on stderr
+	run -1 --separate-stderr mlctl validate p --strict
+	[ -z "$stderr" ]
+	[[ "${lines[-1]}" == "FAILED: 0 errors, 1 warning in "* ]]
+}
+
 @test "--junit writes one testcase per check and a failure per error" {
 	model_project p evil-pickle-p4 model.pkl
 	run -1 mlctl validate p --junit report.xml -q

@@ -398,3 +398,34 @@ void test_smoke_compare(void)
 	cJSON_Delete(shorter);
 	cJSON_Delete(missing);
 }
+
+/* The numbers --update-expect writes: whole, or the shortest that reads back the same. */
+void test_json_number(void)
+{
+	static const struct {
+		double d;
+		const char *want;
+	} t[] = {
+		{ 0.1, "0.1" },
+		{ 0.1 + 0.2, "0.30000000000000004" },
+		{ 100, "100" },
+		{ 1e6, "1000000" },
+		{ -3, "-3" },
+		{ 1e20, "1e+20" },
+		{ -0.5, "-0.5" },
+		{ 2.5e-7, "2.5e-07" },
+		{ 1.0 / 3, "0.3333333333333333" },
+		{ 123456789.12345679, "123456789.12345679" },
+		{ 5e-324, "5e-324" },
+	};
+	struct mlctl_buf b = MLCTL_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < MLCTL_ARRAY_SIZE(t); i++) {
+		mlctl_buf_reset(&b);
+		mlctl_json_number(&b, t[i].d);
+		CHECK_STR(b.buf, t[i].want);
+		CHECK(strtod(b.buf, NULL) == t[i].d);
+	}
+	mlctl_buf_release(&b);
+}

@@ -42,5 +42,6 @@ void test_manifest_check(void);
 void test_smoke_compare(void);
 void test_target(void);
 void test_registry_location(void);
+void test_json_number(void);
 
 #endif
