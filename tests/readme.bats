@@ -1,0 +1,48 @@
+#!/usr/bin/env bats
+# README.md's five-minute tour, run as written: every indented line of the
+# tour, one after the other, in a fresh folder holding a copy of examples/,
+# with the registry at its default place in a fresh HOME and the bare
+# environment of a CI runner (no locale, no git identity, no actor, no
+# terminal). A line that fails names itself, so the README cannot drift
+# from the program.
+
+load helpers
+
+# tour: the tour's command lines, without their trailing comments
+tour() {
+	sed -n '/^## A five-minute tour/,/^##/p' "$BATS_TEST_DIRNAME/../README.md" |
+		grep '^    ' | sed -E 's/^    //; s/ {2,}# .*$//'
+}
+
+@test "the README's tour has its lines (the extraction itself works)" {
+	run -0 tour
+	[ "${#lines[@]}" -ge 20 ]
+	[ "${lines[0]}" = "/usr/bin/python3 examples/iris/train.py" ]
+	[[ "$output" == *$'\nmlctl registry verify\n'* ]]
+}
+
+@test "the README's tour runs line by line in a fresh folder, fresh registry, bare environment" {
+	mkdir -p work/examples bin home
+	cp -r "$BATS_TEST_DIRNAME/../examples/iris" work/examples/
+	rm -f work/examples/iris/model.pkl
+	ln -s "$MLCTL" bin/mlctl
+	n=0
+	while IFS= read -r line; do
+		n=$((n + 1))
+		run env -i PATH="$PWD/bin:/usr/bin:/bin" HOME="$PWD/home" \
+			bash -c "cd '$PWD/work' && $line" </dev/null
+		[ "$status" -eq 0 ] || {
+			echo "README tour line $n exits $status: $line"
+			echo "$output"
+			false
+		}
+	done < <(tour)
+	[ "$n" -ge 20 ]
+	# what the tour says happened did happen, in the default registry
+	reg=$PWD/home/.local/share/mlctl/registry
+	[ -f "$reg/mlctl.db" ]
+	run -0 env -i PATH="$PWD/bin:/usr/bin:/bin" HOME="$PWD/home" mlctl versions iris
+	[[ "$output" == *"1.0.0"* && "$output" == *"1.1.0"* ]]
+	[ -f work/my-model/mlctl.json ] && [ -f work/pulled/model.pkl ]
+	[ -f work/smoke.xml ] && [ -f work/v.sarif ]
+}
