@@ -265,6 +265,11 @@ static ssize_t fd_pread(void *ctx, void *buf, size_t n, uint64_t off)
 	return mlctl_pread_all(*(int *)ctx, buf, n, off);
 }
 
+static int fd_seek(void *ctx, uint64_t n)
+{
+	return n > INT64_MAX || lseek(*(int *)ctx, (off_t)n, SEEK_CUR) < 0 ? -1 : 0;
+}
+
 /* Check one file on disk (a project file, or a blob). */
 static int check_fd_file(struct mlctl_report *rep, const struct mlctl_vproj *proj,
 			 const char *rel, const char *full, uint64_t size, struct mlctl_err *err)
@@ -278,6 +283,7 @@ static int check_fd_file(struct mlctl_report *rep, const struct mlctl_vproj *pro
 	in.proj = proj;
 	in.pread = fd_pread;
 	in.pread_ctx = &fd;
+	in.seek = fd_seek;
 	mlctl_vcheck_file(&in);
 	mlctl_vin_release(&in);
 	close(fd);

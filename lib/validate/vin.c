@@ -116,6 +116,20 @@ size_t mlctl_vin_peek(struct mlctl_vin *in, const unsigned char **p, size_t n)
 
 int mlctl_vin_skip(struct mlctl_vin *in, uint64_t n)
 {
+	uint64_t buffered = in->len - in->off;
+
+	if (in->seek && n > buffered + MLCTL_VIN_BUF && !in->eof) {
+		/* a large skip in a file (array data): past the buffer without reading */
+		if (in->pos + n > in->size)
+			return -1;
+		if (in->seek(in->ctx, n - buffered) < 0) {
+			in->failed = in->eof = 1;
+			return -1;
+		}
+		in->off = in->len = 0;
+		in->pos += n;
+		return 0;
+	}
 	while (n > 0) {
 		size_t k;
 

@@ -50,6 +50,8 @@ struct mlctl_vin {
 	 */
 	ssize_t (*pread)(void *ctx, void *buf, size_t n, uint64_t off);
 	void *pread_ctx;
+	/* Skip n bytes of the source without reading them (a file: lseek), or NULL. */
+	int (*seek)(void *ctx, uint64_t n);
 };
 
 void mlctl_vin_init(struct mlctl_vin *in, const char *path, uint64_t size,
