@@ -382,9 +382,11 @@ const char *cli_c(const struct cli *cli, const char *code)
 int cli_open_registry(struct cli *cli, struct mlctl_registry **r, int create)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;
-	char *root = mlctl_registry_locate(cli->registry);
+	char *root = NULL;
 	int rc;
 
+	if (mlctl_registry_locate(&root, cli->registry, &err))
+		return cli_fail(cli, &err);
 	if (cli->verbose)
 		fprintf(stderr, "registry: %s\n", root);
 	rc = mlctl_registry_open(r, root, create, &err);
@@ -395,8 +397,11 @@ int cli_open_registry(struct cli *cli, struct mlctl_registry **r, int create)
 int cli_target(struct cli *cli, struct mlctl_target *t, const char *word)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;
-	char *root = mlctl_registry_locate(cli->registry);
-	int rc = mlctl_target_init(t, word, root, &err);
+	char *root = NULL;
+	int rc = mlctl_registry_locate(&root, cli->registry, &err);
+
+	if (!rc)
+		rc = mlctl_target_init(t, word, root, &err);
 
 	if (!rc && cli->verbose && t->kind == MLCTL_TARGET_REF)
 		fprintf(stderr, "registry: %s\n", root);

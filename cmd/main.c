@@ -26,36 +26,38 @@ int main(int argc, char **argv)
 	struct cli cli;
 	const struct cli_cmd *cmd = NULL;
 	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
-	int i, cmd_at = -1, version = 0, rc;
+	int i, cmd_at = -1, version = 0, help = 0, rc;
+	const char *missing = NULL;
 
 	memset(&cli, 0, sizeof(cli));
 	/* file names are UTF-8 whatever LANG says (a CI runner often has none) */
 	mlctl_locale_utf8();
 	mlctl_catch_signals();
 	cli.color = isatty(1) && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
-	for (i = 1; i < argc && cmd_at < 0 && !version; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			cli_print_main_help(stdout);
-			return 0;
-		}
+	for (i = 1; i < argc && cmd_at < 0 && !version && !help; i++) {
+		help = !strcmp(argv[i], "-h") || !strcmp(argv[i], "--help");
 		version = !strcmp(argv[i], "--version");
 		if (argv[i][0] != '-')
 			cmd_at = i;
-		else if (takes_value(argv[i]))
-			i++;
+		else if (takes_value(argv[i]) && ++i == argc)
+			missing = argv[i - 1];
 	}
 	for (i = 0; cmd_at > 0 && cli_commands[i]; i++)
 		if (!strcmp(cli_commands[i]->name, argv[cmd_at]))
 			cmd = cli_commands[i];
 	/* before any parsing: a usage error anywhere on the line is JSON too */
 	cli.json = cli_json_requested(cmd, argc, argv);
-	if (version) {
+	if (help) {
+		cli_print_main_help(stdout);
+		rc = 0;
+	} else if (version) {
 		cli_print_version(&cli);
-		return 0;
-	}
-	if (!cmd)
-		return cli_no_command(&cli, cmd_at < 0 ? NULL : argv[cmd_at]);
-	{
+		rc = 0;
+	} else if (missing && !cmd) {
+		rc = cli_usage(&cli, "option '%s' needs a value; see 'mlctl --help'", missing);
+	} else if (!cmd) {
+		rc = cli_no_command(&cli, cmd_at < 0 ? NULL : argv[cmd_at]);
+	} else {
 		/* the command sees its name first, then every other argument, globals included */
 		char **args = calloc((size_t)argc, sizeof(*args));
 		int n = 0, j;

@@ -104,11 +104,13 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 	struct mlctl_push_result res;
 	const char *src = argc > 0 ? argv[0] : ".";
 	const char *bump = cli_opt(cli, "bump");
-	char size[32], why[512] = "", *root = mlctl_registry_locate(cli->registry);
+	char size[32], why[512] = "", *root = NULL;
 	int validated = cli_opt(cli, "no-validate") == NULL, rc;
 
 	/* a registry given as a remote is refused before any work is done */
-	rc = mlctl_registry_check_local(root, &err);
+	rc = mlctl_registry_locate(&root, cli->registry, &err);
+	if (!rc)
+		rc = mlctl_registry_check_local(root, &err);
 	free(root);
 	if (rc)
 		return cli_fail(cli, &err);

@@ -312,18 +312,32 @@ static int busy_wait(void *arg, int tries)
 
 /* ---------------------------------------------------------------- location */
 
-char *mlctl_registry_locate(const char *flag)
+int mlctl_registry_locate(char **out, const char *flag, struct mlctl_err *err)
 {
 	const char *env = getenv("MLCTL_REGISTRY"), *xdg = getenv("XDG_DATA_HOME");
 	const char *home = getenv("HOME");
 
+	*out = NULL;
 	if (flag && *flag)
-		return mlctl_strdup(flag);
-	if (env && *env)
-		return mlctl_strdup(env);
-	if (xdg && *xdg)
-		return mlctl_aprintf("%s/mlctl/registry", xdg);
-	return mlctl_aprintf("%s/.local/share/mlctl/registry", home && *home ? home : ".");
+		*out = mlctl_strdup(flag);
+	else if (env && *env)
+		*out = mlctl_strdup(env);
+	else if (xdg && xdg[0] == '/') /* XDG's rule: a relative XDG_DATA_HOME is ignored */
+		*out = mlctl_aprintf("%s/mlctl/registry", xdg);
+	if (*out)
+		return 0;
+	if (!home || home[0] != '/') {
+		/* no HOME (a bare CI step): the account's home, never the current folder */
+		const struct passwd *pw = getpwuid(getuid());
+
+		home = pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
+	}
+	if (!home)
+		return mlctl_err_set(err, MLCTL_EIO,
+				     "no place for the registry: HOME is not set and the account has "
+				     "no home folder; pass --registry DIR or set MLCTL_REGISTRY");
+	*out = mlctl_aprintf("%s/.local/share/mlctl/registry", home);
+	return 0;
 }
 
 const char *mlctl_registry_root(const struct mlctl_registry *r)

@@ -20,8 +20,12 @@
 
 struct mlctl_registry;
 
-/* Where the registry is: flag, else MLCTL_REGISTRY, else XDG data home. Caller frees. */
-char *mlctl_registry_locate(const char *flag);
+/*
+ * Where the registry is: flag, else MLCTL_REGISTRY, else $XDG_DATA_HOME/mlctl/registry
+ * (when absolute), else ~/.local/share/mlctl/registry, home from HOME or else the
+ * password database. *out is the caller's to free.
+ */
+int mlctl_registry_locate(char **out, const char *flag, struct mlctl_err *err);
 
 /*
  * A registry is a local folder: refuse (MLCTL_EUSAGE) a location that names

@@ -52,6 +52,35 @@ load helpers
 	[ "$stderr" = "mlctl: missing argument; see 'mlctl show --help'" ]
 	run -2 --separate-stderr mlctl show a b
 	[ "$stderr" = "mlctl: unexpected argument 'b'; see 'mlctl show --help'" ]
+	# a global option before any command, missing its value
+	run -2 --separate-stderr mlctl --registry
+	[ "$stderr" = "mlctl: option '--registry' needs a value; see 'mlctl --help'" ]
+	run -2 --separate-stderr mlctl --json --color
+	[[ "$output" == *'"message": "option '"'"'--color'"'"' needs a value; see '"'"'mlctl --help'"'"'"'* ]]
+}
+
+@test "--help and --version fail when their output cannot be written" {
+	run -6 --separate-stderr bash -c "'$MLCTL' --help > /dev/full"
+	[ "$stderr" = "mlctl: cannot write the output: No space left on device" ]
+	run -6 bash -c "'$MLCTL' --version > /dev/full"
+	run -6 bash -c "'$MLCTL' --version --json > /dev/full"
+	run -6 bash -c "'$MLCTL' list --help > /dev/full"
+}
+
+@test "the default registry: an absolute XDG_DATA_HOME, else HOME, else the account's home; never the current folder" {
+	make_project p
+	unset MLCTL_REGISTRY
+	mkdir home
+	HOME=$PWD/home XDG_DATA_HOME=relative run -0 mlctl push p -q
+	[ -f home/.local/share/mlctl/registry/mlctl.db ]
+	[ ! -e relative ]
+	HOME=$PWD/home XDG_DATA_HOME=$PWD/xdg run -0 mlctl push p -q
+	[ -f xdg/mlctl/registry/mlctl.db ]
+	# no HOME at all (env -i): the password database's home, not ./.local
+	pwhome=$(getent passwd "$(id -u)" | cut -d: -f6)
+	run --separate-stderr env -i PATH=/usr/bin:/bin "$MLCTL" -v versions nosuch-model
+	[[ "$stderr" == "registry: $pwhome/.local/share/mlctl/registry"* ]]
+	[ ! -e .local ]
 }
 
 @test "repeatable options keep every value" {

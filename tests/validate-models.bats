@@ -220,3 +220,49 @@ PY
 	real h5 model.h5
 	passes prj-h5
 }
+
+@test "what a loader reads whatever the name says is scanned: npz members, zips, compressed and protocol 0/1 pickles" {
+	# numpy.load unpickles any member that starts with npy's magic
+	for member in a a.bin A.NPY; do
+		rm -rf prj-npz-evil-renamed
+		mkdir prj-npz-evil-renamed
+		MEMBER=$member /usr/bin/python3 "$REAL" npz-evil-renamed prj-npz-evil-renamed/model.npz
+		project prj-npz-evil-renamed model.npz
+		fails prj-npz-evil-renamed MLV101 "imports posix.system"
+		[[ "$output" == *"model.npz:$member"* ]]
+	done
+	# the same archive under a name that says nothing: read as numpy.load and torch.load would
+	mv prj-npz-evil-renamed/model.npz prj-npz-evil-renamed/weights.bin
+	project prj-npz-evil-renamed weights.bin
+	fails prj-npz-evil-renamed MLV101 "imports posix.system"
+	# pickles of protocol 0 and 1 (no PROTO opcode to see) and compressed joblib files
+	for p in 0 1; do
+		real "pickle-p$p-evil" model.bin
+		fails "prj-pickle-p$p-evil" MLV101 "imports posix.system (GLOBAL)"
+		real "pickle-p$p-clean" weights.dat
+		passes "prj-pickle-p$p-clean"
+	done
+	real joblib-evil-zlib model.bin
+	fails prj-joblib-evil-zlib MLV101 "imports posix.system"
+	real joblib-evil-gzip model.joblib.gz
+	fails prj-joblib-evil-gzip MLV101 "imports posix.system"
+	real joblib-evil-xz model.joblib.xz
+	fails prj-joblib-evil-xz MLV101 "imports posix.system"
+	real joblib-arrays-zlib model.bin
+	passes prj-joblib-arrays-zlib
+	# a pickle that runs os.system and only then breaks: the import is what counts
+	real pickle-p0-evil-then-broken model.bin
+	run -1 --separate-stderr mlctl validate prj-pickle-p0-evil-then-broken
+	[[ "$output" == *"MLV101  imports posix.system (GLOBAL)"* ]] || { echo "$output"; false; }
+	# data and text that are not pickles stay quiet
+	mkdir plain
+	printf 'a,b\n1,2\n' | gzip -n > plain/train.csv.gz
+	printf 'class Net:\n    pass\n' > plain/net.py
+	printf 'copyright\nnotice\n' > plain/NOTICE
+	cat > plain/mlctl.json <<'JSON'
+{"schema": "mlctl/v1", "name": "m", "version": "1.0.0", "license": "MIT",
+ "artifacts": [{"path": "train.csv.gz", "role": "data"}, {"path": "net.py", "role": "code"},
+               {"path": "NOTICE", "role": "docs"}]}
+JSON
+	passes plain
+}

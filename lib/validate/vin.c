@@ -220,14 +220,65 @@ static enum fmt by_magic(const unsigned char *p, size_t n)
 	return F_UNKNOWN;
 }
 
+/* Pickle opcodes a stream of protocol 0 or 1 can start with (2 and up start with PROTO). */
+static int opens_pickle(int c)
+{
+	return c > 0 && strchr("(.012FIJKLMNPQRSTUVXabcdeghijloprstu}])GBCq", c) != NULL;
+}
+
+/*
+ * A file whose name and first bytes say nothing may still be what a loader
+ * unpickles: pickle.load and torch.load take a protocol 0 or 1 pickle under
+ * any name, joblib.load a compressed one. Scan it quietly: when it is a
+ * whole pickle, everything found counts; when it breaks off, an import on
+ * the deny list before the break still does, since a loader has run it by
+ * then. Anything else (text, data) says nothing.
+ */
+static void probe_pickle(struct mlctl_vin *in, int compressed)
+{
+	struct mlctl_report tmp, *real = in->rep;
+	int whole = 1;
+	size_t i;
+
+	mlctl_report_init(&tmp, "probe");
+	in->rep = &tmp;
+	if (compressed)
+		mlctl_vcheck_compressed_pickle(in);
+	else
+		mlctl_vcheck_pickle(in);
+	in->rep = real;
+	for (i = 0; i < tmp.nfindings; i++)
+		if (!strcmp(tmp.findings[i].id, "MLV100") || !strcmp(tmp.findings[i].id, "MLV108") ||
+		    !strcmp(tmp.findings[i].id, "MLV109"))
+			whole = 0;
+	for (i = 0; i < tmp.nruns && whole; i++)
+		mlctl_report_ran(real, tmp.runs[i].id, tmp.runs[i].file);
+	for (i = 0; i < tmp.nfindings; i++) {
+		const struct mlctl_finding *f = &tmp.findings[i];
+
+		if (whole || !strcmp(f->id, "MLV101")) {
+			if (!whole)
+				mlctl_report_ran(real, f->id, f->file);
+			mlctl_report_add(real, f->id, f->severity, f->file, "%s", f->message);
+		}
+	}
+	mlctl_report_release(&tmp);
+}
+
 void mlctl_vcheck_file(struct mlctl_vin *in)
 {
 	const unsigned char *p;
 	size_t n = mlctl_vin_peek(in, &p, 16);
 	enum fmt want = by_extension(in->path), got = by_magic(p, n);
 
-	if (want == F_UNKNOWN && got == F_UNKNOWN)
-		return; /* code, data, docs: nothing to read natively */
+	if (want == F_UNKNOWN && got == F_UNKNOWN) {
+		/* code, data, docs: nothing to read natively, unless a loader would unpickle it */
+		if (n > 0 && mlctl_vin_compression(p, n))
+			probe_pickle(in, 1);
+		else if (n > 0 && opens_pickle(p[0]))
+			probe_pickle(in, 0);
+		return;
+	}
 	mlctl_report_ran(in->rep, "MLV150", in->path);
 	if (want == F_PICKLE) {
 		/* .pt/.pth/.ckpt/.pkl: a plain pickle (any protocol) or a PyTorch zip */
@@ -274,8 +325,9 @@ void mlctl_vcheck_file(struct mlctl_vin *in)
 		mlctl_vcheck_pickle(in);
 		break;
 	case F_ZIP:
+		/* a zip whose name says nothing may be loaded by torch.load or numpy.load */
 		mlctl_vcheck_zip(in, ends_with(in->path, ".keras") ? "keras" :
-				 ends_with(in->path, ".npz") ? "npz" : "torch");
+				 ends_with(in->path, ".npz") ? "npz" : "any");
 		break;
 	case F_SAFETENSORS:
 		mlctl_vcheck_safetensors(in);

@@ -95,7 +95,7 @@ void mlctl_vcheck_safetensors(struct mlctl_vin *in);
 void mlctl_vcheck_npy(struct mlctl_vin *in);
 void mlctl_vcheck_gguf(struct mlctl_vin *in);
 void mlctl_vcheck_onnx(struct mlctl_vin *in);
-void mlctl_vcheck_zip(struct mlctl_vin *in, const char *kind); /* "torch", "keras", "npz" */
+void mlctl_vcheck_zip(struct mlctl_vin *in, const char *kind); /* "torch", "keras", "npz", "any" */
 /* A compressed pickle (joblib's zlib, gzip, bz2, xz, lzma, lz4 containers): inflate, then scan. */
 void mlctl_vcheck_compressed_pickle(struct mlctl_vin *in);
 /* The compression a file's first bytes announce ("zlib", "gzip", …), or NULL. */

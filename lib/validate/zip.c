@@ -689,16 +689,20 @@ static void keras_config(struct mlctl_vin *in, struct mlctl_vin *sub)
 	mlctl_buf_release(&text);
 }
 
-/* What to do with a member: 0 nothing, 1 pickle, 2 npy, 3 Keras config. */
+/*
+ * What to do with a member: 0 nothing, 1 pickle, 2 npy, 3 Keras config, 4
+ * npy if it is one. Kind "any" is a zip whose name says nothing: read as
+ * both torch.load and numpy.load would.
+ */
 static int member_kind(const char *kind, const char *name, int *found)
 {
-	if (!strcmp(kind, "torch") && ends_with(name, ".pkl")) {
+	if ((!strcmp(kind, "torch") || !strcmp(kind, "any")) && ends_with(name, ".pkl")) {
 		if (ends_with(name, "/data.pkl") || !strcmp(name, "data.pkl"))
 			*found = 1;
 		return 1;
 	}
-	if (!strcmp(kind, "npz") && ends_with(name, ".npy"))
-		return 2;
+	if (!strcmp(kind, "npz") || !strcmp(kind, "any"))
+		return ends_with(name, ".npy") ? 2 : 4; /* numpy.load reads any member with npy's magic */
 	if (!strcmp(kind, "keras") && !strcmp(name, "config.json")) {
 		*found = 1;
 		return 3;
@@ -723,14 +727,17 @@ static void check_members(struct zip *z, const char *kind)
 			continue;
 		mlctl_escape(nm, sizeof(nm), e->name);
 		if (e->flags & 1) {
-			mlctl_report_add(in->rep, "MLV106", MLCTL_SEV_ERROR, in->path,
+			/* a member only its content could make a model is a warning, not an error */
+			mlctl_report_add(in->rep, "MLV106",
+					 what == 4 ? MLCTL_SEV_WARNING : MLCTL_SEV_ERROR, in->path,
 					 "member '%s' is encrypted, so it cannot be checked; store it "
 					 "unencrypted",
 					 nm);
 			continue;
 		}
 		if (e->method != 0 && e->method != 8) {
-			mlctl_report_add(in->rep, "MLV106", MLCTL_SEV_ERROR, in->path,
+			mlctl_report_add(in->rep, "MLV106",
+					 what == 4 ? MLCTL_SEV_WARNING : MLCTL_SEV_ERROR, in->path,
 					 "member '%s' uses compression method %u, which mlctl cannot "
 					 "read, so it cannot be checked; save it stored or deflated",
 					 nm, e->method);
@@ -748,11 +755,18 @@ static void check_members(struct zip *z, const char *kind)
 			mlctl_vcheck_pickle(&sub);
 		} else if (what == 2) {
 			mlctl_vcheck_npy(&sub);
+		} else if (what == 4) {
+			const unsigned char *p;
+
+			if (mlctl_vin_peek(&sub, &p, 6) == 6 && !memcmp(p, "\x93NUMPY", 6))
+				mlctl_vcheck_npy(&sub);
+			else
+				what = 0; /* numpy.load gives such a member as bytes */
 		} else {
 			keras_config(in, &sub);
 		}
 		/* pickles and configs were read whole anyway: finish and check the CRC */
-		member_close(m, &sub, what != 2 || e->usize <= CONFIG_CAP);
+		member_close(m, &sub, what == 1 || what == 3 || e->usize <= CONFIG_CAP);
 		mlctl_vin_release(&sub);
 		free(sub_path);
 	}
