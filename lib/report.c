@@ -223,8 +223,11 @@ cJSON *mlctl_report_json(const struct mlctl_report *rep, int strict)
 
 	cJSON_AddNumberToObject(doc, "schema_version", 1);
 	cJSON_AddStringToObject(doc, "subject", rep->subject);
+	/* a folder has no digest until it is packaged: null, so the key is always there */
 	if (rep->digest[0])
 		cJSON_AddStringToObject(doc, "digest", rep->digest);
+	else
+		cJSON_AddNullToObject(doc, "digest");
 	cJSON_AddBoolToObject(doc, "passed", !mlctl_report_failed(rep, strict));
 	cJSON_AddBoolToObject(doc, "strict", strict);
 	sum = cJSON_AddObjectToObject(doc, "summary");

@@ -219,6 +219,12 @@ JSON
       "file": "model.pkl",'* ]]
 	run -1 mlctl validate p --json --strict
 	[[ "$output" == *'"passed": false'* ]]
+	# every key the page lists is there: a folder's digest is null, a package's its digest
+	run -0 mlctl validate p --json
+	[[ "$output" == *'"digest": null,'* ]]
+	mlctl package p -o p.mlpkg -q >/dev/null
+	run -0 mlctl validate p.mlpkg --json
+	[[ "$output" == *'"digest": "sha256:'* ]]
 }
 
 @test "--json on a failed gate: the report with the error in it, and the error line on stderr" {
