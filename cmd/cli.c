@@ -434,11 +434,11 @@ void cli_table_row(struct cli_table *t, ...)
 
 void cli_table_print(const struct cli *cli, struct cli_table *t)
 {
-	size_t w[16] = { 0 }, r, c;
+	size_t *w = mlctl_calloc(t->ncols + 1, sizeof(*w)), r, c;
 
 	for (r = 0; r < t->nrows; r++)
-		for (c = 0; c < t->ncols && c < 16; c++) {
-			size_t n = strlen(t->cells[r * t->ncols + c]);
+		for (c = 0; c < t->ncols; c++) {
+			size_t n = mlctl_display_width(t->cells[r * t->ncols + c]);
 
 			if (n > w[c])
 				w[c] = n;
@@ -454,15 +454,15 @@ void cli_table_print(const struct cli *cli, struct cli_table *t)
 		for (c = 0; c < last; c++) {
 			const char *cell = t->cells[r * t->ncols + c];
 
-			if (c + 1 == last)
-				fputs(cell, stdout);
-			else
-				printf("%-*s  ", (int)w[c], cell);
+			fputs(cell, stdout);
+			if (c + 1 < last)
+				printf("%*s", (int)(w[c] - mlctl_display_width(cell) + 2), "");
 		}
 		if (r == 0)
 			fputs(cli_c(cli, "reset"), stdout);
 		fputc('\n', stdout);
 	}
+	free(w);
 }
 
 void cli_table_release(struct cli_table *t)

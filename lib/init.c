@@ -201,26 +201,40 @@ static cJSON *onnx_signature(const char *path)
 	return sig;
 }
 
-/* A model name from a folder name: lowercase, other characters to '-'. */
+/*
+ * A model name from a folder name: ASCII letters lowercased, digits, '.' and
+ * '_' kept, every run of anything else (spaces, other scripts) one '-', no
+ * '-' or '.' at either end; "model" when nothing is left ('日本').
+ */
 static char *name_from_dir(const char *dir)
 {
 	char *real = realpath(dir, NULL);
-	const char *base = mlctl_basename(real ? real : dir);
-	char *name = mlctl_strdup(*base ? base : "model");
-	size_t i, n = strlen(name);
+	const char *base = mlctl_basename(real ? real : dir), *p;
+	struct mlctl_buf b = MLCTL_BUF_INIT;
 
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
+	for (p = base; *p; p++) {
+		unsigned char c = (unsigned char)*p;
 
-		c = (unsigned char)tolower(c);
-		name[i] = (char)((isalnum(c) || c == '.' || c == '_' || c == '-') ? c : '-');
+		if (c < 0x80 && (isalnum(c) || c == '.' || c == '_')) {
+			c = (unsigned char)tolower(c);
+			mlctl_buf_add(&b, &c, 1);
+		} else if (b.len > 0 && b.buf[b.len - 1] != '-') {
+			mlctl_buf_add(&b, "-", 1);
+		}
 	}
-	if (!isalnum((unsigned char)name[0]))
-		name[0] = 'm';
-	if (n > MLCTL_NAME_MAX)
-		name[MLCTL_NAME_MAX] = '\0';
-	free(real);
-	return name;
+	while (b.len > 0 && !isalnum((unsigned char)b.buf[b.len - 1]))
+		b.buf[--b.len] = '\0';
+	for (p = b.buf; p && *p && !isalnum((unsigned char)*p); p++)
+		;
+	{
+		char *name = mlctl_strdup(p && *p ? p : "model");
+
+		if (strlen(name) > MLCTL_NAME_MAX)
+			name[MLCTL_NAME_MAX] = '\0';
+		mlctl_buf_release(&b);
+		free(real);
+		return name;
+	}
 }
 
 void mlctl_init_result_release(struct mlctl_init_result *res)

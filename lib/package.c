@@ -372,7 +372,12 @@ static int arc_err(struct mlctl_err *err, struct archive *a, int code, const cha
 {
 	const char *msg = archive_error_string(a);
 
-	return mlctl_err_set(err, code, "%s '%s': %s", what, path, msg ? msg : "unknown error");
+	/* a package that cannot be read is damaged or cut short: say what to do */
+	return mlctl_err_set(err, code, "%s '%s': %s%s", what, path, msg ? msg : "unknown error",
+			     code == MLCTL_EINTEGRITY ? "; the package is damaged or cut short: "
+							"make it again with 'mlctl package', or "
+							"copy it again"
+						      : "");
 }
 
 static struct archive_entry *make_entry(const char *path, uint64_t size, unsigned mode,

@@ -309,10 +309,30 @@ char *mlctl_report_junit(const struct mlctl_report *rep, int strict)
 	return mlctl_buf_detach(&b);
 }
 
+/*
+ * A file path as a relative URI reference (RFC 3986): '/' and unreserved
+ * characters as they are, every other byte (UTF-8 too, and the ':' of a
+ * member "model.pt:data.pkl") percent-encoded.
+ */
+static void uri_path(struct mlctl_buf *b, const char *path)
+{
+	mlctl_buf_reset(b);
+	for (; *path; path++) {
+		unsigned char c = (unsigned char)*path;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("-._~/", c))
+			mlctl_buf_add(b, path, 1);
+		else
+			mlctl_buf_printf(b, "%%%02X", c);
+	}
+}
+
 char *mlctl_report_sarif(const struct mlctl_report *rep, const char *tool_version)
 {
 	static const char *const levels[] = { "error", "warning", "note" };
 	cJSON *doc = cJSON_CreateObject(), *runs, *run, *driver, *rules, *results;
+	struct mlctl_buf uri = MLCTL_BUF_INIT;
 	char *out;
 	size_t i;
 
@@ -352,11 +372,13 @@ char *mlctl_report_sarif(const struct mlctl_report *rep, const char *tool_versio
 		cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "message"), "text", f->message);
 		loc = cJSON_CreateObject();
 		phys = cJSON_AddObjectToObject(loc, "physicalLocation");
+		uri_path(&uri, f->file[0] ? f->file : "mlctl.json");
 		cJSON_AddStringToObject(cJSON_AddObjectToObject(phys, "artifactLocation"), "uri",
-					f->file[0] ? f->file : "mlctl.json");
+					uri.buf);
 		cJSON_AddItemToArray(cJSON_AddArrayToObject(r, "locations"), loc);
 		cJSON_AddItemToArray(results, r);
 	}
+	mlctl_buf_release(&uri);
 	out = mlctl_json_pretty(doc);
 	cJSON_Delete(doc);
 	return out;

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "banned.h"
 
@@ -727,6 +728,27 @@ static int shows_badly(unsigned cp)
 	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
 	       (cp >= 0x200e && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
 	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
+size_t mlctl_display_width(const char *s)
+{
+	mbstate_t st;
+	size_t cols = 0, n = strlen(s);
+
+	memset(&st, 0, sizeof(st));
+	while (n > 0) {
+		wchar_t wc;
+		size_t k = mbrtowc(&wc, s, n, &st);
+		int w;
+
+		if (k == (size_t)-1 || k == (size_t)-2 || k == 0)
+			return cols + n; /* not text in this locale: a column a byte */
+		w = wcwidth(wc);
+		cols += w < 0 ? 1 : (size_t)w;
+		s += k;
+		n -= k;
+	}
+	return cols;
 }
 
 const char *mlctl_escape(char *out, size_t cap, const char *str)

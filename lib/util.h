@@ -157,6 +157,8 @@ size_t mlctl_utf8_check(const char *s, size_t n);
  * (cut with "..." to fit cap, at least 4), which is returned.
  */
 const char *mlctl_escape(char *out, size_t cap, const char *s);
+/* Columns s takes on a terminal (UTF-8: wide CJK and emoji count 2); bytes when it is not text. */
+size_t mlctl_display_width(const char *s);
 
 /*
  * Make LC_CTYPE a UTF-8 locale (C.UTF-8 when installed, else the user's

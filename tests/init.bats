@@ -86,3 +86,12 @@ load helpers
 	[ ! -e x/mlctl.json ]
 	run -3 mlctl init nowhere
 }
+
+@test "init makes a model name from any folder name: runs of other characters one '-', 'model' when none is left" {
+	for pair in "日本:model" "Ünïcode Model:n-code-model" "My Model v2:my-model-v2" "__x__:x"; do
+		dir=${pair%%:*} want=${pair#*:}
+		mkdir -p "$dir" && printf 'weights\n' > "$dir/model.bin"
+		run -0 mlctl init "$dir" -q
+		run -0 grep -F "\"name\": \"$want\"" "$dir/mlctl.json"
+	done
+}

@@ -157,6 +157,8 @@ load helpers
 	head -c 15000 p.mlpkg > cut.mlpkg
 	run -5 --separate-stderr mlctl push cut.mlpkg
 	[[ "$stderr" == *"cut.mlpkg"* ]]
+	# the one line says what to do, not only what libarchive saw
+	[[ "$stderr" == *"; the package is damaged or cut short: make it again with 'mlctl package', or copy it again" ]]
 	run -3 mlctl show demo
 }
 

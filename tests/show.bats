@@ -148,3 +148,18 @@ two_versions() {
 	run -0 mlctl show demo:1.0.0
 	[[ "${lines[4]}" == "created:     "* ]]
 }
+
+@test "show's table lines up with names outside ASCII (columns, not bytes)" {
+	mkdir p && printf x > p/a.txt && printf y > 'p/données.txt' && printf z > 'p/日本語.bin'
+	mlctl init p -q
+	run -0 mlctl show p
+	# every SIZE cell starts in the same terminal column
+	/usr/bin/python3 - "$output" <<'PY'
+import sys, unicodedata
+def width(s):
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+rows = [l for l in sys.argv[1].splitlines() if l.split()[:1] and l.split()[0] in ("PATH", "a.txt", "données.txt", "日本語.bin")]
+cols = {width(l[:l.index(l.split()[1])]) for l in rows}
+assert len(rows) == 4 and len(cols) == 1, (rows, cols)
+PY
+}

@@ -273,6 +273,16 @@ assert len(res) == 1 and res[0]["ruleId"] == "MLV101" and res[0]["level"] == "er
 assert rules[res[0]["ruleIndex"]]["id"] == "MLV101"
 assert res[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "model.pkl"
 PY
+	# a name outside ASCII, with spaces and URI delimiters, and a zip member: percent-encoded
+	mkdir q
+	"$PY" "$FIXTURES/make-models.py" torch-zip-evil "q/a<b>&\"c' 🚀.pt"
+	cat > q/mlctl.json <<'JSON'
+{"schema": "mlctl/v1", "name": "m", "version": "1.0.0", "license": "MIT",
+ "artifacts": [{"path": "a<b>&\"c' 🚀.pt", "role": "model"}]}
+JSON
+	run -1 mlctl validate q --sarif q.sarif -q
+	run -0 /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"])' q.sarif
+	[ "$output" = "a%3Cb%3E%26%22c%27%20%F0%9F%9A%80.pt%3Aarchive/data.pkl" ]
 }
 
 @test "validate takes the short digest that versions prints" {
