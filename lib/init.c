@@ -86,6 +86,8 @@ const char *mlctl_guess_role(const char *path)
 struct scan {
 	char **paths;
 	size_t n, alloc;
+	char **skipped; /* names no package can hold (not UTF-8, controls, '\\') */
+	size_t nskipped;
 };
 
 static int path_cmp(const void *a, const void *b)
@@ -119,7 +121,10 @@ static int scan_dir(struct scan *s, const char *root, const char *rel, struct ml
 			continue;
 		sub = rel ? mlctl_aprintf("%s/%s", rel, e->d_name) : mlctl_strdup(e->d_name);
 		subfull = mlctl_path_join(root, sub);
-		if (lstat(subfull, &st) == 0 && mlctl_path_is_safe(sub)) {
+		if (!mlctl_path_is_safe(sub)) {
+			s->skipped = mlctl_realloc(s->skipped, (s->nskipped + 1) * sizeof(char *));
+			s->skipped[s->nskipped++] = mlctl_strdup(sub);
+		} else if (lstat(subfull, &st) == 0) {
 			if (S_ISDIR(st.st_mode)) {
 				rc = scan_dir(s, root, sub, err);
 			} else if (S_ISREG(st.st_mode)) {
@@ -239,6 +244,11 @@ static char *name_from_dir(const char *dir)
 
 void mlctl_init_result_release(struct mlctl_init_result *res)
 {
+	size_t i;
+
+	for (i = 0; i < res->nskipped; i++)
+		free(res->skipped[i]);
+	free(res->skipped);
 	free(res->path);
 	free(res->name);
 	memset(res, 0, sizeof(*res));
@@ -247,7 +257,7 @@ void mlctl_init_result_release(struct mlctl_init_result *res)
 int mlctl_init_project(struct mlctl_init_result *res, const char *dir, const char *name,
 		       const char *version, int force, struct mlctl_err *err)
 {
-	struct scan s = { NULL, 0, 0 };
+	struct scan s = { NULL, 0, 0, NULL, 0 };
 	struct mlctl_semver sv;
 	cJSON *doc = NULL, *arts;
 	const char *framework = NULL, *model_path = NULL;
@@ -278,6 +288,19 @@ int mlctl_init_project(struct mlctl_init_result *res, const char *dir, const cha
 		goto done;
 	if ((rc = scan_dir(&s, dir, NULL, err)))
 		goto done;
+	res->skipped = s.skipped;
+	res->nskipped = s.nskipped;
+	s.skipped = NULL;
+	if (s.n == 0 && res->nskipped) {
+		char shown[256];
+
+		rc = mlctl_err_set(err, MLCTL_EGATE,
+				   "'%s' has no files a package can hold: '%s'%s has a name that is "
+				   "not UTF-8 or holds a control character or backslash; rename it",
+				   dir, mlctl_escape(shown, sizeof(shown), res->skipped[0]),
+				   res->nskipped > 1 ? " (and others)" : "");
+		goto done;
+	}
 	if (s.n == 0) {
 		rc = mlctl_err_set(err, MLCTL_EGATE,
 				   "'%s' has no files to list; put the model's files there first",
@@ -325,6 +348,9 @@ done:
 	for (i = 0; i < s.n; i++)
 		free(s.paths[i]);
 	free(s.paths);
+	for (i = 0; i < s.nskipped && s.skipped; i++)
+		free(s.skipped[i]);
+	free(s.skipped);
 	cJSON_Delete(doc);
 	free(text);
 	if (rc)

@@ -12,6 +12,8 @@ struct mlctl_init_result {
 	char *path;        /* the manifest written; caller frees */
 	char *name;        /* the model name chosen; caller frees */
 	size_t nartifacts; /* files listed */
+	char **skipped;    /* files left out: names no package can hold; caller frees */
+	size_t nskipped;
 };
 
 /*

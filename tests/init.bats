@@ -95,3 +95,15 @@ load helpers
 		run -0 grep -F "\"name\": \"$want\"" "$dir/mlctl.json"
 	done
 }
+
+@test "init says which files it leaves out because no package can hold their names" {
+	mkdir p only
+	printf 'weights\n' > p/model.bin
+	printf 'x' > "p/$(printf 'caf\xe9.txt')"
+	printf 'x' > "only/$(printf 'caf\xe9.txt')"
+	run -0 --separate-stderr mlctl init p
+	[ "$output" = "wrote p/mlctl.json: model 'p', 1 artifact" ]
+	[[ "$stderr" == *"mlctl: warning: left out 'caf\\xe9.txt': its name is not UTF-8 or holds a control character or backslash, which no package can hold; rename it"* ]]
+	run -1 --separate-stderr mlctl init only
+	[ "$stderr" = "mlctl: 'only' has no files a package can hold: 'caf\\xe9.txt' has a name that is not UTF-8 or holds a control character or backslash; rename it" ]
+}
