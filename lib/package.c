@@ -241,49 +241,24 @@ done:
 /* Hash one collected file of the project into f->sha256, checking its size. */
 static int hash_project_file(struct mlctl_file_entry *f, const char *dir, struct mlctl_err *err)
 {
-	char *full = mlctl_path_join(dir, f->path), *buf = NULL;
-	struct mlctl_sha256 *h = NULL;
+	char *full = mlctl_path_join(dir, f->path);
 	uint64_t total = 0;
-	int fd, rc = 0;
+	int fd, rc;
 
 	fd = open(full, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot open '%s'", full);
-		goto done;
+		free(full);
+		return rc;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	h = mlctl_sha256_new();
-	buf = mlctl_malloc(MLCTL_IO_CHUNK);
-	for (;;) {
-		ssize_t n;
-
-		if (mlctl_interrupted()) {
-			rc = mlctl_err_interrupted(err);
-			goto done;
-		}
-		n = read(fd, buf, MLCTL_IO_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = mlctl_err_errno(err, MLCTL_EIO, "cannot read '%s'", full);
-			goto done;
-		}
-		if (n == 0)
-			break;
-		mlctl_sha256_update(h, buf, (size_t)n);
-		total += (uint64_t)n;
-	}
-	mlctl_sha256_final_hex(h, f->sha256);
-	if (total != f->size)
+	rc = mlctl_fd_hash_copy(fd, -1, f->sha256, &total, full, NULL, err);
+	if (!rc && total != f->size)
 		rc = mlctl_err_set(err, MLCTL_EIO,
 				   "'%s' changed while it was read; try again when it is no longer "
 				   "being written",
 				   full);
-done:
-	if (fd >= 0)
-		close(fd);
-	mlctl_sha256_free(h);
-	free(buf);
+	close(fd);
 	free(full);
 	return rc;
 }

@@ -127,8 +127,8 @@ int mlctl_target_open(struct mlctl_target *t, struct mlctl_err *err)
 static int copy_checked(const char *src, const char *dst, const struct mlctl_file_entry *f,
 			struct mlctl_err *err)
 {
-	struct mlctl_sha256 *h = mlctl_sha256_new();
-	char *buf = mlctl_malloc(MLCTL_IO_CHUNK), hex[65];
+	char hex[65];
+	uint64_t total;
 	int in, out = -1, rc = 0;
 
 	in = open(src, O_RDONLY | O_CLOEXEC);
@@ -141,29 +141,8 @@ static int copy_checked(const char *src, const char *dst, const struct mlctl_fil
 		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot create '%s'", dst);
 		goto done;
 	}
-	for (;;) {
-		ssize_t n;
-
-		if (mlctl_interrupted()) {
-			rc = mlctl_err_interrupted(err);
-			goto done;
-		}
-		n = read(in, buf, MLCTL_IO_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = mlctl_err_errno(err, MLCTL_EIO, "cannot read '%s'", src);
-			goto done;
-		}
-		if (n == 0)
-			break;
-		mlctl_sha256_update(h, buf, (size_t)n);
-		if (mlctl_write_all(out, buf, (size_t)n) < 0) {
-			rc = mlctl_err_errno(err, MLCTL_EIO, "cannot write '%s'", dst);
-			goto done;
-		}
-	}
-	mlctl_sha256_final_hex(h, hex);
+	if ((rc = mlctl_fd_hash_copy(in, out, hex, &total, src, dst, err)))
+		goto done;
 	if (strcmp(hex, f->sha256)) {
 		rc = mlctl_err_set(err, MLCTL_EIO,
 				   "'%s' changed while it was copied; try again when it is no longer "
@@ -178,8 +157,6 @@ done:
 		close(in);
 	if (out >= 0)
 		close(out);
-	mlctl_sha256_free(h);
-	free(buf);
 	return rc;
 }
 

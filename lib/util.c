@@ -337,6 +337,44 @@ int mlctl_read_file(struct mlctl_buf *out, const char *path, size_t cap, struct 
 	return 0;
 }
 
+int mlctl_fd_hash_copy(int in, int out, char hex[65], uint64_t *total, const char *src,
+		       const char *dst, struct mlctl_err *err)
+{
+	struct mlctl_sha256 *h = mlctl_sha256_new();
+	char *buf = mlctl_malloc(MLCTL_IO_CHUNK);
+	int rc = 0;
+
+	*total = 0;
+	for (;;) {
+		ssize_t n;
+
+		if (mlctl_interrupted()) {
+			rc = mlctl_err_interrupted(err);
+			break;
+		}
+		n = read(in, buf, MLCTL_IO_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = mlctl_err_errno(err, MLCTL_EIO, "cannot read '%s'", src);
+			break;
+		}
+		if (n == 0)
+			break;
+		mlctl_sha256_update(h, buf, (size_t)n);
+		*total += (uint64_t)n;
+		if (out >= 0 && mlctl_write_all(out, buf, (size_t)n) < 0) {
+			rc = mlctl_err_errno(err, MLCTL_EIO, "cannot write '%s'", dst);
+			break;
+		}
+	}
+	if (!rc)
+		mlctl_sha256_final_hex(h, hex);
+	mlctl_sha256_free(h);
+	free(buf);
+	return rc;
+}
+
 ssize_t mlctl_pread_all(int fd, void *buf, size_t n, uint64_t off)
 {
 	size_t done = 0;

@@ -94,6 +94,13 @@ int mlctl_read_file(struct mlctl_buf *out, const char *path, size_t cap, struct 
 int mlctl_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			    struct mlctl_err *err);
 int mlctl_write_all(int fd, const void *data, size_t len);
+/*
+ * Read fd `in` to its end, hashing into h (hex, 65 bytes, when it is done)
+ * and, when out >= 0, writing every byte there too; *total counts them.
+ * src and dst name the two for messages. Stops at a signal.
+ */
+int mlctl_fd_hash_copy(int in, int out, char hex[65], uint64_t *total, const char *src,
+		       const char *dst, struct mlctl_err *err);
 /* Up to n bytes at off: the count, short only at the end of the file; -1 on error. */
 ssize_t mlctl_pread_all(int fd, void *buf, size_t n, uint64_t off);
 int mlctl_mkdir_p(const char *path, mode_t mode, struct mlctl_err *err);
