@@ -460,3 +460,43 @@ int mlctl_tmp_leftovers(const char *root, int remove, mlctl_tmp_cb cb, void *pay
 	free(dir);
 	return rc;
 }
+
+int mlctl_blob_walk(const char *root,
+		    void (*fn)(void *ctx, const char *fan, const char *name, const char *path),
+		    void *ctx, int rmdir_empty)
+{
+	char *top = mlctl_path_join(root, "blobs/sha256");
+	DIR *d = opendir(top), *sd;
+	struct dirent *e, *f;
+
+	if (!d) {
+		free(top);
+		return -1;
+	}
+	while ((e = readdir(d))) {
+		char *sub;
+
+		if (e->d_name[0] == '.')
+			continue;
+		sub = mlctl_path_join(top, e->d_name);
+		sd = opendir(sub);
+		while (sd && (f = readdir(sd))) {
+			char *path;
+
+			if (f->d_name[0] == '.')
+				continue;
+			path = mlctl_path_join(sub, f->d_name);
+			fn(ctx, e->d_name, f->d_name, path);
+			free(path);
+		}
+		if (sd)
+			closedir(sd);
+		/* an empty fan-out folder: emptied now, or made by a write killed before its rename */
+		if (rmdir_empty && strlen(e->d_name) == 2)
+			rmdir(sub);
+		free(sub);
+	}
+	closedir(d);
+	free(top);
+	return 0;
+}

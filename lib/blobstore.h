@@ -79,4 +79,14 @@ int mlctl_tmp_leftovers(const char *root, int remove, mlctl_tmp_cb cb, void *pay
 /* Re-hash a stored blob: 0 when its name is its digest, MLCTL_EINTEGRITY if not. */
 int mlctl_blob_check(const char *root, const char *sha, uint64_t *size, struct mlctl_err *err);
 
+/*
+ * Call fn for every entry of every fan-out folder of blobs/sha256 (fan is
+ * its two-character folder, name the entry, path the entry's full path);
+ * with rmdir_empty, remove each fan-out folder that is empty afterwards.
+ * -1 when blobs/sha256 cannot be opened.
+ */
+int mlctl_blob_walk(const char *root,
+		    void (*fn)(void *ctx, const char *fan, const char *name, const char *path),
+		    void *ctx, int rmdir_empty);
+
 #endif

@@ -2185,59 +2185,43 @@ static int path_cmp(const void *a, const void *b)
  * reaches and tmp/'s leftovers, and with remove set, delete them (and the
  * folders they leave empty).
  */
+struct blob_garbage {
+	struct mlctl_garbage *g;
+	const struct sha_set *named;
+	int remove;
+};
+
+static void on_blob_garbage(void *ctx, const char *fan, const char *name, const char *path)
+{
+	struct blob_garbage *bg = ctx;
+	struct stat st;
+
+	/* anything else there is a problem for verify, not garbage */
+	if (!mlctl_is_sha256_hex(name) || strncmp(name, fan, 2) || sha_set_has(bg->named, name))
+		return;
+	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (!bg->remove || unlink(path) == 0)) {
+		bg->g->blobs++;
+		bg->g->blob_bytes += (uint64_t)st.st_size;
+		garbage_add(bg->g, mlctl_aprintf("blobs/sha256/%s/%s", fan, name));
+	}
+}
+
 static int collect_garbage(struct mlctl_registry *r, struct mlctl_garbage *g, int remove,
 			   struct mlctl_err *err)
 {
 	struct sha_set named = { NULL, 0, 0 };
-	char *top = mlctl_path_join(r->root, "blobs/sha256");
-	DIR *d = NULL, *sd;
-	struct dirent *e, *f;
+	struct blob_garbage bg = { g, &named, remove };
 	int rc;
 
 	if ((rc = named_blobs(r, &named, err)))
 		goto done;
-	d = opendir(top);
-	while (d && (e = readdir(d))) {
-		char *sub;
-
-		if (e->d_name[0] == '.')
-			continue;
-		sub = mlctl_path_join(top, e->d_name);
-		sd = opendir(sub);
-		while (sd && (f = readdir(sd))) {
-			char *path;
-			struct stat st;
-
-			/* anything else there is a problem for verify, not garbage */
-			if (!mlctl_is_sha256_hex(f->d_name) || strncmp(f->d_name, e->d_name, 2) ||
-			    sha_set_has(&named, f->d_name))
-				continue;
-			path = mlctl_path_join(sub, f->d_name);
-			if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-			    (!remove || unlink(path) == 0)) {
-				g->blobs++;
-				g->blob_bytes += (uint64_t)st.st_size;
-				garbage_add(g, mlctl_aprintf("blobs/sha256/%s/%s", e->d_name,
-							     f->d_name));
-			}
-			free(path);
-		}
-		if (sd)
-			closedir(sd);
-		/* an empty blob folder: emptied now, or made by a write killed before its rename */
-		if (remove && strlen(e->d_name) == 2)
-			rmdir(sub);
-		free(sub);
-	}
-	if (d)
-		closedir(d);
+	mlctl_blob_walk(r->root, on_blob_garbage, &bg, remove);
 	if (!(rc = mlctl_git_garbage(r->git, remove, on_git_garbage, g, err)))
 		rc = mlctl_tmp_leftovers(r->root, remove, on_tmp_leftover, g, err);
 	if (g->npaths)
 		qsort(g->paths, g->npaths, sizeof(*g->paths), path_cmp);
 done:
 	free(named.v);
-	free(top);
 	return rc;
 }
 
@@ -2366,47 +2350,35 @@ static int verify_git_file(void *payload, const char *path, const char *data, si
 	return 0;
 }
 
-static void verify_blobs(struct mlctl_registry *r, struct mlctl_verify_report *rep)
-{
-	char *top = mlctl_path_join(r->root, "blobs/sha256");
-	DIR *d = opendir(top), *sd;
-	struct dirent *e, *f;
+struct blob_verify {
+	struct mlctl_registry *r;
+	struct mlctl_verify_report *rep;
+};
 
-	if (!d) {
-		problem(rep, "blobs/sha256 is missing");
-		free(top);
+static void on_blob_verify(void *ctx, const char *fan, const char *name, const char *path)
+{
+	struct blob_verify *bv = ctx;
+	struct mlctl_err berr = MLCTL_ERR_INIT;
+	char *msg;
+
+	(void)path;
+	if (!mlctl_is_sha256_hex(name) || strncmp(name, fan, 2)) {
+		msg = mlctl_aprintf("stray file blobs/sha256/%s/%s; remove it", fan, name);
+		problem(bv->rep, msg);
+		free(msg);
 		return;
 	}
-	while ((e = readdir(d))) {
-		char *sub;
+	bv->rep->blobs++;
+	if (mlctl_blob_check(bv->r->root, name, NULL, &berr))
+		problem(bv->rep, berr.msg);
+}
 
-		if (e->d_name[0] == '.')
-			continue;
-		sub = mlctl_path_join(top, e->d_name);
-		sd = opendir(sub);
-		while (sd && (f = readdir(sd))) {
-			struct mlctl_err berr = MLCTL_ERR_INIT;
-			char *msg;
+static void verify_blobs(struct mlctl_registry *r, struct mlctl_verify_report *rep)
+{
+	struct blob_verify bv = { r, rep };
 
-			if (f->d_name[0] == '.')
-				continue;
-			if (!mlctl_is_sha256_hex(f->d_name) || strncmp(f->d_name, e->d_name, 2)) {
-				msg = mlctl_aprintf("stray file blobs/sha256/%s/%s; remove it",
-						    e->d_name, f->d_name);
-				problem(rep, msg);
-				free(msg);
-				continue;
-			}
-			rep->blobs++;
-			if (mlctl_blob_check(r->root, f->d_name, NULL, &berr))
-				problem(rep, berr.msg);
-		}
-		if (sd)
-			closedir(sd);
-		free(sub);
-	}
-	closedir(d);
-	free(top);
+	if (mlctl_blob_walk(r->root, on_blob_verify, &bv, 0) < 0)
+		problem(rep, "blobs/sha256 is missing");
 }
 
 int mlctl_registry_verify(struct mlctl_registry *r, struct mlctl_verify_report *rep,
