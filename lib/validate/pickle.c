@@ -38,8 +38,9 @@
 #define MEMO_MAX (1u << 20)
 #define STR_MAX 512 /* longer strings are never module or attribute names */
 #define MEMO_NAME_MAX 128      /* memoized strings kept (as possible names) up to this length */
-#define MEMO_STRS_MAX 65536    /* and this many; later ones are unknown: a global built
-				  from them is reported as hidden (MLV103), never missed */
+#define MEMO_KEPT_MAX 65536    /* memo values kept (names, dtypes, joblib classes); later
+				  ones are unknown: a global built from them is reported as
+				  hidden (MLV103), a joblib array as MLV109, never missed */
 #define LINE_MAX 4096
 
 /*
@@ -100,10 +101,9 @@ struct scan {
 	size_t n, alloc;
 	unsigned char *memo_set; /* bit per key < MEMO_MAX: was it stored */
 	struct memo_ent *memo;   /* open-addressing table: keys whose value is a name */
-	size_t memo_cap, memo_strs;
+	size_t memo_cap, memo_kept;
 	uint64_t memo_count;     /* distinct keys stored: the index MEMOIZE uses next */
 	size_t globals, calls;
-	int stop;
 	int joblib;              /* a wrapper's BUILD is followed by its array (joblib.load) */
 	int shadow;              /* reading array bytes as a plain pickle.load would: quiet */
 	struct scan *outer;      /* shadow: the scan whose memo it may fetch from */
@@ -618,7 +618,7 @@ static struct memo_ent *memo_slot(struct scan *sc, uint64_t idx, int create)
 		sc->memo_cap = 1024;
 		sc->memo = mlctl_calloc(sc->memo_cap, sizeof(*sc->memo));
 	}
-	if (create && 2 * (sc->memo_strs + 1) > sc->memo_cap) {
+	if (create && 2 * (sc->memo_kept + 1) > sc->memo_cap) {
 		/* grow: rehash every entry into a table twice as large */
 		struct memo_ent *old = sc->memo;
 		size_t oldcap = sc->memo_cap, k;
@@ -679,11 +679,11 @@ static int memo_put(struct scan *sc, uint64_t idx)
 	} else {
 		e = memo_slot(sc, idx, 0);
 	}
-	if (memo_worthy(top) && (e || sc->memo_strs < MEMO_STRS_MAX)) {
+	if (memo_worthy(top) && (e || sc->memo_kept < MEMO_KEPT_MAX)) {
 		if (!e) {
 			e = memo_slot(sc, idx, 1);
 			e->key_plus_one = idx + 1;
-			sc->memo_strs++;
+			sc->memo_kept++;
 		} else {
 			value_free(&e->v);
 		}
@@ -729,7 +729,7 @@ static void reset(struct scan *sc)
 		value_free(&sc->memo[i].v);
 	free(sc->memo);
 	sc->memo = NULL;
-	sc->memo_cap = sc->memo_strs = 0;
+	sc->memo_cap = sc->memo_kept = 0;
 	if (sc->memo_set)
 		memset(sc->memo_set, 0, MEMO_MAX / 8);
 	sc->memo_count = 0;
