@@ -134,9 +134,12 @@ setup() {
 	cp -r p "$shared/p"
 	chmod -R a+rwX "$shared/p"
 	export MLCTL_REGISTRY=$shared/registry
+	# and a copy of the binary: the checkout may sit in a folder only root can enter
+	cp "$MLCTL" "$shared/mlctl"
+	chmod 755 "$shared/mlctl"
 	nobody() {
 		setpriv --reuid=4321 --regid=4321 --clear-groups env -i PATH=/usr/bin:/bin \
-			HOME="$shared" MLCTL_REGISTRY="$MLCTL_REGISTRY" "$@" "$MLCTL" push "$shared/p" -q
+			HOME="$shared" MLCTL_REGISTRY="$MLCTL_REGISTRY" "$@" "$shared/mlctl" push "$shared/p" -q
 	}
 	run -0 nobody USER=runner LOGNAME=other
 	next_version "$shared/p" 1.0.1
