@@ -4,6 +4,7 @@
 #   make test SANITIZE=address,undefined
 #   make demo       install what is missing, build, run the whole flow on examples/iris
 #   make bench      speed and memory against openssl/sha256sum/cp/tar on the same data
+#   make FAULTS=0   a build without the test-only fault points (MLCTL_FAULT)
 #   make fuzz       every parser under libFuzzer + ASan for FUZZ_SECONDS each (default 60)
 
 CC ?= cc
@@ -11,11 +12,16 @@ PKGS := libgit2 libcurl sqlite3 libarchive libcjson libcrypto zlib
 PREFIX ?= /usr/local
 BUILD ?= build
 SANITIZE ?=
+# FAULTS=0 compiles out the test-only fault points (MLCTL_FAULT, see lib/util.h)
+FAULTS ?= 1
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -pthread -Ilib -Ilib/validate
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifeq ($(FAULTS),0)
+CFLAGS += -DMLCTL_NO_FAULTS
+endif
 ifneq ($(SANITIZE),)
 BUILD := build-san
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all

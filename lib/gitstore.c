@@ -666,13 +666,7 @@ int mlctl_git_apply(struct mlctl_git *g, struct mlctl_err *err)
 			rc = git_fail(err, MLCTL_EIO, "cannot write to the registry's history");
 			goto done;
 		}
-	{
-		/* tests: die with the objects written and no ref moved (see registry.c) */
-		const char *at = getenv("MLCTL_TEST_CRASH");
-
-		if (at && !strcmp(at, "objects"))
-			_exit(99);
-	}
+	mlctl_fault("git-objects"); /* objects written, no ref moved */
 	if (g->moved && !g->head_applied) {
 		clear_lock(g, MLCTL_GIT_BRANCH);
 		if (g->had_head)

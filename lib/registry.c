@@ -246,22 +246,6 @@ static void forget_installed(struct mlctl_registry *r)
 }
 
 /*
- * Tests: with MLCTL_TEST_CRASH=POINT, die there as a crash would. Points:
- * "staged" (a push's blobs are in tmp/), "installed" (they are in blobs/,
- * git and the database do not name them yet), "objects" (git's new objects
- * are written, no ref moved: in gitstore.c), "git" (git has the event, the
- * database does not). MLCTL_TEST_CRASH_AFTER_GIT is "git".
- */
-static void crash_point(const char *where)
-{
-	const char *at = getenv("MLCTL_TEST_CRASH");
-
-	if ((at && !strcmp(at, where)) ||
-	    (!strcmp(where, "git") && getenv("MLCTL_TEST_CRASH_AFTER_GIT")))
-		_exit(99);
-}
-
-/*
  * Finish a write begun with begin_write. With rc 0: git's queued changes,
  * then the database's COMMIT. Otherwise, or when one of those fails, undo
  * all of it: git put back, the blobs this write installed removed, the
@@ -274,7 +258,7 @@ static int end_write(struct mlctl_registry *r, int rc, struct mlctl_err *err)
 	if (!rc && r->git && mlctl_git_pending(r->git)) {
 		rc = mlctl_git_apply(r->git, err);
 		if (!rc)
-			crash_point("git");
+			mlctl_fault("git-applied");
 	}
 	if (!rc && !sqlite3_get_autocommit(r->db))
 		rc = db_exec(r, "COMMIT", err);
@@ -1806,7 +1790,7 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 	if ((rc = reserve_space(r, err)) ||
 	    (rc = staging_install(r, sg, &res->blobs_written, err)))
 		goto done;
-	crash_point("installed");
+	mlctl_fault("blobs-installed");
 done:
 	rc = end_write(r, rc, err);
 	if (!rc && !res->existed)
@@ -1843,7 +1827,7 @@ static int push_dir(struct mlctl_registry *r, struct mlctl_push_result *res, con
 	res->nfiles = n;
 	mlctl_manifest_set_files(&m, files, n);
 	files = NULL;
-	crash_point("staged");
+	mlctl_fault("blobs-staged");
 	rc = commit_version(r, &m, res, bump, validated, &sg, &vanished, err);
 done:
 	staging_release(&sg);
@@ -1883,7 +1867,7 @@ static int push_pkg(struct mlctl_registry *r, struct mlctl_push_result *res, con
 			goto done;
 	if (rc < 0)
 		goto done;
-	crash_point("staged");
+	mlctl_fault("blobs-staged");
 	rc = commit_version(r, m, res, bump, validated, &sg, &vanished, err);
 done:
 	staging_release(&sg);

@@ -709,6 +709,44 @@ int mlctl_err_interrupted(struct mlctl_err *err)
 			     (int)caught);
 }
 
+#ifndef MLCTL_NO_FAULTS
+void mlctl_fault(const char *point)
+{
+	static const char *seen[64];
+	static unsigned counts[64];
+	const char *at = getenv("MLCTL_FAULT"), *trace = getenv("MLCTL_FAULT_TRACE");
+	size_t i, len = strlen(point);
+	unsigned want = 1;
+
+	if (!at && !trace)
+		return;
+	if (trace && *trace) {
+		int fd = open(trace, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+		if (fd >= 0) {
+			/* a trace is best effort: one write, so lines of racing processes stay whole */
+			char line[128];
+			int n = snprintf(line, sizeof(line), "%s\n", point);
+
+			if (n > 0 && write(fd, line, (size_t)n) != n)
+				n = 0;
+			close(fd);
+		}
+	}
+	if (!at || strncmp(at, point, len) || (at[len] && at[len] != ':'))
+		return;
+	if (at[len] == ':')
+		want = (unsigned)strtoul(at + len + 1, NULL, 10);
+	for (i = 0; i < MLCTL_ARRAY_SIZE(seen) && seen[i] && strcmp(seen[i], point); i++)
+		;
+	if (i == MLCTL_ARRAY_SIZE(seen))
+		return;
+	seen[i] = point;
+	if (++counts[i] >= want)
+		_exit(99);
+}
+#endif
+
 /* Length of the well-formed UTF-8 sequence at s[0, n) and its code point, or 0. */
 static size_t utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
 {

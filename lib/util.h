@@ -152,6 +152,21 @@ void mlctl_catch_signals(void);
 int mlctl_interrupted(void); /* the signal caught, or 0 */
 int mlctl_err_interrupted(struct mlctl_err *err);
 
+/*
+ * Fault points, for tests: every write step of the registry calls
+ * mlctl_fault("name"). With MLCTL_FAULT=name[:n] in the environment the
+ * process dies there (_exit(99), as a crash would: no cleanup, no buffers
+ * flushed) the n-th time (default 1) it passes that point. With
+ * MLCTL_FAULT_TRACE=FILE each point passed is appended to FILE as a line, so
+ * a test can list the points a command passes and crash it at each in turn.
+ * A build with FAULTS=0 (make FAULTS=0) compiles them out.
+ */
+#ifdef MLCTL_NO_FAULTS
+#define mlctl_fault(point) ((void)0)
+#else
+void mlctl_fault(const char *point);
+#endif
+
 /* 1 when s[0, n) is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
 int mlctl_utf8_valid(const char *s, size_t n);
 /* The length of the longest well-formed UTF-8 prefix of s[0, n): n when all of it is. */

@@ -92,7 +92,7 @@ assert a["production"]["digest"].startswith("sha256:")' "$output"
 
 @test "a crash between git and the database during an alias move is caught up" {
 	two_versions
-	MLCTL_TEST_CRASH_AFTER_GIT=1 run -99 mlctl alias set demo:1.0.0 production
+	MLCTL_FAULT=git-applied run -99 mlctl alias set demo:1.0.0 production
 	run -0 sqlite3 "$MLCTL_REGISTRY/mlctl.db" "SELECT count(*) FROM aliases"
 	[ "$output" = 0 ]
 	run -0 mlctl show demo:production

@@ -46,7 +46,7 @@ load helpers
 	make_project p
 	mlctl push p -q
 	next_version p 1.0.1
-	MLCTL_TEST_CRASH_AFTER_GIT=1 run -99 mlctl push p
+	MLCTL_FAULT=git-applied run -99 mlctl push p
 	# git has the version, the database does not yet
 	run -0 sqlite3 "$MLCTL_REGISTRY/mlctl.db" "SELECT count(*) FROM versions"
 	[ "$output" = 1 ]
@@ -90,8 +90,8 @@ load helpers
 	mlctl push p -q
 	next_version p 1.0.1
 	before=$(registry_state)
-	for point in staged installed objects; do
-		MLCTL_TEST_CRASH=$point run -99 mlctl push p
+	for point in blobs-staged blobs-installed git-objects; do
+		MLCTL_FAULT=$point run -99 mlctl push p
 		run -0 mlctl registry verify
 		[[ "${lines[-1]}" == "ok: 1 version, 3 files, "* ]] || { echo "$point: $output"; false; }
 		[[ "${lines[0]}" == "warning: "* ]] || { echo "$point: $output"; false; }
@@ -110,7 +110,7 @@ load helpers
 	make_project p
 	mlctl push p -q
 	next_version p 1.0.1
-	MLCTL_TEST_CRASH=installed run -99 mlctl push p
+	MLCTL_FAULT=blobs-installed run -99 mlctl push p
 	run -0 --separate-stderr mlctl registry verify
 	[ "$output" = "warning: 1 orphan blob (19.5 KiB) that no version names; remove it with 'mlctl registry gc'
 warning: 2 leftover files in tmp/ (32.0 KiB) of writers that are gone; remove them with 'mlctl registry gc'
@@ -137,7 +137,7 @@ assert len(d["warnings"]) == 2 and "orphan blob" in d["warnings"][0], d' "$outpu
 	make_project p
 	mlctl push p -q
 	next_version p 1.0.1
-	MLCTL_TEST_CRASH=objects run -99 mlctl push p
+	MLCTL_FAULT=git-objects run -99 mlctl push p
 	sha=$(sha256sum p/model.bin | cut -c1-64)
 	state=$(registry_state)
 	run -0 mlctl registry gc --dry-run
@@ -233,7 +233,7 @@ freed 0 B: 0 orphan blobs (0 B), 0 git objects (0 B), 1 leftover file in tmp/ (0
 	for attempt in 1 2 3; do
 		# model.bin of the next version stored by a push that died before naming it
 		next_version p "1.0.$attempt"
-		MLCTL_TEST_CRASH=installed run -99 mlctl push p
+		MLCTL_FAULT=blobs-installed run -99 mlctl push p
 		# the package has a large file after model.bin, so gc can run between the two
 		cp -r p q
 		head -c 64000000 /dev/urandom > q/zz.bin
