@@ -210,6 +210,19 @@ static int make_sig(git_signature **sig, const char *actor, int64_t when)
 	return rc;
 }
 
+int mlctl_git_tag_name_is_valid(const char *name)
+{
+	char *refname = mlctl_aprintf("refs/tags/%s", name);
+	int valid = 0;
+
+	git_libgit2_init();
+	if (git_reference_name_is_valid(&valid, refname) < 0)
+		valid = 0;
+	git_libgit2_shutdown();
+	free(refname);
+	return valid != 0;
+}
+
 int mlctl_git_identity(char **name, char **email)
 {
 	git_config *cfg = NULL;

@@ -31,6 +31,12 @@ void mlctl_git_free(struct mlctl_git *g);
 /* The branch's commit (pending, else stored) into oid, or "" when there is none yet. */
 int mlctl_git_head(struct mlctl_git *g, char oid[41], struct mlctl_err *err);
 
+/*
+ * 1 when git can hold refs/tags/NAME (libgit2's reference name rules: no
+ * "..", no part ending in ".lock", no control characters...), else 0.
+ */
+int mlctl_git_tag_name_is_valid(const char *name);
+
 struct mlctl_git_change {
 	const char *path; /* inside the tree, "a/b/c.json" */
 	const char *data; /* NULL removes the file */

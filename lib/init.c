@@ -207,9 +207,9 @@ static cJSON *onnx_signature(const char *path)
 }
 
 /*
- * A model name from a folder name: ASCII letters lowercased, digits, '.' and
- * '_' kept, every run of anything else (spaces, other scripts) one '-', no
- * '-' or '.' at either end; "model" when nothing is left ('日本').
+ * A model name from a folder name: ASCII letters lowercased, digits and '_'
+ * kept, every run of anything else (dots, spaces, other scripts) one '-',
+ * only a letter or digit at either end; "model" when nothing is left ('日本').
  */
 static char *name_from_dir(const char *dir)
 {
@@ -220,7 +220,7 @@ static char *name_from_dir(const char *dir)
 	for (p = base; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
-		if (c < 0x80 && (isalnum(c) || c == '.' || c == '_')) {
+		if (c < 0x80 && (isalnum(c) || c == '_')) {
 			c = (unsigned char)tolower(c);
 			mlctl_buf_add(&b, &c, 1);
 		} else if (b.len > 0 && b.buf[b.len - 1] != '-') {
@@ -234,8 +234,12 @@ static char *name_from_dir(const char *dir)
 	{
 		char *name = mlctl_strdup(p && *p ? p : "model");
 
-		if (strlen(name) > MLCTL_NAME_MAX)
-			name[MLCTL_NAME_MAX] = '\0';
+		size_t n = strlen(name);
+
+		if (n > MLCTL_NAME_MAX)
+			name[n = MLCTL_NAME_MAX] = '\0';
+		while (n > 1 && !isalnum((unsigned char)name[n - 1]))
+			name[--n] = '\0';
 		mlctl_buf_release(&b);
 		free(real);
 		return name;
@@ -279,8 +283,7 @@ int mlctl_init_project(struct mlctl_init_result *res, const char *dir, const cha
 	res->name = name ? mlctl_strdup(name) : name_from_dir(dir);
 	if (!mlctl_name_is_valid(res->name)) {
 		rc = mlctl_err_set(err, MLCTL_EUSAGE,
-				   "'%s' is not a model name; use lowercase letters, digits, '.', "
-				   "'_' and '-' (pass --name)",
+				   "'%s' is not a model name; " MLCTL_NAME_RULE " (pass --name)",
 				   res->name);
 		goto done;
 	}

@@ -7,31 +7,36 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gitstore.h"
 #include "banned.h"
 
 /* ---------------------------------------------------------------- names */
 
-static int name_part_ok(const char *s, size_t n)
+static int name_char_ok(char c, int legacy)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+	       (legacy && c == '.');
+}
+
+/* [a-z0-9]([a-z0-9_-]*[a-z0-9])?, or legacy: [a-z0-9][a-z0-9._-]* (older mlctl) */
+static int name_part_ok(const char *s, size_t n, int legacy)
 {
 	size_t i;
 
 	if (n == 0 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
 		return 0;
-	for (i = 1; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		      c == '-'))
+	for (i = 1; i < n; i++)
+		if (!name_char_ok(s[i], legacy))
 			return 0;
-	}
-	return 1;
+	return legacy || (s[n - 1] != '_' && s[n - 1] != '-');
 }
 
-int mlctl_name_is_valid(const char *name)
+static int name_ok(const char *name, int legacy)
 {
 	size_t n = strlen(name);
 	const char *slash = strchr(name, '/');
@@ -39,11 +44,21 @@ int mlctl_name_is_valid(const char *name)
 	if (n == 0 || n > MLCTL_NAME_MAX)
 		return 0;
 	if (!slash)
-		return name_part_ok(name, n);
+		return name_part_ok(name, n, legacy);
 	if (strchr(slash + 1, '/'))
 		return 0;
-	return name_part_ok(name, (size_t)(slash - name)) &&
-	       name_part_ok(slash + 1, n - (size_t)(slash - name) - 1);
+	return name_part_ok(name, (size_t)(slash - name), legacy) &&
+	       name_part_ok(slash + 1, n - (size_t)(slash - name) - 1, legacy);
+}
+
+int mlctl_name_is_valid(const char *name)
+{
+	return name_ok(name, 0);
+}
+
+int mlctl_name_is_readable(const char *name)
+{
+	return name_ok(name, 1);
 }
 
 /* ---------------------------------------------------------------- semver */
@@ -243,23 +258,85 @@ int mlctl_semver_bump(char **out, const char *from, const char *part, struct mlc
 
 /* ---------------------------------------------------------------- refs */
 
+static int alias_char_ok(char c, int legacy)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '-' || (legacy && c == '.');
+}
+
+/* A letter, then letters, digits, '_', '-', ending in a letter or digit; legacy: '.' too. */
+static int alias_ok(const char *alias, int legacy)
+{
+	size_t n = strlen(alias), i;
+	char last = n ? alias[n - 1] : 0;
+
+	if (n == 0 || n > 64 || !isalpha((unsigned char)alias[0]) || !alias_char_ok(alias[0], 0))
+		return 0;
+	for (i = 1; i < n; i++)
+		if (!alias_char_ok(alias[i], legacy))
+			return 0;
+	return legacy || (last != '_' && last != '-');
+}
+
 int mlctl_alias_check(const char *alias, struct mlctl_err *err)
 {
-	size_t i;
+	if (alias_ok(alias, 0))
+		return 0;
+	return mlctl_err_set(err, MLCTL_EUSAGE,
+			     "alias '%.100s' is not valid; an alias starts with a letter, holds only "
+			     "letters, digits, '_' and '-' (no dots), ends in a letter or digit and "
+			     "has at most 64 characters, such as 'production'",
+			     alias);
+}
 
-	if (!isalpha((unsigned char)alias[0]) || strlen(alias) > 64)
-		return mlctl_err_set(err, MLCTL_EUSAGE,
-				     "alias '%s' must start with a letter and be at most 64 "
-				     "characters, such as 'production'",
-				     alias);
-	for (i = 0; alias[i]; i++)
-		if (!isalnum((unsigned char)alias[i]) && alias[i] != '-' && alias[i] != '_' &&
-		    alias[i] != '.')
-			return mlctl_err_set(err, MLCTL_EUSAGE,
-					     "alias '%s' may hold only letters, digits, '.', '_' and "
-					     "'-'",
-					     alias);
-	return 0;
+int mlctl_alias_is_readable(const char *alias)
+{
+	return alias_ok(alias, 1);
+}
+
+char *mlctl_version_tag(const char *name, const char *version)
+{
+	return mlctl_aprintf("%s@v%s", name, version);
+}
+
+char *mlctl_alias_tag(const char *name, const char *alias, int removed, int64_t n)
+{
+	return mlctl_aprintf("%s#%s%s#%lld", name, alias, removed ? "!" : "", (long long)n);
+}
+
+const char *mlctl_tag_problem(const char *tag)
+{
+	size_t n = strlen(tag);
+	const char *p;
+
+	if (mlctl_git_tag_name_is_valid(tag))
+		return NULL;
+	for (p = tag; (p = strstr(p, ".lock")); p++)
+		if (p + 5 == tag + n || p[5] == '/')
+			return "git refuses a reference name with a part ending in '.lock'";
+	if (strstr(tag, ".."))
+		return "git refuses '..' in a reference name";
+	if (strstr(tag, "/.") || tag[0] == '.')
+		return "git refuses a part of a reference name starting with '.'";
+	return "git cannot hold it as a reference name";
+}
+
+int mlctl_alias_tags_check(const char *name, const char *alias, struct mlctl_err *err)
+{
+	char *set = mlctl_alias_tag(name, alias, 0, 1), *rm = mlctl_alias_tag(name, alias, 1, 1);
+	const char *why = mlctl_tag_problem(set);
+	int rc = 0;
+
+	if (!why)
+		why = mlctl_tag_problem(rm);
+	if (why)
+		rc = mlctl_err_set(err, MLCTL_EUSAGE,
+				   "alias '%.100s' of '%s' cannot be a git tag ('%s'): %s; choose "
+				   "another alias",
+				   alias, name, set, why);
+	free(set);
+	free(rm);
+	return rc;
 }
 
 /* Lowercase hex digits at the start of s: how many. */
@@ -323,7 +400,8 @@ int mlctl_ref_parse(struct mlctl_ref *out, const char *s, struct mlctl_err *err)
 				return MLCTL_EUSAGE;
 			out->kind = MLCTL_REF_VERSION;
 		} else if (isalpha((unsigned char)tag[0])) {
-			if (mlctl_alias_check(tag, err))
+			/* aliases an older mlctl made (with dots) are still read */
+			if (!alias_ok(tag, 1) && mlctl_alias_check(tag, err))
 				return MLCTL_EUSAGE;
 			out->kind = MLCTL_REF_ALIAS;
 		} else {
@@ -341,13 +419,12 @@ int mlctl_ref_parse(struct mlctl_ref *out, const char *s, struct mlctl_err *err)
 		goto badname;
 	memcpy(out->name, s, nname);
 	out->name[nname] = '\0';
-	if (!mlctl_name_is_valid(out->name))
+	if (!mlctl_name_is_readable(out->name))
 		goto badname;
 	return 0;
 badname:
 	return mlctl_err_set(err, MLCTL_EUSAGE,
-			     "'%.*s' is not a model name; use lowercase letters, digits, '.', "
-			     "'_' and '-' (optionally 'team/name'), at most 128 characters",
+			     "'%.*s' is not a model name; " MLCTL_NAME_RULE,
 			     (int)(nname > 200 ? 200 : nname), s);
 }
 
@@ -549,6 +626,13 @@ static void check_files_index(struct checker *c, const cJSON *files)
 						  : "(no path)");
 			return;
 		}
+		if (!strcmp(path->valuestring, MLCTL_MANIFEST_FILE)) {
+			emit(c, "MLV012", MLCTL_SEV_ERROR,
+			     "files index lists '%s', the manifest itself; rebuild the package with "
+			     "'mlctl package'",
+			     MLCTL_MANIFEST_FILE);
+			return;
+		}
 		if (!cJSON_IsNumber(size) || size->valuedouble < 0 ||
 		    size->valuedouble > 9007199254740992.0 ||
 		    size->valuedouble != (double)(uint64_t)size->valuedouble ||
@@ -719,15 +803,87 @@ static void check_artifacts(struct checker *c, const cJSON *root)
 	}
 }
 
+/* Where a value sits, for messages: "metrics.auc", "artifacts[1].path". */
+struct value_walk {
+	struct checker *c;
+	struct mlctl_buf path;
+	int reported; /* findings so far: a hostile file could have millions */
+};
+
+#define VALUE_FINDINGS_MAX 20
+
+static int key_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+static const char *value_where(struct value_walk *w, char *q, size_t n)
+{
+	return w->path.len ? mlctl_escape(q, n, w->path.buf) : "the manifest";
+}
+
+/* Each key once per object, and every number one JSON can hold (cJSON reads 1e999 as inf). */
+static void check_values(struct value_walk *w, const cJSON *item)
+{
+	const cJSON *ch;
+	size_t mark = w->path.len, n = 0, i;
+	char q[512], k[256];
+
+	if (w->reported >= VALUE_FINDINGS_MAX)
+		return;
+	if (cJSON_IsNumber(item) && !isfinite(item->valuedouble)) {
+		w->reported++;
+		emit(w->c, "MLV001", MLCTL_SEV_ERROR,
+		     "%s is not a finite number (beyond +-1.8e308, which JSON cannot hold once "
+		     "read); use a number in range",
+		     value_where(w, q, sizeof(q)));
+		return;
+	}
+	if (cJSON_IsObject(item)) {
+		const cJSON **keys;
+
+		for (ch = item->child; ch; ch = ch->next)
+			n++;
+		keys = mlctl_calloc(n ? n : 1, sizeof(*keys));
+		for (i = 0, ch = item->child; ch; ch = ch->next)
+			keys[i++] = ch;
+		qsort(keys, n, sizeof(*keys), key_ptr_cmp);
+		for (i = 1; i < n && w->reported < VALUE_FINDINGS_MAX; i++)
+			if (!strcmp(keys[i]->string, keys[i - 1]->string) &&
+			    (i < 2 || strcmp(keys[i]->string, keys[i - 2]->string))) {
+				w->reported++;
+				emit(w->c, "MLV001", MLCTL_SEV_ERROR,
+				     "key '%s' appears more than once in %s; keep one",
+				     mlctl_escape(k, sizeof(k), keys[i]->string),
+				     value_where(w, q, sizeof(q)));
+			}
+		free(keys);
+	}
+	for (i = 0, ch = item->child; ch; ch = ch->next, i++) {
+		if (cJSON_IsObject(item))
+			mlctl_buf_printf(&w->path, "%s%s", mark ? "." : "", ch->string);
+		else
+			mlctl_buf_printf(&w->path, "[%zu]", i);
+		check_values(w, ch);
+		w->path.len = mark;
+		w->path.buf[mark] = '\0';
+	}
+}
+
 int mlctl_manifest_check(const cJSON *root, int with_files, mlctl_finding_fn fn, void *ctx)
 {
 	struct checker c = { fn, ctx, 0 };
-	const cJSON *it;
+	struct value_walk vw = { &c, MLCTL_BUF_INIT, 0 };
+	int stored = (with_files & MLCTL_MANIFEST_STORED) == MLCTL_MANIFEST_STORED;
+	const cJSON *it, *name;
 
+	with_files &= MLCTL_MANIFEST_FILES;
 	if (!cJSON_IsObject(root)) {
 		emit(&c, "MLV002", MLCTL_SEV_ERROR, "the manifest must be a JSON object");
 		return c.errors;
 	}
+	check_values(&vw, root);
+	mlctl_buf_release(&vw.path);
 	for (it = root->child; it; it = it->next)
 		if (!mlctl_str_in(it->string, known_keys, MLCTL_ARRAY_SIZE(known_keys)))
 			emit(&c, "MLV005", MLCTL_SEV_WARNING,
@@ -739,15 +895,16 @@ int mlctl_manifest_check(const cJSON *root, int with_files, mlctl_finding_fn fn,
 	else if (strcmp(it->valuestring, MLCTL_SCHEMA))
 		emit(&c, "MLV002", MLCTL_SEV_ERROR, "schema '%s' is not supported; use \"%s\"",
 		     it->valuestring, MLCTL_SCHEMA);
-	it = cJSON_GetObjectItemCaseSensitive(root, "name");
-	if (!cJSON_IsString(it))
+	name = cJSON_GetObjectItemCaseSensitive(root, "name");
+	if (!cJSON_IsString(name)) {
 		emit(&c, "MLV003", MLCTL_SEV_ERROR,
 		     "missing \"name\"; add a model name such as \"iris\"");
-	else if (!mlctl_name_is_valid(it->valuestring))
-		emit(&c, "MLV003", MLCTL_SEV_ERROR,
-		     "name '%s' is not valid; use lowercase letters, digits, '.', '_' and '-' "
-		     "(optionally 'team/name'), at most 128 characters",
-		     it->valuestring);
+		name = NULL;
+	} else if (!(stored ? mlctl_name_is_readable : mlctl_name_is_valid)(name->valuestring)) {
+		emit(&c, "MLV003", MLCTL_SEV_ERROR, "name '%s' is not valid; " MLCTL_NAME_RULE,
+		     name->valuestring);
+		name = NULL;
+	}
 	it = cJSON_GetObjectItemCaseSensitive(root, "version");
 	if (!cJSON_IsString(it)) {
 		emit(&c, "MLV004", MLCTL_SEV_ERROR,
@@ -755,11 +912,23 @@ int mlctl_manifest_check(const cJSON *root, int with_files, mlctl_finding_fn fn,
 	} else {
 		struct mlctl_semver v;
 
-		if (mlctl_semver_parse(&v, it->valuestring, NULL))
+		if (mlctl_semver_parse(&v, it->valuestring, NULL)) {
 			emit(&c, "MLV004", MLCTL_SEV_ERROR,
 			     "version '%s' is not a semantic version; use MAJOR.MINOR.PATCH such as "
 			     "1.0.0",
 			     it->valuestring);
+		} else if (name && !stored) {
+			/* the registry tags each version NAME@vVERSION: git must be able to */
+			char *tag = mlctl_version_tag(name->valuestring, it->valuestring);
+			const char *why = mlctl_tag_problem(tag);
+
+			if (why)
+				emit(&c, "MLV004", MLCTL_SEV_ERROR,
+				     "version '%s' cannot be tagged '%s' in the registry's git "
+				     "history: %s; choose another pre-release or build part",
+				     it->valuestring, tag, why);
+			free(tag);
+		}
 	}
 	check_fields(&c, root);
 	check_artifacts(&c, root);
@@ -861,7 +1030,7 @@ int mlctl_manifest_parse(struct mlctl_manifest *out, const char *text, size_t le
 	}
 	out->name = cJSON_GetObjectItemCaseSensitive(root, "name")->valuestring;
 	out->version = cJSON_GetObjectItemCaseSensitive(root, "version")->valuestring;
-	if (with_files)
+	if (with_files & MLCTL_MANIFEST_FILES)
 		files_from_json(out, cJSON_GetObjectItemCaseSensitive(root, "files"));
 	else
 		cJSON_DeleteItemFromObjectCaseSensitive(root, "files");

@@ -18,8 +18,20 @@
 
 /* ---- names and versions ---- */
 
-/* 1 when name is `[a-z0-9][a-z0-9._-]*`, optionally `ns/name`, <= 128 chars. */
+/*
+ * 1 when name is `[a-z0-9]([a-z0-9_-]*[a-z0-9])?`, optionally `ns/name`,
+ * <= 128 chars (DESIGN §3, GTO's grammar: no dots): the rule for new names.
+ */
 int mlctl_name_is_valid(const char *name);
+/*
+ * 1 when name is valid or was by the rule of older mlctl versions
+ * (`[a-z0-9][a-z0-9._-]*`): names a registry may hold and commands read.
+ */
+int mlctl_name_is_readable(const char *name);
+/* The model name rule, as the end of a message. */
+#define MLCTL_NAME_RULE \
+	"use lowercase letters, digits, '_' and '-', starting and ending with a letter or " \
+	"digit, no dots (optionally 'team/name'), at most 128 characters"
 
 struct mlctl_semver {
 	uint64_t major, minor, patch;
@@ -58,8 +70,25 @@ struct mlctl_ref {
  * MLCTL_EUSAGE when malformed or when a digest is shorter than 12 digits.
  */
 int mlctl_ref_parse(struct mlctl_ref *out, const char *s, struct mlctl_err *err);
-/* An alias: a letter, then letters, digits, '.', '_', '-'; at most 64. MLCTL_EUSAGE if not. */
+/*
+ * A new alias: a letter, then letters, digits, '_', '-' (no dots), ending in a
+ * letter or digit; at most 64. MLCTL_EUSAGE if not. (References still read
+ * aliases with dots, which older mlctl versions made.)
+ */
 int mlctl_alias_check(const char *alias, struct mlctl_err *err);
+/* 1 when alias is valid or was by the rule of older mlctl versions (dots allowed). */
+int mlctl_alias_is_readable(const char *alias);
+
+/* ---- git tags (DVC GTO's forms); the caller frees what these return ---- */
+
+/* NAME@vVERSION, the tag of a pushed version. */
+char *mlctl_version_tag(const char *name, const char *version);
+/* NAME#ALIAS#N when the alias is set, NAME#ALIAS!#N when it is removed. */
+char *mlctl_alias_tag(const char *name, const char *alias, int removed, int64_t n);
+/* NULL when git can hold refs/tags/TAG, else why not (a static string). */
+const char *mlctl_tag_problem(const char *tag);
+/* 0 when the alias's tags for name can be made, else MLCTL_EUSAGE saying why. */
+int mlctl_alias_tags_check(const char *name, const char *alias, struct mlctl_err *err);
 
 /* ---- findings ---- */
 
@@ -98,9 +127,15 @@ int mlctl_manifest_parse(struct mlctl_manifest *out, const char *text, size_t le
 			 struct mlctl_err *err);
 /*
  * Check a parsed manifest, reporting every finding (not only the first)
- * through fn. Returns the number of errors.
+ * through fn. Returns the number of errors. with_files, here and in
+ * mlctl_manifest_parse, is MLCTL_MANIFEST_FILES (or 1), optionally with
+ * MLCTL_MANIFEST_STORED.
  */
 int mlctl_manifest_check(const cJSON *root, int with_files, mlctl_finding_fn fn, void *ctx);
+#define MLCTL_MANIFEST_FILES 1  /* a "files" index must be there */
+/* read from a registry (files index included): its name by the rule it was written under
+ * (dots allowed), no tag check */
+#define MLCTL_MANIFEST_STORED 3
 /* Parse JSON; on failure NULL and the line of the problem in *line. */
 cJSON *mlctl_json_parse_located(const char *text, size_t len, size_t *line);
 /* 0 when text[0, len) is UTF-8, else the line (from 1) of its first bad byte. */

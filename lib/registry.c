@@ -436,6 +436,19 @@ struct event {
 	int validated; /* push: 1 unless pushed with --no-validate */
 };
 
+/* An event's integer field: 0 when absent; -1 when not a finite number in int64's range. */
+static int event_int(int64_t *out, const cJSON *it)
+{
+	*out = 0;
+	if (!it)
+		return 0;
+	if (!cJSON_IsNumber(it) || !(it->valuedouble >= -9.2e18 && it->valuedouble <= 9.2e18))
+		return -1;
+	*out = (int64_t)it->valuedouble;
+	return 0;
+}
+
+/* The event in a commit's message (JSON after the first blank line); -1 when there is none. */
 static int event_parse(struct event *ev, cJSON **json, const char *message)
 {
 	const char *body = strstr(message, "\n\n");
@@ -463,14 +476,13 @@ static int event_parse(struct event *ev, cJSON **json, const char *message)
 	STR(path)
 	STR(alias)
 #undef STR
-	it = cJSON_GetObjectItemCaseSensitive(j, "n");
-	ev->n = cJSON_IsNumber(it) ? (int64_t)it->valuedouble : 0;
+	*json = j;
+	if (event_int(&ev->n, cJSON_GetObjectItemCaseSensitive(j, "n")) ||
+	    event_int(&ev->time, cJSON_GetObjectItemCaseSensitive(j, "time")))
+		return -1;
 	ev->passed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "passed"));
-	it = cJSON_GetObjectItemCaseSensitive(j, "time");
-	ev->time = cJSON_IsNumber(it) ? (int64_t)it->valuedouble : 0;
 	it = cJSON_GetObjectItemCaseSensitive(j, "validated");
 	ev->validated = !cJSON_IsFalse(it); /* absent (older events): validated */
-	*json = j;
 	return ev->type && ev->actor ? 0 : -1;
 }
 
@@ -481,7 +493,7 @@ static char *version_path(const char *name, const char *version)
 
 static char *tag_name(const char *name, const char *version)
 {
-	return mlctl_aprintf("%s@v%s", name, version);
+	return mlctl_version_tag(name, version);
 }
 
 static int model_id(struct mlctl_registry *r, int64_t *id, const char *name, int create,
@@ -652,7 +664,7 @@ static int insert_record(struct mlctl_registry *r, const struct event *ev, const
 /* GTO's tags: NAME#ALIAS#N when the alias is set, NAME#ALIAS!#N when it is removed. */
 static char *alias_tag(const char *name, const char *alias, int removed, int64_t n)
 {
-	return mlctl_aprintf("%s#%s%s#%lld", name, alias, removed ? "!" : "", (long long)n);
+	return mlctl_alias_tag(name, alias, removed, n);
 }
 
 /* The commit a version was pushed in, where its NAME@vVERSION tag points. */
@@ -778,94 +790,94 @@ static int alias_state(struct mlctl_registry *r, const char *name, const char *a
 
 struct replay {
 	struct mlctl_registry *r;
-	size_t events;
+	size_t events, skipped;
 };
 
-/* Apply one git commit's event to the database (inside a write transaction). */
-static int replay_commit(void *payload, const char *commit, const char *message,
-			 struct mlctl_err *err)
+/* Apply one event (its commit's) to the database; its rows are undone by the caller on failure. */
+static int apply_event(struct mlctl_registry *r, const struct event *ev, const char *commit,
+		       struct mlctl_err *err)
 {
-	struct replay *rp = payload;
-	struct mlctl_registry *r = rp->r;
 	struct mlctl_buf text = MLCTL_BUF_INIT;
 	struct mlctl_manifest m;
-	struct event ev;
-	cJSON *json = NULL;
 	char *path = NULL, *tag = NULL, digest[72];
+	const char *why;
 	int rc = 0;
 
 	memset(&m, 0, sizeof(m));
-	if (event_parse(&ev, &json, message)) {
-		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
-				   "commit %.12s in the registry's history has no event record; "
-				   "the history was changed by hand",
-				   commit);
-		goto done;
-	}
-	if (!strcmp(ev.type, "push")) {
-		if (!ev.model || !ev.version || !ev.digest) {
+	if (!strcmp(ev->type, "push")) {
+		if (!ev->model || !ev->version || !ev->digest) {
 			rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
 					   "push event in commit %.12s lacks model, version or digest",
 					   commit);
 			goto done;
 		}
-		path = version_path(ev.model, ev.version);
+		tag = tag_name(ev->model, ev->version);
+		if ((why = mlctl_tag_problem(tag))) {
+			rc = mlctl_err_set(err, MLCTL_EINTEGRITY, "its tag '%s' is not valid: %s", tag,
+					   why);
+			goto done;
+		}
+		path = version_path(ev->model, ev->version);
 		if ((rc = mlctl_git_read(r->git, &text, commit, path, err)))
 			goto done;
-		if ((rc = mlctl_manifest_parse(&m, text.buf, text.len, path, 1, NULL, err))) {
+		if ((rc = mlctl_manifest_parse(&m, text.buf, text.len, path,
+					       MLCTL_MANIFEST_STORED, NULL, err))) {
 			err->code = rc = MLCTL_EINTEGRITY;
 			goto done;
 		}
-		mlctl_manifest_digest(&m, digest);
-		if (strcmp(digest, ev.digest)) {
+		if (strcmp(m.name, ev->model) || strcmp(m.version, ev->version)) {
 			rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
-					   "%s at commit %.12s has digest %s, but its event says %s",
-					   path, commit, digest, ev.digest);
+					   "%s names %s:%s, not the event's model and version", path,
+					   m.name, m.version);
 			goto done;
 		}
-		if ((rc = insert_version(r, &m, digest, ev.actor, ev.time, commit, ev.validated,
+		mlctl_manifest_digest(&m, digest);
+		if (strcmp(digest, ev->digest)) {
+			rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+					   "%s at commit %.12s has digest %s, but its event says %s",
+					   path, commit, digest, ev->digest);
+			goto done;
+		}
+		if ((rc = insert_version(r, &m, digest, ev->actor, ev->time, commit, ev->validated,
 					 err)))
 			goto done;
-		tag = tag_name(ev.model, ev.version);
-		if ((rc = mlctl_git_tag(r->git, tag, commit, ev.digest, ev.actor, ev.time, err)))
+		if ((rc = mlctl_git_tag(r->git, tag, commit, ev->digest, ev->actor, ev->time, err)))
 			goto done;
 	}
-	if (!strcmp(ev.type, "record")) {
+	if (!strcmp(ev->type, "record")) {
 		char *summary;
 
-		if (!ev.model || !ev.version || !ev.digest || !ev.kind || !ev.path) {
+		if (!ev->model || !ev->version || !ev->digest || !ev->kind || !ev->path) {
 			rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
 					   "record event in commit %.12s lacks model, version, digest, "
 					   "kind or path",
 					   commit);
 			goto done;
 		}
-		if ((rc = mlctl_git_read(r->git, &text, commit, ev.path, err)))
+		if ((rc = mlctl_git_read(r->git, &text, commit, ev->path, err)))
 			goto done;
 		summary = report_summary(text.buf, text.len);
-		rc = insert_record(r, &ev, summary, commit, err);
+		rc = insert_record(r, ev, summary, commit, err);
 		free(summary);
 		if (rc)
 			goto done;
 	}
-	if (!strcmp(ev.type, "alias") || !strcmp(ev.type, "unalias")) {
-		if (!ev.model || !ev.alias || !ev.version || !ev.digest || ev.n < 1) {
+	if (!strcmp(ev->type, "alias") || !strcmp(ev->type, "unalias")) {
+		if (!ev->model || !ev->alias || !ev->version || !ev->digest || ev->n < 1) {
 			rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
 					   "%s event in commit %.12s lacks model, alias, version, "
 					   "digest or move number",
-					   ev.type, commit);
+					   ev->type, commit);
 			goto done;
 		}
-		if ((rc = apply_alias(r, &ev, commit, err)))
+		if ((rc = mlctl_alias_tags_check(ev->model, ev->alias, err)))
+			goto done;
+		if ((rc = apply_alias(r, ev, commit, err)))
 			goto done;
 	}
 	/* events of kinds this version does not know are kept in the log as they are */
-	if ((rc = insert_event(r, &ev, commit, err)))
-		goto done;
-	rc = meta_set(r, "git_head", commit, err);
-	rp->events++;
+	rc = insert_event(r, ev, commit, err);
 done:
-	cJSON_Delete(json);
 	mlctl_manifest_release(&m);
 	mlctl_buf_release(&text);
 	free(path);
@@ -873,10 +885,118 @@ done:
 	return rc;
 }
 
+/*
+ * Whether a failure to apply an event stops the replay: the environment's
+ * (I/O, a full disk, a signal) does; the event's own (a name git cannot tag,
+ * a manifest that does not parse, a wrong digest, a row it repeats) does not.
+ */
+static int replay_stops(struct mlctl_registry *r, int rc)
+{
+	if (mlctl_interrupted())
+		return 1;
+	if (rc == MLCTL_EIO)
+		return (sqlite3_errcode(r->db) & 0xff) != SQLITE_CONSTRAINT;
+	return rc == MLCTL_EINTERNAL || rc == MLCTL_ENET;
+}
+
+/*
+ * An event that cannot be applied: kept in the events table as type
+ * "skipped" with why (so verify reports it), a warning on stderr, and the
+ * replay goes on past it.
+ */
+static int skip_event(struct replay *rp, const struct event *ev, const char *commit,
+		      const char *why, struct mlctl_err *err)
+{
+	struct event sk = *ev;
+	char *reason = mlctl_aprintf("%s event: %s", ev->type ? ev->type : "no", why);
+	int rc;
+
+	sk.type = "skipped";
+	sk.actor = ev->actor ? ev->actor : "";
+	sk.reason = reason;
+	rc = insert_event(rp->r, &sk, commit, err);
+	if (!rc) {
+		rp->skipped++;
+		fprintf(stderr,
+			"mlctl: warning: skipped commit %.12s of the registry's history (%s); the "
+			"rest is served; see 'mlctl registry verify'\n",
+			commit, reason);
+	}
+	free(reason);
+	return rc;
+}
+
+/* Apply one git commit's event to the database (inside a write transaction). */
+static int replay_commit(void *payload, const char *commit, const char *message,
+			 struct mlctl_err *err)
+{
+	struct replay *rp = payload;
+	struct mlctl_registry *r = rp->r;
+	struct mlctl_err why = MLCTL_ERR_INIT;
+	struct event ev;
+	cJSON *json = NULL;
+	int rc;
+
+	if ((rc = db_exec(r, "SAVEPOINT replay_event", err)))
+		return rc;
+	if (event_parse(&ev, &json, message))
+		rc = mlctl_err_set(&why, MLCTL_EINTEGRITY,
+				   "no event record, or one without type and actor or with a time "
+				   "or number that is not a finite integer");
+	else
+		rc = apply_event(r, &ev, commit, &why);
+	if (rc && replay_stops(r, rc)) {
+		*err = why;
+		goto done;
+	}
+	if (rc) {
+		/* undo what the event wrote before it failed, then record it as skipped */
+		if ((rc = db_exec(r, "ROLLBACK TO replay_event", err)) ||
+		    (rc = skip_event(rp, &ev, commit, why.msg, err)))
+			goto done;
+	} else {
+		rp->events++;
+	}
+	if (!(rc = meta_set(r, "git_head", commit, err)))
+		rc = db_exec(r, "RELEASE replay_event", err);
+done:
+	cJSON_Delete(json);
+	return rc;
+}
+
+static void problem(struct mlctl_verify_report *rep, const char *msg);
+
+/* Skipped events (the replay went past them) as verify's problems. */
+static int verify_skipped(struct mlctl_registry *r, struct mlctl_verify_report *rep,
+			  struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	char *msg;
+	int rc, s;
+
+	if ((rc = db_prepare(r, &st,
+			     "SELECT git_commit, reason FROM events WHERE type = 'skipped' "
+			     "ORDER BY id",
+			     err)))
+		return rc;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		msg = mlctl_aprintf("commit %.12s of the registry's history was skipped (%s); "
+				    "everything else is served, that event is not",
+				    (const char *)sqlite3_column_text(st, 0),
+				    (const char *)sqlite3_column_text(st, 1));
+		problem(rep, msg);
+		free(msg);
+	}
+	if (s != SQLITE_DONE)
+		rc = db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Inside a write transaction: bring the database up to git's tip. */
 static int catch_up_locked(struct mlctl_registry *r, size_t *events, struct mlctl_err *err)
 {
-	struct replay rp = { r, 0 };
+	struct replay rp = { r, 0, 0 };
 	char head[41], db_head[64];
 	int rc;
 
@@ -1459,7 +1579,8 @@ int mlctl_registry_resolve(struct mlctl_registry *r, struct mlctl_version_info *
 	}
 	sqlite3_finalize(st);
 	if (!rc && m) {
-		rc = mlctl_manifest_parse(m, manifest, strlen(manifest), info->name, 1, NULL, err);
+		rc = mlctl_manifest_parse(m, manifest, strlen(manifest), info->name,
+					  MLCTL_MANIFEST_STORED, NULL, err);
 		if (rc)
 			err->code = rc = MLCTL_EINTEGRITY;
 	}
@@ -2101,7 +2222,7 @@ static int named_in_git(void *payload, const char *path, const char *data, size_
 	if (strncmp(path, "models/", 7) || plen < 5 || strcmp(path + plen - 5, ".json") ||
 	    !strstr(path, "/versions/"))
 		return 0;
-	if (mlctl_manifest_parse(&m, data, len, path, 1, NULL, err))
+	if (mlctl_manifest_parse(&m, data, len, path, MLCTL_MANIFEST_STORED, NULL, err))
 		return mlctl_err_set(err, MLCTL_EINTEGRITY,
 				     "%s in git cannot be read, so the blobs it names are unknown; "
 				     "run 'mlctl registry verify'",
@@ -2311,7 +2432,7 @@ static int verify_git_file(void *payload, const char *path, const char *data, si
 	    !strstr(path, "/versions/"))
 		return 0;
 	gv->n++;
-	if (mlctl_manifest_parse(&m, data, len, path, 1, NULL, &perr)) {
+	if (mlctl_manifest_parse(&m, data, len, path, MLCTL_MANIFEST_STORED, NULL, &perr)) {
 		problem(gv->rep, perr.msg);
 		return 0;
 	}
@@ -2385,6 +2506,8 @@ int mlctl_registry_verify(struct mlctl_registry *r, struct mlctl_verify_report *
 		problem(rep, msg);
 		free(msg);
 	}
+	if ((rc = verify_skipped(r, rep, err)))
+		return rc;
 	if (*head && (rc = mlctl_git_files(r->git, head, verify_git_file, &gv, err)))
 		problem(rep, err->msg);
 	/* every version in the database is in git, and its files are stored */
@@ -2785,7 +2908,9 @@ int mlctl_registry_alias_set(struct mlctl_registry *r, struct mlctl_alias_move *
 	    (rc = mlctl_registry_resolve(r, &to, NULL, ref, err)))
 		return rc;
 	snprintf(mv->name, sizeof(mv->name), "%s", to.name);
-	rc = move_alias(r, mv, to.name, alias, &to, reason, err);
+	rc = mlctl_alias_tags_check(to.name, alias, err);
+	if (!rc)
+		rc = move_alias(r, mv, to.name, alias, &to, reason, err);
 	mlctl_version_info_release(&to);
 	return rc;
 }
@@ -2797,9 +2922,12 @@ int mlctl_registry_alias_rm(struct mlctl_registry *r, struct mlctl_alias_move *m
 	int rc;
 
 	memset(mv, 0, sizeof(*mv));
-	if (!mlctl_name_is_valid(name))
-		return mlctl_err_set(err, MLCTL_EUSAGE, "'%s' is not a model name", name);
-	if ((rc = mlctl_alias_check(alias, err)))
+	/* names and aliases an older mlctl made (with dots) can still be removed */
+	if (!mlctl_name_is_readable(name))
+		return mlctl_err_set(err, MLCTL_EUSAGE, "'%s' is not a model name; " MLCTL_NAME_RULE,
+				     name);
+	if ((!mlctl_alias_is_readable(alias) && (rc = mlctl_alias_check(alias, err))) ||
+	    (rc = mlctl_alias_tags_check(name, alias, err)))
 		return rc;
 	snprintf(mv->name, sizeof(mv->name), "%s", name);
 	return move_alias(r, mv, name, alias, NULL, reason, err);

@@ -105,9 +105,13 @@ assert a["production"]["digest"].startswith("sha256:")' "$output"
 	two_versions
 	before=$(registry_state)
 	run -2 --separate-stderr mlctl alias set demo:1.0.0 1prod
-	[[ "$stderr" == "mlctl: alias '1prod' must start with a letter and be at most 64 characters, such as 'production'" ]]
+	[[ "$stderr" == "mlctl: alias '1prod' is not valid; an alias starts with a letter, holds only letters, digits, '_' and '-' (no dots), ends in a letter or digit and has at most 64 characters, such as 'production'" ]]
 	run -2 --separate-stderr mlctl alias set demo:1.0.0 'pro d'
-	[[ "$stderr" == "mlctl: alias 'pro d' may hold only letters, digits, '.', '_' and '-'" ]]
+	[[ "$stderr" == "mlctl: alias 'pro d' is not valid; an alias starts with a letter, holds only letters, digits, '_' and '-' (no dots), ends in a letter or digit and has at most 64 characters, such as 'production'" ]]
+	run -2 --separate-stderr mlctl alias set demo:1.0.0 p..q
+	[[ "$stderr" == "mlctl: alias 'p..q' is not valid; an alias starts with a letter, holds only letters, digits, '_' and '-' (no dots), ends in a letter or digit and has at most 64 characters, such as 'production'" ]]
+	run -2 mlctl alias set demo:1.0.0 prod.v2
+	run -2 mlctl alias set demo:1.0.0 prod-
 	run -3 mlctl alias set demo:9.9.9 production
 	run -3 mlctl alias set nosuch:1.0.0 production
 	run -3 --separate-stderr mlctl alias rm demo production

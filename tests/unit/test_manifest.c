@@ -102,6 +102,20 @@ void test_ref(void)
 	CHECK_CODE(mlctl_ref_parse(&r, "Iris", &unit_err), MLCTL_EUSAGE);
 	CHECK_CODE(mlctl_ref_parse(&r, ":1.0.0", &unit_err), MLCTL_EUSAGE);
 	CHECK_CODE(mlctl_ref_parse(&r, "a/b/c", &unit_err), MLCTL_EUSAGE);
+	/* names and aliases with dots, which an older mlctl made, are still read */
+	CHECK_OK(mlctl_ref_parse(&r, "a.b:prod.v1", &unit_err));
+	CHECK(r.kind == MLCTL_REF_ALIAS && !strcmp(r.name, "a.b") && !strcmp(r.tag, "prod.v1"));
+	CHECK_CODE(mlctl_alias_check("p..q", &unit_err), MLCTL_EUSAGE);
+	CHECK_CODE(mlctl_alias_check("prod-", &unit_err), MLCTL_EUSAGE);
+	CHECK_OK(mlctl_alias_check("prod-2", &unit_err));
+	CHECK(mlctl_tag_problem("iris@v1.0.0-rc.1") == NULL);
+	CHECK(mlctl_tag_problem("iris@v1.0.0-rc.lock") != NULL);
+	CHECK(mlctl_tag_problem("iris@v1.0.0+build.lock") != NULL);
+	CHECK(mlctl_tag_problem("a..b@v1.0.0") != NULL);
+	CHECK(mlctl_tag_problem("team/x..y@v1.0.0") != NULL);
+	CHECK(mlctl_tag_problem("a.lock/b@v1.0.0") != NULL);
+	CHECK_CODE(mlctl_alias_tags_check("a..b", "prod", &unit_err), MLCTL_EUSAGE);
+	CHECK_OK(mlctl_alias_tags_check("a.b", "prod", &unit_err));
 	memset(long_name, 'a', sizeof(long_name) - 1);
 	long_name[sizeof(long_name) - 1] = '\0';
 	CHECK_CODE(mlctl_ref_parse(&r, long_name, &unit_err), MLCTL_EUSAGE);
@@ -113,7 +127,17 @@ void test_names(void)
 
 	CHECK(mlctl_name_is_valid("iris"));
 	CHECK(mlctl_name_is_valid("0iris"));
-	CHECK(mlctl_name_is_valid("iris-classifier_v2.1"));
+	CHECK(mlctl_name_is_valid("iris-classifier_v2"));
+	/* dots: only names an older mlctl made, still read (GTO's grammar has none) */
+	CHECK(!mlctl_name_is_valid("iris-classifier_v2.1"));
+	CHECK(mlctl_name_is_readable("iris-classifier_v2.1"));
+	CHECK(!mlctl_name_is_valid("a..b"));
+	CHECK(!mlctl_name_is_valid("team/x..y"));
+	CHECK(!mlctl_name_is_valid("iris-"));
+	CHECK(!mlctl_name_is_valid("iris_"));
+	CHECK(!mlctl_name_is_valid("team-/iris"));
+	CHECK(mlctl_name_is_valid("a"));
+	CHECK(!mlctl_name_is_readable("Iris"));
 	CHECK(mlctl_name_is_valid("team/iris"));
 	CHECK(!mlctl_name_is_valid(""));
 	CHECK(!mlctl_name_is_valid("-iris"));
