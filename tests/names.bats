@@ -149,3 +149,87 @@ serve.py
 	done
 	[ -z "$(registry_state)" ]
 }
+
+# model_named DIR NAME VERSION [EXTRA]: a one-file project; EXTRA is more JSON members
+model_named() {
+	mkdir -p "$1"
+	printf 'weights\n' > "$1/model.bin"
+	printf '{"schema": "mlctl/v1", "name": "%s", "version": "%s", "license": "MIT",\n "artifacts": [{"path": "model.bin", "role": "model"}]%s}\n' \
+		"$2" "$3" "${4:-}" > "$1/mlctl.json"
+}
+
+NAME_RULE="use lowercase letters, digits, '_' and '-', starting and ending with a letter or digit, no dots (optionally 'team/name'), at most 128 characters"
+
+@test "names and versions git cannot tag (a..b, team/x..y, 1.0.0-rc.lock, 1.0.0+build.lock) are refused before anything is written" {
+	model_named ok demo 1.0.0
+	run -0 mlctl push ok
+	run -0 mlctl alias set demo:1.0.0 production
+	before=$(registry_state)
+	for name in a..b team/x..y a.b demo- team/_x; do
+		model_named p "$name" 1.0.0
+		run -1 --separate-stderr mlctl validate p
+		[[ "$output" == *"MLV003  name '$name' is not valid; $NAME_RULE"* ]]
+		run -1 --separate-stderr mlctl push p
+		[[ "$stderr" == *"failed validation"* ]]
+		run -1 --separate-stderr mlctl push --no-validate p
+		[ "$stderr" = "mlctl: p/mlctl.json: name '$name' is not valid; $NAME_RULE" ]
+		run -1 mlctl package p -o p.mlpkg
+		[ ! -e p.mlpkg ]
+	done
+	for v in 1.0.0-rc.lock 1.0.0+build.lock; do
+		model_named p demo "$v"
+		run -1 --separate-stderr mlctl validate p
+		[[ "$output" == *"MLV004  version '$v' cannot be tagged 'demo@v$v' in the registry's git history: git refuses a reference name with a part ending in '.lock'; choose another pre-release or build part"* ]]
+		run -1 --separate-stderr mlctl push --no-validate p
+		[[ "$stderr" == *"version '$v' cannot be tagged 'demo@v$v'"* ]]
+	done
+	run -2 --separate-stderr mlctl alias set demo:1.0.0 p..q
+	[[ "$stderr" == "mlctl: alias 'p..q' is not valid; an alias starts with a letter, holds only letters, digits, '_' and '-' (no dots)"* ]]
+	run -2 mlctl alias rm demo p..q
+	run -2 mlctl alias set demo:1.0.0 staging.lock
+	[ "$(registry_state)" = "$before" ]
+	run -0 mlctl registry verify
+	# a version with a .lock part that is not its end tags fine
+	model_named p demo 1.0.0-rc.lock.1
+	run -0 mlctl push p
+}
+
+@test "numbers JSON cannot hold (1e999, -1e999), keys given twice, a files index listing mlctl.json: refused" {
+	model_named ok demo 1.0.0
+	run -0 mlctl push ok
+	before=$(registry_state)
+	model_named p demo 1.1.0 ', "metrics": {"accuracy": 1e999}'
+	run -1 --separate-stderr mlctl validate p
+	[[ "$output" == *"MLV001  metrics.accuracy is not a finite number (beyond +-1.8e308, which JSON cannot hold once read); use a number in range"* ]]
+	run -1 --separate-stderr mlctl push --no-validate p
+	[ "$stderr" = "mlctl: p/mlctl.json: metrics.accuracy is not a finite number (beyond +-1.8e308, which JSON cannot hold once read); use a number in range" ]
+	model_named p demo 1.1.0 ', "metrics": {"loss": -1e999}'
+	run -1 mlctl validate p
+	[[ "$output" == *"MLV001  metrics.loss is not a finite number"* ]]
+	model_named p demo 1.1.0 ', "smoke": {"runtime": "exec", "command": ["true"], "cases": "c.jsonl", "timeout_ms": 1e999}'
+	run -1 mlctl validate p
+	[[ "$output" == *"MLV001  smoke.timeout_ms is not a finite number"* ]]
+	model_named p demo 1.1.0 ', "version": "2.0.0"'
+	run -1 --separate-stderr mlctl validate p
+	[[ "$output" == *"MLV001  key 'version' appears more than once in the manifest; keep one"* ]]
+	run -1 --separate-stderr mlctl push --no-validate p
+	[ "$stderr" = "mlctl: p/mlctl.json: key 'version' appears more than once in the manifest; keep one" ]
+	model_named p demo 1.1.0 ', "metrics": {"auc": 0.9, "auc": 0.1}'
+	run -1 mlctl validate p
+	[[ "$output" == *"MLV001  key 'auc' appears more than once in metrics; keep one"* ]]
+	run -1 mlctl push p
+	bad_package self-index self.mlpkg
+	run -1 --separate-stderr mlctl validate self.mlpkg
+	[[ "$stderr$output" == *"files index lists 'mlctl.json', the manifest itself; rebuild the package with 'mlctl package'"* ]]
+	run -5 --separate-stderr mlctl push self.mlpkg
+	[[ "$stderr" == *"files index lists 'mlctl.json', the manifest itself"* ]]
+	[ "$(registry_state)" = "$before" ]
+	run -0 mlctl registry verify
+}
+
+@test "init names a model from a folder with dots by the rule: dots become '-'" {
+	mkdir -p 'My.Model v2.' && printf 'w\n' > 'My.Model v2./model.bin'
+	run -0 mlctl init 'My.Model v2.'
+	grep -q '"name": "my-model-v2"' 'My.Model v2./mlctl.json'
+	run -0 mlctl validate 'My.Model v2.'
+}
