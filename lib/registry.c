@@ -1976,42 +1976,18 @@ done:
 int mlctl_registry_pull(struct mlctl_registry *r, struct mlctl_version_info *info,
 			const char *ref, const char *dir, int force, struct mlctl_err *err)
 {
+	struct mlctl_dir_stage st;
 	struct mlctl_manifest m;
-	char *parent = NULL, *tmp = NULL, *old = NULL, *pretty = NULL, *mpath = NULL;
-	char *trimmed = mlctl_strdup(dir);
-	size_t i, len = strlen(trimmed);
-	int rc, exists;
+	char *pretty = NULL, *mpath = NULL;
+	size_t i;
+	int rc;
 
-	while (len > 1 && trimmed[len - 1] == '/')
-		trimmed[--len] = '\0';
-	if ((rc = mlctl_registry_resolve(r, info, &m, ref, err))) {
-		free(trimmed);
+	if ((rc = mlctl_registry_resolve(r, info, &m, ref, err)))
 		return rc;
-	}
-	exists = access(trimmed, F_OK) == 0;
-	if (exists && !mlctl_is_dir(trimmed)) {
-		rc = mlctl_err_set(err, MLCTL_ECONFLICT, "'%s' exists and is not a folder; pick "
-				   "another -o", trimmed);
+	if ((rc = mlctl_dir_stage_begin(&st, dir, force, err)))
 		goto done;
-	}
-	if (exists && !force && !mlctl_dir_is_empty(trimmed)) {
-		rc = mlctl_err_set(err, MLCTL_ECONFLICT,
-				   "'%s' is not empty; pull into a new folder or pass --force to "
-				   "replace it",
-				   trimmed);
-		goto done;
-	}
-	parent = mlctl_dirname(trimmed);
-	if ((rc = mlctl_mkdir_p(parent, 0755, err)))
-		goto done;
-	tmp = mlctl_aprintf("%s/.%s.pull-%ld", parent, mlctl_basename(trimmed), (long)getpid());
-	mlctl_rm_rf(tmp);
-	if (mkdir(tmp, 0755) < 0) {
-		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot create '%s'", tmp);
-		goto done;
-	}
 	for (i = 0; i < m.nfiles; i++) {
-		char *path = mlctl_path_join(tmp, m.files[i].path);
+		char *path = mlctl_path_join(st.tmp, m.files[i].path);
 		char *pdir = mlctl_dirname(path);
 
 		rc = mlctl_mkdir_p(pdir, 0755, err);
@@ -2021,43 +1997,20 @@ int mlctl_registry_pull(struct mlctl_registry *r, struct mlctl_version_info *inf
 		free(path);
 		if (rc)
 			goto done;
+		mlctl_fault("pull-file");
 	}
 	pretty = mlctl_manifest_pretty(&m, 0);
-	mpath = mlctl_path_join(tmp, MLCTL_MANIFEST_FILE);
+	mpath = mlctl_path_join(st.tmp, MLCTL_MANIFEST_FILE);
 	if ((rc = mlctl_write_file_atomic(mpath, pretty, strlen(pretty), 0644, err)))
 		goto done;
-	mlctl_fsync_dir(tmp);
-	if (exists && !mlctl_dir_is_empty(trimmed)) {
-		old = mlctl_aprintf("%s/.%s.old-%ld", parent, mlctl_basename(trimmed),
-				    (long)getpid());
-		if (rename(trimmed, old) < 0) {
-			rc = mlctl_err_errno(err, MLCTL_EIO, "cannot move '%s' aside", trimmed);
-			goto done;
-		}
-	} else if (exists) {
-		rmdir(trimmed);
-	}
-	if (rename(tmp, trimmed) < 0) {
-		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot rename '%s' to '%s'", tmp, trimmed);
-		if (old)
-			rename(old, trimmed);
-		goto done;
-	}
-	mlctl_fsync_dir(parent);
-	if (old)
-		mlctl_rm_rf(old);
+	rc = mlctl_dir_stage_commit(&st, err);
 done:
-	if (rc && tmp)
-		mlctl_rm_rf(tmp);
+	mlctl_dir_stage_release(&st);
 	if (rc)
 		mlctl_version_info_release(info);
 	mlctl_manifest_release(&m);
-	free(parent);
-	free(tmp);
-	free(old);
 	free(pretty);
 	free(mpath);
-	free(trimmed);
 	return rc;
 }
 
