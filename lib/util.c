@@ -705,6 +705,17 @@ void mlctl_dir_stage_release(struct mlctl_dir_stage *st)
 	memset(st, 0, sizeof(*st));
 }
 
+void mlctl_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mlctl: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
 char *mlctl_dirname(const char *path)
 {
 	const char *slash = strrchr(path, '/');

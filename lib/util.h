@@ -171,6 +171,12 @@ int mlctl_err_interrupted(struct mlctl_err *err);
 void mlctl_fault(const char *point);
 #endif
 
+/*
+ * A warning: something the user should know that did not stop the command
+ * (printed on stderr as "mlctl: warning: ..."). One line, no newline.
+ */
+void mlctl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* 1 when s[0, n) is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
 int mlctl_utf8_valid(const char *s, size_t n);
 /* The length of the longest well-formed UTF-8 prefix of s[0, n): n when all of it is. */
