@@ -4,7 +4,9 @@
  * version, a package unpacked, or a project's files as its package holds
  * them.
  */
+#define _GNU_SOURCE
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "target.h"
@@ -27,7 +29,8 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 	struct mlctl_err err = MLCTL_ERR_INIT;
 	struct mlctl_target t;
 	const char *out = cli_opt(cli, "output");
-	char *def = NULL;
+	char *def = NULL, *real = NULL;
+	struct stat st;
 	int rc;
 
 	(void)argc;
@@ -45,6 +48,9 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
+	/* a link to a folder: the folder it points to was filled */
+	if (lstat(out, &st) == 0 && S_ISLNK(st.st_mode))
+		real = realpath(out, NULL);
 	if (cli->json) {
 		cJSON *doc = cli_json_doc();
 
@@ -52,13 +58,17 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		cJSON_AddStringToObject(doc, "version", t.m.version);
 		cJSON_AddStringToObject(doc, "digest", t.digest);
 		cJSON_AddStringToObject(doc, "path", out);
+		if (real)
+			cJSON_AddStringToObject(doc, "resolved", real);
 		cJSON_AddNumberToObject(doc, "files", (double)t.m.nfiles);
 		cli_print_json(doc);
 	} else {
-		printf("pulled %s:%s %s into %s\n", t.m.name, t.m.version, t.digest, out);
+		printf("pulled %s:%s %s into %s%s%s%s\n", t.m.name, t.m.version, t.digest, out,
+		       real ? " (the folder it links to, " : "", real ? real : "", real ? ")" : "");
 	}
 done:
 	mlctl_target_release(&t);
 	free(def);
+	free(real);
 	return rc;
 }

@@ -565,18 +565,60 @@ static int odb_visit(const git_oid *id, void *payload)
 	return 0;
 }
 
-void mlctl_git_clear_stale_locks(struct mlctl_git *g)
+/* Lock files under dir (a refs/ folder), at any depth: counted, and removed with remove set. */
+static size_t refs_locks(const char *dir, int remove, int depth)
 {
-	static const char *const locks[] = { "refs/heads/main.lock", "packed-refs.lock",
-					     "HEAD.lock" };
-	size_t i;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0, len;
 
-	for (i = 0; i < MLCTL_ARRAY_SIZE(locks); i++) {
-		char *p = mlctl_path_join(g->path, locks[i]);
+	while (d && (e = readdir(d))) {
+		char *p;
+		struct stat st;
 
-		unlink(p);
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		p = mlctl_path_join(dir, e->d_name);
+		len = strlen(e->d_name);
+		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode) && depth < 32) {
+			n += refs_locks(p, remove, depth + 1);
+		} else if (len > 5 && !strcmp(e->d_name + len - 5, ".lock")) {
+			n++;
+			if (remove)
+				unlink(p);
+		}
 		free(p);
 	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+size_t mlctl_git_stale_locks(const char *gitdir, int remove)
+{
+	static const char *const locks[] = { "config.lock", "HEAD.lock", "packed-refs.lock",
+					     "index.lock", "shallow.lock" };
+	char *p;
+	size_t i, n = 0;
+
+	for (i = 0; i < MLCTL_ARRAY_SIZE(locks); i++) {
+		p = mlctl_path_join(gitdir, locks[i]);
+		if (access(p, F_OK) == 0) {
+			n++;
+			if (remove)
+				unlink(p);
+		}
+		free(p);
+	}
+	p = mlctl_path_join(gitdir, "refs");
+	n += refs_locks(p, remove, 0);
+	free(p);
+	return n;
+}
+
+void mlctl_git_clear_stale_locks(struct mlctl_git *g)
+{
+	mlctl_git_stale_locks(g->path, 1);
 }
 
 int mlctl_git_pending(const struct mlctl_git *g)

@@ -86,6 +86,12 @@ int mlctl_git_check_objects(struct mlctl_git *g, size_t *n, struct mlctl_err *er
 
 /* Remove ref lock files left by a crashed writer. Call only under the write lock. */
 void mlctl_git_clear_stale_locks(struct mlctl_git *g);
+/*
+ * The lock files in the bare repository at gitdir (config.lock, HEAD.lock,
+ * packed-refs.lock, refs/.../NAME.lock): their count, each removed with
+ * remove set (only under the write lock: then none is a live writer's).
+ */
+size_t mlctl_git_stale_locks(const char *gitdir, int remove);
 
 /* 1 when commits or tags are queued and not applied yet. */
 int mlctl_git_pending(const struct mlctl_git *g);

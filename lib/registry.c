@@ -10,9 +10,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +35,7 @@ struct mlctl_registry {
 	char **installed;   /* blobs (and new blob folders) this write put in place, oldest first */
 	size_t ninstalled;
 	char *reserve;      /* tmp/reserve-PID while a write holds it */
+	int readonly;       /* the user cannot write here: reads only, no catch-up, no locks */
 };
 
 /* Bytes held in tmp/ during a write and freed before an undo, so a full disk cannot stop it. */
@@ -177,8 +180,19 @@ static int meta_set(struct mlctl_registry *r, const char *key, const char *value
 	return rc;
 }
 
+/* A write to a registry this process cannot write. */
+static int readonly_fail(struct mlctl_registry *r, struct mlctl_err *err)
+{
+	return mlctl_err_set(err, MLCTL_EIO,
+			     "registry '%s' is read-only for you: cannot change it; ask its owner "
+			     "for write access, or pass --registry DIR with a folder you can write",
+			     r->root);
+}
+
 static int begin_write(struct mlctl_registry *r, struct mlctl_err *err)
 {
+	if (r->readonly)
+		return readonly_fail(r, err);
 	return db_exec(r, "BEGIN IMMEDIATE", err);
 }
 
@@ -193,7 +207,16 @@ static int claim_tmp(struct mlctl_registry *r, struct mlctl_err *err)
 {
 	if (r->tmp_claim >= 0)
 		return 0;
+	if (r->readonly)
+		return readonly_fail(r, err);
 	return mlctl_tmp_claim(&r->tmp_claim, r->root, err);
+}
+
+static void tmp_forget(void *payload, const char *name, uint64_t bytes)
+{
+	(void)payload;
+	(void)name;
+	(void)bytes;
 }
 
 /* Under the write lock, before the first step that would need undoing: hold some space. */
@@ -205,6 +228,8 @@ static int reserve_space(struct mlctl_registry *r, struct mlctl_err *err)
 		return 0;
 	if ((rc = claim_tmp(r, err)))
 		return rc;
+	/* what killed writers left in tmp/ goes first: it may be the room this write needs */
+	mlctl_tmp_leftovers(r->root, 1, tmp_forget, NULL, NULL);
 	r->reserve = mlctl_aprintf("%s/tmp/reserve-%ld", r->root, (long)getpid());
 	fd = open(r->reserve, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || (errno = posix_fallocate(fd, 0, UNDO_RESERVE)) != 0) {
@@ -247,18 +272,23 @@ static void forget_installed(struct mlctl_registry *r)
 
 /*
  * Finish a write begun with begin_write. With rc 0: git's queued changes,
- * then the database's COMMIT. Otherwise, or when one of those fails, undo
- * all of it: git put back, the blobs this write installed removed, the
- * database rolled back. Returns rc, or the error that stopped the commit.
+ * then the database's COMMIT. Otherwise, or when git's fails, undo all of
+ * it: git put back, the blobs this write installed removed, the database
+ * rolled back. Returns rc, or the error that stopped the commit. When git
+ * took the change and only the COMMIT fails (a full disk), the change is
+ * stored: a warning, and 0.
  */
 static int end_write(struct mlctl_registry *r, int rc, struct mlctl_err *err)
 {
 	struct mlctl_err uerr = MLCTL_ERR_INIT;
+	int applied = 0;
 
 	if (!rc && r->git && mlctl_git_pending(r->git)) {
 		rc = mlctl_git_apply(r->git, err);
-		if (!rc)
+		if (!rc) {
+			applied = 1;
 			mlctl_fault("git-applied");
+		}
 	}
 	if (!rc && !sqlite3_get_autocommit(r->db))
 		rc = db_exec(r, "COMMIT", err);
@@ -267,6 +297,19 @@ static int end_write(struct mlctl_registry *r, int rc, struct mlctl_err *err)
 		unlink(r->reserve);
 		free(r->reserve);
 		r->reserve = NULL;
+	}
+	if (rc && applied) {
+		/*
+		 * git, the source of truth, holds the change (durably: fsync'd) and
+		 * only the index failed: the change is stored, and the next open
+		 * replays it into the database. Say so, and succeed.
+		 */
+		mlctl_warn("%s; the change is stored in the registry's history, and its index "
+			   "catches up on the next command",
+			   err ? err->msg : "cannot commit the registry's index");
+		mlctl_err_clear(err);
+		rollback(r);
+		rc = 0;
 	}
 	if (!rc) {
 		if (r->git)
@@ -1179,6 +1222,220 @@ int mlctl_registry_check_local(const char *root, struct mlctl_err *err)
 	return 0;
 }
 
+/* 1 when this process may not write in path (permissions, a read-only mount). */
+static int cannot_write(const char *path)
+{
+	return faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) < 0 &&
+	       (errno == EACCES || errno == EROFS || errno == EPERM);
+}
+
+/* path as an SQLite URI path: '%', '?' and '#' percent-encoded. */
+static char *uri_path(const char *path)
+{
+	struct mlctl_buf b = MLCTL_BUF_INIT;
+
+	for (; *path; path++) {
+		if (*path == '%' || *path == '?' || *path == '#')
+			mlctl_buf_printf(&b, "%%%02X", (unsigned char)*path);
+		else
+			mlctl_buf_add(&b, path, 1);
+	}
+	return mlctl_buf_detach(&b);
+}
+
+/*
+ * Open the database of a registry this process cannot write. With no
+ * committed changes in mlctl.db-wal (every mlctl leaves none when it
+ * closes), the file is all there is: opened as immutable, which needs no
+ * -shm, no locks and no writes. Otherwise its -wal must be read too, which
+ * SQLite can do read-only through an existing -shm.
+ */
+static int open_readonly(struct mlctl_registry *r, const char *dbpath, struct mlctl_err *err)
+{
+	char *wal = mlctl_aprintf("%s-wal", dbpath), *upath = uri_path(dbpath), *uri;
+	struct stat st;
+	int has_wal = stat(wal, &st) == 0 && st.st_size > 0, rc = 0;
+
+	uri = mlctl_aprintf("file:%s?%s", upath, has_wal ? "mode=ro" : "immutable=1");
+	if (sqlite3_open_v2(uri, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
+				 SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_exec(r->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) !=
+		    SQLITE_OK)
+		rc = mlctl_err_set(err, MLCTL_EIO,
+				   "cannot read the registry database '%s' without write access: "
+				   "%s%s",
+				   dbpath, r->db ? sqlite3_errmsg(r->db) : "out of memory",
+				   has_wal ? "; its last changes are in mlctl.db-wal: run any mlctl "
+					     "command on it once with write access" : "");
+	free(wal);
+	free(upath);
+	free(uri);
+	return rc;
+}
+
+/* Read-only: git ahead of the database cannot be replayed here; serve what it has, and say so. */
+static int check_behind(struct mlctl_registry *r, struct mlctl_err *err)
+{
+	char head[41], db_head[64];
+	int rc;
+
+	if ((rc = mlctl_git_head(r->git, head, err)) ||
+	    (rc = meta_get(r, db_head, sizeof(db_head), "git_head", err)))
+		return rc;
+	if (strcmp(head, db_head))
+		mlctl_warn("registry '%s' is read-only for you and its index is behind its history "
+			   "(git at %.12s, index at %.12s): showing what the index holds; any "
+			   "mlctl command run once with write access brings it up to date",
+			   r->root, head, *db_head ? db_head : "nothing");
+	return 0;
+}
+
+/*
+ * Git lock files of a writer that is gone (killed in set-up or mid-write)
+ * would stop every later write: when there are any, remove them under the
+ * write lock, where no live writer can hold one.
+ */
+static int clear_stale_locks(struct mlctl_registry *r, const char *gitdir,
+			     struct mlctl_err *err)
+{
+	int rc;
+
+	if (!mlctl_git_stale_locks(gitdir, 0))
+		return 0;
+	if ((rc = db_exec(r, "BEGIN IMMEDIATE", err)))
+		return rc;
+	mlctl_git_stale_locks(gitdir, 1);
+	return db_exec(r, "COMMIT", err);
+}
+
+/* A folder next to a registry being set up by a process that is gone (.NAME.new-PID). */
+static void sweep_setups(const char *parent, const char *name)
+{
+	char *prefix = mlctl_aprintf(".%s.new-", name);
+	size_t n = strlen(prefix);
+	DIR *d = opendir(parent);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char *path, *end;
+		long pid;
+		int fd;
+
+		if (strncmp(e->d_name, prefix, n))
+			continue;
+		pid = strtol(e->d_name + n, &end, 10);
+		if (pid <= 0 || *end || pid == (long)getpid() ||
+		    !(kill((pid_t)pid, 0) < 0 && errno == ESRCH))
+			continue;
+		path = mlctl_path_join(parent, e->d_name);
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+			mlctl_rm_rf(path);
+		if (fd >= 0)
+			close(fd);
+		free(path);
+	}
+	if (d)
+		closedir(d);
+	free(prefix);
+}
+
+/* The parts of a new registry in dir: blobs/, tmp/, mlctl.db with its schema, index.git. */
+static int build_registry(const char *dir, struct mlctl_err *err)
+{
+	struct mlctl_registry b = { 0 };
+	struct mlctl_git *git = NULL;
+	char *dbpath = mlctl_path_join(dir, "mlctl.db"), *gitdir = mlctl_path_join(dir, "index.git");
+	int rc;
+
+	b.root = (char *)dir;
+	b.tmp_claim = -1;
+	if ((rc = mkdir_sub(dir, "blobs/sha256", err)) || (rc = mkdir_sub(dir, "tmp", err)))
+		goto done;
+	mlctl_fault("setup-dirs");
+	if (sqlite3_open_v2(dbpath, &b.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		rc = mlctl_err_set(err, MLCTL_EIO, "cannot create '%s': %s", dbpath,
+				   b.db ? sqlite3_errmsg(b.db) : "out of memory");
+		goto done;
+	}
+	if ((rc = set_wal(&b, dbpath, err)) ||
+	    (rc = db_exec(&b, "PRAGMA synchronous = FULL", err)) ||
+	    (rc = db_exec(&b, "BEGIN", err)) || (rc = migrate(&b, err)) ||
+	    (rc = db_exec(&b, "COMMIT", err)))
+		goto done;
+	mlctl_fault("setup-db");
+	if ((rc = mlctl_git_open(&git, gitdir, 1, err)))
+		goto done;
+	mlctl_fault("setup-git");
+done:
+	mlctl_git_free(git);
+	if (b.db && sqlite3_close(b.db) != SQLITE_OK && !rc)
+		rc = mlctl_err_set(err, MLCTL_EIO, "cannot close '%s'", dbpath);
+	if (!rc) {
+		char *blobs = mlctl_path_join(dir, "blobs");
+
+		mlctl_fsync_dir(blobs);
+		mlctl_fsync_dir(gitdir);
+		mlctl_fsync_dir(dir);
+		free(blobs);
+	}
+	free(dbpath);
+	free(gitdir);
+	return rc;
+}
+
+/*
+ * Set up a new registry at root (absent, or an empty folder) as a whole:
+ * built in a sibling, .NAME.new-PID (locked while it is built), then
+ * renamed into place, so a crash leaves no registry or a complete one, plus
+ * a sibling the next set-up removes. Of two processes setting up the same
+ * registry, one rename wins and the other uses the winner's registry.
+ * 1 when no sibling can be made or renamed there (the parent is not
+ * writable, root is a mount point or on another file system): the caller
+ * sets up in place instead.
+ */
+static int setup_atomic(const char *root, struct mlctl_err *err)
+{
+	char *path = mlctl_strdup(root), *parent, *tmp;
+	size_t len = strlen(path);
+	int lock = -1, rc = 0;
+
+	while (len > 1 && path[len - 1] == '/')
+		path[--len] = '\0';
+	parent = mlctl_dirname(path);
+	if ((rc = mlctl_mkdir_p(parent, 0755, err)))
+		goto out;
+	sweep_setups(parent, mlctl_basename(path));
+	tmp = mlctl_aprintf("%s/.%s.new-%ld", parent, mlctl_basename(path), (long)getpid());
+	mlctl_rm_rf(tmp);
+	if (mkdir(tmp, 0755) < 0) {
+		rc = 1;
+		goto done;
+	}
+	if ((lock = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
+		flock(lock, LOCK_EX);
+	if ((rc = build_registry(tmp, err)))
+		goto done;
+	mlctl_fault("setup-built");
+	if (rename(tmp, path) < 0) {
+		/* ENOTEMPTY, EEXIST: another process's registry (or files) got there first */
+		rc = errno == ENOTEMPTY || errno == EEXIST ? 0 : 1;
+		goto done;
+	}
+	mlctl_fsync_dir(parent);
+	mlctl_fault("setup-renamed");
+done:
+	mlctl_rm_rf(tmp);
+	if (lock >= 0)
+		close(lock);
+	free(tmp);
+out:
+	free(parent);
+	free(path);
+	return rc;
+}
+
 int mlctl_registry_open(struct mlctl_registry **out, const char *root, int create,
 			struct mlctl_err *err)
 {
@@ -1215,8 +1472,14 @@ int mlctl_registry_open(struct mlctl_registry **out, const char *root, int creat
 					   root);
 			goto done;
 		}
-		if ((rc = mlctl_mkdir_p(root, 0755, err)))
+	}
+	if (create && !is_registry(root) && mlctl_dir_is_empty(root)) {
+		/* a new registry: built beside and renamed into place (or in place, failing that) */
+		if ((rc = setup_atomic(root, err)) < 0)
 			goto done;
+		if (rc == 1 && (rc = mlctl_mkdir_p(root, 0755, err)))
+			goto done;
+		rc = 0;
 	}
 	fresh = !is_registry(root);
 	if (fresh && !mlctl_dir_is_empty(root)) {
@@ -1247,6 +1510,25 @@ int mlctl_registry_open(struct mlctl_registry **out, const char *root, int creat
 		goto done;
 	}
 	dbpath = mlctl_path_join(root, "mlctl.db");
+	sub = mlctl_path_join(root, "index.git");
+	if (!fresh && (cannot_write(root) || cannot_write(dbpath))) {
+		/* reads only: no catch-up, no lock, nothing written (a read-only mount, say) */
+		r->readonly = 1;
+		if ((rc = open_readonly(r, dbpath, err)))
+			goto done;
+		/* the database is open: checks of it go here, before anything reads it */
+		if (schema_version(r) != (int)MLCTL_ARRAY_SIZE(migrations)) {
+			rc = mlctl_err_set(err, MLCTL_EIO,
+					   "registry '%s' needs an upgrade of its database, and it is "
+					   "read-only for you; run any mlctl command on it once with "
+					   "write access",
+					   root);
+			goto done;
+		}
+		if (!(rc = mlctl_git_open(&r->git, sub, 0, err)))
+			rc = check_behind(r, err);
+		goto done;
+	}
 	if (sqlite3_open_v2(dbpath, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
 		rc = mlctl_err_set(err, MLCTL_EIO, "cannot open '%s': %s", dbpath,
@@ -1259,7 +1541,10 @@ int mlctl_registry_open(struct mlctl_registry **out, const char *root, int creat
 	if ((rc = db_exec(r, "PRAGMA synchronous = FULL", err)) ||
 	    (rc = db_exec(r, "PRAGMA foreign_keys = ON", err)))
 		goto done;
-	sub = mlctl_path_join(root, "index.git");
+	/* the database is open: checks of it go here, before anything reads it */
+	/* a writer killed mid-way (or in an older mlctl's set-up) may have left git locks */
+	if ((rc = clear_stale_locks(r, sub, err)))
+		goto done;
 	if (!fresh && schema_version(r) == (int)MLCTL_ARRAY_SIZE(migrations)) {
 		/* the common case: nothing to set up, only catch up if git is ahead */
 		if ((rc = mlctl_git_open(&r->git, sub, 0, err)))
@@ -2097,42 +2382,18 @@ done:
 int mlctl_registry_pull(struct mlctl_registry *r, struct mlctl_version_info *info,
 			const char *ref, const char *dir, int force, struct mlctl_err *err)
 {
+	struct mlctl_dir_stage st;
 	struct mlctl_manifest m;
-	char *parent = NULL, *tmp = NULL, *old = NULL, *pretty = NULL, *mpath = NULL;
-	char *trimmed = mlctl_strdup(dir);
-	size_t i, len = strlen(trimmed);
-	int rc, exists;
+	char *pretty = NULL, *mpath = NULL;
+	size_t i;
+	int rc;
 
-	while (len > 1 && trimmed[len - 1] == '/')
-		trimmed[--len] = '\0';
-	if ((rc = mlctl_registry_resolve(r, info, &m, ref, err))) {
-		free(trimmed);
+	if ((rc = mlctl_registry_resolve(r, info, &m, ref, err)))
 		return rc;
-	}
-	exists = access(trimmed, F_OK) == 0;
-	if (exists && !mlctl_is_dir(trimmed)) {
-		rc = mlctl_err_set(err, MLCTL_ECONFLICT, "'%s' exists and is not a folder; pick "
-				   "another -o", trimmed);
+	if ((rc = mlctl_dir_stage_begin(&st, dir, force, err)))
 		goto done;
-	}
-	if (exists && !force && !mlctl_dir_is_empty(trimmed)) {
-		rc = mlctl_err_set(err, MLCTL_ECONFLICT,
-				   "'%s' is not empty; pull into a new folder or pass --force to "
-				   "replace it",
-				   trimmed);
-		goto done;
-	}
-	parent = mlctl_dirname(trimmed);
-	if ((rc = mlctl_mkdir_p(parent, 0755, err)))
-		goto done;
-	tmp = mlctl_aprintf("%s/.%s.pull-%ld", parent, mlctl_basename(trimmed), (long)getpid());
-	mlctl_rm_rf(tmp);
-	if (mkdir(tmp, 0755) < 0) {
-		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot create '%s'", tmp);
-		goto done;
-	}
 	for (i = 0; i < m.nfiles; i++) {
-		char *path = mlctl_path_join(tmp, m.files[i].path);
+		char *path = mlctl_path_join(st.tmp, m.files[i].path);
 		char *pdir = mlctl_dirname(path);
 
 		rc = mlctl_mkdir_p(pdir, 0755, err);
@@ -2142,43 +2403,20 @@ int mlctl_registry_pull(struct mlctl_registry *r, struct mlctl_version_info *inf
 		free(path);
 		if (rc)
 			goto done;
+		mlctl_fault("pull-file");
 	}
 	pretty = mlctl_manifest_pretty(&m, 0);
-	mpath = mlctl_path_join(tmp, MLCTL_MANIFEST_FILE);
+	mpath = mlctl_path_join(st.tmp, MLCTL_MANIFEST_FILE);
 	if ((rc = mlctl_write_file_atomic(mpath, pretty, strlen(pretty), 0644, err)))
 		goto done;
-	mlctl_fsync_dir(tmp);
-	if (exists && !mlctl_dir_is_empty(trimmed)) {
-		old = mlctl_aprintf("%s/.%s.old-%ld", parent, mlctl_basename(trimmed),
-				    (long)getpid());
-		if (rename(trimmed, old) < 0) {
-			rc = mlctl_err_errno(err, MLCTL_EIO, "cannot move '%s' aside", trimmed);
-			goto done;
-		}
-	} else if (exists) {
-		rmdir(trimmed);
-	}
-	if (rename(tmp, trimmed) < 0) {
-		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot rename '%s' to '%s'", tmp, trimmed);
-		if (old)
-			rename(old, trimmed);
-		goto done;
-	}
-	mlctl_fsync_dir(parent);
-	if (old)
-		mlctl_rm_rf(old);
+	rc = mlctl_dir_stage_commit(&st, err);
 done:
-	if (rc && tmp)
-		mlctl_rm_rf(tmp);
+	mlctl_dir_stage_release(&st);
 	if (rc)
 		mlctl_version_info_release(info);
 	mlctl_manifest_release(&m);
-	free(parent);
-	free(tmp);
-	free(old);
 	free(pretty);
 	free(mpath);
-	free(trimmed);
 	return rc;
 }
 
@@ -2588,8 +2826,9 @@ int mlctl_registry_verify(struct mlctl_registry *r, struct mlctl_verify_report *
 	}
 	sqlite3_finalize(st);
 	verify_blobs(r, rep);
-	/* under the write lock, so a write between installing blobs and COMMIT is not garbage */
-	if ((rc = begin_write(r, err)) == 0)
+	/* under the write lock, so a write between installing blobs and COMMIT is not garbage
+	 * (a registry the user cannot write has no writer to wait for) */
+	if (r->readonly || (rc = begin_write(r, err)) == 0)
 		rc = end_write(r, collect_garbage(r, &rep->garbage, 0, err), err);
 	if (rc)
 		problem(rep, err->msg);

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -544,17 +545,92 @@ char *mlctl_path_join(const char *a, const char *b)
 	return mlctl_aprintf("%s/%s", a, b);
 }
 
+/* The pid in a name's rest ("123"), or 0 when it is not a number. */
+static long name_pid(const char *s)
+{
+	long pid = 0;
+	const char *p = s;
+
+	for (; *p >= '0' && *p <= '9' && p - s < 10; p++)
+		pid = pid * 10 + (*p - '0');
+	return p == s || *p ? 0 : pid;
+}
+
+static int pid_gone(long pid)
+{
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+/*
+ * Remove what killed runs left next to parent/name: .NAME.pull-PID folders
+ * whose lock is free and whose process is gone, and .NAME.old-PID folders
+ * of a process that is gone, once name is in place again (before that,
+ * .old holds the only copy of the folder).
+ */
+static void stage_sweep(const char *parent, const char *name, int in_place)
+{
+	char *pull = mlctl_aprintf(".%s.pull-", name), *old = mlctl_aprintf(".%s.old-", name);
+	size_t npull = strlen(pull), nold = strlen(old);
+	DIR *d = opendir(parent);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char *path;
+		long pid;
+		int fd;
+
+		if (!strncmp(e->d_name, pull, npull) && (pid = name_pid(e->d_name + npull)) > 0 &&
+		    pid != (long)getpid() && pid_gone(pid)) {
+			path = mlctl_path_join(parent, e->d_name);
+			fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+				mlctl_rm_rf(path);
+			if (fd >= 0)
+				close(fd);
+			free(path);
+		} else if (in_place && !strncmp(e->d_name, old, nold) &&
+			   (pid = name_pid(e->d_name + nold)) > 0 && pid != (long)getpid() &&
+			   pid_gone(pid)) {
+			path = mlctl_path_join(parent, e->d_name);
+			mlctl_rm_rf(path);
+			free(path);
+		}
+	}
+	if (d)
+		closedir(d);
+	free(pull);
+	free(old);
+}
+
 int mlctl_dir_stage_begin(struct mlctl_dir_stage *st, const char *dir, int force,
 			  struct mlctl_err *err)
 {
+	struct stat lst;
 	size_t len;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
+	st->lock = -1;
 	st->dir = mlctl_strdup(dir);
 	len = strlen(st->dir);
 	while (len > 1 && st->dir[len - 1] == '/')
 		st->dir[--len] = '\0';
+	if (lstat(st->dir, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+		/* fill the folder the link points to, as cp -r and tar -C do */
+		char *real = realpath(st->dir, NULL);
+
+		if (!real || !mlctl_is_dir(real)) {
+			rc = mlctl_err_set(err, MLCTL_ECONFLICT,
+					   "'%s' is a symbolic link to something that is not a folder; "
+					   "point it at a folder or pick another -o",
+					   st->dir);
+			free(real);
+			return rc;
+		}
+		free(st->dir);
+		st->dir = mlctl_strdup(real);
+		free(real);
+	}
 	st->exists = access(st->dir, F_OK) == 0;
 	if (st->exists && !mlctl_is_dir(st->dir))
 		return mlctl_err_set(err, MLCTL_ECONFLICT, "'%s' exists and is not a folder; pick "
@@ -567,6 +643,7 @@ int mlctl_dir_stage_begin(struct mlctl_dir_stage *st, const char *dir, int force
 	st->parent = mlctl_dirname(st->dir);
 	if ((rc = mlctl_mkdir_p(st->parent, 0755, err)))
 		return rc;
+	stage_sweep(st->parent, mlctl_basename(st->dir), st->exists);
 	st->tmp = mlctl_aprintf("%s/.%s.pull-%ld", st->parent, mlctl_basename(st->dir),
 				(long)getpid());
 	mlctl_rm_rf(st->tmp);
@@ -576,6 +653,10 @@ int mlctl_dir_stage_begin(struct mlctl_dir_stage *st, const char *dir, int force
 		st->tmp = NULL;
 		return rc;
 	}
+	/* held until the end: while it is, no other pull takes this folder for garbage */
+	st->lock = open(st->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (st->lock >= 0)
+		flock(st->lock, LOCK_EX);
 	return 0;
 }
 
@@ -616,10 +697,23 @@ void mlctl_dir_stage_release(struct mlctl_dir_stage *st)
 {
 	if (st->tmp)
 		mlctl_rm_rf(st->tmp);
+	if (st->lock >= 0)
+		close(st->lock);
 	free(st->dir);
 	free(st->tmp);
 	free(st->parent);
 	memset(st, 0, sizeof(*st));
+}
+
+void mlctl_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mlctl: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }
 
 char *mlctl_dirname(const char *path)

@@ -116,13 +116,17 @@ char *mlctl_path_join(const char *a, const char *b);
  * then renamed into place, so a failure leaves no partial folder. An empty
  * or absent dir is used; a file there, or a folder that is not empty
  * without force, is MLCTL_ECONFLICT. With force, the old folder is removed
- * only once the new one is in place.
+ * only once the new one is in place. A symbolic link to a folder is
+ * followed: the folder it points to is filled (as cp -r and tar -C do).
+ * The sibling is locked (flock) while it is filled; siblings of the same
+ * name whose lock is free were left by a killed process and are removed.
  */
 struct mlctl_dir_stage {
-	char *dir;    /* the target, without trailing '/' */
+	char *dir;    /* the target, without trailing '/' (where a link points) */
 	char *tmp;    /* the sibling to fill */
 	char *parent;
 	int exists;
+	int lock;     /* fd of tmp, flock'd while it is filled, else -1 */
 };
 
 int mlctl_dir_stage_begin(struct mlctl_dir_stage *st, const char *dir, int force,
@@ -166,6 +170,12 @@ int mlctl_err_interrupted(struct mlctl_err *err);
 #else
 void mlctl_fault(const char *point);
 #endif
+
+/*
+ * A warning: something the user should know that did not stop the command
+ * (printed on stderr as "mlctl: warning: ..."). One line, no newline.
+ */
+void mlctl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* 1 when s[0, n) is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
 int mlctl_utf8_valid(const char *s, size_t n);
