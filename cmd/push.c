@@ -116,9 +116,17 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 		return cli_fail(cli, &err);
 	if (validated && (rc = check_first(cli, src)))
 		return rc;
-	if ((rc = cli_open_registry(cli, &r, 1)))
+	/* a first push writes a registry beside, renamed into place only when it succeeds */
+	if ((rc = cli_open_registry(cli, &r, MLCTL_OPEN_FIRST)))
 		return rc;
 	rc = mlctl_registry_push(r, &res, src, bump, validated, &err);
+	if (!rc && (rc = mlctl_registry_publish(r, &err)) == 1) {
+		/* another first push made the registry meanwhile: push into that one */
+		mlctl_registry_free(r);
+		if ((rc = cli_open_registry(cli, &r, 1)))
+			return rc;
+		rc = mlctl_registry_push(r, &res, src, bump, validated, &err);
+	}
 	mlctl_registry_free(r);
 	if (rc)
 		return cli_fail(cli, &err);

@@ -36,6 +36,9 @@ struct mlctl_registry {
 	size_t ninstalled;
 	char *reserve;      /* tmp/reserve-PID while a write holds it */
 	int readonly;       /* the user cannot write here: reads only, no catch-up, no locks */
+	char *final;        /* a first push's registry, built at root and renamed here when it
+			       succeeds (mlctl_registry_publish); removed when it does not */
+	int setup_lock;     /* fd locking root while it is such a sibling, else -1 */
 };
 
 /* Bytes held in tmp/ during a write and freed before an undo, so a full disk cannot stop it. */
@@ -1395,15 +1398,13 @@ done:
  * writable, root is a mount point or on another file system): the caller
  * sets up in place instead.
  */
-static int setup_atomic(const char *root, struct mlctl_err *err)
+static int build_beside(const char *path, char **tmp_out, int *lock_out, struct mlctl_err *err)
 {
-	char *path = mlctl_strdup(root), *parent, *tmp;
-	size_t len = strlen(path);
-	int lock = -1, rc = 0;
+	char *parent = mlctl_dirname(path), *tmp = NULL;
+	int lock = -1, rc;
 
-	while (len > 1 && path[len - 1] == '/')
-		path[--len] = '\0';
-	parent = mlctl_dirname(path);
+	*tmp_out = NULL;
+	*lock_out = -1;
 	if ((rc = mlctl_mkdir_p(parent, 0755, err)))
 		goto out;
 	sweep_setups(parent, mlctl_basename(path));
@@ -1411,28 +1412,102 @@ static int setup_atomic(const char *root, struct mlctl_err *err)
 	mlctl_rm_rf(tmp);
 	if (mkdir(tmp, 0755) < 0) {
 		rc = 1;
-		goto done;
+		goto out;
 	}
 	if ((lock = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
 		flock(lock, LOCK_EX);
-	if ((rc = build_registry(tmp, err)))
-		goto done;
-	mlctl_fault("setup-built");
-	if (rename(tmp, path) < 0) {
-		/* ENOTEMPTY, EEXIST: another process's registry (or files) got there first */
-		rc = errno == ENOTEMPTY || errno == EEXIST ? 0 : 1;
-		goto done;
+	if ((rc = build_registry(tmp, err))) {
+		mlctl_rm_rf(tmp);
+		if (lock >= 0)
+			close(lock);
+		goto out;
 	}
+	mlctl_fault("setup-built");
+	*tmp_out = tmp;
+	*lock_out = lock;
+	tmp = NULL;
+out:
+	free(tmp);
+	free(parent);
+	return rc;
+}
+
+/* root without its trailing slashes; caller frees */
+static char *trimmed(const char *root)
+{
+	char *path = mlctl_strdup(root);
+	size_t len = strlen(path);
+
+	while (len > 1 && path[len - 1] == '/')
+		path[--len] = '\0';
+	return path;
+}
+
+/*
+ * Rename a registry built by build_beside into place. 0 when it is there,
+ * 1 when another registry (or other files) got there first, <0 an error.
+ */
+static int rename_into_place(const char *tmp, const char *path, struct mlctl_err *err)
+{
+	char *parent;
+
+	if (rename(tmp, path) < 0) {
+		if (errno == ENOTEMPTY || errno == EEXIST)
+			return 1;
+		return mlctl_err_set(err, MLCTL_EIO, "cannot move the new registry into '%s': %s",
+				     path, strerror(errno));
+	}
+	parent = mlctl_dirname(path);
 	mlctl_fsync_dir(parent);
+	free(parent);
 	mlctl_fault("setup-renamed");
-done:
+	return 0;
+}
+
+static int setup_atomic(const char *root, struct mlctl_err *err)
+{
+	char *path = trimmed(root), *tmp = NULL;
+	int lock = -1, rc;
+
+	if ((rc = build_beside(path, &tmp, &lock, err)))
+		goto out;
+	/* another process's registry (or files) got there first: use it */
+	rc = rename_into_place(tmp, path, err);
+	if (rc == 1)
+		rc = 0;
+	else if (rc < 0)
+		rc = 1;
 	mlctl_rm_rf(tmp);
 	if (lock >= 0)
 		close(lock);
-	free(tmp);
 out:
-	free(parent);
+	free(tmp);
 	free(path);
+	return rc;
+}
+
+int mlctl_registry_publish(struct mlctl_registry *r, struct mlctl_err *err)
+{
+	int rc;
+
+	if (!r->final)
+		return 0;
+	/* closed first: the database's WAL is folded in, tmp/ released, before the move */
+	if (r->db) {
+		sqlite3_close_v2(r->db);
+		r->db = NULL;
+	}
+	mlctl_git_free(r->git);
+	r->git = NULL;
+	mlctl_tmp_unclaim(r->tmp_claim, r->root);
+	r->tmp_claim = -1;
+	mlctl_fsync_dir(r->root);
+	rc = rename_into_place(r->root, r->final, err);
+	if (rc == 0) {
+		free(r->root);
+		r->root = r->final;
+		r->final = NULL;
+	}
 	return rc;
 }
 
@@ -1445,6 +1520,7 @@ int mlctl_registry_open(struct mlctl_registry **out, const char *root, int creat
 
 	*out = NULL;
 	r->tmp_claim = -1;
+	r->setup_lock = -1;
 	r->root = mlctl_strdup(root);
 	if ((rc = mlctl_registry_check_local(root, err)))
 		goto done;
@@ -1473,7 +1549,24 @@ int mlctl_registry_open(struct mlctl_registry **out, const char *root, int creat
 			goto done;
 		}
 	}
-	if (create && !is_registry(root) && mlctl_dir_is_empty(root)) {
+	if (create == MLCTL_OPEN_FIRST && !is_registry(root) && mlctl_dir_is_empty(root)) {
+		/* the first push: built beside, written there, renamed into place when it succeeds */
+		char *path = trimmed(root), *tmp = NULL;
+
+		rc = build_beside(path, &tmp, &r->setup_lock, err);
+		if (rc == 0) {
+			free(r->root);
+			r->root = tmp;
+			r->final = path;
+			root = r->root;
+		} else {
+			free(path);
+			if (rc < 0)
+				goto done;
+		}
+		rc = 0;
+	}
+	if (create && !r->final && !is_registry(root) && mlctl_dir_is_empty(root)) {
 		/* a new registry: built beside and renamed into place (or in place, failing that) */
 		if ((rc = setup_atomic(root, err)) < 0)
 			goto done;
@@ -1587,6 +1680,11 @@ void mlctl_registry_free(struct mlctl_registry *r)
 	}
 	mlctl_git_free(r->git);
 	mlctl_tmp_unclaim(r->tmp_claim, r->root);
+	if (r->final)
+		mlctl_rm_rf(r->root); /* a first push that did not succeed: no registry */
+	if (r->setup_lock >= 0)
+		close(r->setup_lock);
+	free(r->final);
 	free(r->root);
 	free(r);
 }

@@ -44,10 +44,24 @@ int mlctl_registry_check_local(const char *root, struct mlctl_err *err);
  * is MLCTL_EIO. Without it nothing is ever created: anything but a registry
  * at root (nothing, an empty folder, a file, other files) is
  * MLCTL_ENOTFOUND.
+ *
+ * create MLCTL_OPEN_FIRST is a push's: when no registry is there yet, it is
+ * built in a sibling folder and all writes go there; mlctl_registry_publish
+ * renames it into place once the push has succeeded, and
+ * mlctl_registry_free removes it when it has not, so a failed first push
+ * leaves no registry behind.
  */
+#define MLCTL_OPEN_FIRST 2
 int mlctl_registry_open(struct mlctl_registry **out, const char *root, int create,
 			struct mlctl_err *err);
 void mlctl_registry_free(struct mlctl_registry *r);
+/*
+ * After a successful write to a registry opened with MLCTL_OPEN_FIRST that
+ * was new: close it and rename it into place (nothing to do otherwise).
+ * Returns 0, 1 when another process's registry got there first (open it
+ * and write again), or an error. Only mlctl_registry_free may follow.
+ */
+int mlctl_registry_publish(struct mlctl_registry *r, struct mlctl_err *err);
 const char *mlctl_registry_root(const struct mlctl_registry *r);
 
 /*

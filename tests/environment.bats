@@ -164,6 +164,29 @@ with_room() {
 	[ -z "$(ls -A | grep '^\.reg\.new-')" ]
 }
 
+@test "a first push that fails, or is killed before it is stored, leaves no registry" {
+	make_project p
+	rm p/serve.py
+	run -1 mlctl push p --no-validate
+	[[ "$output" == *"serve.py"* ]]
+	[ ! -e registry ] || { ls -laR registry; false; }
+	[ -z "$(ls -A | grep '^\.registry\.')" ]
+	mkdir reg
+	run -1 mlctl --registry reg push p --no-validate
+	[ -d reg ] && [ -z "$(ls -A reg)" ]
+	printf 'print("serve")\n' > p/serve.py
+	for point in blobs-staged blobs-installed git-objects git-applied; do
+		MLCTL_FAULT=$point run mlctl push p -q
+		[ "$status" -eq 99 ] || { echo "$point: exit $status: $output"; false; }
+		[ ! -e registry ] || { echo "$point: a registry was left"; false; }
+	done
+	run -0 mlctl push p -q
+	run -0 mlctl versions demo
+	[[ "$output" == *1.0.0* ]]
+	run -0 mlctl registry verify
+	[ -z "$(ls -A | grep '^\.registry\.')" ]
+}
+
 @test "two first pushes at once into the same new registry: both succeed, one registry" {
 	make_project p
 	make_project q other
