@@ -111,7 +111,7 @@ term_after_start() {
 	[ ! -e "$MLCTL_REGISTRY/index.git" ]
 }
 
-@test "a FIFO or a folder given as a package: validate and push fail at once with exit 2" {
+@test "a FIFO given as a package: validate and push fail at once with exit 2" {
 	mkfifo pipe.mlpkg
 	run -2 --separate-stderr timeout 10 "$MLCTL" validate pipe.mlpkg
 	[ "$stderr" = "mlctl: 'pipe.mlpkg' is a FIFO; it must be a regular file" ]
