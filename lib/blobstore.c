@@ -473,14 +473,14 @@ int mlctl_blob_walk(const char *root,
 		free(top);
 		return -1;
 	}
-	while ((e = readdir(d))) {
+	while (!mlctl_interrupted() && (e = readdir(d))) {
 		char *sub;
 
 		if (e->d_name[0] == '.')
 			continue;
 		sub = mlctl_path_join(top, e->d_name);
 		sd = opendir(sub);
-		while (sd && (f = readdir(sd))) {
+		while (sd && !mlctl_interrupted() && (f = readdir(sd))) {
 			char *path;
 
 			if (f->d_name[0] == '.')

@@ -83,7 +83,7 @@ int mlctl_blob_check(const char *root, const char *sha, uint64_t *size, struct m
  * Call fn for every entry of every fan-out folder of blobs/sha256 (fan is
  * its two-character folder, name the entry, path the entry's full path);
  * with rmdir_empty, remove each fan-out folder that is empty afterwards.
- * -1 when blobs/sha256 cannot be opened.
+ * -1 when blobs/sha256 cannot be opened. Stops early at a signal.
  */
 int mlctl_blob_walk(const char *root,
 		    void (*fn)(void *ctx, const char *fan, const char *name, const char *path),

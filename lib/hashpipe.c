@@ -1,6 +1,8 @@
 /*
  * hashpipe.c - a one-producer, one-consumer ring of buffers with a hashing
- * thread behind it.
+ * thread behind it. The thread starts only when a second slot is pushed:
+ * a file of one chunk or less, the common case in a project of many small
+ * files, is hashed on the caller's thread, and slots are allocated as used.
  */
 #include "hashpipe.h"
 
@@ -17,7 +19,7 @@ struct mlctl_hashpipe {
 	char *slots[MLCTL_HASHPIPE_SLOTS];
 	size_t lens[MLCTL_HASHPIPE_SLOTS];
 	size_t head, tail, pending;
-	int done, finished;
+	int started, done, finished;
 	struct mlctl_sha256 *sha;
 };
 
@@ -48,18 +50,21 @@ static void *hasher(void *arg)
 struct mlctl_hashpipe *mlctl_hashpipe_new(void)
 {
 	struct mlctl_hashpipe *p = mlctl_calloc(1, sizeof(*p));
-	size_t i;
 
-	for (i = 0; i < MLCTL_HASHPIPE_SLOTS; i++)
-		p->slots[i] = mlctl_malloc(MLCTL_IO_CHUNK);
+	p->slots[0] = mlctl_malloc(MLCTL_IO_CHUNK);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	p->sha = mlctl_sha256_new();
+	return p;
+}
+
+static void start(struct mlctl_hashpipe *p)
+{
 	if (pthread_create(&p->thread, NULL, hasher, p) != 0) {
 		fputs("mlctl: cannot start the hashing thread\n", stderr);
 		abort();
 	}
-	return p;
+	p->started = 1;
 }
 
 void *mlctl_hashpipe_slot(struct mlctl_hashpipe *p, size_t *cap)
@@ -69,6 +74,8 @@ void *mlctl_hashpipe_slot(struct mlctl_hashpipe *p, size_t *cap)
 	pthread_mutex_lock(&p->mu);
 	while (p->pending == MLCTL_HASHPIPE_SLOTS)
 		pthread_cond_wait(&p->cv, &p->mu);
+	if (!p->slots[p->head])
+		p->slots[p->head] = mlctl_malloc(MLCTL_IO_CHUNK);
 	s = p->slots[p->head];
 	pthread_mutex_unlock(&p->mu);
 	*cap = MLCTL_IO_CHUNK;
@@ -77,6 +84,8 @@ void *mlctl_hashpipe_slot(struct mlctl_hashpipe *p, size_t *cap)
 
 void mlctl_hashpipe_push(struct mlctl_hashpipe *p, size_t len)
 {
+	if (!p->started && p->pending > 0)
+		start(p);
 	pthread_mutex_lock(&p->mu);
 	p->lens[p->head] = len;
 	p->head = (p->head + 1) % MLCTL_HASHPIPE_SLOTS;
@@ -89,6 +98,14 @@ static void stop(struct mlctl_hashpipe *p)
 {
 	if (p->finished)
 		return;
+	if (!p->started) {
+		/* one slot at most, never handed to a thread: hash it here */
+		if (p->pending)
+			mlctl_sha256_update(p->sha, p->slots[p->tail], p->lens[p->tail]);
+		p->pending = 0;
+		p->finished = 1;
+		return;
+	}
 	pthread_mutex_lock(&p->mu);
 	p->done = 1;
 	pthread_cond_broadcast(&p->cv);

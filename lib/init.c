@@ -184,7 +184,7 @@ static cJSON *onnx_signature(const char *path)
 	struct mlctl_vin in;
 	struct stat st;
 	cJSON *sig = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = mlctl_open_regular(path, MLCTL_EIO, NULL);
 
 	if (fd < 0)
 		return NULL;

@@ -754,9 +754,53 @@ static void check_fields(struct checker *c, const cJSON *root)
 		check_signature(c, it);
 }
 
+struct art_path {
+	const char *path;
+	size_t at;
+};
+
+static int art_path_cmp(const void *a, const void *b)
+{
+	const struct art_path *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+
+	return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+/*
+ * repeated[i] = 1 when artifact i has a "path" string that an earlier
+ * artifact has too: sorted by (path, position), every entry after the first
+ * of its run is a repeat. O(n log n) for manifests of many artifacts.
+ */
+static unsigned char *artifact_repeats(const cJSON *arts, size_t n)
+{
+	struct art_path *v = mlctl_malloc(n * sizeof(*v));
+	unsigned char *repeated = mlctl_calloc(n, 1);
+	const cJSON *a;
+	size_t i = 0, k = 0;
+
+	cJSON_ArrayForEach(a, arts) {
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "path");
+
+		if (cJSON_IsString(p)) {
+			v[k].path = p->valuestring;
+			v[k++].at = i;
+		}
+		i++;
+	}
+	qsort(v, k, sizeof(*v), art_path_cmp);
+	for (i = 1; i < k; i++)
+		if (!strcmp(v[i].path, v[i - 1].path))
+			repeated[v[i].at] = 1;
+	free(v);
+	return repeated;
+}
+
 static void check_artifacts(struct checker *c, const cJSON *root)
 {
 	const cJSON *arts = cJSON_GetObjectItemCaseSensitive(root, "artifacts"), *a;
+	unsigned char *repeated;
+	size_t at = 0;
 	char q[512];
 
 	if (!cJSON_IsArray(arts) || cJSON_GetArraySize(arts) == 0) {
@@ -765,10 +809,10 @@ static void check_artifacts(struct checker *c, const cJSON *root)
 		     "init' to list the folder's files");
 		return;
 	}
-	cJSON_ArrayForEach(a, arts) {
+	repeated = artifact_repeats(arts, (size_t)cJSON_GetArraySize(arts));
+	for (a = arts->child; a; a = a->next, at++) {
 		const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "path");
 		const cJSON *r = cJSON_GetObjectItemCaseSensitive(a, "role");
-		const cJSON *b;
 
 		if (!cJSON_IsObject(a) || !cJSON_IsString(p)) {
 			emit(c, "MLV008", MLCTL_SEV_ERROR, "each artifact needs a \"path\" string");
@@ -791,16 +835,11 @@ static void check_artifacts(struct checker *c, const cJSON *root)
 			     "artifact '%s' has an unknown role; use model, code, config, data, "
 			     "docs, tokenizer, weights or other",
 			     p->valuestring);
-		for (b = arts->child; b != a; b = b->next) {
-			const cJSON *q = cJSON_GetObjectItemCaseSensitive(b, "path");
-
-			if (cJSON_IsString(q) && !strcmp(q->valuestring, p->valuestring)) {
-				emit(c, "MLV010", MLCTL_SEV_ERROR, "artifact '%s' is listed twice; remove "
-				     "one", p->valuestring);
-				break;
-			}
-		}
+		if (repeated[at])
+			emit(c, "MLV010", MLCTL_SEV_ERROR, "artifact '%s' is listed twice; remove "
+			     "one", p->valuestring);
 	}
+	free(repeated);
 }
 
 /* Where a value sits, for messages: "metrics.auc", "artifacts[1].path". */

@@ -38,11 +38,6 @@ struct collect {
 
 static int add_entry(struct collect *c, const char *rel, const struct stat *st)
 {
-	size_t i;
-
-	for (i = 0; i < c->n; i++)
-		if (!strcmp(c->files[i].path, rel))
-			return 0; /* listed twice, through a folder and by name */
 	if (c->n == c->alloc) {
 		c->alloc = c->alloc ? 2 * c->alloc : 16;
 		c->files = mlctl_realloc(c->files, c->alloc * sizeof(*c->files));
@@ -53,6 +48,22 @@ static int add_entry(struct collect *c, const char *rel, const struct stat *st)
 	c->files[c->n].mode = (st->st_mode & 0111) ? 0755 : 0644;
 	c->n++;
 	return 0;
+}
+
+/* Sort the files and keep one of each path (listed twice, through a folder and by name). */
+static void sort_unique(struct collect *c)
+{
+	size_t i, k = 0;
+
+	qsort(c->files, c->n, sizeof(*c->files), mlctl_file_entry_cmp);
+	for (i = 0; i < c->n; i++) {
+		if (k > 0 && !strcmp(c->files[k - 1].path, c->files[i].path)) {
+			free(c->files[i].path);
+			continue;
+		}
+		c->files[k++] = c->files[i];
+	}
+	c->n = k;
 }
 
 /* Check that full (dir/rel) stays inside the project once symlinks are resolved. */
@@ -111,6 +122,10 @@ static int walk(struct collect *c, const char *rel, int top)
 	struct stat lst, st;
 	int rc = 0;
 
+	if (mlctl_interrupted()) {
+		rc = mlctl_err_interrupted(c->err);
+		goto done;
+	}
 	if (lstat(full, &lst) < 0) {
 		if (errno == ENOENT && top) {
 			rc = mlctl_err_set(c->err, MLCTL_EGATE,
@@ -189,7 +204,7 @@ int mlctl_project_collect_one(struct mlctl_file_entry **out, size_t *n, const ch
 		mlctl_file_entries_free(c.files, c.n);
 		return rc;
 	}
-	qsort(c.files, c.n, sizeof(*c.files), mlctl_file_entry_cmp);
+	sort_unique(&c);
 	*out = c.files;
 	*n = c.n;
 	return 0;
@@ -228,7 +243,7 @@ int mlctl_project_collect(struct mlctl_file_entry **out, size_t *n, const char *
 		if (rc)
 			goto done;
 	}
-	qsort(c.files, c.n, sizeof(*c.files), mlctl_file_entry_cmp);
+	sort_unique(&c);
 	*out = c.files;
 	*n = c.n;
 	c.files = NULL;
@@ -245,11 +260,10 @@ static int hash_project_file(struct mlctl_file_entry *f, const char *dir, struct
 	uint64_t total = 0;
 	int fd, rc;
 
-	fd = open(full, O_RDONLY | O_CLOEXEC);
+	fd = mlctl_open_regular(full, MLCTL_EIO, err);
 	if (fd < 0) {
-		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot open '%s'", full);
 		free(full);
-		return rc;
+		return fd;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	rc = mlctl_fd_hash_copy(fd, -1, f->sha256, &total, full, NULL, err);
@@ -380,9 +394,9 @@ static int archive_file(struct archive *a, struct mlctl_file_entry *f, const cha
 	uint64_t total = 0;
 	int fd = -1, rc = 0;
 
-	fd = open(full, O_RDONLY | O_CLOEXEC);
+	fd = mlctl_open_regular(full, MLCTL_EIO, err);
 	if (fd < 0) {
-		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot open '%s'", full);
+		rc = fd;
 		goto done;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -572,6 +586,8 @@ int mlctl_package_write(struct mlctl_manifest *m, char digest[72], const char *d
 	if ((rc = mlctl_compression_parse(cname, &level, compression, err)) ||
 	    (rc = mlctl_source_date_epoch(&mtime, err)))
 		return rc;
+	if ((rc = mlctl_check_regular_or_absent(out_path, MLCTL_EUSAGE, err)))
+		return rc;
 	if ((rc = mlctl_manifest_load(m, dir, NULL, err)))
 		return rc;
 	if ((rc = mlctl_project_collect(&files, &n, dir, m, err)))
@@ -607,9 +623,14 @@ int mlctl_package_write(struct mlctl_manifest *m, char digest[72], const char *d
 		rc = arc_err(err, a, MLCTL_EIO, "cannot write", tar_tmp);
 		goto done;
 	}
-	for (i = 0; i < m->nfiles; i++)
+	for (i = 0; i < m->nfiles; i++) {
+		if (mlctl_interrupted()) {
+			rc = mlctl_err_interrupted(err);
+			goto done;
+		}
 		if ((rc = archive_file(a, &m->files[i], dir, mtime, tar_tmp, out_fd, err)))
 			goto done;
+	}
 	if (archive_write_close(a) != ARCHIVE_OK) {
 		rc = arc_err(err, a, MLCTL_EIO, "cannot write", tar_tmp);
 		goto done;
@@ -681,6 +702,7 @@ done:
 
 struct mlctl_pkg_reader {
 	struct archive *a;
+	int fd;
 	char *path;
 	struct mlctl_manifest m;
 	size_t next;       /* index of the next expected file */
@@ -737,6 +759,22 @@ static int check_entry_type(struct mlctl_pkg_reader *r, struct archive_entry *e,
 	return 0;
 }
 
+/* The first of the (sorted) files index at or after path: an index, nfiles when none. */
+static size_t files_lower_bound(const struct mlctl_manifest *m, const char *path)
+{
+	size_t lo = 0, hi = m->nfiles;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(m->files[mid].path, path) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static int check_artifacts_covered(struct mlctl_pkg_reader *r, struct mlctl_err *err)
 {
 	cJSON *a;
@@ -744,12 +782,15 @@ static int check_artifacts_covered(struct mlctl_pkg_reader *r, struct mlctl_err 
 	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(r->m.json, "artifacts")) {
 		const char *p = cJSON_GetObjectItemCaseSensitive(a, "path")->valuestring;
 		size_t n = strlen(p), i;
-		int found = 0;
+		char *folder = mlctl_aprintf("%s/", p);
+		int found;
 
-		for (i = 0; i < r->m.nfiles && !found; i++)
-			if (!strcmp(r->m.files[i].path, p) ||
-			    (!strncmp(r->m.files[i].path, p, n) && r->m.files[i].path[n] == '/'))
-				found = 1;
+		/* the file itself, or the first file under the folder p/ (the index is sorted) */
+		i = files_lower_bound(&r->m, p);
+		found = i < r->m.nfiles && !strcmp(r->m.files[i].path, p);
+		i = files_lower_bound(&r->m, folder);
+		found = found || (i < r->m.nfiles && !strncmp(r->m.files[i].path, folder, n + 1));
+		free(folder);
 		if (!found)
 			return pkg_bad(err, r->path, "lists an artifact missing from its files index:",
 				       p);
@@ -773,6 +814,7 @@ int mlctl_pkg_open_ex(struct mlctl_pkg_reader **out, const char *path, int hash,
 	int rc = 0, ar;
 
 	*out = NULL;
+	r->fd = -1;
 	r->path = mlctl_strdup(path);
 	r->hash = hash;
 	r->a = archive_read_new();
@@ -785,7 +827,12 @@ int mlctl_pkg_open_ex(struct mlctl_pkg_reader **out, const char *path, int hash,
 				     "cannot open package '%s'", path);
 		goto done;
 	}
-	if (archive_read_open_filename(r->a, path, MLCTL_IO_CHUNK) != ARCHIVE_OK) {
+	/* a FIFO or a device named like a package would block the open, or the read */
+	if ((r->fd = mlctl_open_regular(path, MLCTL_EUSAGE, err)) < 0) {
+		rc = r->fd;
+		goto done;
+	}
+	if (archive_read_open_fd(r->a, r->fd, MLCTL_IO_CHUNK) != ARCHIVE_OK) {
 		const char *why = archive_error_string(r->a);
 
 		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
@@ -882,6 +929,8 @@ int mlctl_pkg_next(struct mlctl_pkg_reader *r, const struct mlctl_file_entry **e
 	*entry = NULL;
 	if (r->at_end)
 		return 0;
+	if (mlctl_interrupted())
+		return mlctl_err_interrupted(err);
 	if (r->cur && r->cur_read < r->cur->size && !r->hash) {
 		/* not checking digests: skip the rest (a seek on an uncompressed file) */
 		if (archive_read_data_skip(r->a) != ARCHIVE_OK)
@@ -951,6 +1000,8 @@ ssize_t mlctl_pkg_read(struct mlctl_pkg_reader *r, void *buf, size_t len,
 
 	if (!r->cur)
 		return 0;
+	if (mlctl_interrupted())
+		return mlctl_err_interrupted(err);
 	n = archive_read_data(r->a, buf, len);
 	if (n < 0)
 		return arc_err(err, r->a, MLCTL_EINTEGRITY, "cannot read package", r->path);
@@ -973,6 +1024,8 @@ void mlctl_pkg_free(struct mlctl_pkg_reader *r)
 		return;
 	if (r->a)
 		archive_read_free(r->a);
+	if (r->fd >= 0)
+		close(r->fd);
 	mlctl_manifest_release(&r->m);
 	mlctl_sha256_free(r->sha);
 	free(r->path);

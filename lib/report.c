@@ -1,8 +1,10 @@
 /*
  * report.c - the check catalogue, finding collection and report formats.
  */
+#define _GNU_SOURCE
 #include "report.h"
 
+#include <search.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +101,43 @@ static const char *canonical_id(const char *id)
 	return c->id;
 }
 
+/*
+ * The key of a check run (msg NULL) or a finding in the trees that say
+ * whether it is there already: a report on many files stays O(n log n).
+ * The strings are the report's own copies.
+ */
+struct seen_key {
+	const char *id, *file, *msg;
+};
+
+static int seen_cmp(const void *a, const void *b)
+{
+	const struct seen_key *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	if (!c)
+		c = strcmp(x->file, y->file);
+	if (!c && x->msg && y->msg)
+		c = strcmp(x->msg, y->msg);
+	return c;
+}
+
+/* 1 when key is in *tree; else add a copy of it and return 0. */
+static int seen_before(void **tree, const struct seen_key *key)
+{
+	struct seen_key *k;
+
+	if (tfind(key, tree, seen_cmp))
+		return 1;
+	k = mlctl_malloc(sizeof(*k));
+	*k = *key;
+	if (!tsearch(k, tree, seen_cmp)) {
+		fputs("mlctl: out of memory\n", stderr);
+		abort();
+	}
+	return 0;
+}
+
 void mlctl_report_init(struct mlctl_report *rep, const char *subject)
 {
 	memset(rep, 0, sizeof(*rep));
@@ -116,6 +155,8 @@ void mlctl_report_release(struct mlctl_report *rep)
 	}
 	for (i = 0; i < rep->nruns; i++)
 		free(rep->runs[i].file);
+	tdestroy(rep->runs_seen, free);
+	tdestroy(rep->findings_seen, free);
 	free(rep->findings);
 	free(rep->runs);
 	free(rep->subject);
@@ -124,18 +165,22 @@ void mlctl_report_release(struct mlctl_report *rep)
 
 void mlctl_report_ran(struct mlctl_report *rep, const char *id, const char *file)
 {
-	size_t i;
+	struct seen_key key;
 
 	id = canonical_id(id);
-	for (i = rep->nruns; i > 0; i--)
-		if (rep->runs[i - 1].id == id && !strcmp(rep->runs[i - 1].file, file))
-			return;
+	key.id = id;
+	key.file = file;
+	key.msg = NULL;
+	if (tfind(&key, &rep->runs_seen, seen_cmp))
+		return;
 	if (rep->nruns == rep->runs_alloc) {
 		rep->runs_alloc = rep->runs_alloc ? 2 * rep->runs_alloc : 32;
 		rep->runs = mlctl_realloc(rep->runs, rep->runs_alloc * sizeof(*rep->runs));
 	}
 	rep->runs[rep->nruns].id = id;
 	rep->runs[rep->nruns].file = mlctl_strdup(file);
+	key.file = rep->runs[rep->nruns].file;
+	seen_before(&rep->runs_seen, &key);
 	rep->nruns++;
 }
 
@@ -143,27 +188,33 @@ void mlctl_report_add(struct mlctl_report *rep, const char *id, int severity, co
 		      const char *fmt, ...)
 {
 	char msg[MLCTL_ERR_MSG_MAX];
+	struct seen_key key;
+	struct mlctl_finding *f;
 	va_list ap;
-	size_t i;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	/* the same finding twice (a repeated global) is said once */
-	for (i = 0; i < rep->nfindings; i++)
-		if (!strcmp(rep->findings[i].id, id) && !strcmp(rep->findings[i].file, file) &&
-		    !strcmp(rep->findings[i].message, msg))
-			return;
+	key.id = canonical_id(id);
+	key.file = file;
+	key.msg = msg;
+	if (tfind(&key, &rep->findings_seen, seen_cmp))
+		return;
 	mlctl_report_ran(rep, id, file);
 	if (rep->nfindings == rep->findings_alloc) {
 		rep->findings_alloc = rep->findings_alloc ? 2 * rep->findings_alloc : 16;
 		rep->findings = mlctl_realloc(rep->findings,
 					      rep->findings_alloc * sizeof(*rep->findings));
 	}
-	rep->findings[rep->nfindings].id = canonical_id(id);
-	rep->findings[rep->nfindings].severity = severity;
-	rep->findings[rep->nfindings].file = mlctl_strdup(file);
-	rep->findings[rep->nfindings].message = mlctl_strdup(msg);
+	f = &rep->findings[rep->nfindings];
+	f->id = key.id;
+	f->severity = severity;
+	f->file = mlctl_strdup(file);
+	f->message = mlctl_strdup(msg);
+	key.file = f->file;
+	key.msg = f->message;
+	seen_before(&rep->findings_seen, &key);
 	rep->nfindings++;
 }
 
@@ -202,18 +253,33 @@ static int finding_cmp(const void *a, const void *b)
 	return c;
 }
 
+struct finding_at {
+	struct mlctl_finding f;
+	size_t at;
+};
+
+static int finding_at_cmp(const void *a, const void *b)
+{
+	const struct finding_at *x = a, *y = b;
+	int c = finding_cmp(&x->f, &y->f);
+
+	return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
 void mlctl_report_sort(struct mlctl_report *rep)
 {
-	/* qsort is not stable: order by message last so equal keys stay put in practice */
-	size_t i, j;
+	/* stable: qsort is not, so equal keys are ordered by where they were */
+	struct finding_at *v = mlctl_malloc(rep->nfindings * sizeof(*v));
+	size_t i;
 
-	for (i = 1; i < rep->nfindings; i++) {
-		struct mlctl_finding f = rep->findings[i];
-
-		for (j = i; j > 0 && finding_cmp(&rep->findings[j - 1], &f) > 0; j--)
-			rep->findings[j] = rep->findings[j - 1];
-		rep->findings[j] = f;
+	for (i = 0; i < rep->nfindings; i++) {
+		v[i].f = rep->findings[i];
+		v[i].at = i;
 	}
+	qsort(v, rep->nfindings, sizeof(*v), finding_at_cmp);
+	for (i = 0; i < rep->nfindings; i++)
+		rep->findings[i] = v[i].f;
+	free(v);
 }
 
 cJSON *mlctl_report_json(const struct mlctl_report *rep, int strict)
@@ -250,20 +316,63 @@ cJSON *mlctl_report_json(const struct mlctl_report *rep, int strict)
 	return doc;
 }
 
+/* Findings ordered by (id, file, position), to find a check run's own in O(log n). */
+struct finding_ref {
+	const char *id, *file;
+	size_t at;
+};
+
+static int finding_ref_cmp(const void *a, const void *b)
+{
+	const struct finding_ref *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	if (!c)
+		c = strcmp(x->file, y->file);
+	return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+/* The first of v (n, sorted) for run r's check and file: its index, or n when none. */
+static size_t finding_ref_first(const struct finding_ref *v, size_t n,
+				const struct mlctl_check_run *r)
+{
+	struct finding_ref key = { r->id, r->file, 0 };
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (finding_ref_cmp(&v[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && !strcmp(v[lo].id, r->id) && !strcmp(v[lo].file, r->file) ? lo : n;
+}
+
 char *mlctl_report_junit(const struct mlctl_report *rep, int strict)
 {
 	struct mlctl_buf b = MLCTL_BUF_INIT;
-	size_t i, j, failures = 0;
+	struct finding_ref *v = mlctl_malloc(rep->nfindings * sizeof(*v));
+	size_t i, j, k, failures = 0;
 
+	for (j = 0; j < rep->nfindings; j++) {
+		v[j].id = rep->findings[j].id;
+		v[j].file = rep->findings[j].file;
+		v[j].at = j;
+	}
+	qsort(v, rep->nfindings, sizeof(*v), finding_ref_cmp);
 	for (i = 0; i < rep->nruns; i++)
-		for (j = 0; j < rep->nfindings; j++)
-			if (rep->findings[j].id == rep->runs[i].id &&
-			    !strcmp(rep->findings[j].file, rep->runs[i].file) &&
-			    (rep->findings[j].severity == MLCTL_SEV_ERROR ||
-			     (strict && rep->findings[j].severity == MLCTL_SEV_WARNING))) {
+		for (k = finding_ref_first(v, rep->nfindings, &rep->runs[i]);
+		     k < rep->nfindings && !strcmp(v[k].id, rep->runs[i].id) &&
+		     !strcmp(v[k].file, rep->runs[i].file); k++) {
+			j = v[k].at;
+			if (rep->findings[j].severity == MLCTL_SEV_ERROR ||
+			    (strict && rep->findings[j].severity == MLCTL_SEV_WARNING)) {
 				failures++;
 				break;
 			}
+		}
 	mlctl_buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
 	mlctl_buf_puts(&b, "  <testsuite name=\"mlctl validate ");
 	mlctl_buf_add_xml(&b, rep->subject);
@@ -282,13 +391,13 @@ char *mlctl_report_junit(const struct mlctl_report *rep, int strict)
 			mlctl_buf_add_xml(&b, r->file);
 		}
 		mlctl_buf_puts(&b, "\"");
-		for (j = 0; j < rep->nfindings; j++) {
-			const struct mlctl_finding *f = &rep->findings[j];
+		for (k = finding_ref_first(v, rep->nfindings, r);
+		     k < rep->nfindings && !strcmp(v[k].id, r->id) && !strcmp(v[k].file, r->file);
+		     k++) {
+			const struct mlctl_finding *f = &rep->findings[v[k].at];
 			int fails = f->severity == MLCTL_SEV_ERROR ||
 				    (strict && f->severity == MLCTL_SEV_WARNING);
 
-			if (f->id != r->id || strcmp(f->file, r->file))
-				continue;
 			if (!failed)
 				mlctl_buf_puts(&b, ">\n");
 			failed = 1;
@@ -306,6 +415,7 @@ char *mlctl_report_junit(const struct mlctl_report *rep, int strict)
 		mlctl_buf_puts(&b, failed ? "    </testcase>\n" : "/>\n");
 	}
 	mlctl_buf_puts(&b, "  </testsuite>\n</testsuites>\n");
+	free(v);
 	return mlctl_buf_detach(&b);
 }
 

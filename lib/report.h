@@ -41,6 +41,7 @@ struct mlctl_report {
 	size_t nfindings, findings_alloc;
 	struct mlctl_check_run *runs;
 	size_t nruns, runs_alloc;
+	void *runs_seen, *findings_seen; /* tsearch trees: what is there already */
 	const char *file;              /* the file findings from a callback belong to */
 };
 

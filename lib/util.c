@@ -305,15 +305,71 @@ int mlctl_is_sha256_hex(const char *s)
 	return s[64] == '\0';
 }
 
+const char *mlctl_file_kind(mode_t mode)
+{
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISDIR(mode))
+		return "a folder";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISLNK(mode))
+		return "a symlink";
+	return "a regular file";
+}
+
+static int not_regular(struct mlctl_err *err, int code, const char *path, mode_t mode)
+{
+	return mlctl_err_set(err, code, "'%s' is %s; it must be a regular file", path,
+			     mlctl_file_kind(mode));
+}
+
+int mlctl_open_regular(const char *path, int notreg_code, struct mlctl_err *err)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0) {
+		/* a socket cannot be opened at all (ENXIO): say what it is */
+		if (errno == ENXIO && stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+			return not_regular(err, notreg_code, path, st.st_mode);
+		return mlctl_err_errno(err, errno == ENOENT ? MLCTL_ENOTFOUND : MLCTL_EIO,
+				       "cannot open '%s'", path);
+	}
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return mlctl_err_errno(err, MLCTL_EIO, "cannot read '%s'", path);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return not_regular(err, notreg_code, path, st.st_mode);
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		close(fd);
+		return mlctl_err_errno(err, MLCTL_EIO, "cannot read '%s'", path);
+	}
+	return fd;
+}
+
+int mlctl_check_regular_or_absent(const char *path, int notreg_code, struct mlctl_err *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0 || S_ISREG(st.st_mode))
+		return 0;
+	return not_regular(err, notreg_code, path, st.st_mode);
+}
+
 int mlctl_read_file(struct mlctl_buf *out, const char *path, size_t cap, struct mlctl_err *err)
 {
 	char chunk[65536];
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = mlctl_open_regular(path, MLCTL_EUSAGE, err);
 
 	if (fd < 0)
-		return mlctl_err_errno(err, errno == ENOENT ? MLCTL_ENOTFOUND : MLCTL_EIO,
-				       "cannot open '%s'", path);
+		return fd;
 	mlctl_buf_reset(out);
 	for (;;) {
 		n = read(fd, chunk, sizeof(chunk));
@@ -431,6 +487,8 @@ int mlctl_write_file_atomic(const char *path, const void *data, size_t len, mode
 	char *tmp = mlctl_aprintf("%s.tmp-%ld", path, (long)getpid());
 	int fd = -1, rc = 0;
 
+	if ((rc = mlctl_check_regular_or_absent(path, MLCTL_EUSAGE, err)))
+		goto done;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0) {
 		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot create '%s'", tmp);

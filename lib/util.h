@@ -89,8 +89,25 @@ int mlctl_is_sha256_hex(const char *s);
 
 /* Files. */
 #define MLCTL_IO_CHUNK (1024 * 1024)
+/*
+ * Open a file the user named, for reading, as a regular file only: opened
+ * with O_NONBLOCK (a FIFO or a device cannot hang the open; cleared after),
+ * then fstat'd. Returns the descriptor (O_CLOEXEC), or a negative code:
+ * MLCTL_ENOTFOUND when it is not there, notreg_code when it is a FIFO, a
+ * device, a socket or a folder ("'PATH' is a FIFO; it must be a regular
+ * file"), MLCTL_EIO when it cannot be opened.
+ */
+int mlctl_open_regular(const char *path, int notreg_code, struct mlctl_err *err);
+/* 0 when path is absent or a regular file (so it may be replaced), else notreg_code. */
+int mlctl_check_regular_or_absent(const char *path, int notreg_code, struct mlctl_err *err);
+/* What st is, for messages: "a FIFO", "a folder", "a device", "a socket", "a symlink". */
+const char *mlctl_file_kind(mode_t mode);
+/* The whole of a regular file (see mlctl_open_regular: anything else is MLCTL_EUSAGE). */
 int mlctl_read_file(struct mlctl_buf *out, const char *path, size_t cap, struct mlctl_err *err);
-/* Write data to path atomically: a temporary sibling, fsync, rename, fsync dir. */
+/*
+ * Write data to path atomically: a temporary sibling, fsync, rename, fsync
+ * dir. A path that is there but not a regular file is MLCTL_EUSAGE.
+ */
 int mlctl_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			    struct mlctl_err *err);
 int mlctl_write_all(int fd, const void *data, size_t len);

@@ -275,10 +275,10 @@ static int check_fd_file(struct mlctl_report *rep, const struct mlctl_vproj *pro
 			 const char *rel, const char *full, uint64_t size, struct mlctl_err *err)
 {
 	struct mlctl_vin in;
-	int fd = open(full, O_RDONLY | O_CLOEXEC);
+	int fd = mlctl_open_regular(full, MLCTL_EIO, err);
 
 	if (fd < 0)
-		return mlctl_err_errno(err, MLCTL_EIO, "cannot open '%s'", full);
+		return fd;
 	mlctl_vin_init(&in, rel, size, fd_read, &fd, rep);
 	in.proj = proj;
 	in.pread = fd_pread;
@@ -287,6 +287,8 @@ static int check_fd_file(struct mlctl_report *rep, const struct mlctl_vproj *pro
 	mlctl_vcheck_file(&in);
 	mlctl_vin_release(&in);
 	close(fd);
+	if (mlctl_interrupted())
+		return mlctl_err_interrupted(err);
 	if (in.failed)
 		return mlctl_err_errno(err, MLCTL_EIO, "cannot read '%s'", full);
 	return 0;
@@ -363,6 +365,10 @@ static int validate_dir(struct mlctl_report *rep, const char *dir,
 		struct mlctl_err ferr = MLCTL_ERR_INIT;
 		size_t n = 0, i;
 
+		if (mlctl_interrupted()) {
+			rc = mlctl_err_interrupted(err);
+			goto done;
+		}
 		if (cJSON_IsString(p) && mlctl_path_is_safe(p->valuestring)) {
 			mlctl_report_ran(rep, "MLV020", p->valuestring);
 			mlctl_report_ran(rep, "MLV021", p->valuestring);
@@ -451,6 +457,10 @@ static int validate_pkg(struct mlctl_report *rep, const char *path,
 		struct mlctl_vin in;
 
 		rc = mlctl_pkg_next(src.pkg, &f, &src.err);
+		if (rc < 0 && mlctl_interrupted()) {
+			rc = mlctl_err_interrupted(err);
+			goto done;
+		}
 		if (rc <= 0)
 			break;
 		mlctl_report_ran(rep, "MLV023", f->path);
@@ -458,6 +468,10 @@ static int validate_pkg(struct mlctl_report *rep, const char *path,
 		in.proj = &proj;
 		mlctl_vcheck_file(&in);
 		mlctl_vin_release(&in);
+		if (mlctl_interrupted()) {
+			rc = mlctl_err_interrupted(err);
+			goto done;
+		}
 		if (in.failed) {
 			rc = src.err.code;
 			break;
@@ -509,6 +523,10 @@ static int validate_stored(struct mlctl_report *rep, const char *root,
 		char *blob = mlctl_blob_path(root, f->sha256);
 		uint64_t size = 0;
 
+		if (mlctl_interrupted()) {
+			free(blob);
+			return mlctl_err_interrupted(err);
+		}
 		mlctl_report_ran(rep, "MLV023", f->path);
 		if (mlctl_blob_check(root, f->sha256, &size, &berr) || size != f->size) {
 			mlctl_report_add(rep, "MLV023", MLCTL_SEV_ERROR, f->path,

@@ -34,6 +34,44 @@ static int span_cmp(const void *a, const void *b)
 	return x->begin < y->begin ? -1 : x->begin > y->begin;
 }
 
+struct name_at {
+	const char *name;
+	size_t at;
+};
+
+static int name_at_cmp(const void *a, const void *b)
+{
+	const struct name_at *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+/*
+ * earlier[i] = how many keys before the i-th of the header have its name:
+ * sorted by (name, position), the k-th of a run of equal names has k.
+ */
+static size_t *earlier_names(const cJSON *root, size_t n)
+{
+	struct name_at *v = mlctl_malloc(n * sizeof(*v));
+	size_t *earlier = mlctl_calloc(n, sizeof(*earlier));
+	const cJSON *t;
+	size_t i = 0, run = 0;
+
+	cJSON_ArrayForEach(t, root) {
+		v[i].name = t->string;
+		v[i].at = i;
+		i++;
+	}
+	qsort(v, n, sizeof(*v), name_at_cmp);
+	for (i = 0; i < n; i++) {
+		run = i > 0 && !strcmp(v[i].name, v[i - 1].name) ? run + 1 : 0;
+		earlier[v[i].at] = run;
+	}
+	free(v);
+	return earlier;
+}
+
 static int as_u64(const cJSON *j, uint64_t *out)
 {
 	if (!cJSON_IsNumber(j) || j->valuedouble < 0 || j->valuedouble > 9007199254740992.0 ||
@@ -105,9 +143,10 @@ void mlctl_vcheck_safetensors(struct mlctl_vin *in)
 	unsigned char lenbuf[8];
 	uint64_t hlen, end = 0;
 	char *text = NULL;
-	cJSON *root = NULL, *t, *u;
+	cJSON *root = NULL, *t;
 	struct span *spans = NULL;
-	size_t n = 0, i, line;
+	size_t *earlier = NULL;
+	size_t n = 0, i, k, at = 0, line, nkeys;
 	int bad = 0;
 
 	mlctl_report_ran(in->rep, "MLV110", in->path);
@@ -140,13 +179,16 @@ void mlctl_vcheck_safetensors(struct mlctl_vin *in)
 		    (unsigned long long)(8 + (root ? 0 : line)));
 		goto done;
 	}
-	spans = mlctl_calloc((size_t)cJSON_GetArraySize(root) + 1, sizeof(*spans));
-	cJSON_ArrayForEach(t, root) {
-		for (u = root->child; u != t; u = u->next)
-			if (!strcmp(u->string, t->string)) {
-				BAD("MLV110", "header names tensor '%.200s' twice", t->string);
-				bad = 1;
-			}
+	nkeys = (size_t)cJSON_GetArraySize(root);
+	spans = mlctl_calloc(nkeys + 1, sizeof(*spans));
+	earlier = earlier_names(root, nkeys);
+	for (t = root->child; t; t = t->next, at++) {
+		if ((at & 4095) == 0 && mlctl_interrupted())
+			goto done; /* the caller sees the signal and fails */
+		for (k = 0; k < earlier[at]; k++) {
+			BAD("MLV110", "header names tensor '%.200s' twice", t->string);
+			bad = 1;
+		}
 		if (!strcmp(t->string, "__metadata__")) {
 			const cJSON *m;
 
@@ -190,6 +232,7 @@ void mlctl_vcheck_safetensors(struct mlctl_vin *in)
 				 end + 8 + hlen > in->size ? "truncated" : "trailing bytes");
 done:
 	cJSON_Delete(root);
+	free(earlier);
 	free(spans);
 	free(text);
 }

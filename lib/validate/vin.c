@@ -50,7 +50,8 @@ static void fill(struct mlctl_vin *in, size_t want)
 			room = step;
 		if (in->fills < 3)
 			in->fills++;
-		n = in->src(in->ctx, in->buf + in->len, room);
+		/* a signal stops every checker at its next read: the caller sees it and fails */
+		n = mlctl_interrupted() ? -1 : in->src(in->ctx, in->buf + in->len, room);
 
 		if (n < 0) {
 			in->failed = 1;
@@ -74,7 +75,7 @@ size_t mlctl_vin_read(struct mlctl_vin *in, void *dst, size_t n)
 		if (in->off == in->len) {
 			/* large reads go straight to the caller's buffer */
 			if (n - done >= MLCTL_VIN_BUF && !in->eof) {
-				ssize_t r = in->src(in->ctx, d + done, n - done);
+				ssize_t r = mlctl_interrupted() ? -1 : in->src(in->ctx, d + done, n - done);
 
 				if (r < 0) {
 					in->failed = in->eof = 1;
