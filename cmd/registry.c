@@ -11,14 +11,17 @@
 
 static const struct cli_opt opts[] = {
 	{ "dry-run", 0, NULL, "gc: say what would be removed, remove nothing" },
+	{ "repair", 0, NULL, "verify: heal missing or corrupt blobs from good copies (--from)" },
+	{ "from", 0, "DIR|PKG", "verify --repair: a project folder or package holding good "
+				"copies (repeatable)" },
 	{ NULL, 0, NULL, NULL },
 };
 
 const struct cli_cmd cli_cmd_registry = {
 	"registry", cmd_registry,
-	"verify: re-hash every blob and check git and the database agree; reindex: rebuild "
-	"the database from git; gc: remove what crashed writes left",
-	"verify|reindex|gc [--dry-run]", opts, 1, 1,
+	"verify: re-hash every blob, read every git object and check git and the database "
+	"agree; reindex: rebuild the database from git; gc: remove what crashed writes left",
+	"verify [--repair [--from DIR|PKG]...] | reindex | gc [--dry-run]", opts, 1, 1,
 };
 
 /* "3 orphan blobs (1.2 MiB)" */
@@ -78,8 +81,10 @@ static int verify(struct cli *cli, struct mlctl_registry *r)
 	struct mlctl_err err = MLCTL_ERR_INIT;
 	struct mlctl_verify_report rep;
 	char *warn[3];
-	size_t nwarn, i;
-	int rc = mlctl_registry_verify(r, &rep, &err);
+	size_t nwarn, i, nfrom = 0;
+	const char *const *from = cli_opt_all(cli, "from", &nfrom);
+	int repair = cli_opt(cli, "repair") != NULL;
+	int rc = mlctl_registry_verify(r, &rep, repair, from, nfrom, &err);
 
 	if (rc && rc != MLCTL_EINTEGRITY) {
 		mlctl_verify_report_release(&rep);
@@ -99,6 +104,16 @@ static int verify(struct cli *cli, struct mlctl_registry *r)
 		for (line = rep.problems.buf ? strtok_r(rep.problems.buf, "\n", &save) : NULL; line;
 		     line = strtok_r(NULL, "\n", &save))
 			cJSON_AddItemToArray(arr, cJSON_CreateString(line));
+		if (repair) {
+			cJSON *o = cJSON_AddObjectToObject(doc, "repair");
+
+			cJSON_AddNumberToObject(o, "healed", (double)rep.nhealed);
+			cJSON_AddNumberToObject(o, "unhealed", (double)rep.nunhealed);
+			arr = cJSON_AddArrayToObject(o, "lines");
+			for (line = rep.healed.buf ? strtok_r(rep.healed.buf, "\n", &save) : NULL;
+			     line; line = strtok_r(NULL, "\n", &save))
+				cJSON_AddItemToArray(arr, cJSON_CreateString(line));
+		}
 		arr = cJSON_AddArrayToObject(doc, "warnings");
 		for (i = 0; i < nwarn; i++)
 			cJSON_AddItemToArray(arr, cJSON_CreateString(warn[i]));
@@ -112,6 +127,11 @@ static int verify(struct cli *cli, struct mlctl_registry *r)
 		}
 		cli_print_json(doc);
 	} else {
+		if (rep.nhealed)
+			fputs(rep.healed.buf, stdout);
+		if (repair)
+			printf("repair: %zu blob%s healed, %zu still missing or corrupt\n",
+			       rep.nhealed, rep.nhealed == 1 ? "" : "s", rep.nunhealed);
 		if (rep.nproblems)
 			fputs(rep.problems.buf, stdout);
 		for (i = 0; i < nwarn; i++)
@@ -175,11 +195,28 @@ static int gc(struct cli *cli, struct mlctl_registry *r, int dry_run)
 	return 0;
 }
 
+/* verify and reindex open a registry whose database is broken, to report or rebuild it. */
+static int open_damaged(struct cli *cli, struct mlctl_registry **r)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	char *root = NULL;
+	int rc;
+
+	if (mlctl_registry_locate(&root, cli->registry, &err))
+		return cli_fail(cli, &err);
+	if (cli->verbose)
+		fprintf(stderr, "registry: %s\n", root);
+	rc = mlctl_registry_open_damaged(r, root, &err);
+	free(root);
+	return rc ? cli_fail(cli, &err) : 0;
+}
+
 int cmd_registry(struct cli *cli, int argc, char **argv)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;
 	struct mlctl_registry *r = NULL;
-	size_t events = 0;
+	struct mlctl_reindex_result res;
+	size_t nfrom = 0;
 	int dry_run = cli_opt(cli, "dry-run") != NULL, rc;
 
 	(void)argc;
@@ -188,24 +225,36 @@ int cmd_registry(struct cli *cli, int argc, char **argv)
 				 argv[0]);
 	if (dry_run && strcmp(argv[0], "gc"))
 		return cli_usage(cli, "--dry-run goes with 'registry gc'");
-	if ((rc = cli_open_registry(cli, &r, 0)))
+	if (cli_opt(cli, "repair") && strcmp(argv[0], "verify"))
+		return cli_usage(cli, "--repair goes with 'registry verify'");
+	cli_opt_all(cli, "from", &nfrom);
+	if (nfrom && !cli_opt(cli, "repair"))
+		return cli_usage(cli, "--from goes with 'registry verify --repair'");
+	rc = strcmp(argv[0], "gc") ? open_damaged(cli, &r) : cli_open_registry(cli, &r, 0);
+	if (rc)
 		return rc;
 	if (!strcmp(argv[0], "verify") || !strcmp(argv[0], "gc")) {
 		rc = !strcmp(argv[0], "gc") ? gc(cli, r, dry_run) : verify(cli, r);
 		mlctl_registry_free(r);
 		return rc;
 	}
-	rc = mlctl_registry_reindex(r, &events, &err);
+	rc = mlctl_registry_reindex(r, &res, &err);
 	mlctl_registry_free(r);
 	if (rc)
 		return cli_fail(cli, &err);
 	if (cli->json) {
 		cJSON *doc = cli_json_doc();
 
-		cJSON_AddNumberToObject(doc, "events", (double)events);
+		cJSON_AddNumberToObject(doc, "events", (double)res.events);
+		cJSON_AddNumberToObject(doc, "versions", (double)res.versions);
+		cJSON_AddNumberToObject(doc, "records", (double)res.records);
+		cJSON_AddNumberToObject(doc, "aliases", (double)res.aliases);
 		cli_print_json(doc);
 	} else {
-		printf("reindexed: %zu event%s replayed from git\n", events, events == 1 ? "" : "s");
+		printf("reindexed: %zu event%s replayed from git: %zu version%s, %zu record%s, "
+		       "%zu alias%s\n", res.events, res.events == 1 ? "" : "s", res.versions,
+		       res.versions == 1 ? "" : "s", res.records, res.records == 1 ? "" : "s",
+		       res.aliases, res.aliases == 1 ? "" : "es");
 	}
 	return 0;
 }

@@ -18,7 +18,7 @@ _mlctl() {
 		esac
 	done
 	case $prev in
-	--registry | -o | --output | --junit | --sarif) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
+	--registry | -o | --output | --junit | --sarif | --from) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
 	--color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
 	--compression) COMPREPLY=($(compgen -W "none gzip zstd gzip:9 zstd:19" -- "$cur")); return ;;
 	--bump) COMPREPLY=($(compgen -W "major minor patch" -- "$cur")); return ;;
@@ -41,7 +41,7 @@ _mlctl() {
 	push) opts="--bump --no-validate" ;;
 	pull) opts="--output -o --force -f" ;;
 	alias) opts="set rm list --reason" ;;
-	registry) opts="verify reindex gc --dry-run" ;;
+	registry) opts="verify reindex gc --dry-run --repair --from" ;;
 	completion) opts="bash zsh fish" ;;
 	help) opts="$commands" ;;
 	esac

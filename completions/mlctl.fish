@@ -68,5 +68,7 @@ complete -c mlctl -n '__fish_seen_subcommand_from alias' -l reason -x -d 'why th
 # registry, completion, help
 complete -c mlctl -n '__fish_seen_subcommand_from registry; and not __fish_seen_subcommand_from verify reindex gc' -a 'verify reindex gc'
 complete -c mlctl -n '__fish_seen_subcommand_from registry' -l dry-run -d 'gc: say what would be removed, remove nothing'
+complete -c mlctl -n '__fish_seen_subcommand_from registry' -l repair -d 'verify: heal missing or corrupt blobs from good copies'
+complete -c mlctl -n '__fish_seen_subcommand_from registry' -l from -r -F -d 'verify --repair: a project folder or package with good copies'
 complete -c mlctl -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'
 complete -c mlctl -n '__fish_seen_subcommand_from help' -a "$cmds"

@@ -137,17 +137,64 @@ done:
 	return rc;
 }
 
+static char *flag_path(const char *root, const char *sha)
+{
+	return mlctl_aprintf("%s/blobs/corrupt/%s", root, sha);
+}
+
+void mlctl_blob_flag(const char *root, const char *sha)
+{
+	char *dir = mlctl_aprintf("%s/blobs/corrupt", root), *p = flag_path(root, sha);
+	int fd;
+
+	mkdir(dir, 0755);
+	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+		mlctl_fsync_dir(dir);
+	}
+	free(p);
+	free(dir);
+}
+
+static void unflag(const char *root, const char *sha)
+{
+	char *p = flag_path(root, sha);
+
+	unlink(p);
+	free(p);
+}
+
+int mlctl_blob_trusted(const char *root, const char *sha, uint64_t size)
+{
+	char *p = mlctl_blob_path(root, sha), *flag;
+	struct stat st;
+	int ok = stat(p, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;
+
+	if (ok) {
+		flag = flag_path(root, sha);
+		ok = access(flag, F_OK) != 0;
+		free(flag);
+	}
+	free(p);
+	return ok;
+}
+
 int mlctl_blob_install(const char *root, const char *staged, const char *sha, int *created,
 		       struct mlctl_err *err)
 {
 	char *final = mlctl_blob_path(root, sha), *dir = mlctl_dirname(final);
-	int rc;
+	int rc, had;
+	struct stat st;
 
 	if (created)
 		*created = 0;
 	if ((rc = mlctl_mkdir_p(dir, 0755, err)))
 		goto done;
-	if (mlctl_blob_exists(root, sha)) {
+	had = mlctl_blob_exists(root, sha);
+	/* a stored blob of another size, or one verify found corrupt, gives way to these bytes */
+	if (had && (stat(staged, &st) < 0 || mlctl_blob_trusted(root, sha, (uint64_t)st.st_size))) {
 		unlink(staged); /* stored already */
 		goto done;
 	}
@@ -156,7 +203,9 @@ int mlctl_blob_install(const char *root, const char *staged, const char *sha, in
 		goto done;
 	}
 	mlctl_fsync_dir(dir);
-	if (created)
+	if (had)
+		unflag(root, sha);
+	else if (created)
 		*created = 1;
 done:
 	free(final);

@@ -48,9 +48,23 @@ int mlctl_blob_writer_commit(struct mlctl_blob_writer *w, char sha[65], const ch
 /* Drop the blob; accepts NULL. */
 void mlctl_blob_writer_abort(struct mlctl_blob_writer *w);
 
-/* Rename a staged blob into place (dropping it when the blob is stored already). */
+/*
+ * Rename a staged blob into place, dropping it when the blob is stored
+ * already, unless the stored one is untrusted (mlctl_blob_trusted): then the
+ * staged bytes replace it. *created is 1 only for a blob that was not there.
+ */
 int mlctl_blob_install(const char *root, const char *staged, const char *sha, int *created,
 		       struct mlctl_err *err);
+/*
+ * 1 when the blob is stored, size bytes long and not flagged corrupt: a
+ * push may count on it without storing its bytes again.
+ */
+int mlctl_blob_trusted(const char *root, const char *sha, uint64_t size);
+/*
+ * Flag a stored blob as corrupt (blobs/corrupt/<sha>, written by verify),
+ * so the next push or repair with good bytes replaces it. Best effort.
+ */
+void mlctl_blob_flag(const char *root, const char *sha);
 /* Remove a staged blob; accepts NULL. */
 void mlctl_blob_discard(const char *staged);
 

@@ -465,13 +465,13 @@ int mlctl_git_log(struct mlctl_git *g, const char *since, const char *until,
 {
 	git_revwalk *walk = NULL;
 	git_oid id;
-	int rc = 0;
+	int rc = 0, next = 0;
 
 	if (git_revwalk_new(&walk, g->repo) < 0)
 		return git_fail(err, MLCTL_EIO, "cannot read the registry's history");
 	git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
 	if (git_oid_fromstr(&id, until) < 0 || git_revwalk_push(walk, &id) < 0) {
-		rc = git_fail(err, MLCTL_EIO, "cannot read the registry's history");
+		rc = git_fail(err, MLCTL_EINTEGRITY, "cannot read the registry's history");
 		goto done;
 	}
 	if (since && *since) {
@@ -483,18 +483,22 @@ int mlctl_git_log(struct mlctl_git *g, const char *since, const char *until,
 			goto done;
 		}
 	}
-	while (!rc && git_revwalk_next(&id, walk) == 0) {
+	while (!rc && (next = git_revwalk_next(&id, walk)) == 0) {
 		git_commit *c = NULL;
 		char hex[41];
 
 		if (git_commit_lookup(&c, g->repo, &id) < 0) {
-			rc = git_fail(err, MLCTL_EIO, "cannot read the registry's history");
+			rc = git_fail(err, MLCTL_EINTEGRITY, "cannot read the registry's history");
 			break;
 		}
 		git_oid_tostr(hex, sizeof(hex), &id);
 		rc = cb(payload, hex, git_commit_message(c), err);
 		git_commit_free(c);
 	}
+	/* a commit the walk cannot read ends it early: an error, not the end of history */
+	if (!rc && next != GIT_ITEROVER)
+		rc = git_fail(err, MLCTL_EINTEGRITY,
+			      "the registry's history is incomplete; run 'mlctl registry verify'");
 done:
 	git_revwalk_free(walk);
 	return rc;
@@ -541,28 +545,6 @@ int mlctl_git_files(struct mlctl_git *g, const char *commit, mlctl_git_file_cb c
 		w.rc = git_fail(err, MLCTL_EINTEGRITY, "cannot read the registry's history");
 	git_tree_free(tree);
 	return w.rc;
-}
-
-struct odb_walk {
-	git_odb *odb;
-	size_t n;
-	int bad;
-	char bad_id[41];
-};
-
-static int odb_visit(const git_oid *id, void *payload)
-{
-	struct odb_walk *w = payload;
-	git_odb_object *o = NULL;
-
-	if (git_odb_read(&o, w->odb, id) < 0) {
-		w->bad = 1;
-		git_oid_tostr(w->bad_id, sizeof(w->bad_id), id);
-		return -1;
-	}
-	git_odb_object_free(o);
-	w->n++;
-	return 0;
 }
 
 /* Lock files under dir (a refs/ folder), at any depth: counted, and removed with remove set. */
@@ -799,28 +781,6 @@ void mlctl_git_settle(struct mlctl_git *g)
 	forget(g);
 }
 
-int mlctl_git_check_objects(struct mlctl_git *g, size_t *n, struct mlctl_err *err)
-{
-	struct odb_walk w = { NULL, 0, 0, { 0 } };
-	int rc = 0;
-
-	*n = 0;
-	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 1);
-	/* the files only: the memory store cannot be listed (and holds nothing applied) */
-	if (disk_odb(&w.odb, g) < 0)
-		return git_fail(err, MLCTL_EIO, "cannot read the registry's history");
-	if (git_odb_foreach(w.odb, odb_visit, &w) < 0) {
-		if (w.bad)
-			rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
-					   "git object %s in the registry's history is corrupt", w.bad_id);
-		else
-			rc = git_fail(err, MLCTL_EINTEGRITY, "cannot read the registry's history");
-	}
-	*n = w.n;
-	git_odb_free(w.odb);
-	return rc;
-}
-
 /* ---------------------------------------------------------------- garbage */
 
 /* A set of object ids (open addressing). */
@@ -877,6 +837,7 @@ struct reach {
 	struct oidset seen;
 	git_oid *stack;
 	size_t n, alloc;
+	int broken; /* an object could not be read: what it reaches is not known */
 };
 
 static void reach_push(struct reach *w, const git_oid *id)
@@ -910,9 +871,12 @@ static int reachable(struct reach *w)
 		git_object *o = NULL;
 		size_t i;
 
-		if (!oidset_add(&w->seen, &id) || git_object_lookup(&o, w->repo, &id,
-								    GIT_OBJECT_ANY) < 0)
-			continue; /* a missing object is verify's to report */
+		if (!oidset_add(&w->seen, &id))
+			continue;
+		if (git_object_lookup(&o, w->repo, &id, GIT_OBJECT_ANY) < 0) {
+			w->broken = 1; /* verify reports which */
+			continue;
+		}
 		switch (git_object_type(o)) {
 		case GIT_OBJECT_TAG:
 			reach_push(w, git_tag_target_id((git_tag *)o));
@@ -953,7 +917,7 @@ static int is_hex(const char *s, size_t n)
 int mlctl_git_garbage(struct mlctl_git *g, int remove, mlctl_git_garbage_cb cb, void *payload,
 		      struct mlctl_err *err)
 {
-	struct reach w = { g->repo, { NULL, NULL, 0, 0 }, NULL, 0, 0 };
+	struct reach w = { g->repo, { NULL, NULL, 0, 0 }, NULL, 0, 0, 0 };
 	char *objects = mlctl_path_join(g->path, "objects");
 	DIR *d = NULL, *sd;
 	struct dirent *e, *f;
@@ -961,6 +925,13 @@ int mlctl_git_garbage(struct mlctl_git *g, int remove, mlctl_git_garbage_cb cb, 
 
 	if (reachable(&w) < 0) {
 		rc = git_fail(err, MLCTL_EIO, "cannot read the registry's history");
+		goto done;
+	}
+	/* objects past a missing one look unreachable, but are not garbage */
+	if (w.broken) {
+		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+				   "the registry's history is missing objects, so its garbage "
+				   "cannot be told apart; run 'mlctl registry verify'");
 		goto done;
 	}
 	d = opendir(objects);
@@ -1017,5 +988,171 @@ done:
 	free(w.seen.v);
 	free(w.seen.used);
 	free(w.stack);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- connectivity */
+
+/* An object still to read: its id, the type its referrer expects, and who referred to it. */
+struct want {
+	git_oid id;
+	git_object_t type;
+	char *from;
+};
+
+struct connect {
+	git_repository *repo;
+	git_odb *disk;
+	struct oidset seen;
+	struct want *stack;
+	size_t n, alloc;
+	size_t read, bad;
+	mlctl_git_bad_cb cb;
+	void *payload;
+};
+
+/* Queue id (expected of type, referred to by from, which is taken over) unless seen. */
+static void want(struct connect *c, const git_oid *id, git_object_t type, char *from)
+{
+	if (!oidset_add(&c->seen, id)) {
+		free(from);
+		return;
+	}
+	if (c->n == c->alloc) {
+		c->alloc = c->alloc ? 2 * c->alloc : 256;
+		c->stack = mlctl_realloc(c->stack, c->alloc * sizeof(*c->stack));
+	}
+	git_oid_cpy(&c->stack[c->n].id, id);
+	c->stack[c->n].type = type;
+	c->stack[c->n].from = from;
+	c->n++;
+}
+
+static int want_ref(const char *name, void *payload)
+{
+	struct connect *c = payload;
+	git_reference *ref = NULL;
+
+	/* direct refs only: a symbolic one (HEAD) names a ref that is listed itself */
+	if (git_reference_lookup(&ref, c->repo, name) == 0 &&
+	    git_reference_type(ref) == GIT_REFERENCE_DIRECT)
+		want(c, git_reference_target(ref), GIT_OBJECT_ANY, mlctl_aprintf("ref %s", name));
+	git_reference_free(ref);
+	return 0;
+}
+
+static void bad(struct connect *c, const struct want *w, const char *problem)
+{
+	char hex[41];
+
+	git_oid_tostr(hex, sizeof(hex), &w->id);
+	c->bad++;
+	c->cb(c->payload, hex,
+	      w->type == GIT_OBJECT_ANY ? "object" : git_object_type2string(w->type), problem,
+	      w->from);
+}
+
+/* Read one object (its hash checked) and queue what it refers to. */
+static void visit(struct connect *c, const struct want *w)
+{
+	git_odb_object *raw = NULL;
+	git_object *o = NULL;
+	char hex[41], *msg;
+	size_t i;
+	int rc = git_odb_read(&raw, c->disk, &w->id);
+
+	if (rc == GIT_ENOTFOUND) {
+		bad(c, w, "missing");
+		return;
+	}
+	if (rc < 0) {
+		const git_error *e = git_error_last();
+
+		msg = mlctl_aprintf("unreadable (%s)",
+				    e && e->message ? e->message : "libgit2 error");
+		bad(c, w, msg);
+		free(msg);
+		return;
+	}
+	c->read++;
+	if (w->type != GIT_OBJECT_ANY && git_odb_object_type(raw) != w->type) {
+		msg = mlctl_aprintf("a %s, not a %s",
+				    git_object_type2string(git_odb_object_type(raw)),
+				    git_object_type2string(w->type));
+		bad(c, w, msg);
+		free(msg);
+		git_odb_object_free(raw);
+		return;
+	}
+	git_odb_object_free(raw);
+	if (git_object_lookup(&o, c->repo, &w->id, GIT_OBJECT_ANY) < 0) {
+		bad(c, w, "unreadable (it does not parse)");
+		return;
+	}
+	git_oid_tostr(hex, sizeof(hex), &w->id);
+	switch (git_object_type(o)) {
+	case GIT_OBJECT_TAG:
+		want(c, git_tag_target_id((git_tag *)o), git_tag_target_type((git_tag *)o),
+		     mlctl_aprintf("tag %s '%s'", hex, git_tag_name((git_tag *)o)));
+		break;
+	case GIT_OBJECT_COMMIT:
+		want(c, git_commit_tree_id((git_commit *)o), GIT_OBJECT_TREE,
+		     mlctl_aprintf("commit %s (its tree)", hex));
+		for (i = 0; i < git_commit_parentcount((git_commit *)o); i++)
+			want(c, git_commit_parent_id((git_commit *)o, (unsigned)i),
+			     GIT_OBJECT_COMMIT, mlctl_aprintf("commit %s (its parent)", hex));
+		break;
+	case GIT_OBJECT_TREE:
+		for (i = 0; i < git_tree_entrycount((git_tree *)o); i++) {
+			const git_tree_entry *e = git_tree_entry_byindex((git_tree *)o, i);
+			git_object_t t = git_tree_entry_type(e);
+
+			if (t == GIT_OBJECT_TREE || t == GIT_OBJECT_BLOB)
+				want(c, git_tree_entry_id(e), t,
+				     mlctl_aprintf("tree %s (entry '%s')", hex,
+						   git_tree_entry_name(e)));
+		}
+		break;
+	default:
+		break;
+	}
+	git_object_free(o);
+}
+
+int mlctl_git_check_objects(struct mlctl_git *g, size_t *n, size_t *nbad, mlctl_git_bad_cb cb,
+			    void *payload, struct mlctl_err *err)
+{
+	struct connect c;
+	int rc = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.repo = g->repo;
+	c.cb = cb;
+	c.payload = payload;
+	*n = *nbad = 0;
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 1);
+	/* the files only: the memory store holds nothing applied */
+	if (disk_odb(&c.disk, g) < 0)
+		return git_fail(err, MLCTL_EIO, "cannot read the registry's history");
+	if (git_reference_foreach_name(g->repo, want_ref, &c) < 0) {
+		rc = git_fail(err, MLCTL_EINTEGRITY,
+			      "cannot read the refs of the registry's history");
+		goto done;
+	}
+	while (c.n) {
+		struct want w = c.stack[--c.n];
+
+		visit(&c, &w);
+		free(w.from);
+	}
+	*n = c.read;
+	*nbad = c.bad;
+done:
+	while (c.n)
+		free(c.stack[--c.n].from);
+	free(c.stack);
+	free(c.seen.v);
+	free(c.seen.used);
+	git_odb_free(c.disk);
 	return rc;
 }

@@ -81,8 +81,19 @@ typedef int (*mlctl_git_file_cb)(void *payload, const char *path, const char *da
 int mlctl_git_files(struct mlctl_git *g, const char *commit, mlctl_git_file_cb cb,
 		    void *payload, struct mlctl_err *err);
 
-/* Read every object of the repository, checking its hash; count into *n. */
-int mlctl_git_check_objects(struct mlctl_git *g, size_t *n, struct mlctl_err *err);
+typedef void (*mlctl_git_bad_cb)(void *payload, const char *id, const char *type,
+				 const char *problem, const char *from);
+/*
+ * Read every object reachable from every ref, as 'git fsck --connectivity-only'
+ * walks them (tags, commits and their parents, trees, blobs), each one's hash
+ * checked. cb gets each object that is missing or unreadable: its id, the
+ * type its referrer expects ("object" for a ref), what is wrong ("missing",
+ * "unreadable (…)") and what referred to it ("ref refs/tags/x", "commit
+ * <id> (its parent)", "tree <id> (entry 'name')"). Objects read into *n,
+ * bad ones into *nbad. Fails only when the walk cannot start.
+ */
+int mlctl_git_check_objects(struct mlctl_git *g, size_t *n, size_t *nbad, mlctl_git_bad_cb cb,
+			    void *payload, struct mlctl_err *err);
 
 /* Remove ref lock files left by a crashed writer. Call only under the write lock. */
 void mlctl_git_clear_stale_locks(struct mlctl_git *g);

@@ -39,6 +39,7 @@ struct mlctl_registry {
 	char *final;        /* a first push's registry, built at root and renamed here when it
 			       succeeds (mlctl_registry_publish); removed when it does not */
 	int setup_lock;     /* fd locking root while it is such a sibling, else -1 */
+	char *db_problem;   /* mlctl_registry_open_damaged: why db is NULL */
 };
 
 /* Bytes held in tmp/ during a write and freed before an undo, so a full disk cannot stop it. */
@@ -1156,6 +1157,59 @@ static int migrate(struct mlctl_registry *r, struct mlctl_err *err)
 	return 0;
 }
 
+/*
+ * mlctl.db, before SQLite opens it (and would make an empty one): next to a
+ * history in index.git it is there, and empty or an SQLite file as long as
+ * its header says. MLCTL_EINTEGRITY naming it when not, so that nothing is created over
+ * it and 'mlctl registry reindex' can rebuild it.
+ */
+static int check_db_file(const char *root, struct mlctl_err *err)
+{
+	char *db = mlctl_path_join(root, "mlctl.db");
+	char *head = mlctl_path_join(root, "index.git/HEAD");
+	unsigned char h[100];
+	char what[96] = "";
+	struct stat st;
+	int fd = -1, rc = 0;
+
+	if (access(head, F_OK) != 0)
+		goto done; /* no history: a new registry, or none */
+	if ((fd = open(db, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
+		if (errno == ENOENT)
+			snprintf(what, sizeof(what), "is missing");
+		goto done; /* other errors are open's to report */
+	}
+	if (st.st_size == 0) {
+		/* SQLite's empty database: set-up replays all of git into it */
+	} else if (st.st_size < (off_t)sizeof(h) ||
+	    mlctl_pread_all(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+		snprintf(what, sizeof(what), "is cut short (%lld bytes)", (long long)st.st_size);
+	} else if (memcmp(h, "SQLite format 3", 16)) {
+		snprintf(what, sizeof(what), "is not an SQLite database");
+	} else {
+		uint64_t page = (uint64_t)h[16] << 8 | h[17], pages;
+
+		page = page == 1 ? 65536 : page;
+		pages = (uint64_t)h[28] << 24 | (uint64_t)h[29] << 16 | (uint64_t)h[30] << 8 |
+			h[31];
+		/* the page count is valid when its change counter matches the header's */
+		if (!memcmp(h + 24, h + 92, 4) && (uint64_t)st.st_size < page * pages)
+			snprintf(what, sizeof(what), "is cut short (%lld of %llu bytes)",
+				 (long long)st.st_size, (unsigned long long)(page * pages));
+	}
+done:
+	if (*what)
+		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+				   "registry database '%s' %s; rebuild it from index.git with "
+				   "'mlctl registry reindex'",
+				   db, what);
+	if (fd >= 0)
+		close(fd);
+	free(db);
+	free(head);
+	return rc;
+}
+
 static int is_registry(const char *root)
 {
 	char *db = mlctl_path_join(root, "mlctl.db");
@@ -1574,6 +1628,8 @@ int mlctl_registry_open(struct mlctl_registry **out, const char *root, int creat
 			goto done;
 		rc = 0;
 	}
+	if ((rc = check_db_file(root, err)))
+		goto done;
 	fresh = !is_registry(root);
 	if (fresh && !mlctl_dir_is_empty(root)) {
 		char *db = mlctl_path_join(root, "mlctl.db");
@@ -1668,6 +1724,34 @@ done:
 	return rc;
 }
 
+int mlctl_registry_open_damaged(struct mlctl_registry **out, const char *root,
+				struct mlctl_err *err)
+{
+	struct mlctl_err derr = MLCTL_ERR_INIT;
+	struct mlctl_registry *r;
+	char *sub;
+	int rc;
+
+	*out = NULL;
+	if ((rc = mlctl_registry_check_local(root, err)))
+		return rc;
+	if (!mlctl_is_dir(root) || check_db_file(root, &derr) == 0)
+		return mlctl_registry_open(out, root, 0, err);
+	r = mlctl_calloc(1, sizeof(*r));
+	r->tmp_claim = -1;
+	r->setup_lock = -1;
+	r->root = mlctl_strdup(root);
+	r->db_problem = mlctl_strdup(derr.msg);
+	sub = mlctl_path_join(root, "index.git");
+	rc = mlctl_git_open(&r->git, sub, 0, err);
+	free(sub);
+	if (rc)
+		mlctl_registry_free(r);
+	else
+		*out = r;
+	return rc;
+}
+
 void mlctl_registry_free(struct mlctl_registry *r)
 {
 	if (!r)
@@ -1685,6 +1769,7 @@ void mlctl_registry_free(struct mlctl_registry *r)
 	if (r->setup_lock >= 0)
 		close(r->setup_lock);
 	free(r->final);
+	free(r->db_problem);
 	free(r->root);
 	free(r);
 }
@@ -2090,7 +2175,7 @@ static int store_package_entry(struct mlctl_registry *r, struct mlctl_pkg_reader
 {
 	struct mlctl_blob_writer *w = NULL;
 	char *staged = NULL;
-	int have = !all && mlctl_blob_exists(r->root, f->sha256), rc;
+	int have = !all && mlctl_blob_trusted(r->root, f->sha256, f->size), rc;
 
 	if ((rc = mlctl_blob_writer_open(&w, r->root, !have, err)))
 		return rc;
@@ -2215,7 +2300,7 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 	struct event ev;
 	cJSON *evj = NULL;
 	int64_t now = mlctl_now();
-	size_t i;
+	size_t i, healed = 0;
 	int rc;
 
 	if ((rc = begin_write(r, err)))
@@ -2244,8 +2329,9 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 	}
 	mlctl_manifest_digest(m, digest);
 	if ((rc = check_existing(r, m, digest, res, err))) {
+		/* the version is stored: its blobs that are missing or corrupt take these bytes */
 		if (rc == 1)
-			rc = 0;
+			rc = staging_install(r, sg, &healed, err);
 		goto done;
 	}
 	for (i = 0; i < m->nfiles; i++)
@@ -2457,6 +2543,7 @@ static int write_verified(const char *root, const struct mlctl_file_entry *f, co
 	}
 	mlctl_hashpipe_finish(hp, hex);
 	if (strcmp(hex, f->sha256) || total != f->size) {
+		mlctl_blob_flag(root, f->sha256); /* a push of the good bytes replaces it */
 		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
 				   "blob for '%s' is corrupt in the registry (sha256 %.12s…, want "
 				   "%.12s…); run 'mlctl registry verify'",
@@ -2810,8 +2897,12 @@ static void on_blob_verify(void *ctx, const char *fan, const char *name, const c
 		return;
 	}
 	bv->rep->blobs++;
-	if (mlctl_blob_check(bv->r->root, name, NULL, &berr))
+	if (mlctl_blob_check(bv->r->root, name, NULL, &berr)) {
 		problem(bv->rep, berr.msg);
+		/* so that the next push or repair with the good bytes replaces it */
+		if (berr.code == MLCTL_EINTEGRITY)
+			mlctl_blob_flag(bv->r->root, name);
+	}
 }
 
 static void verify_blobs(struct mlctl_registry *r, struct mlctl_verify_report *rep)
@@ -2822,19 +2913,54 @@ static void verify_blobs(struct mlctl_registry *r, struct mlctl_verify_report *r
 		problem(rep, "blobs/sha256 is missing");
 }
 
-int mlctl_registry_verify(struct mlctl_registry *r, struct mlctl_verify_report *rep,
-			  struct mlctl_err *err)
+/* A missing or unreadable git object: a problem line naming it and what referred to it. */
+static void on_bad_object(void *payload, const char *id, const char *type, const char *what,
+			  const char *from)
 {
-	struct git_versions gv = { r, rep, 0, 0, 0 };
+	struct mlctl_verify_report *rep = payload;
+	char *msg = mlctl_aprintf("git %s %s is %s, referred to by %s; restore index.git from a "
+				  "backup or a clone", type, id, what, from);
+
+	problem(rep, msg);
+	free(msg);
+}
+
+/* PRAGMA quick_check: pages, indexes and rows of mlctl.db as SQLite reads them. */
+static void verify_db_file(struct mlctl_registry *r, struct mlctl_verify_report *rep)
+{
 	sqlite3_stmt *st = NULL;
-	char head[41], db_head[64], *msg;
+	const unsigned char *t;
+	char *msg = NULL;
+	int s;
+
+	if (sqlite3_prepare_v2(r->db, "PRAGMA quick_check(1)", -1, &st, NULL) != SQLITE_OK) {
+		msg = mlctl_aprintf("registry database '%s/mlctl.db' cannot be read (%s); "
+				    "rebuild it from index.git with 'mlctl registry reindex'",
+				    r->root, sqlite3_errmsg(r->db));
+	} else if ((s = sqlite3_step(st)) != SQLITE_ROW ||
+		   !(t = sqlite3_column_text(st, 0)) || strcmp((const char *)t, "ok")) {
+		msg = mlctl_aprintf("registry database '%s/mlctl.db' is damaged (%s); rebuild it "
+				    "from index.git with 'mlctl registry reindex'",
+				    r->root,
+				    s == SQLITE_ROW && sqlite3_column_text(st, 0)
+					    ? (const char *)sqlite3_column_text(st, 0)
+					    : sqlite3_errmsg(r->db));
+	}
+	sqlite3_finalize(st);
+	if (msg)
+		problem(rep, msg);
+	free(msg);
+}
+
+/* The database's side of verify: it matches git, and names blobs that are there. */
+static int verify_db(struct mlctl_registry *r, struct mlctl_verify_report *rep,
+		     struct git_versions *gv, const char *head, struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	char db_head[64], *msg;
 	int rc, s;
 
-	memset(rep, 0, sizeof(*rep));
-	if ((rc = mlctl_git_check_objects(r->git, &rep->git_objects, err)))
-		problem(rep, err->msg);
-	if ((rc = mlctl_git_head(r->git, head, err)) ||
-	    (rc = meta_get(r, db_head, sizeof(db_head), "git_head", err)))
+	if ((rc = meta_get(r, db_head, sizeof(db_head), "git_head", err)))
 		return rc;
 	if (strcmp(head, db_head)) {
 		msg = mlctl_aprintf("database reflects commit '%.12s' but git is at '%.12s'; run "
@@ -2844,8 +2970,6 @@ int mlctl_registry_verify(struct mlctl_registry *r, struct mlctl_verify_report *
 	}
 	if ((rc = verify_skipped(r, rep, err)))
 		return rc;
-	if (*head && (rc = mlctl_git_files(r->git, head, verify_git_file, &gv, err)))
-		problem(rep, err->msg);
 	/* every version in the database is in git, and its files are stored */
 	if ((rc = db_prepare(r, &st,
 			     "SELECT m.name, v.version, (SELECT count(*) FROM files f WHERE "
@@ -2868,10 +2992,10 @@ int mlctl_registry_verify(struct mlctl_registry *r, struct mlctl_verify_report *
 	if ((rc = db_prepare(r, &st, "SELECT count(*) FROM records", err)))
 		return rc;
 	if (sqlite3_step(st) == SQLITE_ROW &&
-	    (size_t)sqlite3_column_int64(st, 0) != gv.records) {
+	    (size_t)sqlite3_column_int64(st, 0) != gv->records) {
 		msg = mlctl_aprintf("the database has %lld records but git has %zu; run 'mlctl "
 				    "registry reindex'", (long long)sqlite3_column_int64(st, 0),
-				    gv.records);
+				    gv->records);
 		problem(rep, msg);
 		free(msg);
 	}
@@ -2879,17 +3003,17 @@ int mlctl_registry_verify(struct mlctl_registry *r, struct mlctl_verify_report *
 	if ((rc = db_prepare(r, &st, "SELECT count(*) FROM aliases", err)))
 		return rc;
 	if (sqlite3_step(st) == SQLITE_ROW &&
-	    (size_t)sqlite3_column_int64(st, 0) != gv.aliases) {
+	    (size_t)sqlite3_column_int64(st, 0) != gv->aliases) {
 		msg = mlctl_aprintf("the database has %lld aliases but git has %zu; run 'mlctl "
 				    "registry reindex'", (long long)sqlite3_column_int64(st, 0),
-				    gv.aliases);
+				    gv->aliases);
 		problem(rep, msg);
 		free(msg);
 	}
 	sqlite3_finalize(st);
-	if (rep->versions != gv.n) {
+	if (rep->versions != gv->n) {
 		msg = mlctl_aprintf("the database has %zu versions but git has %zu; run 'mlctl "
-				    "registry reindex'", rep->versions, gv.n);
+				    "registry reindex'", rep->versions, gv->n);
 		problem(rep, msg);
 		free(msg);
 	}
@@ -2907,7 +3031,8 @@ int mlctl_registry_verify(struct mlctl_registry *r, struct mlctl_verify_report *
 		rep->files++;
 		if (stat(p, &sb) < 0) {
 			msg = mlctl_aprintf("%s:%s file '%s' has no blob (sha256:%s); push the "
-					    "version again to restore it",
+					    "version again or run 'mlctl registry verify --repair "
+					    "--from DIR|PKG' to restore it",
 					    sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
 					    sqlite3_column_text(st, 2), sha);
 			problem(rep, msg);
@@ -2923,10 +3048,256 @@ int mlctl_registry_verify(struct mlctl_registry *r, struct mlctl_verify_report *
 		free(p);
 	}
 	sqlite3_finalize(st);
+	return 0;
+}
+
+/* ---- repair: blobs a version names, healed from good copies */
+
+struct need {
+	char sha[65];
+	uint64_t size;
+	char *what; /* "file 'x' of demo:1.0.0" */
+	int bad;
+};
+
+struct needs {
+	struct need *v;
+	size_t n;
+};
+
+static int collect_need(void *payload, const char *path, const char *data, size_t len,
+			struct mlctl_err *err)
+{
+	struct needs *nd = payload;
+	struct mlctl_manifest m;
+	struct mlctl_err perr = MLCTL_ERR_INIT;
+	size_t plen = strlen(path), i;
+
+	(void)err;
+	if (strncmp(path, "models/", 7) || plen < 5 || strcmp(path + plen - 5, ".json") ||
+	    !strstr(path, "/versions/") ||
+	    mlctl_manifest_parse(&m, data, len, path, 1, NULL, &perr))
+		return 0;
+	for (i = 0; i < m.nfiles; i++) {
+		struct need *x;
+
+		nd->v = mlctl_realloc(nd->v, (nd->n + 1) * sizeof(*nd->v));
+		x = &nd->v[nd->n++];
+		memcpy(x->sha, m.files[i].sha256, 65);
+		x->size = m.files[i].size;
+		x->what = mlctl_aprintf("file '%s' of %s:%s", m.files[i].path, m.name, m.version);
+		x->bad = 0;
+	}
+	mlctl_manifest_release(&m);
+	return 0;
+}
+
+static int need_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct need *)a)->sha, ((const struct need *)b)->sha);
+}
+
+/* The bad need of this sha256, or NULL. */
+static struct need *need_find(struct needs *nd, const char *sha)
+{
+	struct need key, *x;
+
+	memcpy(key.sha, sha, 65);
+	x = nd->n ? bsearch(&key, nd->v, nd->n, sizeof(*nd->v), need_cmp) : NULL;
+	return x && x->bad ? x : NULL;
+}
+
+static int need_size(const struct needs *nd, uint64_t size)
+{
+	size_t i;
+
+	for (i = 0; i < nd->n; i++)
+		if (nd->v[i].bad && nd->v[i].size == size)
+			return 1;
+	return 0;
+}
+
+/* Install staged bytes that hash to a needed blob; note it healed. */
+static void heal(struct mlctl_registry *r, struct mlctl_verify_report *rep, struct need *x,
+		 char *staged, const char *src)
+{
+	struct mlctl_err ierr = MLCTL_ERR_INIT;
+
+	if (mlctl_blob_install(r->root, staged, x->sha, NULL, &ierr)) {
+		problem(rep, ierr.msg);
+		mlctl_blob_discard(staged);
+		return;
+	}
+	x->bad = 0;
+	rep->nhealed++;
+	mlctl_buf_printf(&rep->healed, "healed blob sha256:%s (%s) from %s\n", x->sha, x->what,
+			 src);
+}
+
+/* Every regular file under dir of a size some bad blob has: hashed, and installed if it is one. */
+static void heal_from_dir(struct mlctl_registry *r, struct mlctl_verify_report *rep,
+			  struct needs *nd, const char *dir, int depth)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	while (d && depth < 32 && (e = readdir(d))) {
+		char *path, *staged = NULL, sha[65];
+		struct mlctl_err ferr = MLCTL_ERR_INIT;
+		struct need *x;
+		struct stat st;
+		int fd;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		path = mlctl_path_join(dir, e->d_name);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+			heal_from_dir(r, rep, nd, path, depth + 1);
+		} else if (S_ISREG(st.st_mode) && need_size(nd, (uint64_t)st.st_size) &&
+			   (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+			if (mlctl_blob_put_fd(r->root, fd, path, sha, NULL, &staged, &ferr) == 0) {
+				if ((x = need_find(nd, sha)))
+					heal(r, rep, x, staged, path);
+				else
+					mlctl_blob_discard(staged);
+			}
+			free(staged);
+			close(fd);
+		}
+		free(path);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* The entries of a package that are bad blobs, each checked against its sha256 as staged. */
+static void heal_from_pkg(struct mlctl_registry *r, struct mlctl_verify_report *rep,
+			  struct needs *nd, const char *path)
+{
+	struct mlctl_err perr = MLCTL_ERR_INIT;
+	struct mlctl_pkg_reader *pkg = NULL;
+	const struct mlctl_file_entry *f;
+	int rc;
+
+	if (mlctl_pkg_open(&pkg, path, 0, &perr)) {
+		problem(rep, perr.msg);
+		return;
+	}
+	while ((rc = mlctl_pkg_next(pkg, &f, &perr)) == 1) {
+		struct mlctl_blob_writer *w = NULL;
+		struct need *x = need_find(nd, f->sha256);
+		char *staged = NULL;
+		ssize_t n = 0;
+
+		if (!x)
+			continue;
+		if ((rc = mlctl_blob_writer_open(&w, r->root, 1, &perr)))
+			break;
+		for (;;) {
+			size_t cap;
+			void *buf = mlctl_blob_writer_buf(w, &cap);
+
+			if ((n = mlctl_pkg_read(pkg, buf, cap, &perr)) <= 0 ||
+			    mlctl_blob_writer_push(w, (size_t)n, &perr))
+				break;
+		}
+		if (n < 0) {
+			mlctl_blob_writer_abort(w);
+			rc = (int)n;
+			break;
+		}
+		if (mlctl_blob_writer_commit(w, NULL, f->sha256, NULL, &staged, &perr) == 0)
+			heal(r, rep, x, staged, path);
+		else
+			problem(rep, perr.msg);
+		free(staged);
+	}
+	if (rc < 0)
+		problem(rep, perr.msg);
+	mlctl_pkg_free(pkg);
+}
+
+/* Blobs the versions in git name that are missing or corrupt, healed from the sources. */
+static int repair(struct mlctl_registry *r, struct mlctl_verify_report *rep, const char *head,
+		  const char *const *from, size_t nfrom, struct mlctl_err *err)
+{
+	struct needs nd = { NULL, 0 };
+	size_t i, j;
+	int rc = 0;
+
+	for (i = 0; i < nfrom; i++)
+		if (!mlctl_is_dir(from[i]) && access(from[i], R_OK) != 0)
+			return mlctl_err_errno(err, MLCTL_ENOTFOUND,
+					       "no folder or package at '%s' to repair from",
+					       from[i]);
+	if (*head && (rc = mlctl_git_files(r->git, head, collect_need, &nd, err)))
+		goto done;
+	if (nd.n)
+		qsort(nd.v, nd.n, sizeof(*nd.v), need_cmp);
+	for (i = j = 0; i < nd.n; i++) {
+		struct mlctl_err berr = MLCTL_ERR_INIT;
+
+		if (j && !strcmp(nd.v[j - 1].sha, nd.v[i].sha)) {
+			free(nd.v[i].what);
+			continue;
+		}
+		nd.v[j] = nd.v[i];
+		if (mlctl_blob_check(r->root, nd.v[j].sha, NULL, &berr)) {
+			nd.v[j].bad = 1;
+			if (mlctl_blob_exists(r->root, nd.v[j].sha))
+				mlctl_blob_flag(r->root, nd.v[j].sha);
+		}
+		j++;
+	}
+	nd.n = j;
+	if ((rc = claim_tmp(r, err)))
+		goto done;
+	for (i = 0; i < nfrom; i++) {
+		if (mlctl_is_dir(from[i]))
+			heal_from_dir(r, rep, &nd, from[i], 0);
+		else
+			heal_from_pkg(r, rep, &nd, from[i]);
+	}
+	for (i = 0; i < nd.n; i++)
+		if (nd.v[i].bad)
+			rep->nunhealed++;
+done:
+	for (i = 0; i < nd.n; i++)
+		free(nd.v[i].what);
+	free(nd.v);
+	return rc;
+}
+
+int mlctl_registry_verify(struct mlctl_registry *r, struct mlctl_verify_report *rep,
+			  int repair_blobs, const char *const *from, size_t nfrom,
+			  struct mlctl_err *err)
+{
+	struct git_versions gv = { r, rep, 0, 0, 0 };
+	char head[41];
+	size_t nbad = 0;
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	if ((rc = mlctl_git_head(r->git, head, err)))
+		return rc;
+	if (repair_blobs && (rc = repair(r, rep, head, from, nfrom, err)))
+		return rc;
+	if (r->db_problem)
+		problem(rep, r->db_problem);
+	else
+		verify_db_file(r, rep);
+	if (mlctl_git_check_objects(r->git, &rep->git_objects, &nbad, on_bad_object, rep, err))
+		problem(rep, err->msg);
+	if (*head && r->db && mlctl_git_files(r->git, head, verify_git_file, &gv, err))
+		problem(rep, err->msg);
+	if (r->db && (rc = verify_db(r, rep, &gv, head, err)))
+		return rc;
 	verify_blobs(r, rep);
 	/* under the write lock, so a write between installing blobs and COMMIT is not garbage
-	 * (a registry the user cannot write has no writer to wait for) */
-	if (r->readonly || (rc = begin_write(r, err)) == 0)
+	 * (a registry the user cannot write has no writer to wait for); past a missing
+	 * object nothing tells garbage apart: no garbage warnings then */
+	rc = 0;
+	if (r->db && !nbad && (r->readonly || (rc = begin_write(r, err)) == 0))
 		rc = end_write(r, collect_garbage(r, &rep->garbage, 0, err), err);
 	if (rc)
 		problem(rep, err->msg);
@@ -2940,25 +3311,188 @@ int mlctl_registry_verify(struct mlctl_registry *r, struct mlctl_verify_report *
 void mlctl_verify_report_release(struct mlctl_verify_report *rep)
 {
 	mlctl_buf_release(&rep->problems);
+	mlctl_buf_release(&rep->healed);
 	mlctl_garbage_release(&rep->garbage);
 }
 
-int mlctl_registry_reindex(struct mlctl_registry *r, size_t *events, struct mlctl_err *err)
+/* The first bad object, for reindex's refusal. */
+struct first_bad {
+	char *msg;
+};
+
+static void on_first_bad(void *payload, const char *id, const char *type, const char *what,
+			 const char *from)
 {
+	struct first_bad *fb = payload;
+
+	if (!fb->msg)
+		fb->msg = mlctl_aprintf("git %s %s is %s (referred to by %s)", type, id, what,
+					from);
+}
+
+static int count_rows(sqlite3 *db, const char *table)
+{
+	char *sql = mlctl_aprintf("SELECT count(*) FROM %s", table);
+	sqlite3_stmt *st = NULL;
+	int n = 0;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	free(sql);
+	return n;
+}
+
+static void unlink_db(const char *path)
+{
+	static const char *const ext[] = { "", "-wal", "-shm", "-journal" };
+	size_t i;
+
+	for (i = 0; i < MLCTL_ARRAY_SIZE(ext); i++) {
+		char *p = mlctl_aprintf("%s%s", path, ext[i]);
+
+		unlink(p);
+		free(p);
+	}
+}
+
+/* Replay all of git into the new database fresh (as r->db), committed when this returns 0. */
+static int rebuild(struct mlctl_registry *r, sqlite3 *fresh, const char *path,
+		   struct mlctl_reindex_result *res, struct mlctl_err *err)
+{
+	sqlite3 *old = r->db;
 	int rc;
 
-	*events = 0;
-	if ((rc = begin_write(r, err)))
-		return rc;
-	rc = db_exec(r,
-		     "DELETE FROM files; DELETE FROM versions; DELETE FROM models; "
-		     "DELETE FROM events; DELETE FROM records; DELETE FROM aliases; "
-		     "DELETE FROM alias_moves; "
-		     "UPDATE meta SET value = '' WHERE key = 'git_head';",
-		     err);
-	if (!rc)
-		rc = catch_up_locked(r, events, err);
-	return end_write(r, rc, err);
+	r->db = fresh;
+	sqlite3_busy_handler(fresh, busy_wait, NULL);
+	if (!(rc = set_wal(r, path, err)) && !(rc = db_exec(r, "PRAGMA synchronous = FULL", err)) &&
+	    !(rc = db_exec(r, "PRAGMA foreign_keys = ON", err)) && !(rc = migrate(r, err)) &&
+	    !(rc = begin_write(r, err)))
+		rc = end_write(r, catch_up_locked(r, &res->events, err), err);
+	if (!rc) {
+		res->versions = (size_t)count_rows(fresh, "versions");
+		res->records = (size_t)count_rows(fresh, "records");
+		res->aliases = (size_t)count_rows(fresh, "aliases");
+	}
+	r->db = old;
+	return rc;
+}
+
+/*
+ * Rebuild mlctl.db from git into a new file, and put it in place only once
+ * the whole replay succeeded; a history with a missing object is refused
+ * first. In place: a healthy database takes the new content through
+ * SQLite's backup API, one write transaction on it, so that other processes
+ * holding it open (and its -wal and -shm) go on with a consistent database
+ * and never write to a file that is no longer mlctl.db. A broken database
+ * (which no command uses) is replaced by renaming the new file over it,
+ * its stale -wal and -shm removed first.
+ */
+int mlctl_registry_reindex(struct mlctl_registry *r, struct mlctl_reindex_result *res,
+			   struct mlctl_err *err)
+{
+	struct first_bad fb = { NULL };
+	sqlite3 *fresh = NULL;
+	sqlite3_backup *b = NULL;
+	char *tmp = NULL, *dbpath = mlctl_path_join(r->root, "mlctl.db"), head[41], db_head[64];
+	size_t nobj, nbad;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if ((rc = claim_tmp(r, err)))
+		goto done;
+	/* writers wait from here to the end of the replay (which may also re-create tags) */
+	if (r->db && (rc = begin_write(r, err)))
+		goto done;
+	if ((rc = mlctl_git_check_objects(r->git, &nobj, &nbad, on_first_bad, &fb, err)))
+		goto done;
+	if (nbad) {
+		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+				   "%s%s; the database is left as it was: restore index.git from "
+				   "a backup or a clone ('mlctl registry verify' lists what is "
+				   "missing)",
+				   fb.msg, nbad > 1 ? ", and more" : "");
+		goto done;
+	}
+	if ((rc = mlctl_git_head(r->git, head, err)))
+		goto done;
+	if (!*head && r->db && !meta_get(r, db_head, sizeof(db_head), "git_head", NULL) &&
+	    *db_head) {
+		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+				   "index.git has no history but the database reflects commit "
+				   "%.12s; the database is left as it was: restore index.git from "
+				   "a backup",
+				   db_head);
+		goto done;
+	}
+	tmp = mlctl_aprintf("%s/tmp/reindex-%ld-mlctl.db", r->root, (long)getpid());
+	unlink_db(tmp);
+	if (sqlite3_open_v2(tmp, &fresh, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		rc = mlctl_err_set(err, MLCTL_EIO, "cannot create '%s': %s", tmp,
+				   fresh ? sqlite3_errmsg(fresh) : "out of memory");
+		goto done;
+	}
+	if ((rc = rebuild(r, fresh, tmp, res, err)))
+		goto done;
+	mlctl_fault("reindex-built");
+	if (r->db) {
+		rollback(r); /* nothing was written to it: only the lock is let go */
+		b = sqlite3_backup_init(r->db, "main", fresh, "main");
+		if (!b || sqlite3_backup_step(b, -1) != SQLITE_DONE) {
+			sqlite3_backup_finish(b);
+			rc = db_fail(err, r->db, "cannot write the rebuilt registry database");
+			goto done;
+		}
+		if (sqlite3_backup_finish(b) != SQLITE_OK) {
+			rc = db_fail(err, r->db, "cannot write the rebuilt registry database");
+			goto done;
+		}
+		goto done;
+	}
+	/* the last connection checkpoints its WAL into the file and removes it */
+	if (sqlite3_close(fresh) != SQLITE_OK) {
+		rc = mlctl_err_set(err, MLCTL_EIO, "cannot write '%s'", tmp);
+		goto done;
+	}
+	fresh = NULL;
+	{
+		int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0 || fsync(fd) < 0) {
+			rc = mlctl_err_errno(err, MLCTL_EIO, "cannot write '%s'", tmp);
+			if (fd >= 0)
+				close(fd);
+			goto done;
+		}
+		close(fd);
+	}
+	{
+		char *wal = mlctl_aprintf("%s-wal", dbpath), *shm = mlctl_aprintf("%s-shm", dbpath);
+
+		unlink(wal);
+		unlink(shm);
+		free(wal);
+		free(shm);
+	}
+	if (rename(tmp, dbpath) < 0) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot put the rebuilt database at '%s'",
+				     dbpath);
+		goto done;
+	}
+	mlctl_fsync_dir(r->root);
+done:
+	if (r->db)
+		rollback(r);
+	if (fresh)
+		sqlite3_close(fresh);
+	if (tmp)
+		unlink_db(tmp);
+	free(fb.msg);
+	free(tmp);
+	free(dbpath);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- records */

@@ -54,6 +54,14 @@ int mlctl_registry_check_local(const char *root, struct mlctl_err *err);
 #define MLCTL_OPEN_FIRST 2
 int mlctl_registry_open(struct mlctl_registry **out, const char *root, int create,
 			struct mlctl_err *err);
+/*
+ * Open for 'registry verify' and 'reindex': as mlctl_registry_open without
+ * create, but a database that check finds missing, cut short or not SQLite
+ * (which open refuses with MLCTL_EINTEGRITY) leaves the registry open with
+ * git and blobs only; verify reports it, reindex rebuilds it.
+ */
+int mlctl_registry_open_damaged(struct mlctl_registry **out, const char *root,
+				struct mlctl_err *err);
 void mlctl_registry_free(struct mlctl_registry *r);
 /*
  * After a successful write to a registry opened with MLCTL_OPEN_FIRST that
@@ -203,14 +211,24 @@ struct mlctl_verify_report {
 	struct mlctl_buf problems; /* one line each */
 	size_t nproblems;
 	struct mlctl_garbage garbage; /* a warning, not a problem */
+	struct mlctl_buf healed;      /* repair: one line per blob healed */
+	size_t nhealed, nunhealed;    /* repair: blobs healed, and still missing or corrupt */
 };
 
 /*
- * Check everything; problems are listed in rep, and MLCTL_EINTEGRITY
- * returned. Garbage is counted in rep->garbage and is no problem. Release
- * rep with mlctl_verify_report_release.
+ * Check everything: every git object reachable from a ref (each missing or
+ * unreadable one named with what referred to it), mlctl.db as a file and
+ * against git, every blob's hash (a corrupt one is flagged, see
+ * mlctl_blob_flag). Problems are listed in rep, and MLCTL_EINTEGRITY
+ * returned. Garbage is counted in rep->garbage and is no problem. With
+ * repair set, first every blob a version in git names that is missing or
+ * corrupt is looked for in from (folders: every file under them; .mlpkg
+ * packages: their entries), by sha256, and installed; a source that is not
+ * there is MLCTL_ENOTFOUND before anything is done. Release rep with
+ * mlctl_verify_report_release.
  */
 int mlctl_registry_verify(struct mlctl_registry *r, struct mlctl_verify_report *rep,
+			  int repair, const char *const *from, size_t nfrom,
 			  struct mlctl_err *err);
 void mlctl_verify_report_release(struct mlctl_verify_report *rep);
 
@@ -221,7 +239,16 @@ void mlctl_verify_report_release(struct mlctl_verify_report *rep);
  */
 int mlctl_registry_gc(struct mlctl_registry *r, struct mlctl_garbage *out, int dry_run,
 		      struct mlctl_err *err);
-/* Rebuild the database from git alone. */
-int mlctl_registry_reindex(struct mlctl_registry *r, size_t *events, struct mlctl_err *err);
+struct mlctl_reindex_result {
+	size_t events, versions, records, aliases;
+};
+
+/*
+ * Rebuild the database from git alone, into a new file put in place only
+ * when the whole replay succeeded. A git object missing from the history
+ * is MLCTL_EINTEGRITY, naming it, with the database left as it was.
+ */
+int mlctl_registry_reindex(struct mlctl_registry *r, struct mlctl_reindex_result *res,
+			   struct mlctl_err *err);
 
 #endif

@@ -38,7 +38,7 @@ load helpers
 	run -5 mlctl registry verify
 	[[ "$output" == *"demo:1.0.0 has digest sha256:"*"in git but sha256:0000 in the database"* ]]
 	run -0 mlctl registry reindex
-	[ "$output" = "reindexed: 1 event replayed from git" ]
+	[ "$output" = "reindexed: 1 event replayed from git: 1 version, 0 records, 0 aliases" ]
 	run -0 mlctl registry verify
 }
 
@@ -76,7 +76,7 @@ load helpers
 	run -0 mlctl versions demo
 	[[ "$output" == *"1.0.1"* && "$output" == *"1.0.0"* ]]
 	run -0 mlctl registry reindex
-	[ "$output" = "reindexed: 2 events replayed from git" ]
+	[ "$output" = "reindexed: 2 events replayed from git: 2 versions, 0 records, 0 aliases" ]
 	run -0 mlctl registry verify
 }
 
