@@ -76,7 +76,7 @@ assert a["production"]["digest"].startswith("sha256:")' "$output"
 	mlctl alias set demo:1.1.0 staging -q
 	mlctl alias rm demo staging -q
 	run -0 mlctl registry reindex
-	[ "$output" = "reindexed: 5 events replayed from git" ]
+	[ "$output" = "reindexed: 5 events replayed from git: 2 versions, 0 records, 1 alias" ]
 	run -0 mlctl alias list --json
 	[[ "$output" == *'"alias": "production"'* && "$output" != *'"staging"'* ]]
 	sqlite3 "$MLCTL_REGISTRY/mlctl.db" "UPDATE aliases SET version = '1.1.0'"

@@ -73,7 +73,7 @@ base() {
 	[[ "$output" == *"commit ${c:0:12} of the registry's history was skipped (push event: its tag 'team/x..y@v1.0.0' is not valid"* ]]
 	# reindex rebuilds everything else, says again what it skips, and succeeds
 	run -0 --separate-stderr mlctl registry reindex
-	[ "$output" = "reindexed: 3 events replayed from git" ]
+	[[ "$output" == "reindexed: 3 events replayed from git: "* ]]
 	[ "$(grep -c 'warning: skipped commit' <<<"$stderr")" = 2 ]
 	serves_the_rest b
 	run -0 git --git-dir="$MLCTL_REGISTRY/index.git" tag -l

@@ -423,7 +423,7 @@ PY
 	run -0 mlctl registry verify
 	# the records come back from git alone
 	run -0 mlctl registry reindex
-	[ "$output" = "reindexed: 3 events replayed from git" ]
+	[ "$output" = "reindexed: 3 events replayed from git: 1 version, 2 records, 0 aliases" ]
 	run -0 mlctl show demo --json
 	[ "$(echo "$output" | grep -c '"kind": "validate"')" -eq 2 ]
 	sqlite3 "$MLCTL_REGISTRY/mlctl.db" "DELETE FROM records"
