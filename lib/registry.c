@@ -269,6 +269,7 @@ static int end_write(struct mlctl_registry *r, int rc, struct mlctl_err *err)
 		r->reserve = NULL;
 	}
 	if (!rc) {
+		mlctl_fault("db-committed");
 		if (r->git)
 			mlctl_git_settle(r->git);
 		forget_installed(r);
@@ -863,6 +864,7 @@ static int replay_commit(void *payload, const char *commit, const char *message,
 	if ((rc = insert_event(r, &ev, commit, err)))
 		goto done;
 	rc = meta_set(r, "git_head", commit, err);
+	mlctl_fault("replay-event");
 	rp->events++;
 done:
 	cJSON_Delete(json);
@@ -2187,6 +2189,7 @@ static void on_blob_garbage(void *ctx, const char *fan, const char *name, const 
 		bg->g->blobs++;
 		bg->g->blob_bytes += (uint64_t)st.st_size;
 		garbage_add(bg->g, mlctl_aprintf("blobs/sha256/%s/%s", fan, name));
+		mlctl_fault("gc-blob");
 	}
 }
 
@@ -2496,6 +2499,7 @@ int mlctl_registry_reindex(struct mlctl_registry *r, size_t *events, struct mlct
 		     "DELETE FROM alias_moves; "
 		     "UPDATE meta SET value = '' WHERE key = 'git_head';",
 		     err);
+	mlctl_fault("reindex-cleared");
 	if (!rc)
 		rc = catch_up_locked(r, events, err);
 	return end_write(r, rc, err);
@@ -2575,6 +2579,7 @@ int mlctl_registry_record(struct mlctl_registry *r, const struct mlctl_version_i
 	    (rc = insert_event(r, &ev, head, err)) || (rc = meta_set(r, "git_head", head, err)))
 		goto done;
 	rc = reserve_space(r, err);
+	mlctl_fault("record-staged");
 done:
 	if (!(rc = end_write(r, rc, err))) {
 		*path_out = path;
@@ -2760,6 +2765,7 @@ static int move_alias(struct mlctl_registry *r, struct mlctl_alias_move *mv, con
 	    (rc = meta_set(r, "git_head", head, err)) || (rc = reserve_space(r, err)))
 		goto done;
 	mv->tag = alias_tag(name, alias, !to, ev.n);
+	mlctl_fault("alias-staged");
 done:
 	if ((rc = end_write(r, rc, err))) {
 		free(mv->tag);
