@@ -126,10 +126,12 @@ int mlctl_blob_writer_commit(struct mlctl_blob_writer *w, char sha[65], const ch
 	}
 	if (w->fd < 0 || !staged)
 		goto done;
+	mlctl_fault("blob-written");
 	if (fsync(w->fd) < 0 || fchmod(w->fd, 0444) < 0) {
 		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot write '%s'", w->tmp);
 		goto done;
 	}
+	mlctl_fault("blob-synced");
 	*staged = w->tmp;
 	w->tmp = NULL;
 done:
@@ -202,6 +204,7 @@ int mlctl_blob_install(const char *root, const char *staged, const char *sha, in
 		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot store blob '%s'", final);
 		goto done;
 	}
+	mlctl_fault("blob-renamed");
 	mlctl_fsync_dir(dir);
 	if (had)
 		unflag(root, sha);
@@ -493,6 +496,7 @@ int mlctl_tmp_leftovers(const char *root, int remove, mlctl_tmp_cb cb, void *pay
 			path = mlctl_path_join(dir, e[i].name);
 			mlctl_rm_rf(path);
 			free(path);
+			mlctl_fault("gc-tmp");
 		}
 		if (lock >= 0) {
 			/* the owner file last, still locked: a newcomer of this pid sees it go */

@@ -698,11 +698,13 @@ int mlctl_git_apply(struct mlctl_git *g, struct mlctl_err *err)
 		rc = git_fail(err, MLCTL_EIO, "cannot write to the registry's history");
 		goto done;
 	}
-	for (i = 0; i < g->nobjects; i++)
+	for (i = 0; i < g->nobjects; i++) {
 		if (flush_object(g, disk, odb, &g->objects[i]) < 0) {
 			rc = git_fail(err, MLCTL_EIO, "cannot write to the registry's history");
 			goto done;
 		}
+		mlctl_fault("git-object");
+	}
 	mlctl_fault("git-objects"); /* objects written, no ref moved */
 	if (g->moved && !g->head_applied) {
 		clear_lock(g, MLCTL_GIT_BRANCH);
@@ -718,6 +720,7 @@ int mlctl_git_apply(struct mlctl_git *g, struct mlctl_err *err)
 			goto done;
 		}
 		g->head_applied = 1;
+		mlctl_fault("git-branch");
 	}
 	for (; g->tags_applied < g->ntags; g->tags_applied++) {
 		struct pending_tag *t = &g->tags[g->tags_applied];
@@ -729,6 +732,7 @@ int mlctl_git_apply(struct mlctl_git *g, struct mlctl_err *err)
 		}
 		git_reference_free(ref);
 		ref = NULL;
+		mlctl_fault("git-tag");
 	}
 	/* everything is on disk now: the memory store can go */
 	git_mempack_reset(g->mem);
@@ -972,6 +976,7 @@ int mlctl_git_garbage(struct mlctl_git *g, int remove, mlctl_git_garbage_cb cb, 
 
 				cb(payload, rel, (uint64_t)st.st_size);
 				free(rel);
+				mlctl_fault("gc-git-object");
 			}
 			free(path);
 		}

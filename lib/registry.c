@@ -316,6 +316,7 @@ static int end_write(struct mlctl_registry *r, int rc, struct mlctl_err *err)
 		rc = 0;
 	}
 	if (!rc) {
+		mlctl_fault("db-committed");
 		if (r->git)
 			mlctl_git_settle(r->git);
 		forget_installed(r);
@@ -1006,6 +1007,8 @@ static int replay_commit(void *payload, const char *commit, const char *message,
 	}
 	if (!(rc = meta_set(r, "git_head", commit, err)))
 		rc = db_exec(r, "RELEASE replay_event", err);
+	if (!rc)
+		mlctl_fault("replay-event");
 done:
 	cJSON_Delete(json);
 	return rc;
@@ -2731,6 +2734,7 @@ static void on_blob_garbage(void *ctx, const char *fan, const char *name, const 
 		bg->g->blobs++;
 		bg->g->blob_bytes += (uint64_t)st.st_size;
 		garbage_add(bg->g, mlctl_aprintf("blobs/sha256/%s/%s", fan, name));
+		mlctl_fault("gc-blob");
 	}
 }
 
@@ -3569,6 +3573,7 @@ int mlctl_registry_record(struct mlctl_registry *r, const struct mlctl_version_i
 	    (rc = insert_event(r, &ev, head, err)) || (rc = meta_set(r, "git_head", head, err)))
 		goto done;
 	rc = reserve_space(r, err);
+	mlctl_fault("record-staged");
 done:
 	if (!(rc = end_write(r, rc, err))) {
 		*path_out = path;
@@ -3754,6 +3759,7 @@ static int move_alias(struct mlctl_registry *r, struct mlctl_alias_move *mv, con
 	    (rc = meta_set(r, "git_head", head, err)) || (rc = reserve_space(r, err)))
 		goto done;
 	mv->tag = alias_tag(name, alias, !to, ev.n);
+	mlctl_fault("alias-staged");
 done:
 	if ((rc = end_write(r, rc, err))) {
 		free(mv->tag);

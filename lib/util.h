@@ -181,6 +181,28 @@ int mlctl_err_interrupted(struct mlctl_err *err);
  * MLCTL_FAULT_TRACE=FILE each point passed is appended to FILE as a line, so
  * a test can list the points a command passes and crash it at each in turn.
  * A build with FAULTS=0 (make FAULTS=0) compiles them out.
+ *
+ * The points, in the order a write passes them (tests/crash.bats crashes
+ * every write command at each):
+ *   blob-written     a blob's bytes are in tmp/, not fsync'd (once per file stored)
+ *   blob-synced      fsync'd and read-only in tmp/, not renamed
+ *   blobs-staged     every file of a push is in tmp/; the write lock is not taken
+ *   alias-staged     an alias move's commit, tag and rows are made, nothing written
+ *   record-staged    the same for a record (validate or smoke --record)
+ *   blob-renamed     a blob renamed into blobs/, its folder not fsync'd
+ *   blobs-installed  a push's blobs are all in blobs/; git and the database untouched
+ *   git-object       one loose object written to index.git (once per object)
+ *   git-objects      every object written, no ref moved
+ *   git-branch       refs/heads/main moved: from here the change is in (replayed on open)
+ *   git-tag          one tag ref written (once per tag)
+ *   git-applied      git is whole, the database not committed
+ *   db-committed     the database committed (any write, set-up and verify's lock too)
+ *   reindex-cleared  reindex emptied the tables, inside its transaction
+ *   replay-event     one event of git replayed into the database (reindex, catch-up)
+ *   gc-blob          gc removed an orphan blob (or found one, in a dry run or verify)
+ *   gc-git-object    gc removed a git object no ref reaches (or found one)
+ *   gc-tmp           gc removed a leftover of tmp/
+ *   setup-*          creating a registry (mlctl_registry_open)
  */
 #ifdef MLCTL_NO_FAULTS
 #define mlctl_fault(point) ((void)0)
