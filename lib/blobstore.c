@@ -367,7 +367,8 @@ static long tmp_owner(const char *name)
 {
 	static const struct {
 		const char *prefix, *after; /* after the pid: "-" and more, "" or ".lock" */
-	} kinds[] = { { "blob-", "-" }, { "reserve-", "" }, { "owner-", ".lock" } };
+	} kinds[] = { { "blob-", "-" }, { "reindex-", "-" }, { "reserve-", "" },
+		      { "owner-", ".lock" } };
 	size_t i;
 
 	for (i = 0; i < MLCTL_ARRAY_SIZE(kinds); i++) {
