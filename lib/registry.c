@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <search.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -2068,7 +2069,13 @@ struct staging {
 	char **paths;
 	char (*shas)[65];
 	size_t n, alloc;
+	void *seen; /* the staged digests as a search tree (tsearch), so a lookup is not a scan */
 };
+
+static int sha_key_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
 
 static void staging_add(struct staging *sg, char *path, const char *sha)
 {
@@ -2082,16 +2089,19 @@ static void staging_add(struct staging *sg, char *path, const char *sha)
 	sg->paths[sg->n] = path;
 	memcpy(sg->shas[sg->n], sha, 65);
 	sg->n++;
+	if (!tfind(sha, &sg->seen, sha_key_cmp)) {
+		char *key = mlctl_strdup(sha);
+
+		if (!tsearch(key, &sg->seen, sha_key_cmp)) {
+			fputs("mlctl: out of memory\n", stderr);
+			abort();
+		}
+	}
 }
 
 static int staging_has(const struct staging *sg, const char *sha)
 {
-	size_t i;
-
-	for (i = 0; i < sg->n; i++)
-		if (!strcmp(sg->shas[i], sha))
-			return 1;
-	return 0;
+	return tfind(sha, &sg->seen, sha_key_cmp) != NULL;
 }
 
 /* Under the write lock: move the staged blobs into place, noting each one (and folder) made. */
@@ -2135,6 +2145,7 @@ static void staging_release(struct staging *sg)
 	}
 	free(sg->paths);
 	free(sg->shas);
+	tdestroy(sg->seen, free);
 	memset(sg, 0, sizeof(*sg));
 }
 
@@ -2404,7 +2415,7 @@ static int push_dir(struct mlctl_registry *r, struct mlctl_push_result *res, con
 {
 	struct mlctl_manifest m;
 	struct mlctl_file_entry *files = NULL;
-	struct staging sg = { NULL, NULL, 0, 0 };
+	struct staging sg = { NULL, NULL, 0, 0, NULL };
 	size_t n = 0, i;
 	int rc, vanished = 0;
 
@@ -2435,7 +2446,7 @@ static int push_pkg(struct mlctl_registry *r, struct mlctl_push_result *res, con
 	struct mlctl_pkg_reader *pkg = NULL;
 	struct mlctl_manifest *m;
 	const struct mlctl_file_entry *f;
-	struct staging sg = { NULL, NULL, 0, 0 };
+	struct staging sg = { NULL, NULL, 0, 0, NULL };
 	char digest[72];
 	int rc, vanished = 0;
 
