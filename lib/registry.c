@@ -1373,31 +1373,8 @@ static int clear_stale_locks(struct mlctl_registry *r, const char *gitdir,
 static void sweep_setups(const char *parent, const char *name)
 {
 	char *prefix = mlctl_aprintf(".%s.new-", name);
-	size_t n = strlen(prefix);
-	DIR *d = opendir(parent);
-	struct dirent *e;
 
-	while (d && (e = readdir(d))) {
-		char *path, *end;
-		long pid;
-		int fd;
-
-		if (strncmp(e->d_name, prefix, n))
-			continue;
-		pid = strtol(e->d_name + n, &end, 10);
-		if (pid <= 0 || *end || pid == (long)getpid() ||
-		    !(kill((pid_t)pid, 0) < 0 && errno == ESRCH))
-			continue;
-		path = mlctl_path_join(parent, e->d_name);
-		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
-			mlctl_rm_rf(path);
-		if (fd >= 0)
-			close(fd);
-		free(path);
-	}
-	if (d)
-		closedir(d);
+	mlctl_sweep_dead(parent, prefix, 1);
 	free(prefix);
 }
 

@@ -619,6 +619,36 @@ static int pid_gone(long pid)
 	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
+void mlctl_sweep_dead(const char *parent, const char *prefix, int locked)
+{
+	size_t n = strlen(prefix);
+	DIR *d = opendir(parent);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char *path;
+		long pid;
+		int fd;
+
+		if (strncmp(e->d_name, prefix, n) || (pid = name_pid(e->d_name + n)) <= 0 ||
+		    pid == (long)getpid() || !pid_gone(pid))
+			continue;
+		path = mlctl_path_join(parent, e->d_name);
+		if (!locked) {
+			mlctl_rm_rf(path);
+		} else {
+			fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+				mlctl_rm_rf(path);
+			if (fd >= 0)
+				close(fd);
+		}
+		free(path);
+	}
+	if (d)
+		closedir(d);
+}
+
 /*
  * Remove what killed runs left next to parent/name: .NAME.pull-PID folders
  * whose lock is free and whose process is gone, and .NAME.old-PID folders
@@ -628,34 +658,10 @@ static int pid_gone(long pid)
 static void stage_sweep(const char *parent, const char *name, int in_place)
 {
 	char *pull = mlctl_aprintf(".%s.pull-", name), *old = mlctl_aprintf(".%s.old-", name);
-	size_t npull = strlen(pull), nold = strlen(old);
-	DIR *d = opendir(parent);
-	struct dirent *e;
 
-	while (d && (e = readdir(d))) {
-		char *path;
-		long pid;
-		int fd;
-
-		if (!strncmp(e->d_name, pull, npull) && (pid = name_pid(e->d_name + npull)) > 0 &&
-		    pid != (long)getpid() && pid_gone(pid)) {
-			path = mlctl_path_join(parent, e->d_name);
-			fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
-				mlctl_rm_rf(path);
-			if (fd >= 0)
-				close(fd);
-			free(path);
-		} else if (in_place && !strncmp(e->d_name, old, nold) &&
-			   (pid = name_pid(e->d_name + nold)) > 0 && pid != (long)getpid() &&
-			   pid_gone(pid)) {
-			path = mlctl_path_join(parent, e->d_name);
-			mlctl_rm_rf(path);
-			free(path);
-		}
-	}
-	if (d)
-		closedir(d);
+	mlctl_sweep_dead(parent, pull, 1);
+	if (in_place)
+		mlctl_sweep_dead(parent, old, 0);
 	free(pull);
 	free(old);
 }

@@ -151,6 +151,12 @@ int mlctl_dir_stage_begin(struct mlctl_dir_stage *st, const char *dir, int force
 int mlctl_dir_stage_commit(struct mlctl_dir_stage *st, struct mlctl_err *err);
 /* Remove the sibling if it is still there (after a failure); free the strings. */
 void mlctl_dir_stage_release(struct mlctl_dir_stage *st);
+/*
+ * Remove the folders parent/PREFIXPID left by processes that are gone (not
+ * this one); with locked set, only those whose flock is free as well.
+ */
+void mlctl_sweep_dead(const char *parent, const char *prefix, int locked);
+
 /* Directory part of path ("." when there is none); caller frees. */
 char *mlctl_dirname(const char *path);
 const char *mlctl_basename(const char *path);

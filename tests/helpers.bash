@@ -85,3 +85,19 @@ model_project() {
  "artifacts": [{"path": "$file", "role": "model"}]}
 JSON
 }
+
+# smoke_project DIR: make_project with a smoke section, a model that answers at once (sed)
+smoke_project() {
+	make_project "$1"
+	printf '#!/bin/sh\nexec sed -u "s/.*\\"id\\": *\\([0-9]*\\).*/{\\"id\\":\\1,\\"output\\":{\\"sum\\":3}}/"\n' \
+		> "$1/serve.sh"
+	printf '{"name": "one-two", "input": [1, 2], "expect": {"sum": 3}}\n' > "$1/cases.jsonl"
+	/usr/bin/python3 - "$1/mlctl.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["artifacts"] += [{"path": "serve.sh", "role": "code"}, {"path": "cases.jsonl", "role": "data"}]
+m["smoke"] = {"runtime": "exec", "command": ["sh", "serve.sh"], "cases": "cases.jsonl",
+              "warmup": 0, "repeat": 1, "timeout_ms": 5000}
+json.dump(m, open(sys.argv[1], "w"))
+PY
+}
