@@ -41,7 +41,7 @@ term_after_start() {
 	for ((i = 0; i < 100; i++)); do
 		if [ -n "$pattern" ]; then
 			compgen -G "$pattern" >/dev/null && break
-		elif ((i >= 10)); then
+		elif ((i >= 2)); then
 			break
 		fi
 		sleep 0.1
