@@ -389,7 +389,8 @@ int cli_open_registry(struct cli *cli, struct mlctl_registry **r, int create)
 		return cli_fail(cli, &err);
 	if (cli->verbose)
 		fprintf(stderr, "registry: %s\n", root);
-	rc = mlctl_registry_open(r, root, create, &err);
+	rc = create == CLI_OPEN_DAMAGED ? mlctl_registry_open_damaged(r, root, &err)
+					: mlctl_registry_open(r, root, create, &err);
 	free(root);
 	return rc ? cli_fail(cli, &err) : 0;
 }

@@ -124,7 +124,12 @@ struct mlctl_report;
 void cli_print_report(struct cli *cli, const struct mlctl_report *rep, int strict, FILE *f);
 
 struct mlctl_registry;
-/* Open the registry (--registry, MLCTL_REGISTRY, default); prints and returns an exit code on failure. */
+/*
+ * Open the registry (--registry, MLCTL_REGISTRY, default); prints and returns an exit code on
+ * failure. create as mlctl_registry_open's, or CLI_OPEN_DAMAGED for verify and reindex, which
+ * open a registry whose database is broken to report or rebuild it.
+ */
+#define CLI_OPEN_DAMAGED (-1)
 int cli_open_registry(struct cli *cli, struct mlctl_registry **r, int create);
 
 struct mlctl_target;

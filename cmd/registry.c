@@ -195,22 +195,6 @@ static int gc(struct cli *cli, struct mlctl_registry *r, int dry_run)
 	return 0;
 }
 
-/* verify and reindex open a registry whose database is broken, to report or rebuild it. */
-static int open_damaged(struct cli *cli, struct mlctl_registry **r)
-{
-	struct mlctl_err err = MLCTL_ERR_INIT;
-	char *root = NULL;
-	int rc;
-
-	if (mlctl_registry_locate(&root, cli->registry, &err))
-		return cli_fail(cli, &err);
-	if (cli->verbose)
-		fprintf(stderr, "registry: %s\n", root);
-	rc = mlctl_registry_open_damaged(r, root, &err);
-	free(root);
-	return rc ? cli_fail(cli, &err) : 0;
-}
-
 int cmd_registry(struct cli *cli, int argc, char **argv)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;
@@ -230,7 +214,7 @@ int cmd_registry(struct cli *cli, int argc, char **argv)
 	cli_opt_all(cli, "from", &nfrom);
 	if (nfrom && !cli_opt(cli, "repair"))
 		return cli_usage(cli, "--from goes with 'registry verify --repair'");
-	rc = strcmp(argv[0], "gc") ? open_damaged(cli, &r) : cli_open_registry(cli, &r, 0);
+	rc = cli_open_registry(cli, &r, strcmp(argv[0], "gc") ? CLI_OPEN_DAMAGED : 0);
 	if (rc)
 		return rc;
 	if (!strcmp(argv[0], "verify") || !strcmp(argv[0], "gc")) {

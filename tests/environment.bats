@@ -83,20 +83,6 @@ small_disk() {
 	export MLCTL_REGISTRY=$SMALL_FS/registry
 }
 
-# with_room N CMD...: run CMD with N pages (4 KiB) free on the small file system
-with_room() {
-	local n=$1 avail rc
-	shift
-	avail=$(df -B4096 --output=avail "$SMALL_FS" | tail -1)
-	if [ "$avail" -gt "$n" ]; then
-		fallocate -l $(((avail - n) * 4096)) "$SMALL_FS/filler"
-	fi
-	"$@"
-	rc=$?
-	rm -f "$SMALL_FS/filler"
-	return $rc
-}
-
 @test "disk full after git's commit: the version is stored, exit 0 with a warning; else exit 6 and not stored" {
 	small_disk
 	make_project p

@@ -75,11 +75,12 @@ bad_package() {
 	"$PY" "$FIXTURES/make-package.py" "$1" "$2"
 }
 
-# model_project DIR KIND FILE: a project whose one model file is made by make-models.py
+# model_project DIR KIND FILE [SCRIPT]: a project whose one model file is made by
+# SCRIPT KIND PATH (default tests/fixtures/make-models.py)
 model_project() {
-	local dir=$1 kind=$2 file=$3
+	local dir=$1 kind=$2 file=$3 script=${4:-$FIXTURES/make-models.py}
 	mkdir -p "$dir"
-	"$PY" "$FIXTURES/make-models.py" "$kind" "$dir/$file"
+	"$PY" "$script" "$kind" "$dir/$file"
 	cat > "$dir/mlctl.json" <<JSON
 {"schema": "mlctl/v1", "name": "m", "version": "1.0.0", "license": "MIT",
  "artifacts": [{"path": "$file", "role": "model"}]}
@@ -100,4 +101,23 @@ m["smoke"] = {"runtime": "exec", "command": ["sh", "serve.sh"], "cases": "cases.
               "warmup": 0, "repeat": 1, "timeout_ms": 5000}
 json.dump(m, open(sys.argv[1], "w"))
 PY
+}
+
+# with_room N CMD...: run CMD with N pages (4 KiB) left free on the small file system ($SMALL_FS),
+# or, without one, with every file it writes limited to N KiB
+with_room() {
+	local n=$1 avail rc
+	shift
+	if [ -z "${SMALL_FS:-}" ]; then
+		bash -c 'ulimit -f "$1" && trap "" XFSZ && shift && exec "$@"' - "$n" "$@"
+		return
+	fi
+	avail=$(df -B4096 --output=avail "$SMALL_FS" | tail -1)
+	if [ "$avail" -gt "$n" ]; then
+		fallocate -l $(((avail - n) * 4096)) "$SMALL_FS/filler"
+	fi
+	"$@"
+	rc=$?
+	rm -f "$SMALL_FS/filler"
+	return $rc
 }

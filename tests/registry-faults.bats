@@ -184,25 +184,6 @@ small_disk() {
 	export MLCTL_REGISTRY=$BATS_TEST_TMPDIR/fs/registry
 }
 
-# with_room N CMD...: run CMD with N pages (4 KiB) left free on the small file system,
-# or, without one, with every file it writes limited to N KiB
-with_room() {
-	local n=$1 avail rc
-	shift
-	if [ -z "${SMALL_FS:-}" ]; then
-		bash -c 'ulimit -f "$1" && trap "" XFSZ && shift && exec "$@"' - "$n" "$@"
-		return
-	fi
-	avail=$(df -B4096 --output=avail "$SMALL_FS" | tail -1)
-	if [ "$avail" -gt "$n" ]; then
-		fallocate -l $(((avail - n) * 4096)) "$SMALL_FS/filler"
-	fi
-	"$@"
-	rc=$?
-	rm -f "$SMALL_FS/filler"
-	return $rc
-}
-
 # until_it_fits WHAT CMD...: run CMD with ever more room until it succeeds; each run that
 # fails must fail with exit 6 and leave the registry exactly as it was
 until_it_fits() {

@@ -9,16 +9,6 @@ load helpers
 
 TRICKS=$BATS_TEST_DIRNAME/fixtures/make-zip-tricks.py
 
-# project DIR FILE CASE: a project whose one model file FILE is the archive CASE
-project() {
-	mkdir -p "$1"
-	"$PY" "$TRICKS" "$3" "$1/$2"
-	cat > "$1/mlctl.json" <<JSON
-{"schema": "mlctl/v1", "name": "m", "version": "1.0.0", "license": "MIT",
- "artifacts": [{"path": "$2", "role": "model"}]}
-JSON
-}
-
 # check TARGET WANT: validate TARGET passes (WANT clean), or validate --strict fails with
 # finding WANT (an error, or a warning for a member numpy.load may take as bytes), never MLV100
 check() {
@@ -36,7 +26,7 @@ check() {
 	local name doc want n=0
 	while IFS=$'\t' read -r name doc; do
 		want=${doc%%:*}
-		project "$name" model.npz "$name"
+		model_project "$name" "$name" model.npz "$TRICKS"
 		check "$name" "$want"
 		mlctl package "$name" -o "$name.mlpkg" -q >/dev/null
 		check "$name.mlpkg" "$want"
@@ -48,7 +38,7 @@ check() {
 @test "zipfile's clean archives (deflated, data descriptors, zip64) pass as torch checkpoints" {
 	local name
 	for name in clean-stored clean-deflated clean-descriptor clean-zip64-local clean-zip64-end; do
-		project "$name" model.pt "$name"
+		model_project "$name" "$name" model.pt "$TRICKS"
 		check "$name" clean
 	done
 }
