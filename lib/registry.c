@@ -966,10 +966,9 @@ static int skip_event(struct replay *rp, const struct event *ev, const char *com
 	rc = insert_event(rp->r, &sk, commit, err);
 	if (!rc) {
 		rp->skipped++;
-		fprintf(stderr,
-			"mlctl: warning: skipped commit %.12s of the registry's history (%s); the "
-			"rest is served; see 'mlctl registry verify'\n",
-			commit, reason);
+		mlctl_warn("skipped commit %.12s of the registry's history (%s); the rest is "
+			   "served; see 'mlctl registry verify'",
+			   commit, reason);
 	}
 	free(reason);
 	return rc;
