@@ -79,7 +79,7 @@ $(BUILD)/unit: $(UNIT_SRC) $(BUILD)/libmlctl.a
 test: DEPS_FLAGS = --with-node
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(BUILD)/unit
-	@scripts/run-tests $(BUILD)/unit $(abspath $(BIN))
+	@MLCTL_TEST_SLOW=$(if $(SANITIZE),4,1) scripts/run-tests $(BUILD)/unit $(abspath $(BIN))
 
 demo: deps
 	@$(MAKE) --no-print-directory $(BIN)

@@ -23,9 +23,11 @@ setup_file() {
 JSON
 }
 
-# limited SECONDS CMD...: the command under timeout; 124 or 137 when it ran too long
+# limited SECONDS CMD...: the command under timeout; 124 or 137 when it ran too long.
+# A sanitizer build runs several times slower: 'make test SANITIZE=…' sets
+# MLCTL_TEST_SLOW to the factor the limits stretch by.
 limited() {
-	local t=$1
+	local t=$(($1 * ${MLCTL_TEST_SLOW:-1}))
 	shift
 	timeout -s TERM -k 30 "$t" "$@"
 }
