@@ -1,14 +1,12 @@
 /*
- * smoke.c - the exec runtime: start the model's command in its own process
- * group, send each case as a JSON line, read its answer with a deadline,
- * check it, time it, watch the group's memory, and stop the group (TERM,
- * then KILL) whatever happened.
+ * smoke.c - the exec and http runtimes: start the model's command below a
+ * keeper (proc.h), send each case as a JSON line or an HTTP request, read
+ * its answer with a deadline, check it, time it, watch the memory of all it
+ * started, and stop all of it (TERM, then KILL) whatever happened.
  */
 #define _GNU_SOURCE
 #include "smoke.h"
 
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -17,7 +15,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -29,6 +26,7 @@
 #include <sys/socket.h>
 
 #include "manifest.h"
+#include "proc.h"
 #include "banned.h"
 
 #define CASES_MAX (64u * 1024 * 1024)
@@ -450,12 +448,8 @@ static int load_cases(struct tcase **out, size_t *n, const char *path, struct ml
 /* ---------------------------------------------------------------- process */
 
 struct proc {
-	pid_t pid;
-	int in_fd, out_fd, log_fd;
-	pid_t guard;           /* the watcher that stops the group if mlctl dies, or 0 */
-	int lifeline;          /* its pipe: EOF (mlctl gone) means stop the model */
+	struct mlctl_proc k;   /* the model's command, below a keeper (proc.h) */
 	struct mlctl_buf line; /* bytes read but not yet a full line */
-	int exited, status;
 	double peak_rss_kb;
 	double last_sample;    /* when peak_rss_kb was last brought up to date (ms) */
 };
@@ -503,192 +497,27 @@ static char **make_env(const cJSON *manifest, const struct mlctl_smoke_opts *o, 
 	return out;
 }
 
-static void guard(struct proc *pr);
-
 static int spawn(struct proc *pr, char *const argv[], char **envp, const char *dir,
 		 int stdout_to_log, struct mlctl_err *err)
 {
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
-	pid_t pid;
-
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
-		if (in[0] >= 0) {
-			close(in[0]);
-			close(in[1]);
-		}
-		return mlctl_err_errno(err, MLCTL_EIO, "cannot make pipes for the model");
-	}
-	pid = fork();
-	if (pid < 0) {
-		close(in[0]);
-		close(in[1]);
-		close(out[0]);
-		close(out[1]);
-		return mlctl_err_errno(err, MLCTL_EIO, "cannot start the model");
-	}
-	if (pid == 0) {
-		/* the model: its own process group, killed if mlctl dies */
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(in[0], 0);
-		dup2(stdout_to_log ? pr->log_fd : out[1], 1);
-		dup2(pr->log_fd, 2);
-		signal(SIGPIPE, SIG_DFL);
-		if (chdir(dir) < 0) {
-			dprintf(2, "mlctl: cannot enter '%s': %s\n", dir, strerror(errno));
-			_exit(126);
-		}
-		execvpe(argv[0], argv, envp);
-		dprintf(2, "mlctl: cannot run '%s': %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	setpgid(pid, pid); /* also here: no race with the first kill */
-	close(in[0]);
-	close(out[1]);
-	pr->pid = pid;
-	pr->in_fd = in[1];
-	pr->out_fd = out[0];
-	guard(pr);
-	return 0;
+	return mlctl_proc_start(&pr->k, argv, envp, dir, stdout_to_log, GRACE_MS, err);
 }
 
-/*
- * PR_SET_PDEATHSIG takes only the model's main process along when mlctl is
- * killed outright (SIGKILL, a crash, the OOM killer); what it started would
- * live on. So a small watcher process outlives mlctl: it waits on a pipe
- * whose only writer is mlctl, and when that pipe closes without a word it
- * stops the model's whole group, TERM then KILL after the grace period. A
- * normal stop tells it to go first. Without a watcher (fork failed), the
- * death signal still covers the main process.
- */
-static void guard(struct proc *pr)
-{
-	int p[2];
-	pid_t g;
-
-	pr->guard = 0;
-	pr->lifeline = -1;
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return;
-	g = fork();
-	if (g < 0) {
-		close(p[0]);
-		close(p[1]);
-		return;
-	}
-	if (g == 0) {
-		int null = open("/dev/null", O_RDWR);
-		char c;
-		ssize_t n;
-		double end;
-
-		/* keep none of mlctl's files open: the model must see EOF on its stdin, a
-		 * caller reading mlctl's stdout must see it end */
-		signal(SIGINT, SIG_IGN);
-		signal(SIGTERM, SIG_IGN);
-		signal(SIGHUP, SIG_IGN);
-		signal(SIGPIPE, SIG_IGN);
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 1);
-			dup2(null, 2);
-		}
-		dup2(p[0], 3);
-		closefrom(4);
-		do
-			n = read(3, &c, 1);
-		while (n < 0 && errno == EINTR);
-		if (n == 1)
-			_exit(0); /* mlctl stopped the model itself */
-		kill(-pr->pid, SIGTERM);
-		end = now_ms() + GRACE_MS;
-		while (kill(-pr->pid, 0) == 0 && now_ms() < end)
-			usleep(20000);
-		kill(-pr->pid, SIGKILL);
-		_exit(0);
-	}
-	close(p[0]);
-	pr->guard = g;
-	pr->lifeline = p[1];
-}
-
-/* The model is stopped: the watcher may go. */
-static void unguard(struct proc *pr)
-{
-	if (pr->guard <= 0)
-		return;
-	if (write(pr->lifeline, "x", 1) != 1)
-		kill(pr->guard, SIGKILL);
-	close(pr->lifeline);
-	while (waitpid(pr->guard, NULL, 0) < 0 && errno == EINTR)
-		;
-	pr->guard = 0;
-	pr->lifeline = -1;
-}
-
-/* Resident memory of every process in the model's group, in KiB. */
-static double group_rss_kb(pid_t pgid)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	double total = 0;
-	long page = sysconf(_SC_PAGESIZE) / 1024;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		char path[320], buf[512], *rp;
-		long pgrp = 0, pages = 0;
-		FILE *f;
-
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		if (!(f = fopen(path, "r")))
-			continue;
-		if (!fgets(buf, sizeof(buf), f)) {
-			fclose(f);
-			continue;
-		}
-		fclose(f);
-		rp = strrchr(buf, ')');
-		/* after "pid (comm)": state ppid pgrp */
-		if (!rp || sscanf(rp + 2, "%*c %*d %ld", &pgrp) != 1 || pgrp != pgid)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/statm", e->d_name);
-		if ((f = fopen(path, "r"))) {
-			if (fscanf(f, "%*s %ld", &pages) == 1)
-				total += (double)pages * (double)page;
-			fclose(f);
-		}
-	}
-	closedir(d);
-	return total;
-}
-
+/* Resident memory of the model and everything it started, at its highest. */
 static void sample_rss(struct proc *pr)
 {
 	double kb;
 
-	if (pr->pid <= 0)
+	if (pr->k.keeper <= 0)
 		return;
-	kb = group_rss_kb(pr->pid);
+	kb = mlctl_proc_rss_kb(&pr->k);
 	if (kb > pr->peak_rss_kb)
 		pr->peak_rss_kb = kb;
 }
 
 static int reap(struct proc *pr, int block)
 {
-	int st;
-
-	if (pr->exited)
-		return 1;
-	if (waitpid(pr->pid, &st, block ? 0 : WNOHANG) == pr->pid) {
-		pr->exited = 1;
-		pr->status = st;
-		return 1;
-	}
-	return 0;
+	return mlctl_proc_reap(&pr->k, block);
 }
 
 /* Wait up to ms for the main process to end. */
@@ -704,40 +533,35 @@ static int wait_exit(struct proc *pr, int ms)
 	return 1;
 }
 
-/* Stop the model: EOF on stdin, then TERM, then KILL, to the whole group. */
+/*
+ * Stop the model: EOF on stdin; then TERM to it and to everything it
+ * started, wherever that went (its own session, a daemon's double fork);
+ * then KILL to whatever is left.
+ */
 static void stop(struct proc *pr)
 {
-	if (pr->pid <= 0)
+	if (pr->k.keeper <= 0)
 		return;
-	if (!pr->exited)
+	if (!pr->k.exited)
 		sample_rss(pr); /* before EOF: a model that answered at once exits on it */
-	if (pr->in_fd >= 0) {
-		close(pr->in_fd);
-		pr->in_fd = -1;
+	if (pr->k.in_fd >= 0) {
+		close(pr->k.in_fd);
+		pr->k.in_fd = -1;
 	}
 	if (!wait_exit(pr, 500)) {
-		kill(-pr->pid, SIGTERM);
-		if (!wait_exit(pr, GRACE_MS)) {
-			kill(-pr->pid, SIGKILL);
-			reap(pr, 1);
-		}
+		mlctl_proc_signal_all(&pr->k, SIGTERM);
+		wait_exit(pr, GRACE_MS);
 	}
-	/* whatever the main process left behind in its group goes too */
-	kill(-pr->pid, SIGKILL);
-	unguard(pr);
-	if (pr->out_fd >= 0) {
-		close(pr->out_fd);
-		pr->out_fd = -1;
-	}
+	mlctl_proc_end(&pr->k);
 }
 
 static char *how_it_ended(const struct proc *pr)
 {
-	if (WIFEXITED(pr->status))
-		return mlctl_aprintf("exited with code %d", WEXITSTATUS(pr->status));
-	if (WIFSIGNALED(pr->status))
-		return mlctl_aprintf("was killed by signal %d (%s)", WTERMSIG(pr->status),
-				     strsignal(WTERMSIG(pr->status)));
+	if (WIFEXITED(pr->k.status))
+		return mlctl_aprintf("exited with code %d", WEXITSTATUS(pr->k.status));
+	if (WIFSIGNALED(pr->k.status))
+		return mlctl_aprintf("was killed by signal %d (%s)", WTERMSIG(pr->k.status),
+				     strsignal(WTERMSIG(pr->k.status)));
 	return mlctl_strdup("ended");
 }
 
@@ -749,7 +573,7 @@ static enum answer read_line(struct proc *pr, double deadline, char **line)
 	*line = NULL;
 	for (;;) {
 		char *nl = pr->line.buf ? memchr(pr->line.buf, '\n', pr->line.len) : NULL;
-		struct pollfd pfd = { pr->out_fd, POLLIN, 0 };
+		struct pollfd pfd = { pr->k.out_fd, POLLIN, 0 };
 		char chunk[65536];
 		double left;
 		ssize_t n;
@@ -777,7 +601,7 @@ static enum answer read_line(struct proc *pr, double deadline, char **line)
 		}
 		if (poll(&pfd, 1, left > 100 ? 100 : (int)left + 1) <= 0)
 			continue;
-		n = read(pr->out_fd, chunk, sizeof(chunk));
+		n = read(pr->k.out_fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -788,7 +612,7 @@ static enum answer read_line(struct proc *pr, double deadline, char **line)
 
 static void log_line(struct proc *pr, const char *what, const char *line)
 {
-	dprintf(pr->log_fd, "mlctl: %s: %.2000s\n", what, line);
+	dprintf(pr->k.log_fd, "mlctl: %s: %.2000s\n", what, line);
 }
 
 /* ---------------------------------------------------------------- run */
@@ -828,8 +652,8 @@ static enum answer ask_exec(struct run *rn, const cJSON *input, cJSON **answer, 
 	deadline = t0 + (double)rn->timeout_ms;
 	if (deadline > rn->overall_end)
 		deadline = rn->overall_end;
-	if (mlctl_write_all(rn->pr.in_fd, text, strlen(text)) < 0 ||
-	    mlctl_write_all(rn->pr.in_fd, "\n", 1) < 0) {
+	if (mlctl_write_all(rn->pr.k.in_fd, text, strlen(text)) < 0 ||
+	    mlctl_write_all(rn->pr.k.in_fd, "\n", 1) < 0) {
 		cJSON_free(text);
 		return A_DIED;
 	}
@@ -979,7 +803,7 @@ static enum answer ask_http(struct run *rn, const cJSON *input, cJSON **answer, 
 		mlctl_buf_release(&body);
 		if (rc > 0)
 			return A_TIMEOUT;
-		if (rn->pr.pid > 0 && reap(&rn->pr, 0))
+		if (rn->pr.k.keeper > 0 && reap(&rn->pr, 0))
 			return A_DIED;
 		mlctl_buf_printf(why, "the request failed: %s", errbuf);
 		return A_GARBAGE;
@@ -1040,7 +864,7 @@ static int wait_ready(struct run *rn, const char *ready, long startup_ms, struct
 
 	errbuf[0] = '\0';
 	while (now_ms() < end && !mlctl_interrupted()) {
-		if (rn->pr.pid > 0 && reap(&rn->pr, 0)) {
+		if (rn->pr.k.keeper > 0 && reap(&rn->pr, 0)) {
 			char *how = how_it_ended(&rn->pr);
 
 			mlctl_buf_printf(why, "the model %s before it was ready", how);
@@ -1101,7 +925,7 @@ static void model_gone(struct run *rn, struct mlctl_smoke_case *c, enum answer a
 		char *how;
 
 		wait_exit(&rn->pr, 1000);
-		how = rn->pr.exited ? how_it_ended(&rn->pr) : mlctl_strdup("closed its stdout");
+		how = rn->pr.k.exited ? how_it_ended(&rn->pr) : mlctl_strdup("closed its stdout");
 		fail_case(c, "the model %s", how);
 		if (!rn->res->died)
 			rn->res->died = how;
@@ -1346,7 +1170,7 @@ int mlctl_smoke_run(struct mlctl_smoke_result *res, const char *dir, const cJSON
 
 	memset(res, 0, sizeof(*res));
 	memset(&rn, 0, sizeof(rn));
-	rn.pr.in_fd = rn.pr.out_fd = rn.pr.log_fd = -1;
+	mlctl_proc_init(&rn.pr.k);
 	if (!cJSON_IsObject(smoke)) {
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(manifest, "name");
 
@@ -1457,8 +1281,8 @@ no_command:
 	}
 	envp = make_env(manifest, o, absdir);
 	tmpdir_log = mlctl_aprintf("%s/mlctl-smoke-XXXXXX.log", tmp && *tmp ? tmp : "/tmp");
-	rn.pr.log_fd = mkostemps(tmpdir_log, 4, O_CLOEXEC);
-	if (rn.pr.log_fd < 0) {
+	rn.pr.k.log_fd = mkostemps(tmpdir_log, 4, O_CLOEXEC);
+	if (rn.pr.k.log_fd < 0) {
 		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot create the model's log file");
 		goto done;
 	}
@@ -1533,10 +1357,10 @@ no_command:
 	if (res->passed || !*res->log_tail || o->discard_log)
 		drop_log(res);
 done:
-	if (rn.pr.pid > 0)
+	if (rn.pr.k.keeper > 0)
 		stop(&rn.pr);
-	if (rn.pr.log_fd >= 0)
-		close(rn.pr.log_fd);
+	if (rn.pr.k.log_fd >= 0)
+		close(rn.pr.k.log_fd);
 	mlctl_buf_release(&rn.pr.line);
 	free_cases(tc, ntc);
 	if (rn.curl) {

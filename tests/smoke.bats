@@ -8,11 +8,18 @@ smoke_model() { # smoke_model KIND [DIR]
 	sh "$FIXTURES/make-smoke-model.sh" "$1" "${2:-$1}"
 }
 
-# no process of the model may outlive the run (they all run from this test's folder)
+# no process of the model may outlive the run: none may be left that runs in, or
+# names, this test's folder (the model runs in its own folder below it)
 no_leftovers() {
+	local left="" p cwd
 	sleep 0.2
-	run pgrep -f "$BATS_TEST_TMPDIR"
-	[ "$status" -eq 1 ] || { echo "left behind:"; ps -o pid,pgid,args -p "$(echo $output | tr ' ' ',')"; false; }
+	for p in /proc/[0-9]*; do
+		cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
+		[[ "$cwd/" == "$BATS_TEST_TMPDIR/"* ]] && [ "${p#/proc/}" != "$$" ] &&
+			[ "${p#/proc/}" != "$BASHPID" ] && left="$left ${p#/proc/}"
+	done
+	left="$left $(pgrep -f "$BATS_TEST_TMPDIR" | tr '\n' ' ')"
+	[ -z "${left// /}" ] || { echo "left behind:"; ps -o pid,pgid,args -p "$(echo $left | tr ' ' ',')"; false; }
 }
 
 @test "the iris example (scikit-learn, exec) passes its cases and budgets" {
@@ -274,14 +281,15 @@ assert (e["exit"], e["code"]) == (143, "interrupted"), e' out.json
 	no_leftovers
 }
 
-@test "mlctl killed outright (SIGKILL): a watcher stops the model's whole group" {
+@test "mlctl killed outright (SIGKILL): its keeper stops the model's whole group" {
 	smoke_model childhang
 	sed -i 's/"timeout_ms": 5000/"timeout_ms": 60000/' childhang/mlctl.json
 	"$MLCTL" smoke childhang > out.txt 2>&1 & pid=$!
-	# wait for the model (a child of mlctl) and the sleep it starts in its group
+	# wait for the model (below mlctl's keeper) and the sleep it starts in its group
 	model=""
 	for i in $(seq 100); do
-		model=$(pgrep -f "python3 serve.py" -P "$pid" || true)
+		keeper=$(pgrep -x mlctl-keeper -P "$pid" || true)
+		[ -n "$keeper" ] && model=$(pgrep -f "python3 serve.py" -P "$keeper" || true)
 		[ -n "$model" ] && [ -n "$(pgrep -g "$model" -x sleep || true)" ] && break
 		sleep 0.1
 	done
@@ -290,6 +298,52 @@ assert (e["exit"], e["code"]) == (143, "interrupted"), e' out.json
 	wait "$pid" || true
 	for i in $(seq 50); do [ -z "$(pgrep -g "$model")" ] && break; sleep 0.1; done
 	[ -z "$(pgrep -g "$model")" ] || { ps -o pid,pgid,args -g "$model"; false; }
+}
+
+# a daemon a failing test left behind must not outlive it
+teardown() {
+	local f
+	for f in "$BATS_TEST_TMPDIR"/*/daemon.pid; do
+		[ -s "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
+	done
+	return 0
+}
+
+# daemon_pid DIR: the pid the model's daemon wrote, once it has
+daemon_pid() {
+	local i
+	for i in $(seq 100); do [ -s "$1/daemon.pid" ] && break; sleep 0.1; done
+	cat "$1/daemon.pid"
+}
+
+@test "a daemon the model starts (its own session, a double fork) is stopped with it" {
+	smoke_model daemon
+	run -0 mlctl smoke daemon
+	[[ "${lines[-1]}" == "passed: 4 cases, 0 failures in daemon" ]]
+	d=$(daemon_pid daemon)
+	# the daemon left the model's group and session; it is gone all the same
+	for i in $(seq 20); do kill -0 "$d" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$d" 2>/dev/null || { ps -o pid,ppid,pgid,sid,args -p "$d"; false; }
+	# deaf to SIGTERM: KILL takes it
+	smoke_model daemonterm
+	run -0 mlctl smoke daemonterm
+	d=$(daemon_pid daemonterm)
+	for i in $(seq 20); do kill -0 "$d" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$d" 2>/dev/null || { ps -o pid,ppid,pgid,sid,args -p "$d"; false; }
+}
+
+@test "mlctl killed outright (SIGKILL) while the model hangs: its daemon goes too" {
+	smoke_model daemonhang
+	"$MLCTL" smoke daemonhang > out.txt 2>&1 & pid=$!
+	d=$(daemon_pid daemonhang)
+	[ -n "$d" ] && kill -0 "$d"
+	sleep 0.3
+	kill -KILL "$pid"
+	wait "$pid" || true
+	# TERM at once, KILL after the grace period (2 s)
+	for i in $(seq 100); do kill -0 "$d" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$d" 2>/dev/null || { ps -o pid,ppid,pgid,sid,args -p "$d"; false; }
+	no_leftovers
 }
 
 @test "http: the iris example behind http.server, started on a free port, passes" {
