@@ -270,6 +270,8 @@ int cli_fail_doc(struct cli *cli, const struct mlctl_err *err, cJSON *doc)
 	const char *msg = err->msg[0] ? err->msg : "unknown error";
 	cJSON *e;
 
+	/* what went to stdout first (a report) comes first in a log of both */
+	fflush(stdout);
 	fprintf(stderr, "mlctl: %s\n", msg);
 	if (!cli->json) {
 		cJSON_Delete(doc);

@@ -24,39 +24,6 @@ const struct cli_cmd cli_cmd_push = {
 };
 
 /*
- * A package whose structure or manifest is broken is an integrity failure
- * (exit 5), not a failed gate: such a package was damaged or made by hand.
- */
-static int package_broken(struct cli *cli, struct mlctl_report *rep, const char *src)
-{
-	static const char *const structural[] = { "MLV001", "MLV002", "MLV003", "MLV004",
-						  "MLV007", "MLV008", "MLV009", "MLV010",
-						  "MLV011", "MLV012", "MLV023" };
-	struct mlctl_err err = MLCTL_ERR_INIT;
-	size_t i, k;
-
-	for (i = 0; i < rep->nfindings; i++) {
-		const struct mlctl_finding *f = &rep->findings[i];
-
-		if (f->severity != MLCTL_SEV_ERROR)
-			continue;
-		for (k = 0; k < MLCTL_ARRAY_SIZE(structural); k++) {
-			if (strcmp(f->id, structural[k]))
-				continue;
-			if (!strcmp(f->id, "MLV023"))
-				mlctl_err_set(&err, MLCTL_EINTEGRITY, "%s", f->message);
-			else
-				mlctl_err_set(&err, MLCTL_EINTEGRITY,
-					      "package '%s' has a broken mlctl.json: %s", src,
-					      f->message);
-			mlctl_report_sort(rep);
-			return cli_fail_doc(cli, &err, mlctl_report_json(rep, 0));
-		}
-	}
-	return 0;
-}
-
-/*
  * The checks of 'mlctl validate' (digests are checked by the push itself).
  * A refusal carries the findings: on stderr, and with --json in the error
  * document, shaped as 'validate --json' reports them.
@@ -79,7 +46,11 @@ static int check_first(struct cli *cli, const char *src)
 		mlctl_report_release(&rep);
 		return cli_fail(cli, &err);
 	}
-	if (!S_ISDIR(st.st_mode) && (rc = package_broken(cli, &rep, src))) {
+	/* a package whose structure or manifest is broken was damaged or made by
+	 * hand: an integrity failure (exit 5), not a failed gate */
+	if (!S_ISDIR(st.st_mode) && mlctl_validate_damaged(&rep, 1, &err)) {
+		mlctl_report_sort(&rep);
+		rc = cli_fail_doc(cli, &err, mlctl_report_json(&rep, 0));
 		mlctl_report_release(&rep);
 		return rc;
 	}

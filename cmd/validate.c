@@ -91,6 +91,7 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 	const char *junit = cli_opt(cli, "junit"), *sarif = cli_opt(cli, "sarif");
 	int strict = cli_opt(cli, "strict") != NULL, rc = 0;
 	int record = cli_opt(cli, "record") != NULL;
+	enum mlctl_target_kind t_kind;
 	size_t i;
 
 	memset(&o, 0, sizeof(o));
@@ -114,6 +115,7 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 				 "path: push it, then validate NAME:VERSION --record", target);
 	}
 	mlctl_report_init(&rep, target);
+	t_kind = t.kind;
 	rc = mlctl_validate_target(&rep, &t, &o, &err);
 	if (!rc && record)
 		rc = record_report(cli, &t, &rep, strict, &err);
@@ -138,7 +140,16 @@ int cmd_validate(struct cli *cli, int argc, char **argv)
 	if (!rc) {
 		int failed = mlctl_report_failed(&rep, strict);
 
-		if (cli->json && failed) {
+		/* damaged bytes are an integrity failure (exit 5), as for every
+		 * command that reads them; the report still says it all */
+		if (failed && mlctl_validate_damaged(&rep, t_kind == MLCTL_TARGET_PKG, &err)) {
+			if (cli->json) {
+				rc = cli_fail_doc(cli, &err, mlctl_report_json(&rep, strict));
+			} else {
+				cli_print_report(cli, &rep, strict, stdout);
+				rc = cli_fail(cli, &err);
+			}
+		} else if (cli->json && failed) {
 			/* one document: the report, with the error in it */
 			gate_failed(&err, &rep, strict);
 			rc = cli_fail_doc(cli, &err, mlctl_report_json(&rep, strict));

@@ -503,6 +503,38 @@ int mlctl_validate_path(struct mlctl_report *rep, const char *path,
 	return validate_pkg(rep, path, o, err);
 }
 
+int mlctl_validate_damaged(const struct mlctl_report *rep, int is_package, struct mlctl_err *err)
+{
+	static const char *const structural[] = { "MLV001", "MLV002", "MLV003", "MLV004",
+						  "MLV007", "MLV008", "MLV009", "MLV010",
+						  "MLV011", "MLV012" };
+	size_t i, k;
+
+	for (i = 0; i < rep->nfindings; i++) {
+		const struct mlctl_finding *f = &rep->findings[i];
+
+		if (f->severity != MLCTL_SEV_ERROR)
+			continue;
+		if (!strcmp(f->id, "MLV023")) {
+			if (strstr(f->message, rep->subject))
+				mlctl_err_set(err, MLCTL_EINTEGRITY, "%s", f->message);
+			else
+				mlctl_err_set(err, MLCTL_EINTEGRITY, "'%s', file '%s': %s",
+					      rep->subject, f->file, f->message);
+			return 1;
+		}
+		for (k = 0; is_package && k < MLCTL_ARRAY_SIZE(structural); k++) {
+			if (!strcmp(f->id, structural[k])) {
+				mlctl_err_set(err, MLCTL_EINTEGRITY,
+					      "package '%s' has a broken mlctl.json: %s",
+					      rep->subject, f->message);
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
 /* ---------------------------------------------------------------- registry */
 
 /* A stored version: its manifest and its blobs, re-hashed. */

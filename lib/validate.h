@@ -31,6 +31,15 @@ int mlctl_validate_ref(struct mlctl_report *rep, struct mlctl_registry *r, const
 int mlctl_validate_target(struct mlctl_report *rep, struct mlctl_target *t,
 			  const struct mlctl_validate_opts *o, struct mlctl_err *err);
 
+/*
+ * Did the checks find the bytes damaged rather than the model wrong? For a
+ * package (is_package): a broken structure or manifest (MLV001-004,
+ * MLV007-012) or content that does not match its index (MLV023); for a
+ * registry version: MLV023. Then err holds the first such finding as an
+ * integrity error (exit 5) and 1 is returned; otherwise 0.
+ */
+int mlctl_validate_damaged(const struct mlctl_report *rep, int is_package, struct mlctl_err *err);
+
 /* Parse a gate: NAME OP NUMBER with OP one of >= <= > < ==. */
 int mlctl_gate_parse(char name[128], char op[3], double *value, const char *s);
 

@@ -143,7 +143,7 @@ serve.py
 		[ "$stderr" = "mlctl: package 'x.mlpkg' has an entry name that is not UTF-8: 'zzz-caf\xe9\xe9!.bin'; it is damaged or unsafe: rebuild it with 'mlctl package'" ]
 		run -5 --separate-stderr bare "$loc" "$MLCTL" push c.mlpkg
 		[ "$stderr" = "mlctl: package 'c.mlpkg' has an unsafe entry path 'zzz-\x1b[31mred.bin'; it is damaged or unsafe: rebuild it with 'mlctl package'" ]
-		run -1 bare "$loc" "$MLCTL" validate c.mlpkg
+		run -5 bare "$loc" "$MLCTL" validate c.mlpkg
 		[ "${lines[1]}" = "  error   MLV023  package 'c.mlpkg' has an unsafe entry path 'zzz-\x1b[31mred.bin'; it is damaged or unsafe: rebuild it with 'mlctl package'" ]
 	done
 	[ -z "$(registry_state)" ]
@@ -218,7 +218,7 @@ NAME_RULE="use lowercase letters, digits, '_' and '-', starting and ending with 
 	[[ "$output" == *"MLV001  key 'auc' appears more than once in metrics; keep one"* ]]
 	run -1 mlctl push p
 	bad_package self-index self.mlpkg
-	run -1 --separate-stderr mlctl validate self.mlpkg
+	run -5 --separate-stderr mlctl validate self.mlpkg
 	[[ "$stderr$output" == *"files index lists 'mlctl.json', the manifest itself; rebuild the package with 'mlctl package'"* ]]
 	run -5 --separate-stderr mlctl push self.mlpkg
 	[[ "$stderr" == *"files index lists 'mlctl.json', the manifest itself"* ]]

@@ -73,19 +73,42 @@ JSON
 	[[ "$output" == *"MLV022  artifact 'serve.py' is not a regular file or folder"* ]]
 }
 
-@test "a package whose content does not match its index is MLV023 (and MLV012 for a bad index)" {
+@test "a package whose content does not match its index is MLV023, exit 5 (and MLV012, MLV001 for a bad index or manifest)" {
 	bad_package digest d.mlpkg
-	run -1 mlctl validate d.mlpkg
+	run -5 mlctl validate d.mlpkg
 	[[ "$output" == *"MLV023  package 'd.mlpkg' has content that does not match its digest for 'model.bin'"* ]]
 	bad_package unsafe-index u.mlpkg
-	run -1 mlctl validate u.mlpkg
+	run -5 mlctl validate u.mlpkg
 	[[ "$output" == *"MLV012  files index entry ../escape has a missing or unsafe path"* ]]
 	bad_package badmanifest b.mlpkg
-	run -1 mlctl validate b.mlpkg
+	run -5 mlctl validate b.mlpkg
 	[[ "$output" == *"MLV001  not valid JSON"* ]]
 	bad_package notar n.mlpkg
 	run -5 --separate-stderr mlctl validate n.mlpkg
 	[[ "$stderr" == *"is not an mlctl package"* ]]
+	# the report goes to stdout, the one error line to stderr; --json says integrity
+	run -5 --separate-stderr mlctl validate d.mlpkg
+	[[ "$output" == *"MLV023"* ]]
+	[[ "$stderr" == "mlctl: package 'd.mlpkg' has content that does not match its digest for 'model.bin'"* ]]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	run -5 --separate-stderr mlctl validate d.mlpkg --json
+	/usr/bin/python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert (d["error"]["exit"], d["error"]["code"]) == (5, "integrity"), d["error"]
+assert d["passed"] is False and d["findings"][0]["id"] == "MLV023", d' "$output"
+}
+
+@test "a stored version whose blob is corrupt: validate NAME:VERSION is MLV023, exit 5" {
+	make_project p
+	mlctl push p -q
+	# intact, a missed gate is a failed gate (1), not damage
+	run -1 --separate-stderr mlctl validate demo:1.0.0 --gate 'accuracy>=2'
+	blob=$(find "$MLCTL_REGISTRY/blobs/sha256" -type f -size +10k)
+	chmod u+w "$blob" && printf 'X' | dd of="$blob" bs=1 seek=500 conv=notrunc 2>/dev/null
+	run -5 --separate-stderr mlctl validate demo:1.0.0
+	[[ "$output" == *"MLV023  stored content does not match the index"* ]]
+	[[ "$stderr" == "mlctl: 'demo:1.0.0', file 'model.bin': stored content does not match the index ("*"); run 'mlctl registry verify'" ]]
 }
 
 @test "pickles: os.system in every protocol 0-5 is MLV101" {
