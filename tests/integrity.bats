@@ -142,6 +142,31 @@ broken_db() {
 	[[ "$stderr" == *"mlctl registry reindex"* ]]
 }
 
+@test "a database row edited behind git's back (manifest or files) is named by verify; reindex puts it right" {
+	make_project p
+	mlctl push p -q
+	db=$MLCTL_REGISTRY/mlctl.db
+	cp "$db" "$BATS_TEST_TMPDIR/good.db"
+	# a files row that escapes, the manifest untouched
+	sqlite3 "$db" "UPDATE files SET path = '../../evil.bin' WHERE path = 'model.bin'"
+	run -5 mlctl registry verify
+	[[ "$output" == *"demo:1.0.0 in the database does not match git: its files there are not the ones its manifest in git lists; run 'mlctl registry reindex'"* ]]
+	# a files row gone
+	cp "$BATS_TEST_TMPDIR/good.db" "$db"
+	sqlite3 "$db" "DELETE FROM files WHERE path = 'serve.py'; UPDATE versions SET nfiles = nfiles - 1"
+	run -5 mlctl registry verify
+	[[ "$output" == *"its files there are not the ones its manifest in git lists"* ]]
+	# the stored manifest changed, its digest column not
+	cp "$BATS_TEST_TMPDIR/good.db" "$db"
+	sqlite3 "$db" "UPDATE versions SET manifest = replace(manifest, '\"license\":\"MIT\"', '\"license\":\"GPL-3.0-only\"')"
+	run -5 mlctl registry verify
+	[[ "$output" == *"demo:1.0.0 in the database does not match git: its manifest there is not the one in git"* ]]
+	run -0 mlctl registry reindex
+	run -0 mlctl registry verify
+	run -0 mlctl show demo:1.0.0 --json
+	[[ "$output" == *'"license": "MIT"'* ]]
+}
+
 @test "a blob cut short in the store: a push of a good copy replaces it and pull works" {
 	make_project p
 	mlctl push p -q

@@ -71,6 +71,10 @@ base() {
 	# verify names the skipped commits and fails
 	run -5 --separate-stderr mlctl registry verify
 	[[ "$output" == *"commit ${c:0:12} of the registry's history was skipped (push event: its tag 'team/x..y@v1.0.0' is not valid"* ]]
+	# and only that: a skipped version is not also "missing from the database"
+	[ "$(grep -c 'was skipped' <<<"$output")" = 2 ]
+	[[ "$output" != *"not in the database"* ]]
+	[[ "$output" != *"versions but git has"* ]]
 	# reindex rebuilds everything else, says again what it skips, and succeeds
 	run -0 --separate-stderr mlctl registry reindex
 	[[ "$output" == "reindexed: 3 events replayed from git: "* ]]
