@@ -487,6 +487,10 @@ int mlctl_git_log(struct mlctl_git *g, const char *since, const char *until,
 		git_commit *c = NULL;
 		char hex[41];
 
+		if (mlctl_interrupted()) {
+			rc = mlctl_err_interrupted(err); /* the caller rolls back what was replayed */
+			break;
+		}
 		if (git_commit_lookup(&c, g->repo, &id) < 0) {
 			rc = git_fail(err, MLCTL_EINTEGRITY, "cannot read the registry's history");
 			break;
@@ -1147,6 +1151,11 @@ int mlctl_git_check_objects(struct mlctl_git *g, size_t *n, size_t *nbad, mlctl_
 	while (c.n) {
 		struct want w = c.stack[--c.n];
 
+		if ((c.read & 1023) == 0 && mlctl_interrupted()) {
+			free(w.from);
+			rc = mlctl_err_interrupted(err);
+			goto done;
+		}
 		visit(&c, &w);
 		free(w.from);
 	}

@@ -81,6 +81,39 @@ term_after_start() {
 	run -0 limited 30 "$MLCTL" validate "$BATS_FILE_TMPDIR/st" -q
 }
 
+# one_file_project DIR FILE: a project whose one model artifact is FILE
+one_file_project() {
+	cat > "$1/mlctl.json" <<JSON
+{"schema": "mlctl/v1", "name": "load", "version": "1.0.0", "license": "MIT",
+ "artifacts": [{"path": "$2", "role": "model"}]}
+JSON
+}
+
+@test "a safetensors header naming one tensor 30,000 times: one MLV110, in linear time" {
+	mkdir d
+	/usr/bin/python3 "$GEN" safetensors-dup d/model.safetensors 30000
+	one_file_project d model.safetensors
+	run -1 limited 10 "$MLCTL" validate d
+	[ "$(grep -c "MLV110  header names tensor 'a' twice" <<<"$output")" = 1 ]
+}
+
+@test "pickles: 10,000,000 pickles in one file after a memo store, and 65,536 memo keys in one hash cluster, in linear time" {
+	mkdir s m
+	/usr/bin/python3 "$GEN" pickle-stops s/model.pkl 10000000
+	one_file_project s model.pkl
+	run -0 limited 5 "$MLCTL" validate s -q
+	/usr/bin/python3 "$GEN" pickle-memo m/model.pkl 300000
+	one_file_project m model.pkl
+	run -0 limited 5 "$MLCTL" validate m -q
+}
+
+@test "ONNX: 100,000 graph inputs with as many initializers: init and validate in linear time" {
+	mkdir w
+	/usr/bin/python3 "$GEN" onnx-wide w/model.onnx 100000
+	run -0 limited 10 "$MLCTL" init w --name wide --version 1.0.0
+	run -0 limited 10 "$MLCTL" validate w -q
+}
+
 @test "SIGTERM stops validate of 100,000 artifacts: exit 143" {
 	term_after_start "" "$MLCTL" validate "$BATS_FILE_TMPDIR/big"
 	[ "$status" -eq 143 ]

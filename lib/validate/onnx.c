@@ -16,6 +16,7 @@
  */
 #include "onnx.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,7 +192,8 @@ static int shape(struct pb *p, uint64_t end, struct onnx_value *val)
 				return -1;
 			if (val->rank < ONNX_MAX_DIMS)
 				val->dims[val->rank] = d;
-			val->rank++;
+			if (val->rank < INT_MAX) /* 2^31 dimensions fit in a 4 GiB file */
+				val->rank++;
 		} else if (skip(p, w, end) < 0) {
 			return -1;
 		}
@@ -399,41 +401,16 @@ static int attribute(struct pb *p, uint64_t end)
 	return r;
 }
 
-static void add_op_type(struct onnx_info *info, char *op)
-{
-	size_t i;
-
-	for (i = 0; i < info->nop_types; i++)
-		if (!strcmp(info->op_types[i], op)) {
-			free(op);
-			return;
-		}
-	if (info->nop_types >= 4096) {
-		free(op);
-		return;
-	}
-	info->op_types = mlctl_realloc(info->op_types, (info->nop_types + 1) * sizeof(char *));
-	info->op_types[info->nop_types++] = op;
-}
-
 static int node(struct pb *p, uint64_t end, int top)
 {
 	uint32_t f;
 	int w, r;
 	uint64_t sub;
-	char *op;
 
 	if (top)
 		p->info->nnodes++;
 	while ((r = key(p, end, &f, &w)) == 1) {
-		if (f == 4 && w == 2) {
-			if (string(p, end, &op) < 0)
-				return -1;
-			if (op && top)
-				add_op_type(p->info, op);
-			else
-				free(op);
-		} else if (f == 5 && w == 2) {
+		if (f == 5 && w == 2) {
 			if (len_end(p, end, &sub) < 0 || attribute(p, sub) < 0)
 				return -1;
 		} else if (skip(p, w, end) < 0) {
@@ -508,7 +485,12 @@ static int opset(struct pb *p, uint64_t end)
 	return r;
 }
 
-int mlctl_onnx_read(struct onnx_info *info, struct mlctl_vin *in)
+static int str_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int read_model(struct onnx_info *info, struct mlctl_vin *in)
 {
 	struct pb p = { in, info, 0, 0 };
 	uint64_t end = in->size, v, sub;
@@ -516,7 +498,6 @@ int mlctl_onnx_read(struct onnx_info *info, struct mlctl_vin *in)
 	int w, r;
 	char *s;
 
-	memset(info, 0, sizeof(*info));
 	while ((r = key(&p, end, &f, &w)) == 1) {
 		if (f == 1 && w == 0) {
 			if (varint(&p, &v, end) < 0)
@@ -546,6 +527,18 @@ int mlctl_onnx_read(struct onnx_info *info, struct mlctl_vin *in)
 	return 0;
 }
 
+int mlctl_onnx_read(struct onnx_info *info, struct mlctl_vin *in)
+{
+	int rc;
+
+	memset(info, 0, sizeof(*info));
+	rc = read_model(info, in);
+	/* sorted for mlctl_onnx_is_initializer's binary search, also when cut short */
+	if (info->ninitializers)
+		qsort(info->initializers, info->ninitializers, sizeof(char *), str_ptr_cmp);
+	return rc;
+}
+
 void mlctl_onnx_release(struct onnx_info *info)
 {
 	size_t i;
@@ -556,8 +549,6 @@ void mlctl_onnx_release(struct onnx_info *info)
 		free(info->outputs[i].name);
 	for (i = 0; i < info->ninitializers; i++)
 		free(info->initializers[i]);
-	for (i = 0; i < info->nop_types; i++)
-		free(info->op_types[i]);
 	for (i = 0; i < info->nexternals; i++) {
 		free(info->externals[i].tensor);
 		free(info->externals[i].location);
@@ -565,19 +556,15 @@ void mlctl_onnx_release(struct onnx_info *info)
 	free(info->inputs);
 	free(info->outputs);
 	free(info->initializers);
-	free(info->op_types);
 	free(info->externals);
 	memset(info, 0, sizeof(*info));
 }
 
 int mlctl_onnx_is_initializer(const struct onnx_info *info, const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < info->ninitializers; i++)
-		if (!strcmp(info->initializers[i], name))
-			return 1;
-	return 0;
+	return info->ninitializers &&
+	       bsearch(&name, info->initializers, info->ninitializers, sizeof(char *),
+		       str_ptr_cmp) != NULL;
 }
 
 const char *mlctl_onnx_dtype_name(int t)
@@ -635,6 +622,8 @@ static void check_externals(struct mlctl_vin *in, const struct onnx_info *info)
 		uint64_t size = 0;
 		int rc;
 
+		if ((i & 1023) == 1023 && mlctl_interrupted())
+			break; /* the caller sees the signal and fails */
 		if (why) {
 			OBAD(in, "MLV162", "tensor '%.100s' keeps its data at '%.200s', which %s: "
 			     "loading the model would read a file outside it (CVE-2022-25882)",

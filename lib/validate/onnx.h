@@ -2,7 +2,7 @@
  * onnx.h - what mlctl reads from an ONNX model (its protobuf wire format,
  * parsed here as a stream, no protobuf library): IR version, opsets,
  * producer, graph inputs and outputs with their types and shapes,
- * initializers, operator types, and external data references.
+ * initializers (sorted by name), and external data references.
  */
 #ifndef MLCTL_ONNX_H
 #define MLCTL_ONNX_H
@@ -34,11 +34,9 @@ struct onnx_info {
 	int has_graph;
 	struct onnx_value *inputs, *outputs;
 	size_t ninputs, noutputs;
-	char **initializers;
+	char **initializers; /* sorted by name (strcmp) once read */
 	size_t ninitializers;
 	size_t nnodes;
-	char **op_types; /* distinct */
-	size_t nop_types;
 	struct onnx_external *externals;
 	size_t nexternals;
 	char error[256]; /* why the protobuf stream is malformed, "" when it is not */

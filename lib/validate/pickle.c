@@ -91,17 +91,28 @@ static const char *vstr(const struct value *v)
 }
 
 struct memo_ent {
-	uint64_t key_plus_one; /* 0: empty */
 	struct value v;
+};
+
+/*
+ * Per memo key < MEMO_MAX: stored in this pickle when gen is the scan's
+ * generation (a STOP starts a new one in O(1)); ent is its kept value's
+ * place in the dense array plus one, or 0. Indexed directly: no key the
+ * file chooses can make a lookup slow.
+ */
+struct memo_key {
+	uint32_t gen;
+	uint32_t ent;
 };
 
 struct scan {
 	struct mlctl_vin *in;
 	struct value *stack;
 	size_t n, alloc;
-	unsigned char *memo_set; /* bit per key < MEMO_MAX: was it stored */
-	struct memo_ent *memo;   /* open-addressing table: keys whose value is a name */
-	size_t memo_cap, memo_kept;
+	struct memo_key *memo_keys; /* MEMO_MAX of them, made at the first store */
+	uint32_t gen;               /* the current pickle's generation (from 1) */
+	struct memo_ent *memo;      /* kept values (names, dtypes, classes), dense */
+	size_t memo_alloc, memo_kept;
 	uint64_t memo_count;     /* distinct keys stored: the index MEMOIZE uses next */
 	size_t globals, calls;
 	int joblib;              /* a wrapper's BUILD is followed by its array (joblib.load) */
@@ -608,38 +619,30 @@ static int set_items(struct scan *sc, int with_mark, int new)
 	return new ? push_value(sc, &d) : 0;
 }
 
+static int memo_stored(const struct scan *sc, uint64_t idx)
+{
+	return idx < MEMO_MAX && sc->memo_keys && sc->memo_keys[idx].gen == sc->gen;
+}
+
+/* The kept value of a stored key; with create, a new one when it has none. */
 static struct memo_ent *memo_slot(struct scan *sc, uint64_t idx, int create)
 {
-	size_t mask, i;
+	struct memo_key *k;
 
-	if (!sc->memo) {
-		if (!create)
-			return NULL;
-		sc->memo_cap = 1024;
-		sc->memo = mlctl_calloc(sc->memo_cap, sizeof(*sc->memo));
+	if (!memo_stored(sc, idx))
+		return NULL;
+	k = &sc->memo_keys[idx];
+	if (k->ent)
+		return &sc->memo[k->ent - 1];
+	if (!create)
+		return NULL;
+	if (sc->memo_kept == sc->memo_alloc) {
+		sc->memo_alloc = sc->memo_alloc ? 2 * sc->memo_alloc : 64;
+		sc->memo = mlctl_realloc(sc->memo, sc->memo_alloc * sizeof(*sc->memo));
 	}
-	if (create && 2 * (sc->memo_kept + 1) > sc->memo_cap) {
-		/* grow: rehash every entry into a table twice as large */
-		struct memo_ent *old = sc->memo;
-		size_t oldcap = sc->memo_cap, k;
-
-		sc->memo_cap *= 2;
-		sc->memo = mlctl_calloc(sc->memo_cap, sizeof(*sc->memo));
-		for (k = 0; k < oldcap; k++)
-			if (old[k].key_plus_one) {
-				struct memo_ent *e = memo_slot(sc, old[k].key_plus_one - 1, 1);
-
-				*e = old[k];
-			}
-		free(old);
-	}
-	mask = sc->memo_cap - 1;
-	for (i = (size_t)((idx * 0x9e3779b97f4a7c15ull) >> 20) & mask;; i = (i + 1) & mask) {
-		if (sc->memo[i].key_plus_one == idx + 1)
-			return &sc->memo[i];
-		if (!sc->memo[i].key_plus_one)
-			return create ? &sc->memo[i] : NULL;
-	}
+	memset(&sc->memo[sc->memo_kept], 0, sizeof(*sc->memo));
+	k->ent = (uint32_t)++sc->memo_kept;
+	return &sc->memo[k->ent - 1];
 }
 
 /*
@@ -666,12 +669,14 @@ static int memo_put(struct scan *sc, uint64_t idx)
 		sc->memo_count++;
 		return 0; /* never fetched as a name: a later STACK_GLOBAL is then hidden */
 	}
-	if (!sc->memo_set)
-		sc->memo_set = mlctl_calloc(MEMO_MAX / 8, 1);
+	if (!sc->memo_keys) {
+		sc->memo_keys = mlctl_calloc(MEMO_MAX, sizeof(*sc->memo_keys));
+		sc->gen = 1;
+	}
 	top = &sc->stack[sc->n - 1];
-	if (!(sc->memo_set[idx / 8] & (1u << (idx % 8)))) {
-		/* a new key: not in the table, so no lookup (most keys hold nothing of note) */
-		sc->memo_set[idx / 8] |= (unsigned char)(1u << (idx % 8));
+	if (!memo_stored(sc, idx)) {
+		/* a new key (most hold nothing of note) */
+		sc->memo_keys[idx] = (struct memo_key){ sc->gen, 0 };
 		sc->memo_count++;
 		e = NULL;
 		if (!memo_worthy(top))
@@ -680,17 +685,14 @@ static int memo_put(struct scan *sc, uint64_t idx)
 		e = memo_slot(sc, idx, 0);
 	}
 	if (memo_worthy(top) && (e || sc->memo_kept < MEMO_KEPT_MAX)) {
-		if (!e) {
+		if (!e)
 			e = memo_slot(sc, idx, 1);
-			e->key_plus_one = idx + 1;
-			sc->memo_kept++;
-		} else {
+		else
 			value_free(&e->v);
-		}
 		top->mkey = (unsigned int)idx + 1;
 		value_copy(&e->v, top);
 	} else if (e) {
-		/* no longer of note: forget it (deleting from the table would break probing) */
+		/* no longer of note: forget its value */
 		value_free(&e->v);
 		e->v.kind = V_OTHER;
 	}
@@ -704,10 +706,9 @@ static int memo_get(struct scan *sc, uint64_t idx)
 
 	if (idx >= MEMO_MAX)
 		return push(sc, V_OTHER, NULL, 0);
-	if (sc->memo_set && (sc->memo_set[idx / 8] & (1u << (idx % 8))))
+	if (memo_stored(sc, idx))
 		e = memo_slot(sc, idx, 0);
-	else if (sc->shadow && sc->outer && sc->outer->memo_set &&
-		 (sc->outer->memo_set[idx / 8] & (1u << (idx % 8))))
+	else if (sc->shadow && sc->outer && memo_stored(sc->outer, idx))
 		e = memo_slot(sc->outer, idx, 0); /* the memo of the stream it continues */
 	else if (!sc->shadow)
 		return malformed(sc, "memo fetch of a key never stored");
@@ -725,13 +726,14 @@ static void reset(struct scan *sc)
 	size_t i;
 
 	pop_to(sc, 0);
-	for (i = 0; i < sc->memo_cap; i++)
+	for (i = 0; i < sc->memo_kept; i++)
 		value_free(&sc->memo[i].v);
-	free(sc->memo);
-	sc->memo = NULL;
-	sc->memo_cap = sc->memo_kept = 0;
-	if (sc->memo_set)
-		memset(sc->memo_set, 0, MEMO_MAX / 8);
+	sc->memo_kept = 0;
+	/* every key unstored at once; only a wrap of the counter clears the table */
+	if (sc->memo_keys && ++sc->gen == 0) {
+		memset(sc->memo_keys, 0, MEMO_MAX * sizeof(*sc->memo_keys));
+		sc->gen = 1;
+	}
 	sc->memo_count = 0;
 }
 
@@ -740,7 +742,7 @@ static void scan_release(struct scan *sc)
 	reset(sc);
 	free(sc->stack);
 	free(sc->memo);
-	free(sc->memo_set);
+	free(sc->memo_keys);
 }
 
 /* ---------------------------------------------------------------- reading */

@@ -146,7 +146,7 @@ void mlctl_vcheck_safetensors(struct mlctl_vin *in)
 	cJSON *root = NULL, *t;
 	struct span *spans = NULL;
 	size_t *earlier = NULL;
-	size_t n = 0, i, k, at = 0, line, nkeys;
+	size_t n = 0, i, at = 0, line, nkeys;
 	int bad = 0;
 
 	mlctl_report_ran(in->rep, "MLV110", in->path);
@@ -185,10 +185,11 @@ void mlctl_vcheck_safetensors(struct mlctl_vin *in)
 	for (t = root->child; t; t = t->next, at++) {
 		if ((at & 4095) == 0 && mlctl_interrupted())
 			goto done; /* the caller sees the signal and fails */
-		for (k = 0; k < earlier[at]; k++) {
+		/* once per repeated name (at its second key), however often it repeats */
+		if (earlier[at] == 1)
 			BAD("MLV110", "header names tensor '%.200s' twice", t->string);
+		if (earlier[at] > 0)
 			bad = 1;
-		}
 		if (!strcmp(t->string, "__metadata__")) {
 			const cJSON *m;
 
