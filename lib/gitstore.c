@@ -8,6 +8,7 @@
 #include <git2/sys/mempack.h>
 #include <git2/sys/odb_backend.h>
 #include <dirent.h>
+#include <search.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,8 @@ struct mlctl_git {
 	int moved, had_head;
 	git_oid head, old_head;
 	struct pending_tag *tags;
-	size_t ntags;
+	size_t ntags, atags;
+	void *tag_names; /* struct tag_key of each, a search tree: a lookup is not a scan */
 	/* applied, for mlctl_git_rollback: loose files and folders made, refs moved */
 	char **made;
 	size_t nmade;
@@ -82,15 +84,27 @@ int mlctl_git_open(struct mlctl_git **out, const char *path, int create, struct 
 	return 0;
 }
 
+struct tag_key {
+	const char *ref; /* the pending tag's, which outlives the key */
+	size_t i;        /* its place in tags */
+};
+
+static int tag_key_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct tag_key *)a)->ref, ((const struct tag_key *)b)->ref);
+}
+
 static void forget(struct mlctl_git *g)
 {
 	size_t i;
 
+	tdestroy(g->tag_names, free);
+	g->tag_names = NULL;
 	for (i = 0; i < g->ntags; i++)
 		free(g->tags[i].ref);
 	free(g->tags);
 	g->tags = NULL;
-	g->ntags = g->tags_applied = 0;
+	g->ntags = g->atags = g->tags_applied = 0;
 	for (i = 0; i < g->nmade; i++)
 		free(g->made[i]);
 	free(g->made);
@@ -364,17 +378,16 @@ int mlctl_git_tag(struct mlctl_git *g, const char *name, const char *commit,
 	git_reference *ref = NULL;
 	git_signature *sig = NULL;
 	char *refname = mlctl_aprintf("refs/tags/%s", name);
+	struct tag_key probe = { refname, 0 }, *key, **found;
 	int rc = 0, valid = 0;
-	size_t i;
 
 	if (git_oid_fromstr(&id, commit) < 0 ||
 	    git_object_lookup(&target, g->repo, &id, GIT_OBJECT_COMMIT) < 0) {
 		rc = git_fail(err, MLCTL_EIO, "cannot find the commit to tag");
 		goto done;
 	}
-	for (i = 0; i < g->ntags; i++)
-		if (!strcmp(g->tags[i].ref, refname))
-			have = &g->tags[i].id;
+	if ((found = tfind(&probe, &g->tag_names, tag_key_cmp)))
+		have = &g->tags[(*found)->i].id;
 	/* look the ref up by its exact name: revparse would read "@", "-g" and such as syntax */
 	if (have || git_reference_lookup(&ref, g->repo, refname) == 0) {
 		git_object *peeled = NULL, *obj = NULL;
@@ -405,9 +418,18 @@ int mlctl_git_tag(struct mlctl_git *g, const char *name, const char *commit,
 		goto done;
 	}
 	track(g, &tag_id);
-	g->tags = mlctl_realloc(g->tags, (g->ntags + 1) * sizeof(*g->tags));
+	if (g->ntags == g->atags) {
+		g->atags = g->atags ? 2 * g->atags : 16;
+		g->tags = mlctl_realloc(g->tags, g->atags * sizeof(*g->tags));
+	}
 	g->tags[g->ntags].ref = refname;
 	git_oid_cpy(&g->tags[g->ntags].id, &tag_id);
+	key = mlctl_malloc(sizeof(*key));
+	*key = (struct tag_key){ refname, g->ntags };
+	if (!tsearch(key, &g->tag_names, tag_key_cmp)) {
+		fputs("mlctl: out of memory\n", stderr);
+		abort();
+	}
 	g->ntags++;
 	refname = NULL;
 done:

@@ -2842,6 +2842,19 @@ static int push_skipped(struct mlctl_registry *r, const char *name, const char *
 	return found;
 }
 
+/* Prepare sql, whose two parameters are m's name and version. */
+static int version_query(struct mlctl_registry *r, sqlite3_stmt **st, const char *sql,
+			 const struct mlctl_manifest *m, struct mlctl_err *err)
+{
+	int rc = db_prepare(r, st, sql, err);
+
+	if (!rc) {
+		sqlite3_bind_text(*st, 1, m->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(*st, 2, m->version, -1, SQLITE_STATIC);
+	}
+	return rc;
+}
+
 /*
  * The database's copy of a version against git's manifest m: its stored
  * manifest has the same digest, and its files rows are m's files index, row
@@ -2857,13 +2870,11 @@ static void verify_db_copy(struct git_versions *gv, const struct mlctl_manifest 
 	size_t i = 0;
 	int s;
 
-	if (db_prepare(gv->r, &st,
-		       "SELECT v.manifest FROM versions v JOIN models mo ON mo.id = v.model_id "
-		       "WHERE mo.name = ? AND v.version = ?",
-		       &perr))
+	if (version_query(gv->r, &st,
+			  "SELECT v.manifest FROM versions v JOIN models mo ON mo.id = v.model_id "
+			  "WHERE mo.name = ? AND v.version = ?",
+			  m, &perr))
 		goto fail;
-	sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, m->version, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		struct mlctl_manifest dm;
 		char dd[72];
@@ -2883,14 +2894,12 @@ static void verify_db_copy(struct git_versions *gv, const struct mlctl_manifest 
 	sqlite3_finalize(st);
 	st = NULL;
 	if (!why) {
-		if (db_prepare(gv->r, &st,
-			       "SELECT f.path, f.size, f.mode, f.sha256 FROM files f JOIN versions v "
-			       "ON v.id = f.version_id JOIN models mo ON mo.id = v.model_id WHERE "
-			       "mo.name = ? AND v.version = ? ORDER BY f.path",
-			       &perr))
+		if (version_query(gv->r, &st,
+				  "SELECT f.path, f.size, f.mode, f.sha256 FROM files f JOIN versions "
+				  "v ON v.id = f.version_id JOIN models mo ON mo.id = v.model_id "
+				  "WHERE mo.name = ? AND v.version = ? ORDER BY f.path",
+				  m, &perr))
 			goto fail;
-		sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, m->version, -1, SQLITE_STATIC);
 		while (!why && (s = sqlite3_step(st)) == SQLITE_ROW) {
 			const struct mlctl_file_entry *f = i < m->nfiles ? &m->files[i] : NULL;
 			const char *path = (const char *)sqlite3_column_text(st, 0);

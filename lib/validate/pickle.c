@@ -105,11 +105,13 @@ struct memo_key {
 	uint32_t ent;
 };
 
+#define MEMO_PAGE 4096u /* keys per page of the table: a page is made at its first store */
+
 struct scan {
 	struct mlctl_vin *in;
 	struct value *stack;
 	size_t n, alloc;
-	struct memo_key *memo_keys; /* MEMO_MAX of them, made at the first store */
+	struct memo_key *memo_pages[MEMO_MAX / MEMO_PAGE]; /* the keys, a page at a time */
 	uint32_t gen;               /* the current pickle's generation (from 1) */
 	struct memo_ent *memo;      /* kept values (names, dtypes, classes), dense */
 	size_t memo_alloc, memo_kept;
@@ -619,9 +621,18 @@ static int set_items(struct scan *sc, int with_mark, int new)
 	return new ? push_value(sc, &d) : 0;
 }
 
+static struct memo_key *memo_key_of(const struct scan *sc, uint64_t idx)
+{
+	struct memo_key *page = idx < MEMO_MAX ? sc->memo_pages[idx / MEMO_PAGE] : NULL;
+
+	return page ? &page[idx % MEMO_PAGE] : NULL;
+}
+
 static int memo_stored(const struct scan *sc, uint64_t idx)
 {
-	return idx < MEMO_MAX && sc->memo_keys && sc->memo_keys[idx].gen == sc->gen;
+	const struct memo_key *k = memo_key_of(sc, idx);
+
+	return k && k->gen == sc->gen;
 }
 
 /* The kept value of a stored key; with create, a new one when it has none. */
@@ -631,7 +642,7 @@ static struct memo_ent *memo_slot(struct scan *sc, uint64_t idx, int create)
 
 	if (!memo_stored(sc, idx))
 		return NULL;
-	k = &sc->memo_keys[idx];
+	k = memo_key_of(sc, idx);
 	if (k->ent)
 		return &sc->memo[k->ent - 1];
 	if (!create)
@@ -669,14 +680,14 @@ static int memo_put(struct scan *sc, uint64_t idx)
 		sc->memo_count++;
 		return 0; /* never fetched as a name: a later STACK_GLOBAL is then hidden */
 	}
-	if (!sc->memo_keys) {
-		sc->memo_keys = mlctl_calloc(MEMO_MAX, sizeof(*sc->memo_keys));
+	if (!sc->gen)
 		sc->gen = 1;
-	}
+	if (!sc->memo_pages[idx / MEMO_PAGE])
+		sc->memo_pages[idx / MEMO_PAGE] = mlctl_calloc(MEMO_PAGE, sizeof(struct memo_key));
 	top = &sc->stack[sc->n - 1];
 	if (!memo_stored(sc, idx)) {
 		/* a new key (most hold nothing of note) */
-		sc->memo_keys[idx] = (struct memo_key){ sc->gen, 0 };
+		*memo_key_of(sc, idx) = (struct memo_key){ sc->gen, 0 };
 		sc->memo_count++;
 		e = NULL;
 		if (!memo_worthy(top))
@@ -730,8 +741,10 @@ static void reset(struct scan *sc)
 		value_free(&sc->memo[i].v);
 	sc->memo_kept = 0;
 	/* every key unstored at once; only a wrap of the counter clears the table */
-	if (sc->memo_keys && ++sc->gen == 0) {
-		memset(sc->memo_keys, 0, MEMO_MAX * sizeof(*sc->memo_keys));
+	if (sc->gen && ++sc->gen == 0) {
+		for (i = 0; i < MEMO_MAX / MEMO_PAGE; i++)
+			if (sc->memo_pages[i])
+				memset(sc->memo_pages[i], 0, MEMO_PAGE * sizeof(struct memo_key));
 		sc->gen = 1;
 	}
 	sc->memo_count = 0;
@@ -739,10 +752,13 @@ static void reset(struct scan *sc)
 
 static void scan_release(struct scan *sc)
 {
+	size_t i;
+
 	reset(sc);
 	free(sc->stack);
 	free(sc->memo);
-	free(sc->memo_keys);
+	for (i = 0; i < MEMO_MAX / MEMO_PAGE; i++)
+		free(sc->memo_pages[i]);
 }
 
 /* ---------------------------------------------------------------- reading */

@@ -336,6 +336,8 @@ static int read_directory(struct zip *z, uint64_t entries)
 		uint64_t disk;
 		int used;
 
+		if ((k & 65535) == 65535 && mlctl_interrupted())
+			goto done; /* the caller sees the signal and fails */
 		if (z->cd_size - i < 46 || memcmp(p, "PK\x01\x02", 4)) {
 			malformed(z, "central directory entry %llu is not where the previous one "
 				     "ends", ULL(k + 1));
