@@ -2027,10 +2027,28 @@ int mlctl_registry_resolve(struct mlctl_registry *r, struct mlctl_version_info *
 	}
 	sqlite3_finalize(st);
 	if (!rc && m) {
-		rc = mlctl_manifest_parse(m, manifest, strlen(manifest), info->name,
-					  MLCTL_MANIFEST_STORED, NULL, err);
-		if (rc)
-			err->code = rc = MLCTL_EINTEGRITY;
+		struct mlctl_err perr = MLCTL_ERR_INIT;
+		char digest[72];
+
+		/* the index's copy must be the manifest its digest names: an edited
+		 * row must not hand out other files under the version's name */
+		if (mlctl_manifest_parse(m, manifest, strlen(manifest), info->name,
+					 MLCTL_MANIFEST_STORED, NULL, &perr)) {
+			rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+					   "the registry's index holds a damaged manifest for %s:%s "
+					   "(%s); run 'mlctl registry verify'",
+					   info->name, info->version, perr.msg);
+		} else {
+			mlctl_manifest_digest(m, digest);
+			if (strcmp(digest, info->digest)) {
+				mlctl_manifest_release(m);
+				rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+						   "the registry's index holds a manifest for %s:%s "
+						   "that does not match its digest %.19s…; run 'mlctl "
+						   "registry verify'",
+						   info->name, info->version, info->digest);
+			}
+		}
 	}
 	free(manifest);
 	if (rc)
@@ -2866,7 +2884,7 @@ static void verify_db_copy(struct git_versions *gv, const struct mlctl_manifest 
 	struct mlctl_err perr = MLCTL_ERR_INIT;
 	sqlite3_stmt *st = NULL;
 	const char *why = NULL;
-	char *msg;
+	char *msg, bad[sizeof(perr.msg) + 48];
 	size_t i = 0;
 	int s;
 
@@ -2882,8 +2900,9 @@ static void verify_db_copy(struct git_versions *gv, const struct mlctl_manifest 
 		if (mlctl_manifest_parse(&dm, (const char *)sqlite3_column_text(st, 0),
 					 (size_t)sqlite3_column_bytes(st, 0), "the database",
 					 MLCTL_MANIFEST_STORED, NULL, &perr)) {
+			snprintf(bad, sizeof(bad), "its manifest there is refused (%s)", perr.msg);
 			mlctl_err_clear(&perr);
-			why = "its manifest there does not parse";
+			why = bad;
 		} else {
 			mlctl_manifest_digest(&dm, dd);
 			if (strcmp(dd, digest))
@@ -3137,7 +3156,9 @@ static int verify_db(struct mlctl_registry *r, struct mlctl_verify_report *rep,
 			problem(rep, msg);
 			free(msg);
 		} else if ((sqlite3_int64)sb.st_size != sqlite3_column_int64(st, 4)) {
-			msg = mlctl_aprintf("%s:%s file '%s': blob size %lld, index says %lld",
+			msg = mlctl_aprintf("%s:%s file '%s': blob size %lld, index says %lld; push a "
+					    "good copy or run 'mlctl registry verify --repair --from "
+					    "DIR|PKG'",
 					    sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
 					    sqlite3_column_text(st, 2), (long long)sb.st_size,
 					    (long long)sqlite3_column_int64(st, 4));
@@ -3402,8 +3423,11 @@ int mlctl_registry_verify(struct mlctl_registry *r, struct mlctl_verify_report *
 		problem(rep, err->msg);
 	mlctl_err_clear(err);
 	if (rep->nproblems)
-		return mlctl_err_set(err, MLCTL_EINTEGRITY, "registry '%s' has %zu problem%s",
-				     r->root, rep->nproblems, rep->nproblems == 1 ? "" : "s");
+		return mlctl_err_set(err, MLCTL_EINTEGRITY,
+				     "registry '%s' has %zu problem%s (listed above): heal blobs "
+				     "with 'mlctl registry verify --repair --from DIR|PKG', rebuild "
+				     "the index with 'mlctl registry reindex'", r->root, rep->nproblems,
+				     rep->nproblems == 1 ? "" : "s");
 	return 0;
 }
 

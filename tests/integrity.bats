@@ -161,6 +161,19 @@ broken_db() {
 	sqlite3 "$db" "UPDATE versions SET manifest = replace(manifest, '\"license\":\"MIT\"', '\"license\":\"GPL-3.0-only\"')"
 	run -5 mlctl registry verify
 	[[ "$output" == *"demo:1.0.0 in the database does not match git: its manifest there is not the one in git"* ]]
+	# and no reader hands it out under the version's digest
+	for cmd in "pull demo:1.0.0 -o out" "show demo:1.0.0" "validate demo:1.0.0" "smoke demo:1.0.0"; do
+		run -5 --separate-stderr mlctl $cmd
+		[[ "$stderr" == "mlctl: the registry's index holds a manifest for demo:1.0.0 that does not match its digest sha256:"*"; run 'mlctl registry verify'" ]]
+	done
+	[ ! -e out ]
+	# a manifest the index holds that is refused outright is named with why
+	cp "$BATS_TEST_TMPDIR/good.db" "$db"
+	sqlite3 "$db" "UPDATE versions SET manifest = replace(manifest, '\"path\":\"serve.py\"', '\"path\":\"../evil.py\"')"
+	run -5 --separate-stderr mlctl pull demo:1.0.0 -o out
+	[[ "$stderr" == "mlctl: the registry's index holds a damaged manifest for demo:1.0.0 ("*"../evil.py"*"); run 'mlctl registry verify'" ]]
+	run -5 mlctl registry verify
+	[[ "$output" == *"its manifest there is refused ("*"../evil.py"* ]]
 	run -0 mlctl registry reindex
 	run -0 mlctl registry verify
 	run -0 mlctl show demo:1.0.0 --json

@@ -20,7 +20,7 @@ load helpers
 	run -5 --separate-stderr mlctl registry verify
 	[[ "$output" == *"blob $blob is corrupt"* ]]
 	[[ "$output" == *"file 'model.bin': blob size"* ]]
-	[[ "$stderr" == *"has 2 problems" ]]
+	[[ "$stderr" == *"has 2 problems (listed above): heal blobs with 'mlctl registry verify --repair --from DIR|PKG', rebuild the index with 'mlctl registry reindex'" ]]
 }
 
 @test "verify finds a missing blob" {

@@ -85,8 +85,9 @@ two_versions() {
 	run -2 --separate-stderr mlctl pull sha256:0123456789abcde -o out
 	[[ "$stderr" == "mlctl: digest sha256:0123456789abcde is ambiguous: demo:1.1.0 "* ]]
 	[ ! -e out ]
-	run -0 mlctl show demo@sha256:0123456789abcdef
-	[ "${lines[1]}" = "version:     1.0.0" ]
+	# a unique prefix finds its version (whose edited row no reader serves)
+	run -5 --separate-stderr mlctl show demo@sha256:0123456789abcdef
+	[[ "$stderr" == "mlctl: the registry's index holds a manifest for demo:1.0.0 that does not match its digest sha256:0123456789ab"* ]]
 }
 
 @test "show PKG prints the package's manifest, digest and files, with no registry at all" {
