@@ -17,20 +17,11 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "banned.h"
 
 #define KILL_GIVE_UP_MS 10000 /* a process stuck in the kernel: stop trying */
-
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 /* ---------------------------------------------------------------- the tree */
 
@@ -208,8 +199,8 @@ static void stop_tree(struct keeper *k, int grace_ms)
 
 	if (grace_ms > 0) {
 		walk_tree(getpid(), SIGTERM, NULL);
-		end = mono_ms() + grace_ms;
-		while (mono_ms() < end) {
+		end = mlctl_mono_ms() + grace_ms;
+		while (mlctl_mono_ms() < end) {
 			int none = reap_children(k);
 
 			if (none && walk_tree(getpid(), 0, NULL) == 0)
@@ -217,12 +208,12 @@ static void stop_tree(struct keeper *k, int grace_ms)
 			usleep(20000);
 		}
 	}
-	end = mono_ms() + KILL_GIVE_UP_MS;
+	end = mlctl_mono_ms() + KILL_GIVE_UP_MS;
 	for (;;) {
 		int alive = walk_tree(getpid(), SIGKILL, NULL);
 		int none = reap_children(k);
 
-		if ((alive == 0 && none) || mono_ms() > end)
+		if ((alive == 0 && none) || mlctl_mono_ms() > end)
 			return;
 		usleep(alive ? 2000 : 10000);
 	}

@@ -37,14 +37,6 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 static int dbl_cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -497,12 +489,6 @@ static char **make_env(const cJSON *manifest, const struct mlctl_smoke_opts *o, 
 	return out;
 }
 
-static int spawn(struct proc *pr, char *const argv[], char **envp, const char *dir,
-		 int stdout_to_log, struct mlctl_err *err)
-{
-	return mlctl_proc_start(&pr->k, argv, envp, dir, stdout_to_log, GRACE_MS, err);
-}
-
 /* Resident memory of the model and everything it started, at its highest. */
 static void sample_rss(struct proc *pr)
 {
@@ -515,18 +501,13 @@ static void sample_rss(struct proc *pr)
 		pr->peak_rss_kb = kb;
 }
 
-static int reap(struct proc *pr, int block)
-{
-	return mlctl_proc_reap(&pr->k, block);
-}
-
 /* Wait up to ms for the main process to end. */
 static int wait_exit(struct proc *pr, int ms)
 {
-	double end = now_ms() + ms;
+	double end = mlctl_mono_ms() + ms;
 
-	while (!reap(pr, 0)) {
-		if (now_ms() >= end)
+	while (!mlctl_proc_reap(&pr->k, 0)) {
+		if (mlctl_mono_ms() >= end)
 			return 0;
 		usleep(10000);
 	}
@@ -591,13 +572,13 @@ static enum answer read_line(struct proc *pr, double deadline, char **line)
 			return A_GARBAGE;
 		if (mlctl_interrupted())
 			return A_INTERRUPTED;
-		left = deadline - now_ms();
+		left = deadline - mlctl_mono_ms();
 		if (left <= 0)
 			return A_TIMEOUT;
 		/* every 100 ms across requests, so fast answers are sampled too */
-		if (now_ms() - pr->last_sample > 100) {
+		if (mlctl_mono_ms() - pr->last_sample > 100) {
 			sample_rss(pr);
-			pr->last_sample = now_ms();
+			pr->last_sample = mlctl_mono_ms();
 		}
 		if (poll(&pfd, 1, left > 100 ? 100 : (int)left + 1) <= 0)
 			continue;
@@ -648,7 +629,7 @@ static enum answer ask_exec(struct run *rn, const cJSON *input, cJSON **answer, 
 	cJSON_AddItemToObject(req, "input", cJSON_Duplicate(input, 1));
 	text = cJSON_PrintUnformatted(req);
 	cJSON_Delete(req);
-	t0 = now_ms();
+	t0 = mlctl_mono_ms();
 	deadline = t0 + (double)rn->timeout_ms;
 	if (deadline > rn->overall_end)
 		deadline = rn->overall_end;
@@ -683,7 +664,7 @@ static enum answer ask_exec(struct run *rn, const cJSON *input, cJSON **answer, 
 		cJSON_Delete(*answer);
 		*answer = NULL;
 	}
-	*ms = now_ms() - t0;
+	*ms = mlctl_mono_ms() - t0;
 	return A_OK;
 }
 
@@ -789,7 +770,7 @@ static enum answer ask_http(struct run *rn, const cJSON *input, cJSON **answer, 
 	struct mlctl_buf body = MLCTL_BUF_INIT;
 	cJSON *req = fill_template(rn->request, input), *doc;
 	char *text = cJSON_PrintUnformatted(req), errbuf[CURL_ERROR_SIZE];
-	double t0 = now_ms(), left = rn->overall_end - t0;
+	double t0 = mlctl_mono_ms(), left = rn->overall_end - t0;
 	long status = 0, limit = rn->timeout_ms < left ? rn->timeout_ms : (long)left;
 	const cJSON *out;
 	int rc;
@@ -798,12 +779,12 @@ static enum answer ask_http(struct run *rn, const cJSON *input, cJSON **answer, 
 	*answer = NULL;
 	rc = http_do(rn, rn->endpoint_url, text, &status, &body, limit, errbuf);
 	cJSON_free(text);
-	*ms = now_ms() - t0;
+	*ms = mlctl_mono_ms() - t0;
 	if (rc) {
 		mlctl_buf_release(&body);
 		if (rc > 0)
 			return A_TIMEOUT;
-		if (rn->pr.k.keeper > 0 && reap(&rn->pr, 0))
+		if (rn->pr.k.keeper > 0 && mlctl_proc_reap(&rn->pr.k, 0))
 			return A_DIED;
 		mlctl_buf_printf(why, "the request failed: %s", errbuf);
 		return A_GARBAGE;
@@ -858,13 +839,13 @@ static int wait_ready(struct run *rn, const char *ready, long startup_ms, struct
 {
 	struct mlctl_buf body = MLCTL_BUF_INIT;
 	char *url = mlctl_aprintf("%s%s", rn->base, ready), errbuf[CURL_ERROR_SIZE];
-	double end = now_ms() + (double)startup_ms;
+	double end = mlctl_mono_ms() + (double)startup_ms;
 	long status = 0;
 	int rc = -1;
 
 	errbuf[0] = '\0';
-	while (now_ms() < end && !mlctl_interrupted()) {
-		if (rn->pr.k.keeper > 0 && reap(&rn->pr, 0)) {
+	while (mlctl_mono_ms() < end && !mlctl_interrupted()) {
+		if (rn->pr.k.keeper > 0 && mlctl_proc_reap(&rn->pr.k, 0)) {
 			char *how = how_it_ended(&rn->pr);
 
 			mlctl_buf_printf(why, "the model %s before it was ready", how);
@@ -1289,9 +1270,9 @@ no_command:
 	res->log_path = tmpdir_log;
 	tmpdir_log = NULL;
 	old_pipe = signal(SIGPIPE, SIG_IGN); /* a model that dies must not take mlctl along */
-	t0 = now_ms();
+	t0 = mlctl_mono_ms();
 	if (argc) {
-		rc = spawn(&rn.pr, argv, envp, absdir, http, err);
+		rc = mlctl_proc_start(&rn.pr.k, argv, envp, absdir, http, GRACE_MS, err);
 		if (rc) {
 			signal(SIGPIPE, old_pipe);
 			goto done;
@@ -1325,7 +1306,7 @@ no_command:
 	for (i = 0; i < nrun; i++) {
 		run_case(&rn, &tc[i], &res->cases[i], warmup, repeat);
 		if (i == 0)
-			res->startup_ms = now_ms() - t0; /* start, warm-up and the first case */
+			res->startup_ms = mlctl_mono_ms() - t0; /* start, warm-up and the first case */
 	}
 	stop(&rn.pr);
 	signal(SIGPIPE, old_pipe);

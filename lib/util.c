@@ -1052,6 +1052,14 @@ int64_t mlctl_now(void)
 	return (int64_t)time(NULL);
 }
 
+double mlctl_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
 void mlctl_human_size(char out[32], uint64_t n)
 {
 	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };

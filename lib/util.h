@@ -252,6 +252,8 @@ int mlctl_locale_is_utf8(void);
 /* UTC time as "2026-01-02T03:04:05Z". */
 void mlctl_time_iso(char out[32], int64_t t);
 int64_t mlctl_now(void);
+/* Milliseconds on the monotonic clock: for deadlines and durations. */
+double mlctl_mono_ms(void);
 /* Human size: "1.2 MiB". */
 void mlctl_human_size(char out[32], uint64_t n);
 
