@@ -28,7 +28,7 @@ CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=a
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-LIB_SRC := $(wildcard lib/*.c lib/validate/*.c)
+LIB_SRC := $(wildcard lib/*.c lib/*/*.c)
 CMD_SRC := $(wildcard cmd/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/embedded.o
@@ -47,7 +47,7 @@ all: $(BIN)
 deps:
 	@scripts/install-deps $(DEPS_FLAGS)
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h lib/validate/*.h cmd/*.h)
+$(BUILD)/%.o: %.c $(wildcard lib/*.h lib/*/*.h cmd/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -Icmd -I$(BUILD)/gen -c $< -o $@
@@ -66,7 +66,7 @@ $(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c
 	@$(CC) $(CFLAGS) -Icmd -c $< -o $@
 
 $(BUILD)/libmlctl.a: $(LIB_OBJ)
-	@ar rcs $@ $^
+	@rm -f $@ && ar rcsP $@ $^
 
 $(BIN): $(CMD_OBJ) $(BUILD)/libmlctl.a
 	@echo "  LINK    $@"

@@ -1,6 +1,6 @@
 /*
  * test_target.c - the DIR|PKG|REF classification of lib/target.c and the
- * registry location rule of lib/registry.c: words and paths only, no
+ * registry location rule of lib/registry/locate.c: words and paths only, no
  * registry is opened.
  */
 #define _GNU_SOURCE

@@ -1,0 +1,108 @@
+/*
+ * registry/internal.h - what the files of lib/registry/ share; included only there.
+ * SQLite is the query index; git is the source of truth; blobs hold the bytes.
+ */
+#ifndef MLCTL_REGISTRY_INTERNAL_H
+#define MLCTL_REGISTRY_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "registry.h"
+#include "gitstore.h"
+
+#define BUSY_TIMEOUT_MS 120000
+
+/* A write can be undone until its COMMIT: what it put in blobs/, and space held for the undo. */
+struct mlctl_registry {
+	char *root;
+	sqlite3 *db;
+	struct mlctl_git *git;
+	int tmp_claim;      /* fd of tmp/owner-PID.lock once this process uses tmp/, else -1 */
+	char **installed;   /* blobs (and new blob folders) this write put in place, oldest first */
+	size_t ninstalled;
+	char *reserve;      /* tmp/reserve-PID while a write holds it */
+	int readonly;       /* the user cannot write here: reads only, no catch-up, no locks */
+	char *final;        /* a first push's registry, built at root and renamed here when it
+			       succeeds (mlctl_registry_publish); removed when it does not */
+	int setup_lock;     /* fd locking root while it is such a sibling, else -1 */
+	char *db_problem;   /* mlctl_registry_open_damaged: why db is NULL */
+};
+
+/* Bytes held in tmp/ during a write and freed before an undo, so a full disk cannot stop it. */
+#define UNDO_RESERVE (32 * 1024)
+
+struct event {
+	const char *type, *model, *version, *digest, *actor, *reason;
+	const char *kind, *path; /* record: its kind and file in git */
+	int passed;              /* record: the gate passed */
+	const char *alias;       /* alias, unalias: which, and its move number */
+	int64_t n;
+	int64_t time;
+	int validated; /* push: 1 unless pushed with --no-validate */
+};
+
+/* db.c */
+int reg_db_fail(struct mlctl_err *err, sqlite3 *db, const char *what);
+int reg_db_exec(struct mlctl_registry *r, const char *sql, struct mlctl_err *err);
+int reg_db_prepare(struct mlctl_registry *r, sqlite3_stmt **st, const char *sql,
+		   struct mlctl_err *err);
+char *reg_col_text(sqlite3_stmt *st, int i);
+void *reg_collect_rows(struct mlctl_registry *r, sqlite3_stmt *st, size_t elem, size_t *n,
+		       void (*fill)(void *item, sqlite3_stmt *st), int *rc,
+		       struct mlctl_err *err);
+int reg_meta_get(struct mlctl_registry *r, char *out, size_t n, const char *key,
+		 struct mlctl_err *err);
+int reg_meta_set(struct mlctl_registry *r, const char *key, const char *value,
+		 struct mlctl_err *err);
+int reg_begin_write(struct mlctl_registry *r, struct mlctl_err *err);
+void reg_rollback(struct mlctl_registry *r);
+int reg_claim_tmp(struct mlctl_registry *r, struct mlctl_err *err);
+int reg_reserve_space(struct mlctl_registry *r, struct mlctl_err *err);
+int reg_end_write(struct mlctl_registry *r, int rc, struct mlctl_err *err);
+int reg_busy_wait(void *arg, int tries);
+int reg_set_wal(struct mlctl_registry *r, const char *dbpath, struct mlctl_err *err);
+int reg_schema_version(struct mlctl_registry *r);
+int reg_schema_latest(void);
+int reg_migrate(struct mlctl_registry *r, struct mlctl_err *err);
+
+/* events.c */
+char *reg_version_path(const char *name, const char *version);
+char *reg_tag_name(const char *name, const char *version);
+int reg_model_id(struct mlctl_registry *r, int64_t *id, const char *name, int create,
+		 int64_t when, struct mlctl_err *err);
+int reg_insert_version(struct mlctl_registry *r, const struct mlctl_manifest *m,
+		       const char *digest, const char *actor, int64_t when,
+		       const char *commit, int validated, struct mlctl_err *err);
+int reg_insert_event(struct mlctl_registry *r, const struct event *ev, const char *commit,
+		     struct mlctl_err *err);
+int reg_git_event(struct mlctl_registry *r, char head[41], const struct mlctl_git_change *ch,
+		  size_t n, cJSON *evj, const char *summary, const char *actor, int64_t now,
+		  struct mlctl_err *err);
+char *reg_report_summary(const char *report, size_t len);
+int reg_insert_record(struct mlctl_registry *r, const struct event *ev, const char *summary,
+		      const char *commit, struct mlctl_err *err);
+char *reg_alias_tag(const char *name, const char *alias, int removed, int64_t n);
+int reg_apply_alias(struct mlctl_registry *r, const struct event *ev, const char *commit,
+		    struct mlctl_err *err);
+int reg_alias_state(struct mlctl_registry *r, const char *name, const char *alias,
+		    char version[256], char digest[72], int64_t *moves, struct mlctl_err *err);
+int reg_catch_up_locked(struct mlctl_registry *r, size_t *events, struct mlctl_err *err);
+int reg_catch_up(struct mlctl_registry *r, struct mlctl_err *err);
+
+/* push.c */
+int reg_lookup_digest(struct mlctl_registry *r, char d[72], const char *name,
+		      const char *version, struct mlctl_err *err);
+
+/* gc.c */
+int reg_collect_garbage(struct mlctl_registry *r, struct mlctl_garbage *g, int remove,
+			struct mlctl_err *err);
+
+/* verify.c */
+void reg_problem(struct mlctl_verify_report *rep, const char *msg);
+
+/* repair.c */
+int reg_repair(struct mlctl_registry *r, struct mlctl_verify_report *rep, const char *head,
+	       const char *const *from, size_t nfrom, struct mlctl_err *err);
+
+#endif
