@@ -1,8 +1,11 @@
 /*
  * smoke.h - run a model the way a deployment would and check it on known
- * cases (DESIGN.md §9). This part: the exec runtime (the model's command
- * speaks JSON lines on stdin and stdout), case checks, latency and memory
- * budgets, timeouts, and a process group that never outlives the run.
+ * cases (docs/design.md, "Smoke tests"). Two runtimes: exec (the model's
+ * command speaks JSON lines on stdin and stdout) and http (a server started
+ * on a free port, or one already running, asked with POST). Case checks,
+ * latency and memory budgets, timeouts, every process the model starts
+ * stopped at the end, reports as JSON and JUnit, drift against a baseline,
+ * and --update-expect. The code is in lib/smoke/.
  */
 #ifndef MLCTL_SMOKE_H
 #define MLCTL_SMOKE_H

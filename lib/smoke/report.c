@@ -1,5 +1,5 @@
 /*
- * smoke_report.c - what a smoke run found, as JSON and as JUnit XML, and
+ * report.c - what a smoke run found, as JSON and as JUnit XML, and
  * the comparison of a run with a baseline's on the same cases.
  */
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * smoke_expect.c - `smoke --update-expect`: write the outputs of a run into
+ * expect.c - `smoke --update-expect`: write the outputs of a run into
  * the cases file as each case's "expect", and change nothing else: the
  * other keys, their order and spacing, comments, blank lines and line ends
  * stay byte for byte, so the diff a reviewer reads is the new expectations.

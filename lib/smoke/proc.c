@@ -3,7 +3,7 @@
  * (see proc.h).
  */
 #define _GNU_SOURCE
-#include "proc.h"
+#include "smoke/proc.h"
 
 #include <ctype.h>
 #include <dirent.h>
