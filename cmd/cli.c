@@ -397,6 +397,18 @@ int cli_open_registry(struct cli *cli, struct mlctl_registry **r, int create)
 	return rc ? cli_fail(cli, &err) : 0;
 }
 
+int cli_check_registry(struct cli *cli)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	char *root = NULL;
+	int rc = mlctl_registry_locate(&root, cli->registry, &err);
+
+	if (!rc)
+		rc = mlctl_registry_check_local(root, &err);
+	free(root);
+	return rc ? cli_fail(cli, &err) : 0;
+}
+
 int cli_target(struct cli *cli, struct mlctl_target *t, const char *word)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;

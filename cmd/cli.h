@@ -123,6 +123,9 @@ struct mlctl_report;
 /* Findings grouped by file, then a summary line. */
 void cli_print_report(struct cli *cli, const struct mlctl_report *rep, int strict, FILE *f);
 
+/* Refuse a --registry (or MLCTL_REGISTRY) that is not a local folder, before any work. */
+int cli_check_registry(struct cli *cli);
+
 struct mlctl_registry;
 /*
  * Open the registry (--registry, MLCTL_REGISTRY, default); prints and returns an exit code on

@@ -6,7 +6,6 @@
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "target.h"
@@ -29,8 +28,8 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 	struct mlctl_err err = MLCTL_ERR_INIT;
 	struct mlctl_target t;
 	const char *out = cli_opt(cli, "output");
-	char *def = NULL, *real = NULL;
-	struct stat st;
+	char *def = NULL;
+	const char *real;
 	int rc;
 
 	(void)argc;
@@ -48,9 +47,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		rc = cli_fail(cli, &err);
 		goto done;
 	}
-	/* a link to a folder: the folder it points to was filled */
-	if (lstat(out, &st) == 0 && S_ISLNK(st.st_mode))
-		real = realpath(out, NULL);
+	real = t.resolved; /* a link to a folder: the folder it points to was filled */
 	if (cli->json) {
 		cJSON *doc = cli_json_doc();
 
@@ -69,6 +66,5 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 done:
 	mlctl_target_release(&t);
 	free(def);
-	free(real);
 	return rc;
 }

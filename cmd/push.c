@@ -3,11 +3,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "registry.h"
 #include "report.h"
+#include "target.h"
 #include "validate.h"
 #include "banned.h"
 
@@ -33,10 +33,14 @@ static int check_first(struct cli *cli, const char *src)
 	struct mlctl_err err = MLCTL_ERR_INIT;
 	struct mlctl_validate_opts o;
 	struct mlctl_report rep;
-	struct stat st;
+	struct mlctl_target t;
+	enum mlctl_target_kind kind;
 	int rc;
 
-	if (stat(src, &st) < 0)
+	rc = mlctl_target_init(&t, src, NULL, &err);
+	kind = t.kind;
+	mlctl_target_release(&t);
+	if (rc || kind == MLCTL_TARGET_REF)
 		return 0; /* the push says what is missing */
 	memset(&o, 0, sizeof(o));
 	o.skip_digests = 1;
@@ -48,7 +52,7 @@ static int check_first(struct cli *cli, const char *src)
 	}
 	/* a package whose structure or manifest is broken was damaged or made by
 	 * hand: an integrity failure (exit 5), not a failed gate */
-	if (!S_ISDIR(st.st_mode) && mlctl_validate_damaged(&rep, 1, &err)) {
+	if (kind == MLCTL_TARGET_PKG && mlctl_validate_damaged(&rep, 1, &err)) {
 		mlctl_report_sort(&rep);
 		rc = cli_fail_doc(cli, &err, mlctl_report_json(&rep, 0));
 		mlctl_report_release(&rep);
@@ -75,16 +79,12 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 	struct mlctl_push_result res;
 	const char *src = argc > 0 ? argv[0] : ".";
 	const char *bump = cli_opt(cli, "bump");
-	char size[32], why[512] = "", *root = NULL;
+	char size[32], why[512] = "";
 	int validated = cli_opt(cli, "no-validate") == NULL, rc;
 
 	/* a registry given as a remote is refused before any work is done */
-	rc = mlctl_registry_locate(&root, cli->registry, &err);
-	if (!rc)
-		rc = mlctl_registry_check_local(root, &err);
-	free(root);
-	if (rc)
-		return cli_fail(cli, &err);
+	if ((rc = cli_check_registry(cli)))
+		return rc;
 	if (validated && (rc = check_first(cli, src)))
 		return rc;
 	/* a first push writes a registry beside, renamed into place only when it succeeds */

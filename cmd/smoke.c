@@ -231,59 +231,27 @@ static void run_failed(struct mlctl_err *err, const struct mlctl_smoke_result *r
 static int record(struct cli *cli, const struct mlctl_smoke_result *res,
 		  const struct mlctl_smoke_drift *d, struct mlctl_target *t, struct mlctl_err *err)
 {
-	struct mlctl_registry *r;
 	char *text = NULL, *path = NULL;
-	cJSON *doc;
+	cJSON *doc = cli_json_doc(), *sum;
 	int rc;
 
-	if ((rc = mlctl_target_registry(&r, t, err)))
-		return rc;
-	doc = cli_json_doc();
 	mlctl_smoke_json(doc, res, t->word, d);
 	/* the record's summary, as validate's: what failed and how much was run */
-	{
-		cJSON *sum = cJSON_AddObjectToObject(doc, "summary");
-
-		cJSON_AddNumberToObject(sum, "errors", (double)(mlctl_smoke_failures(res) +
-								mlctl_smoke_drift_failures(d)));
-		cJSON_AddNumberToObject(sum, "warnings", 0);
-		cJSON_AddNumberToObject(sum, "checks", (double)(res->ncases + res->nbudgets +
-								mlctl_smoke_drift_checks(d)));
-		cJSON_AddNumberToObject(sum, "p95_ms", res->p95);
-	}
+	sum = cJSON_AddObjectToObject(doc, "summary");
+	cJSON_AddNumberToObject(sum, "errors", (double)(mlctl_smoke_failures(res) +
+							mlctl_smoke_drift_failures(d)));
+	cJSON_AddNumberToObject(sum, "warnings", 0);
+	cJSON_AddNumberToObject(sum, "checks", (double)(res->ncases + res->nbudgets +
+							mlctl_smoke_drift_checks(d)));
+	cJSON_AddNumberToObject(sum, "p95_ms", res->p95);
 	text = mlctl_json_pretty(doc);
 	cJSON_Delete(doc);
-	rc = mlctl_registry_record(r, &t->info, "smoke", res->passed && (!d || d->passed), text,
-				   &path, err);
+	rc = mlctl_target_record(t, "smoke", res->passed && (!d || d->passed), text, &path, err);
 	if (!rc)
 		cli_note(cli, "recorded for %s:%s in %s", t->info.name, t->info.version, path);
 	free(path);
 	free(text);
 	return rc;
-}
-
-/*
- * A project folder as it is; a package unpacked, or a registry version
- * pulled, into a fresh temporary folder (*tmp, for the caller to remove).
- */
-static int open_target(struct mlctl_target *t, char **tmp, char **dir, struct mlctl_manifest *m,
-		       struct mlctl_err *err)
-{
-	const char *tdir = getenv("TMPDIR");
-	int rc;
-
-	if (t->kind == MLCTL_TARGET_DIR) {
-		*dir = mlctl_strdup(t->word);
-		return mlctl_manifest_load(m, *dir, NULL, err);
-	}
-	*tmp = mlctl_aprintf("%s/mlctl-smoke-XXXXXX", tdir && *tdir ? tdir : "/tmp");
-	if (!mkdtemp(*tmp))
-		return mlctl_err_errno(err, MLCTL_EIO, "cannot create a folder in '%s'",
-				       tdir && *tdir ? tdir : "/tmp");
-	*dir = mlctl_path_join(*tmp, "model");
-	if ((rc = mlctl_target_unpack(t, *dir, 0, err)))
-		return rc;
-	return mlctl_manifest_load(m, *dir, NULL, err);
 }
 
 /* The drift table after the run's own. */
@@ -314,173 +282,204 @@ static void print_drift(struct cli *cli, const struct mlctl_smoke_drift *d)
 		       d->max_drift);
 }
 
-int cmd_smoke(struct cli *cli, int argc, char **argv)
-{
-	struct mlctl_err err = MLCTL_ERR_INIT;
+/* What one smoke command holds: the target and the baseline, and where each runs. */
+struct smoke_cmd {
 	struct mlctl_smoke_opts o;
-	struct mlctl_smoke_result res;
-	struct mlctl_manifest m;
-	const char *target = argc > 0 ? argv[0] : ".", *junit = cli_opt(cli, "junit");
-	const char *baseline = cli_opt(cli, "baseline"), *max_drift_s = cli_opt(cli, "max-drift");
-	struct mlctl_smoke_result base;
-	struct mlctl_smoke_drift drift, *d;
-	double max_drift = 0;
-	int have_base = 0;
-	char *tmp = NULL, *dir = NULL, *btmp = NULL, *bdir = NULL, **envv;
-	struct mlctl_manifest bm;
+	const char *target, *baseline, *max_drift_s;
+	double max_drift;
+	cJSON *budget;
+	char **envv;
 	struct mlctl_target t, bt;
-	cJSON *budget = NULL;
+	struct mlctl_manifest m, bm;
+	char *tmp, *dir, *btmp, *bdir;
+};
+
+static void smoke_cmd_release(struct smoke_cmd *s)
+{
+	if (s->tmp)
+		mlctl_rm_rf(s->tmp);
+	if (s->btmp)
+		mlctl_rm_rf(s->btmp);
+	free(s->tmp);
+	free(s->dir);
+	free(s->btmp);
+	free(s->bdir);
+	mlctl_manifest_release(&s->m);
+	mlctl_manifest_release(&s->bm);
+	cJSON_Delete(s->budget);
+	mlctl_strv_free(s->envv);
+	mlctl_target_release(&s->t);
+	mlctl_target_release(&s->bt);
+}
+
+/* Options and targets; a usage error is printed and returned. */
+static int parse(struct cli *cli, struct smoke_cmd *s)
+{
 	long repeat, warmup, timeout;
-	size_t i;
 	int rc;
 
-	memset(&m, 0, sizeof(m));
-	memset(&bm, 0, sizeof(bm));
-	memset(&base, 0, sizeof(base));
-	memset(&t, 0, sizeof(t));
-	memset(&bt, 0, sizeof(bt));
-	if (max_drift_s) {
+	if (s->max_drift_s) {
 		char *end;
 
-		max_drift = strtod(max_drift_s, &end);
-		if (!*max_drift_s || *end || max_drift < 0)
-			return cli_usage(cli, "--max-drift takes a number >= 0, not '%s'", max_drift_s);
-		if (!baseline)
+		s->max_drift = strtod(s->max_drift_s, &end);
+		if (!*s->max_drift_s || *end || s->max_drift < 0)
+			return cli_usage(cli, "--max-drift takes a number >= 0, not '%s'",
+					 s->max_drift_s);
+		if (!s->baseline)
 			return cli_usage(cli, "--max-drift needs --baseline REF to compare with");
 	}
 	if ((rc = int_opt(cli, "repeat", &repeat, 100000)) ||
 	    (rc = int_opt(cli, "warmup", &warmup, 10000)) ||
 	    (rc = int_opt(cli, "timeout-ms", &timeout, 86400000)))
 		return rc;
-	o.cases_abs = NULL;
-	o.discard_log = 0;
-	o.repeat = (int)repeat;
-	o.warmup = (int)warmup;
-	o.timeout_ms = timeout;
-	o.cases = cli_opt(cli, "cases");
-	if (o.cases && !mlctl_path_is_safe(o.cases))
-		return cli_usage(cli, "--cases '%s' must be a path inside the model folder", o.cases);
-	if ((rc = cli_target(cli, &t, target)) ||
-	    (baseline && (rc = cli_target(cli, &bt, baseline)))) {
-		mlctl_target_release(&t);
-		mlctl_target_release(&bt);
+	s->o.repeat = (int)repeat;
+	s->o.warmup = (int)warmup;
+	s->o.timeout_ms = timeout;
+	s->o.cases = cli_opt(cli, "cases");
+	if (s->o.cases && !mlctl_path_is_safe(s->o.cases))
+		return cli_usage(cli, "--cases '%s' must be a path inside the model folder",
+				 s->o.cases);
+	if ((rc = cli_target(cli, &s->t, s->target)) ||
+	    (s->baseline && (rc = cli_target(cli, &s->bt, s->baseline))))
 		return rc;
-	}
-	if (cli_opt(cli, "record") && t.kind != MLCTL_TARGET_REF)
-		rc = cli_usage(cli, "--record stores a result for a registry version; '%s' is a "
-			       "path: push it, then smoke NAME:VERSION --record", target);
-	else if (cli_opt(cli, "update-expect") && t.kind != MLCTL_TARGET_DIR)
-		rc = cli_usage(cli, "--update-expect writes into a project's cases file; '%s' is "
-			       "not a folder", target);
-	else if ((budget = budget_opts(cli, &rc)))
-		o.budget = budget;
-	if (rc) {
-		mlctl_target_release(&t);
-		mlctl_target_release(&bt);
+	if (cli_opt(cli, "record") && s->t.kind != MLCTL_TARGET_REF)
+		return cli_usage(cli, "--record stores a result for a registry version; '%s' is a "
+				 "path: push it, then smoke NAME:VERSION --record", s->target);
+	if (cli_opt(cli, "update-expect") && s->t.kind != MLCTL_TARGET_DIR)
+		return cli_usage(cli, "--update-expect writes into a project's cases file; '%s' is "
+				 "not a folder", s->target);
+	if ((s->budget = budget_opts(cli, &rc)))
+		s->o.budget = s->budget;
+	if (rc)
 		return rc;
-	}
-	envv = env_opts(cli, &o.nenv, &rc);
-	o.env = (const char *const *)envv;
-	if (rc) {
-		cJSON_Delete(budget);
-		mlctl_strv_free(envv);
-		mlctl_target_release(&t);
-		mlctl_target_release(&bt);
-		return rc;
-	}
+	s->envv = env_opts(cli, &s->o.nenv, &rc);
+	s->o.env = (const char *const *)s->envv;
+	return rc;
+}
+
+/* The cases file the target's run used, as a path. */
+static char *cases_path(const struct smoke_cmd *s)
+{
+	const cJSON *cj = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(s->m.json, "smoke"), "cases");
+
+	return mlctl_path_join(s->dir, s->o.cases ? s->o.cases : cj->valuestring);
+}
+
+/* Run the target (and the baseline on the same cases); --update-expect writes the outputs. */
+static int run(struct cli *cli, struct smoke_cmd *s, struct mlctl_smoke_result *res,
+	       struct mlctl_smoke_result *base, int *have_base, struct mlctl_err *err)
+{
+	int rc;
+
 	/* the baseline is found (pulled, unpacked) before anything runs */
-	rc = open_target(&t, &tmp, &dir, &m, &err);
-	if (!rc && baseline)
-		rc = open_target(&bt, &btmp, &bdir, &bm, &err);
-	if (!rc)
-		rc = mlctl_smoke_run(&res, dir, m.json, &o, &err);
-	if (!rc && baseline) {
+	if ((rc = mlctl_target_checkout(&s->t, &s->tmp, &s->dir, err)) ||
+	    (rc = mlctl_manifest_load(&s->m, s->dir, NULL, err)))
+		return rc;
+	if (s->baseline && ((rc = mlctl_target_checkout(&s->bt, &s->btmp, &s->bdir, err)) ||
+			    (rc = mlctl_manifest_load(&s->bm, s->bdir, NULL, err))))
+		return rc;
+	if ((rc = mlctl_smoke_run(res, s->dir, s->m.json, &s->o, err)))
+		return rc;
+	if (s->baseline) {
 		/* the baseline answers the same cases: this model's file, by absolute path */
-		const cJSON *cj = cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(m.json, "smoke"), "cases");
-		char *rel = mlctl_path_join(dir, o.cases ? o.cases : cj->valuestring);
-		char *abs = realpath(rel, NULL);
-		struct mlctl_smoke_opts bo = o;
+		char *rel = cases_path(s), *abs = realpath(rel, NULL);
+		struct mlctl_smoke_opts bo = s->o;
 
 		bo.cases = NULL;
 		bo.cases_abs = abs ? abs : rel;
 		bo.discard_log = 1; /* no report names the baseline's log */
-		rc = mlctl_smoke_run(&base, bdir, bm.json, &bo, &err);
-		have_base = !rc;
+		rc = mlctl_smoke_run(base, s->bdir, s->bm.json, &bo, err);
+		*have_base = !rc;
 		free(abs);
 		free(rel);
-		if (rc)
-			mlctl_smoke_result_release(&res);
 	}
 	if (!rc && cli_opt(cli, "update-expect")) {
-		const cJSON *cj = cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(m.json, "smoke"), "cases");
-		char *cpath = mlctl_path_join(dir, o.cases ? o.cases : cj->valuestring);
+		char *cpath = cases_path(s);
 		size_t n = 0;
 
-		rc = mlctl_smoke_update_expect(&res, m.json, cpath, &n, &err);
+		rc = mlctl_smoke_update_expect(res, s->m.json, cpath, &n, err);
 		if (!rc)
 			cli_note(cli, "wrote the outputs of %zu case%s into %s as expectations", n,
 				 n == 1 ? "" : "s", cpath);
 		free(cpath);
-		if (rc)
-			mlctl_smoke_result_release(&res);
 	}
-	if (tmp)
-		mlctl_rm_rf(tmp);
-	if (btmp)
-		mlctl_rm_rf(btmp);
-	free(tmp);
-	free(dir);
-	free(btmp);
-	free(bdir);
-	mlctl_manifest_release(&m);
-	mlctl_manifest_release(&bm);
-	cJSON_Delete(budget);
-	mlctl_strv_free(envv);
-	mlctl_target_release(&bt);
 	if (rc) {
-		mlctl_target_release(&t);
-		return cli_fail(cli, &err);
+		mlctl_smoke_result_release(res);
+		if (*have_base)
+			mlctl_smoke_result_release(base);
+		*have_base = 0;
 	}
-	if (have_base) {
-		mlctl_smoke_compare(&drift, &res, &base, baseline, max_drift, max_drift_s != NULL);
-		mlctl_smoke_result_release(&base);
-	}
-	d = have_base ? &drift : NULL;
-	if (junit) {
-		char *x = mlctl_smoke_junit(&res, target, d);
+	return rc;
+}
 
-		rc = mlctl_write_file_atomic(junit, x, strlen(x), 0644, &err);
+/* JUnit, the record, warnings, then the report: 0 when all passed, else 1 or the error's code. */
+static int report(struct cli *cli, struct smoke_cmd *s, struct mlctl_smoke_result *res,
+		  const struct mlctl_smoke_drift *d, struct mlctl_err *err)
+{
+	const char *junit = cli_opt(cli, "junit");
+	size_t i;
+	int rc = 0;
+
+	if (junit) {
+		char *x = mlctl_smoke_junit(res, s->target, d);
+
+		rc = mlctl_write_file_atomic(junit, x, strlen(x), 0644, err);
 		free(x);
 	}
 	if (!rc && cli_opt(cli, "record"))
-		rc = record(cli, &res, d, &t, &err);
-	mlctl_target_release(&t);
+		rc = record(cli, res, d, &s->t, err);
 	/* not for a case --update-expect has just given an expect */
-	for (i = 0; !rc && i < res.ncases; i++)
-		if (res.cases[i].warning && !(cli_opt(cli, "update-expect") && res.cases[i].output))
-			cli_note(cli, "mlctl: warning: %s", res.cases[i].warning);
-	if (rc) {
-		rc = cli_fail(cli, &err);
-	} else if (cli->json) {
+	for (i = 0; !rc && i < res->ncases; i++)
+		if (res->cases[i].warning &&
+		    !(cli_opt(cli, "update-expect") && res->cases[i].output))
+			cli_note(cli, "mlctl: warning: %s", res->cases[i].warning);
+	if (rc)
+		return cli_fail(cli, err);
+	if (cli->json) {
 		cJSON *doc = cli_json_doc();
 
-		mlctl_smoke_json(doc, &res, target, d);
-		if (res.passed && (!d || d->passed)) {
-			cli_print_json(doc);
-		} else {
+		mlctl_smoke_json(doc, res, s->target, d);
+		if (!res->passed || (d && !d->passed)) {
 			/* one document: the report, with the error in it */
-			run_failed(&err, &res, d, target);
-			rc = cli_fail_doc(cli, &err, doc);
+			run_failed(err, res, d, s->target);
+			return cli_fail_doc(cli, err, doc);
 		}
+		cli_print_json(doc);
 	} else {
-		print_text(cli, &res, target);
+		print_text(cli, res, s->target);
 		if (d)
 			print_drift(cli, d);
 	}
-	if (!rc)
-		rc = res.passed && (!d || d->passed) ? 0 : 1;
+	return res->passed && (!d || d->passed) ? 0 : 1;
+}
+
+int cmd_smoke(struct cli *cli, int argc, char **argv)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	struct smoke_cmd s;
+	struct mlctl_smoke_result res, base;
+	struct mlctl_smoke_drift drift, *d = NULL;
+	int have_base = 0, rc;
+
+	memset(&s, 0, sizeof(s));
+	s.target = argc > 0 ? argv[0] : ".";
+	s.baseline = cli_opt(cli, "baseline");
+	s.max_drift_s = cli_opt(cli, "max-drift");
+	if (!(rc = parse(cli, &s)) && (rc = run(cli, &s, &res, &base, &have_base, &err)))
+		rc = cli_fail(cli, &err);
+	if (rc) {
+		smoke_cmd_release(&s);
+		return rc;
+	}
+	if (have_base) {
+		mlctl_smoke_compare(&drift, &res, &base, s.baseline, s.max_drift,
+				    s.max_drift_s != NULL);
+		mlctl_smoke_result_release(&base);
+		d = &drift;
+	}
+	rc = report(cli, &s, &res, d, &err);
+	smoke_cmd_release(&s);
 	mlctl_smoke_result_release(&res);
 	if (d)
 		mlctl_smoke_drift_release(d);

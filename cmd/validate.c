@@ -34,19 +34,16 @@ const struct cli_cmd cli_cmd_validate = {
 static int record_report(struct cli *cli, struct mlctl_target *t, struct mlctl_report *rep,
 			 int strict, struct mlctl_err *err)
 {
-	struct mlctl_registry *r;
 	cJSON *doc;
 	char *text, *path = NULL;
 	int rc;
 
-	if ((rc = mlctl_target_registry(&r, t, err)))
-		return rc;
 	mlctl_report_sort(rep);
 	doc = mlctl_report_json(rep, strict);
 	text = mlctl_json_pretty(doc);
 	cJSON_Delete(doc);
-	rc = mlctl_registry_record(r, &t->info, "validate", !mlctl_report_failed(rep, strict), text,
-				   &path, err);
+	rc = mlctl_target_record(t, "validate", !mlctl_report_failed(rep, strict), text, &path,
+				 err);
 	if (!rc)
 		cli_note(cli, "recorded for %s:%s in %s", t->info.name, t->info.version, path);
 	free(path);

@@ -189,8 +189,7 @@ static int copy_project(struct mlctl_target *t, const char *dir, struct mlctl_er
 	return rc;
 }
 
-int mlctl_target_unpack(struct mlctl_target *t, const char *dir, int force,
-			struct mlctl_err *err)
+static int unpack(struct mlctl_target *t, const char *dir, int force, struct mlctl_err *err)
 {
 	struct mlctl_dir_stage st;
 	struct mlctl_manifest m;
@@ -224,12 +223,58 @@ int mlctl_target_unpack(struct mlctl_target *t, const char *dir, int force,
 	return rc;
 }
 
+int mlctl_target_unpack(struct mlctl_target *t, const char *dir, int force,
+			struct mlctl_err *err)
+{
+	struct stat st;
+	int rc = unpack(t, dir, force, err);
+
+	/* a link to a folder: the folder it points to was filled */
+	free(t->resolved);
+	t->resolved = NULL;
+	if (!rc && lstat(dir, &st) == 0 && S_ISLNK(st.st_mode))
+		t->resolved = realpath(dir, NULL);
+	return rc;
+}
+
+int mlctl_target_checkout(struct mlctl_target *t, char **tmp, char **dir,
+			  struct mlctl_err *err)
+{
+	const char *tdir = getenv("TMPDIR");
+
+	*tmp = NULL;
+	if (t->kind == MLCTL_TARGET_DIR) {
+		*dir = mlctl_strdup(t->word);
+		return 0;
+	}
+	if (!tdir || !*tdir)
+		tdir = "/tmp";
+	*tmp = mlctl_aprintf("%s/mlctl-run-XXXXXX", tdir);
+	if (!mkdtemp(*tmp))
+		return mlctl_err_errno(err, MLCTL_EIO, "cannot create a folder in '%s'", tdir);
+	*dir = mlctl_path_join(*tmp, "model");
+	return mlctl_target_unpack(t, *dir, 0, err);
+}
+
+int mlctl_target_record(struct mlctl_target *t, const char *kind, int passed, const char *report,
+			char **path, struct mlctl_err *err)
+{
+	struct mlctl_registry *r;
+	int rc;
+
+	*path = NULL;
+	if ((rc = mlctl_target_registry(&r, t, err)))
+		return rc;
+	return mlctl_registry_record(r, &t->info, kind, passed, report, path, err);
+}
+
 void mlctl_target_release(struct mlctl_target *t)
 {
 	if (!t)
 		return;
 	free(t->word);
 	free(t->registry);
+	free(t->resolved);
 	mlctl_registry_free(t->reg);
 	mlctl_manifest_release(&t->m);
 	mlctl_version_info_release(&t->info);

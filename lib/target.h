@@ -22,6 +22,7 @@ struct mlctl_target {
 	struct mlctl_manifest m;        /* with its files index */
 	char digest[72];
 	struct mlctl_version_info info; /* REF: the stored version; zeroed otherwise */
+	char *resolved; /* set by mlctl_target_unpack when its dir is a link: the folder filled */
 };
 
 /*
@@ -59,6 +60,21 @@ int mlctl_target_registry(struct mlctl_registry **out, struct mlctl_target *t,
  */
 int mlctl_target_unpack(struct mlctl_target *t, const char *dir, int force,
 			struct mlctl_err *err);
+
+/*
+ * The target as a folder to run in: a DIR as it is (*dir a copy of its
+ * word, *tmp NULL); a PKG or REF unpacked into a new temporary folder,
+ * *dir inside *tmp, which the caller removes (mlctl_rm_rf) and frees.
+ */
+int mlctl_target_checkout(struct mlctl_target *t, char **tmp, char **dir,
+			  struct mlctl_err *err);
+
+/*
+ * Store a report (kind "validate" or "smoke") as a record of the REF's
+ * version, the one opened; *path: where in the registry it went (owned).
+ */
+int mlctl_target_record(struct mlctl_target *t, const char *kind, int passed, const char *report,
+			char **path, struct mlctl_err *err);
 
 void mlctl_target_release(struct mlctl_target *t);
 
