@@ -16,7 +16,7 @@ SANITIZE ?=
 FAULTS ?= 1
 
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -pthread -Ilib -Ilib/validate
+CFLAGS += -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -pthread -Ilib
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ifeq ($(FAULTS),0)
@@ -50,7 +50,7 @@ deps:
 $(BUILD)/%.o: %.c $(wildcard lib/*.h lib/*/*.h cmd/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -Icmd -I$(BUILD)/gen -c $< -o $@
+	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(BUILD) -c $< -o $@
 
 $(BUILD)/gen/spdx_ids.h: scripts/gen-spdx
 	@mkdir -p $(dir $@)

@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "manifest.h"
-#include "spdx_ids.h"
+#include "gen/spdx_ids.h"
 #include "banned.h"
 
 static int cmp(const void *key, const void *elem)

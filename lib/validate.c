@@ -16,7 +16,7 @@
 
 #include "blobstore.h"
 #include "package.h"
-#include "vin.h"
+#include "validate/check.h"
 #include "banned.h"
 
 /* ---------------------------------------------------------------- gates */

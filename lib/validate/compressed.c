@@ -11,7 +11,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "vin.h"
+#include "validate/check.h"
 #include "banned.h"
 
 #define ZBUF 65536

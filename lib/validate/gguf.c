@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vin.h"
+#include "validate/check.h"
 #include "banned.h"
 
 #define KEY_MAX 65535

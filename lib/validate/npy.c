@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vin.h"
+#include "validate/check.h"
 #include "banned.h"
 
 #define HEADER_CAP (1024 * 1024)

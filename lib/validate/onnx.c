@@ -14,7 +14,8 @@
  * TypeProto 1 tensor_type; TypeProto.Tensor 1 elem_type, 2 shape;
  * TensorShapeProto 1 dim; Dimension 1 dim_value, 2 dim_param.
  */
-#include "onnx.h"
+#include "validate/onnx.h"
+#include "validate/check.h"
 
 #include <limits.h>
 #include <stdarg.h>

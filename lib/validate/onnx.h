@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "vin.h"
+#include "validate/vin.h"
 
 #define ONNX_MAX_DIMS 16
 

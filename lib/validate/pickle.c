@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vin.h"
+#include "validate/check.h"
 #include "banned.h"
 
 #define STACK_MAX 100000

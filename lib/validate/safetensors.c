@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vin.h"
+#include "validate/check.h"
 #include "banned.h"
 
 #define HEADER_CAP 100000000ull

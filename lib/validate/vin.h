@@ -1,9 +1,7 @@
 /*
  * vin.h - one file under validation, read as a buffered stream whatever it
- * comes from (a project file, a package entry, a registry blob), and the
- * format checkers that read it. Checkers read only what they need (headers,
- * or the opcode stream of a pickle) and report findings; they never load
- * whole files and never execute anything.
+ * comes from (a project file, a package entry, a registry blob). The
+ * checkers that read it are declared in validate/check.h.
  */
 #ifndef MLCTL_VIN_H
 #define MLCTL_VIN_H
@@ -87,19 +85,6 @@ static inline int mlctl_vin_byte(struct mlctl_vin *in)
 	}
 	return mlctl_vin_byte_slow(in);
 }
-
-/* Checkers: each reports its own findings on in->rep for in->path. */
-void mlctl_vcheck_file(struct mlctl_vin *in);          /* detect the format, then check */
-void mlctl_vcheck_pickle(struct mlctl_vin *in);
-void mlctl_vcheck_safetensors(struct mlctl_vin *in);
-void mlctl_vcheck_npy(struct mlctl_vin *in);
-void mlctl_vcheck_gguf(struct mlctl_vin *in);
-void mlctl_vcheck_onnx(struct mlctl_vin *in);
-void mlctl_vcheck_zip(struct mlctl_vin *in, const char *kind); /* "torch", "keras", "npz", "any" */
-/* A compressed pickle (joblib's zlib, gzip, bz2, xz, lzma, lz4 containers): inflate, then scan. */
-void mlctl_vcheck_compressed_pickle(struct mlctl_vin *in);
-/* The compression a file's first bytes announce ("zlib", "gzip", …), or NULL. */
-const char *mlctl_vin_compression(const unsigned char *p, size_t n);
 
 /* Little-endian readers over a byte buffer. */
 static inline uint64_t mlctl_le64(const unsigned char *p)

@@ -29,7 +29,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "vin.h"
+#include "validate/check.h"
 #include "banned.h"
 
 #define CONFIG_CAP (64u * 1024 * 1024)

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "report.h"
-#include "vin.h"
+#include "validate/check.h"
 
 struct mem_src {
 	const uint8_t *data;
