@@ -587,10 +587,10 @@ struct checker {
 	int errors;
 };
 
-static void emit(struct checker *c, const char *id, int severity, const char *fmt, ...)
+static void emit(struct checker *c, enum mlctl_check check, int severity, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-static void emit(struct checker *c, const char *id, int severity, const char *fmt, ...)
+static void emit(struct checker *c, enum mlctl_check check, int severity, const char *fmt, ...)
 {
 	char msg[MLCTL_ERR_MSG_MAX];
 	va_list ap;
@@ -600,7 +600,7 @@ static void emit(struct checker *c, const char *id, int severity, const char *fm
 	va_end(ap);
 	if (severity == MLCTL_SEV_ERROR)
 		c->errors++;
-	c->fn(c->ctx, id, severity, msg);
+	c->fn(c->ctx, check, severity, msg);
 }
 
 static void check_files_index(struct checker *c, const cJSON *files)
@@ -609,7 +609,7 @@ static void check_files_index(struct checker *c, const cJSON *files)
 	char q[512];
 
 	if (!cJSON_IsArray(files)) {
-		emit(c, "MLV012", MLCTL_SEV_ERROR,
+		emit(c, MLV012, MLCTL_SEV_ERROR,
 		     "missing \"files\" index; package the project with 'mlctl package'");
 		return;
 	}
@@ -620,14 +620,14 @@ static void check_files_index(struct checker *c, const cJSON *files)
 		const cJSON *sha = cJSON_GetObjectItemCaseSensitive(f, "sha256");
 
 		if (!cJSON_IsString(path) || !mlctl_path_is_safe(path->valuestring)) {
-			emit(c, "MLV012", MLCTL_SEV_ERROR,
+			emit(c, MLV012, MLCTL_SEV_ERROR,
 			     "files index entry %s has a missing or unsafe path",
 			     cJSON_IsString(path) ? mlctl_escape(q, sizeof(q), path->valuestring)
 						  : "(no path)");
 			return;
 		}
 		if (!strcmp(path->valuestring, MLCTL_MANIFEST_FILE)) {
-			emit(c, "MLV012", MLCTL_SEV_ERROR,
+			emit(c, MLV012, MLCTL_SEV_ERROR,
 			     "files index lists '%s', the manifest itself; rebuild the package with "
 			     "'mlctl package'",
 			     MLCTL_MANIFEST_FILE);
@@ -639,7 +639,7 @@ static void check_files_index(struct checker *c, const cJSON *files)
 		    !cJSON_IsString(mode) ||
 		    (strcmp(mode->valuestring, "0644") && strcmp(mode->valuestring, "0755")) ||
 		    !cJSON_IsString(sha) || !mlctl_is_sha256_hex(sha->valuestring)) {
-			emit(c, "MLV012", MLCTL_SEV_ERROR,
+			emit(c, MLV012, MLCTL_SEV_ERROR,
 			     "files index entry '%s' needs size (bytes), mode (\"0644\" or \"0755\") "
 			     "and sha256 (64 hex digits)",
 			     path->valuestring);
@@ -647,7 +647,7 @@ static void check_files_index(struct checker *c, const cJSON *files)
 		}
 		if (prev && strcmp(cJSON_GetObjectItemCaseSensitive(prev, "path")->valuestring,
 				   path->valuestring) >= 0) {
-			emit(c, "MLV012", MLCTL_SEV_ERROR,
+			emit(c, MLV012, MLCTL_SEV_ERROR,
 			     "files index is not sorted or repeats '%s'; rebuild the package",
 			     path->valuestring);
 			return;
@@ -676,7 +676,7 @@ static void check_signature(struct checker *c, const cJSON *sig)
 		if (!list)
 			continue;
 		if (!cJSON_IsArray(list)) {
-			emit(c, "MLV013", MLCTL_SEV_ERROR, "signature.%s must be an array of "
+			emit(c, MLV013, MLCTL_SEV_ERROR, "signature.%s must be an array of "
 			     "{\"name\", \"dtype\", \"shape\"}", sides[i]);
 			continue;
 		}
@@ -687,10 +687,10 @@ static void check_signature(struct checker *c, const cJSON *sig)
 			const char *n = cJSON_IsString(name) ? name->valuestring : "?";
 
 			if (!cJSON_IsString(name))
-				emit(c, "MLV013", MLCTL_SEV_ERROR, "signature.%s: every tensor needs a "
+				emit(c, MLV013, MLCTL_SEV_ERROR, "signature.%s: every tensor needs a "
 				     "\"name\" string", sides[i]);
 			if (!cJSON_IsString(dtype) || !mlctl_dtype_is_known(dtype->valuestring))
-				emit(c, "MLV013", MLCTL_SEV_ERROR,
+				emit(c, MLV013, MLCTL_SEV_ERROR,
 				     "signature.%s '%s': dtype %s is not known; use one of bool, "
 				     "int8…int64, uint8…uint64, float16, bfloat16, float32, float64, "
 				     "complex64, complex128, string",
@@ -704,7 +704,7 @@ static void check_signature(struct checker *c, const cJSON *sig)
 								 d->valuedouble != (double)(long long)d->valuedouble)
 					ok = 0;
 				if (!ok)
-					emit(c, "MLV013", MLCTL_SEV_ERROR,
+					emit(c, MLV013, MLCTL_SEV_ERROR,
 					     "signature.%s '%s': shape must be an array of integers, -1 "
 					     "for any size",
 					     sides[i], n);
@@ -724,12 +724,12 @@ static void check_fields(struct checker *c, const cJSON *root)
 	for (i = 0; i < MLCTL_ARRAY_SIZE(strings); i++) {
 		it = cJSON_GetObjectItemCaseSensitive(root, strings[i]);
 		if (it && !cJSON_IsString(it))
-			emit(c, "MLV007", MLCTL_SEV_ERROR, "\"%s\" must be a string", strings[i]);
+			emit(c, MLV007, MLCTL_SEV_ERROR, "\"%s\" must be a string", strings[i]);
 	}
 	for (i = 0; i < MLCTL_ARRAY_SIZE(objects); i++) {
 		it = cJSON_GetObjectItemCaseSensitive(root, objects[i]);
 		if (it && !cJSON_IsObject(it))
-			emit(c, "MLV007", MLCTL_SEV_ERROR, "\"%s\" must be an object", objects[i]);
+			emit(c, MLV007, MLCTL_SEV_ERROR, "\"%s\" must be an object", objects[i]);
 	}
 	it = cJSON_GetObjectItemCaseSensitive(root, "authors");
 	if (it) {
@@ -737,15 +737,15 @@ static void check_fields(struct checker *c, const cJSON *root)
 
 		cJSON_ArrayForEach(x, it) if (!cJSON_IsString(x)) ok = 0;
 		if (!ok)
-			emit(c, "MLV007", MLCTL_SEV_ERROR, "\"authors\" must be an array of strings");
+			emit(c, MLV007, MLCTL_SEV_ERROR, "\"authors\" must be an array of strings");
 	}
 	it = cJSON_GetObjectItemCaseSensitive(root, "metrics");
 	if (cJSON_IsObject(it))
 		cJSON_ArrayForEach(x, it) if (!cJSON_IsNumber(x))
-			emit(c, "MLV007", MLCTL_SEV_ERROR, "metric '%s' must be a number", x->string);
+			emit(c, MLV007, MLCTL_SEV_ERROR, "metric '%s' must be a number", x->string);
 	it = cJSON_GetObjectItemCaseSensitive(root, "license");
 	if (cJSON_IsString(it) && !mlctl_spdx_expression_is_valid(it->valuestring))
-		emit(c, "MLV006", MLCTL_SEV_WARNING,
+		emit(c, MLV006, MLCTL_SEV_WARNING,
 		     "license '%s' is not an SPDX licence identifier or expression; use one such "
 		     "as \"Apache-2.0\" or \"MIT OR Apache-2.0\" (https://spdx.org/licenses/)",
 		     it->valuestring);
@@ -804,7 +804,7 @@ static void check_artifacts(struct checker *c, const cJSON *root)
 	char q[512];
 
 	if (!cJSON_IsArray(arts) || cJSON_GetArraySize(arts) == 0) {
-		emit(c, "MLV008", MLCTL_SEV_ERROR,
+		emit(c, MLV008, MLCTL_SEV_ERROR,
 		     "\"artifacts\" must be a non-empty array of {\"path\", \"role\"}; run 'mlctl "
 		     "init' to list the folder's files");
 		return;
@@ -815,28 +815,28 @@ static void check_artifacts(struct checker *c, const cJSON *root)
 		const cJSON *r = cJSON_GetObjectItemCaseSensitive(a, "role");
 
 		if (!cJSON_IsObject(a) || !cJSON_IsString(p)) {
-			emit(c, "MLV008", MLCTL_SEV_ERROR, "each artifact needs a \"path\" string");
+			emit(c, MLV008, MLCTL_SEV_ERROR, "each artifact needs a \"path\" string");
 			continue;
 		}
 		if (!mlctl_path_is_safe(p->valuestring)) {
-			emit(c, "MLV009", MLCTL_SEV_ERROR,
+			emit(c, MLV009, MLCTL_SEV_ERROR,
 			     "artifact path '%s' is unsafe; use a relative path inside the project, "
 			     "without '..' or control characters",
 			     mlctl_escape(q, sizeof(q), p->valuestring));
 			continue;
 		}
 		if (!strcmp(p->valuestring, MLCTL_MANIFEST_FILE))
-			emit(c, "MLV009", MLCTL_SEV_ERROR,
+			emit(c, MLV009, MLCTL_SEV_ERROR,
 			     "artifact '%s' is the manifest itself; remove it from \"artifacts\"",
 			     p->valuestring);
 		if (r && !(cJSON_IsString(r) &&
 			   mlctl_str_in(r->valuestring, roles, MLCTL_ARRAY_SIZE(roles))))
-			emit(c, "MLV011", MLCTL_SEV_ERROR,
+			emit(c, MLV011, MLCTL_SEV_ERROR,
 			     "artifact '%s' has an unknown role; use model, code, config, data, "
 			     "docs, tokenizer, weights or other",
 			     p->valuestring);
 		if (repeated[at])
-			emit(c, "MLV010", MLCTL_SEV_ERROR, "artifact '%s' is listed twice; remove "
+			emit(c, MLV010, MLCTL_SEV_ERROR, "artifact '%s' is listed twice; remove "
 			     "one", p->valuestring);
 	}
 	free(repeated);
@@ -872,7 +872,7 @@ static void check_values(struct value_walk *w, const cJSON *item)
 		return;
 	if (cJSON_IsNumber(item) && !isfinite(item->valuedouble)) {
 		w->reported++;
-		emit(w->c, "MLV001", MLCTL_SEV_ERROR,
+		emit(w->c, MLV001, MLCTL_SEV_ERROR,
 		     "%s is not a finite number (beyond +-1.8e308, which JSON cannot hold once "
 		     "read); use a number in range",
 		     value_where(w, q, sizeof(q)));
@@ -891,7 +891,7 @@ static void check_values(struct value_walk *w, const cJSON *item)
 			if (!strcmp(keys[i]->string, keys[i - 1]->string) &&
 			    (i < 2 || strcmp(keys[i]->string, keys[i - 2]->string))) {
 				w->reported++;
-				emit(w->c, "MLV001", MLCTL_SEV_ERROR,
+				emit(w->c, MLV001, MLCTL_SEV_ERROR,
 				     "key '%s' appears more than once in %s; keep one",
 				     mlctl_escape(k, sizeof(k), keys[i]->string),
 				     value_where(w, q, sizeof(q)));
@@ -918,41 +918,41 @@ int mlctl_manifest_check(const cJSON *root, int with_files, mlctl_finding_fn fn,
 
 	with_files &= MLCTL_MANIFEST_FILES;
 	if (!cJSON_IsObject(root)) {
-		emit(&c, "MLV002", MLCTL_SEV_ERROR, "the manifest must be a JSON object");
+		emit(&c, MLV002, MLCTL_SEV_ERROR, "the manifest must be a JSON object");
 		return c.errors;
 	}
 	check_values(&vw, root);
 	mlctl_buf_release(&vw.path);
 	for (it = root->child; it; it = it->next)
 		if (!mlctl_str_in(it->string, known_keys, MLCTL_ARRAY_SIZE(known_keys)))
-			emit(&c, "MLV005", MLCTL_SEV_WARNING,
+			emit(&c, MLV005, MLCTL_SEV_WARNING,
 			     "unknown key '%s' is ignored; check its spelling", it->string);
 	it = cJSON_GetObjectItemCaseSensitive(root, "schema");
 	if (!cJSON_IsString(it))
-		emit(&c, "MLV002", MLCTL_SEV_ERROR, "missing \"schema\"; add \"schema\": \"%s\"",
+		emit(&c, MLV002, MLCTL_SEV_ERROR, "missing \"schema\"; add \"schema\": \"%s\"",
 		     MLCTL_SCHEMA);
 	else if (strcmp(it->valuestring, MLCTL_SCHEMA))
-		emit(&c, "MLV002", MLCTL_SEV_ERROR, "schema '%s' is not supported; use \"%s\"",
+		emit(&c, MLV002, MLCTL_SEV_ERROR, "schema '%s' is not supported; use \"%s\"",
 		     it->valuestring, MLCTL_SCHEMA);
 	name = cJSON_GetObjectItemCaseSensitive(root, "name");
 	if (!cJSON_IsString(name)) {
-		emit(&c, "MLV003", MLCTL_SEV_ERROR,
+		emit(&c, MLV003, MLCTL_SEV_ERROR,
 		     "missing \"name\"; add a model name such as \"iris\"");
 		name = NULL;
 	} else if (!(stored ? mlctl_name_is_readable : mlctl_name_is_valid)(name->valuestring)) {
-		emit(&c, "MLV003", MLCTL_SEV_ERROR, "name '%s' is not valid; " MLCTL_NAME_RULE,
+		emit(&c, MLV003, MLCTL_SEV_ERROR, "name '%s' is not valid; " MLCTL_NAME_RULE,
 		     name->valuestring);
 		name = NULL;
 	}
 	it = cJSON_GetObjectItemCaseSensitive(root, "version");
 	if (!cJSON_IsString(it)) {
-		emit(&c, "MLV004", MLCTL_SEV_ERROR,
+		emit(&c, MLV004, MLCTL_SEV_ERROR,
 		     "missing \"version\"; add a semantic version such as \"1.0.0\"");
 	} else {
 		struct mlctl_semver v;
 
 		if (mlctl_semver_parse(&v, it->valuestring, NULL)) {
-			emit(&c, "MLV004", MLCTL_SEV_ERROR,
+			emit(&c, MLV004, MLCTL_SEV_ERROR,
 			     "version '%s' is not a semantic version; use MAJOR.MINOR.PATCH such as "
 			     "1.0.0",
 			     it->valuestring);
@@ -962,7 +962,7 @@ int mlctl_manifest_check(const cJSON *root, int with_files, mlctl_finding_fn fn,
 			const char *why = mlctl_tag_problem(tag);
 
 			if (why)
-				emit(&c, "MLV004", MLCTL_SEV_ERROR,
+				emit(&c, MLV004, MLCTL_SEV_ERROR,
 				     "version '%s' cannot be tagged '%s' in the registry's git "
 				     "history: %s; choose another pre-release or build part",
 				     it->valuestring, tag, why);
@@ -984,14 +984,14 @@ struct first_error {
 	int have;
 };
 
-static void first_error_fn(void *ctx, const char *id, int severity, const char *msg)
+static void first_error_fn(void *ctx, enum mlctl_check check, int severity, const char *msg)
 {
 	struct first_error *fe = ctx;
 
 	if (severity == MLCTL_SEV_ERROR && !fe->have) {
 		fe->have = 1;
 		mlctl_err_set(fe->err, MLCTL_EGATE, "%s: %s", fe->origin, msg);
-	} else if (severity == MLCTL_SEV_WARNING && fe->warnings && !strcmp(id, "MLV005")) {
+	} else if (severity == MLCTL_SEV_WARNING && fe->warnings && check == MLV005) {
 		mlctl_buf_printf(fe->warnings, "%s: %s\n", fe->origin, msg);
 	}
 }

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
+#include "checks.h"
 #include "util.h"
 
 #define MLCTL_SCHEMA "mlctl/v1"
@@ -95,7 +96,7 @@ int mlctl_alias_tags_check(const char *name, const char *alias, struct mlctl_err
 enum mlctl_severity { MLCTL_SEV_ERROR = 0, MLCTL_SEV_WARNING = 1, MLCTL_SEV_INFO = 2 };
 
 /* Receives one finding: a stable id (MLV001…), its severity, one line of text. */
-typedef void (*mlctl_finding_fn)(void *ctx, const char *id, int severity, const char *msg);
+typedef void (*mlctl_finding_fn)(void *ctx, enum mlctl_check check, int severity, const char *msg);
 
 /* ---- the manifest ---- */
 

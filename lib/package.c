@@ -78,7 +78,7 @@ static int check_inside(struct collect *c, const char *rel, const char *full)
 				"artifact '%s' cannot be resolved (a dangling symlink?); fix or "
 				"remove it",
 				rel);
-		c->err->check = "MLV020";
+		c->err->check = MLV020;
 		return MLCTL_EGATE;
 	}
 	ok = !strncmp(real, c->root_real, n) && real[n] == '/';
@@ -88,7 +88,7 @@ static int check_inside(struct collect *c, const char *rel, const char *full)
 			      "artifact '%s' leaves the project through a symlink; copy the file "
 			      "into '%s' instead",
 			      rel, c->dir);
-		c->err->check = "MLV021";
+		c->err->check = MLV021;
 		return MLCTL_EGATE;
 	}
 	return 0;
@@ -112,7 +112,7 @@ static int check_name(struct collect *c, const char *rel)
 			   : "file name '%s' is not valid UTF-8; rename it to a UTF-8 "
 			     "name",
 		      mlctl_escape(q, sizeof(q), rel));
-	c->err->check = "MLV009";
+	c->err->check = MLV009;
 	return MLCTL_EGATE;
 }
 
@@ -132,7 +132,7 @@ static int walk(struct collect *c, const char *rel, int top)
 					   "artifact '%s' is listed in mlctl.json but missing from "
 					   "'%s'; add the file or remove the entry",
 					   rel, c->dir);
-			c->err->check = "MLV020";
+			c->err->check = MLV020;
 		} else
 			rc = mlctl_err_errno(c->err, MLCTL_EIO, "cannot read '%s'", full);
 		goto done;
@@ -153,7 +153,7 @@ static int walk(struct collect *c, const char *rel, int top)
 					   "artifact '%s' is a symlink to a folder; list the real "
 					   "folder instead",
 					   rel);
-			c->err->check = "MLV022";
+			c->err->check = MLV022;
 			goto done;
 		}
 		d = opendir(full);
@@ -180,7 +180,7 @@ static int walk(struct collect *c, const char *rel, int top)
 				   "artifact '%s' is not a regular file or folder; remove it from "
 				   "mlctl.json",
 				   rel);
-		c->err->check = "MLV022";
+		c->err->check = MLV022;
 	}
 done:
 	free(full);

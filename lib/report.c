@@ -1,5 +1,5 @@
 /*
- * report.c - the check catalogue, finding collection and report formats.
+ * report.c - the check catalogue (built from checks.h), finding collection and report formats.
  */
 #define _GNU_SOURCE
 #include "report.h"
@@ -11,94 +11,28 @@
 
 #include "banned.h"
 
-#define E MLCTL_SEV_ERROR
-#define W MLCTL_SEV_WARNING
-#define I MLCTL_SEV_INFO
-
-/* Ids are stable: never renumber, only add. docs/mlctl-validate.md lists them all. */
-const struct mlctl_check_info mlctl_check_catalogue[] = {
-	{ "MLV001", E, "manifest-json", "mlctl.json is valid JSON" },
-	{ "MLV002", E, "manifest-schema", "the manifest is an object with schema mlctl/v1" },
-	{ "MLV003", E, "manifest-name", "the model name follows the naming rule" },
-	{ "MLV004", E, "manifest-version", "the version is a semantic version" },
-	{ "MLV005", W, "manifest-unknown-key", "no unknown keys in the manifest" },
-	{ "MLV006", W, "manifest-license-spdx", "the licence is an SPDX identifier or expression" },
-	{ "MLV007", E, "manifest-types", "manifest fields have the right types" },
-	{ "MLV008", E, "manifest-artifacts", "artifacts is a non-empty list of {path, role}" },
-	{ "MLV009", E, "artifact-path", "artifact paths are relative and inside the project" },
-	{ "MLV010", E, "artifact-duplicate", "no artifact is listed twice" },
-	{ "MLV011", E, "artifact-role", "artifact roles are known" },
-	{ "MLV012", E, "files-index", "the package's files index is well formed" },
-	{ "MLV013", E, "signature", "the signature's dtypes and shapes are well formed" },
-	{ "MLV020", E, "file-present", "every artifact is present" },
-	{ "MLV021", E, "file-inside", "no artifact leaves the project through a symlink" },
-	{ "MLV022", E, "file-regular", "every artifact is a regular file or folder" },
-	{ "MLV023", E, "file-digest", "every file matches the size and sha256 in the index" },
-	{ "MLV100", E, "pickle-malformed", "pickle streams parse" },
-	{ "MLV101", E, "pickle-dangerous-global", "pickles import no dangerous callables" },
-	{ "MLV102", W, "pickle-unknown-global", "pickles import only known-safe globals" },
-	{ "MLV103", E, "pickle-hidden-global", "pickle imports are not computed at load time" },
-	{ "MLV104", W, "pickle-extension-code", "pickles use no copyreg extension codes" },
-	{ "MLV105", E, "torch-zip", "PyTorch zip checkpoints hold a data.pkl" },
-	{ "MLV106", E, "zip-malformed", "zip archives (PyTorch, Keras, npz) can be read" },
-	{ "MLV107", E, "zip-ambiguous", "zip archives have one reading: central directory and "
-					"local headers agree, no overlap, repeat or extra data" },
-	{ "MLV108", E, "pickle-compressed", "compressed pickles (joblib containers) are inflated "
-					    "and scanned" },
-	{ "MLV109", E, "joblib-array", "joblib's inline NumPy arrays have the size their "
-				       "wrapper states" },
-	{ "MLV110", E, "safetensors-header", "the safetensors header is well formed" },
-	{ "MLV111", E, "safetensors-tensors", "safetensors dtypes, shapes and offsets agree" },
-	{ "MLV112", E, "safetensors-metadata", "safetensors __metadata__ holds strings only" },
-	{ "MLV113", E, "safetensors-size", "the safetensors data ends where the file ends" },
-	{ "MLV120", E, "gguf-header", "GGUF magic, version 2 or 3, plausible counts" },
-	{ "MLV121", W, "gguf-chat-template", "GGUF chat templates (Jinja, executed) are reviewed" },
-	{ "MLV122", E, "gguf-metadata", "GGUF metadata types, lengths, UTF-8 and alignment" },
-	{ "MLV123", E, "gguf-tensors", "GGUF tensor dims, types, aligned offsets inside the file" },
-	{ "MLV130", E, "keras-lambda", "Keras models have no Lambda layers (they run code)" },
-	{ "MLV131", E, "keras-config", "Keras archives hold a readable config.json" },
-	{ "MLV140", E, "npy-header", "NumPy .npy headers are well formed" },
-	{ "MLV141", I, "npy-object", "NumPy object arrays are pickles: scanned as such" },
-	{ "MLV150", E, "format-mismatch", "a file's bytes are the format its extension says" },
-	{ "MLV160", E, "onnx-protobuf", "ONNX models parse as protobuf" },
-	{ "MLV161", E, "onnx-model", "ONNX ir_version, opsets, a graph with outputs" },
-	{ "MLV162", E, "onnx-external-path", "ONNX external data stays inside the project" },
-	{ "MLV163", E, "onnx-external-present", "ONNX external data files are there and long enough" },
-	{ "MLV164", E, "onnx-signature", "the manifest's signature matches the ONNX graph" },
-	{ "MLV200", E, "gate-metric", "metrics meet their thresholds" },
-	{ "MLV201", E, "gate-metric-missing", "every gated metric is in the manifest" },
-	{ "MLV202", E, "gate-expression", "gate expressions are well formed" },
-	{ "MLV203", E, "gate-license", "the licence is on the allowed list" },
-	{ "MLV204", E, "gate-size", "the model's total size is within the limit" },
+/* Indexed by enum mlctl_check; entry 0 (MLCTL_CHECK_NONE) is empty. */
+#define STRUCTURAL MLCTL_CHECK_STRUCTURAL
+#define INTEGRITY MLCTL_CHECK_INTEGRITY
+const struct mlctl_check_info mlctl_check_catalogue[MLCTL_CHECK_COUNT] = {
+#define CATALOGUE_ENTRY(id, sev, name, flags, summary) \
+	[id] = { #id, MLCTL_SEV_##sev, name, summary, flags },
+	MLCTL_CHECKS(CATALOGUE_ENTRY)
+#undef CATALOGUE_ENTRY
 };
-const size_t mlctl_check_catalogue_len = MLCTL_ARRAY_SIZE(mlctl_check_catalogue);
-
-#undef E
-#undef W
-#undef I
+#undef STRUCTURAL
+#undef INTEGRITY
 
 static const char *const sev_names[] = { "error", "warning", "info" };
 
-const struct mlctl_check_info *mlctl_check_find(const char *id)
+/* The catalogue's entry of a check; reports hold its id string, never a caller's. */
+const struct mlctl_check_info *mlctl_check_info(enum mlctl_check check)
 {
-	size_t i;
-
-	for (i = 0; i < mlctl_check_catalogue_len; i++)
-		if (!strcmp(mlctl_check_catalogue[i].id, id))
-			return &mlctl_check_catalogue[i];
-	return NULL;
-}
-
-/* The catalogue's own pointer for id, so reports never hold a caller's string. */
-static const char *canonical_id(const char *id)
-{
-	const struct mlctl_check_info *c = mlctl_check_find(id);
-
-	if (!c) {
-		fprintf(stderr, "mlctl: internal: unknown check id %s\n", id);
+	if (check <= MLCTL_CHECK_NONE || check >= MLCTL_CHECK_COUNT) {
+		fprintf(stderr, "mlctl: internal: check %d is not in the catalogue\n", (int)check);
 		abort();
 	}
-	return c->id;
+	return &mlctl_check_catalogue[check];
 }
 
 /*
@@ -163,11 +97,11 @@ void mlctl_report_release(struct mlctl_report *rep)
 	memset(rep, 0, sizeof(*rep));
 }
 
-void mlctl_report_ran(struct mlctl_report *rep, const char *id, const char *file)
+void mlctl_report_ran(struct mlctl_report *rep, enum mlctl_check check, const char *file)
 {
+	const char *id = mlctl_check_info(check)->id;
 	struct seen_key key;
 
-	id = canonical_id(id);
 	key.id = id;
 	key.file = file;
 	key.msg = NULL;
@@ -178,14 +112,15 @@ void mlctl_report_ran(struct mlctl_report *rep, const char *id, const char *file
 		rep->runs = mlctl_realloc(rep->runs, rep->runs_alloc * sizeof(*rep->runs));
 	}
 	rep->runs[rep->nruns].id = id;
+	rep->runs[rep->nruns].check = check;
 	rep->runs[rep->nruns].file = mlctl_strdup(file);
 	key.file = rep->runs[rep->nruns].file;
 	seen_before(&rep->runs_seen, &key);
 	rep->nruns++;
 }
 
-void mlctl_report_add(struct mlctl_report *rep, const char *id, int severity, const char *file,
-		      const char *fmt, ...)
+void mlctl_report_add(struct mlctl_report *rep, enum mlctl_check check, int severity,
+		      const char *file, const char *fmt, ...)
 {
 	char msg[MLCTL_ERR_MSG_MAX];
 	struct seen_key key;
@@ -196,12 +131,12 @@ void mlctl_report_add(struct mlctl_report *rep, const char *id, int severity, co
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	/* the same finding twice (a repeated global) is said once */
-	key.id = canonical_id(id);
+	key.id = mlctl_check_info(check)->id;
 	key.file = file;
 	key.msg = msg;
 	if (tfind(&key, &rep->findings_seen, seen_cmp))
 		return;
-	mlctl_report_ran(rep, id, file);
+	mlctl_report_ran(rep, check, file);
 	if (rep->nfindings == rep->findings_alloc) {
 		rep->findings_alloc = rep->findings_alloc ? 2 * rep->findings_alloc : 16;
 		rep->findings = mlctl_realloc(rep->findings,
@@ -209,6 +144,7 @@ void mlctl_report_add(struct mlctl_report *rep, const char *id, int severity, co
 	}
 	f = &rep->findings[rep->nfindings];
 	f->id = key.id;
+	f->check = check;
 	f->severity = severity;
 	f->file = mlctl_strdup(file);
 	f->message = mlctl_strdup(msg);
@@ -218,11 +154,11 @@ void mlctl_report_add(struct mlctl_report *rep, const char *id, int severity, co
 	rep->nfindings++;
 }
 
-void mlctl_report_sink(void *ctx, const char *id, int severity, const char *msg)
+void mlctl_report_sink(void *ctx, enum mlctl_check check, int severity, const char *msg)
 {
 	struct mlctl_report *rep = ctx;
 
-	mlctl_report_add(rep, id, severity, rep->file, "%s", msg);
+	mlctl_report_add(rep, check, severity, rep->file, "%s", msg);
 }
 
 size_t mlctl_report_count(const struct mlctl_report *rep, int severity)
@@ -380,7 +316,7 @@ char *mlctl_report_junit(const struct mlctl_report *rep, int strict)
 			 failures);
 	for (i = 0; i < rep->nruns; i++) {
 		const struct mlctl_check_run *r = &rep->runs[i];
-		const struct mlctl_check_info *c = mlctl_check_find(r->id);
+		const struct mlctl_check_info *c = mlctl_check_info(r->check);
 		int failed = 0;
 
 		mlctl_buf_printf(&b, "    <testcase classname=\"mlctl.validate.%s\" name=\"%s ",
@@ -456,7 +392,7 @@ char *mlctl_report_sarif(const struct mlctl_report *rep, const char *tool_versio
 	cJSON_AddStringToObject(driver, "name", "mlctl");
 	cJSON_AddStringToObject(driver, "version", tool_version);
 	rules = cJSON_AddArrayToObject(driver, "rules");
-	for (i = 0; i < mlctl_check_catalogue_len; i++) {
+	for (i = MLCTL_CHECK_NONE + 1; i < MLCTL_CHECK_COUNT; i++) {
 		const struct mlctl_check_info *c = &mlctl_check_catalogue[i];
 		cJSON *r = cJSON_CreateObject();
 
@@ -472,12 +408,10 @@ char *mlctl_report_sarif(const struct mlctl_report *rep, const char *tool_versio
 	for (i = 0; i < rep->nfindings; i++) {
 		const struct mlctl_finding *f = &rep->findings[i];
 		cJSON *r = cJSON_CreateObject(), *loc, *phys;
-		size_t k;
 
 		cJSON_AddStringToObject(r, "ruleId", f->id);
-		for (k = 0; k < mlctl_check_catalogue_len; k++)
-			if (mlctl_check_catalogue[k].id == f->id)
-				cJSON_AddNumberToObject(r, "ruleIndex", (double)k);
+		/* rules are the catalogue in order, from its first check */
+		cJSON_AddNumberToObject(r, "ruleIndex", (double)(f->check - MLCTL_CHECK_NONE - 1));
 		cJSON_AddStringToObject(r, "level", levels[f->severity]);
 		cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "message"), "text", f->message);
 		loc = cJSON_CreateObject();

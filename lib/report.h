@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
+#include "checks.h"
 #include "manifest.h"
 
 struct mlctl_check_info {
@@ -16,14 +17,17 @@ struct mlctl_check_info {
 	int severity;         /* the usual severity of its findings */
 	const char *name;     /* short-name, as SARIF's rule name */
 	const char *summary;  /* one line */
+	int flags;            /* MLCTL_CHECK_STRUCTURAL, MLCTL_CHECK_INTEGRITY */
 };
 
-extern const struct mlctl_check_info mlctl_check_catalogue[];
-extern const size_t mlctl_check_catalogue_len;
-const struct mlctl_check_info *mlctl_check_find(const char *id);
+/* Indexed by enum mlctl_check (checks.h), from MLCTL_CHECK_NONE + 1. */
+extern const struct mlctl_check_info mlctl_check_catalogue[MLCTL_CHECK_COUNT];
+/* A check's entry; a value outside the catalogue is a bug (abort). */
+const struct mlctl_check_info *mlctl_check_info(enum mlctl_check check);
 
 struct mlctl_finding {
-	const char *id;
+	const char *id;       /* the catalogue's string for check */
+	enum mlctl_check check;
 	int severity;
 	char *file;    /* "" for the project as a whole */
 	char *message;
@@ -31,6 +35,7 @@ struct mlctl_finding {
 
 struct mlctl_check_run {
 	const char *id;
+	enum mlctl_check check;
 	char *file;
 };
 
@@ -48,12 +53,12 @@ struct mlctl_report {
 void mlctl_report_init(struct mlctl_report *rep, const char *subject);
 void mlctl_report_release(struct mlctl_report *rep);
 /* Note that check id ran on file (once per pair). */
-void mlctl_report_ran(struct mlctl_report *rep, const char *id, const char *file);
+void mlctl_report_ran(struct mlctl_report *rep, enum mlctl_check check, const char *file);
 /* Add a finding (the check is noted as run too). */
-void mlctl_report_add(struct mlctl_report *rep, const char *id, int severity, const char *file,
-		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void mlctl_report_add(struct mlctl_report *rep, enum mlctl_check check, int severity,
+		      const char *file, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* A mlctl_finding_fn that adds to the report (ctx), for rep->file. */
-void mlctl_report_sink(void *ctx, const char *id, int severity, const char *msg);
+void mlctl_report_sink(void *ctx, enum mlctl_check check, int severity, const char *msg);
 size_t mlctl_report_count(const struct mlctl_report *rep, int severity);
 /* 1 when the gate fails: any error, or any warning under strict. */
 int mlctl_report_failed(const struct mlctl_report *rep, int strict);

@@ -33,7 +33,7 @@ static int err_vset(struct mlctl_err *err, int code, int with_errno, const char 
 	if (!err)
 		return code;
 	err->code = code;
-	err->check = NULL;
+	err->check = 0;
 	err->kind = NULL;
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	if (with_errno) {
@@ -68,7 +68,7 @@ void mlctl_err_clear(struct mlctl_err *err)
 	if (err) {
 		err->code = 0;
 		err->msg[0] = '\0';
-		err->check = NULL;
+		err->check = 0;
 		err->kind = NULL;
 	}
 }

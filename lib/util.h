@@ -31,11 +31,12 @@ enum mlctl_code {
 struct mlctl_err {
 	int code;
 	char msg[MLCTL_ERR_MSG_MAX];
-	const char *check; /* the validate check (MLV…) this error is a finding of, or NULL */
+	int check;         /* the validate check (an enum mlctl_check, checks.h) this error is a
+			    * finding of, or 0 */
 	const char *kind;  /* a machine name finer than the code's, such as "no_smoke", or NULL */
 };
 
-#define MLCTL_ERR_INIT { 0, { 0 }, NULL, NULL }
+#define MLCTL_ERR_INIT { 0, { 0 }, 0, NULL }
 
 /* Fill err (if not NULL) and return code, so callers can `return mlctl_err_set(...)`. */
 int mlctl_err_set(struct mlctl_err *err, int code, const char *fmt, ...)

@@ -75,24 +75,24 @@ static void one_gate(struct mlctl_report *rep, const cJSON *metrics, const char 
 	double want;
 	const cJSON *m;
 
-	mlctl_report_ran(rep, "MLV202", "mlctl.json");
+	mlctl_report_ran(rep, MLV202, "mlctl.json");
 	if (mlctl_gate_parse(name, op, &want, expr) < 0) {
-		mlctl_report_add(rep, "MLV202", MLCTL_SEV_ERROR, "mlctl.json",
+		mlctl_report_add(rep, MLV202, MLCTL_SEV_ERROR, "mlctl.json",
 				 "gate '%s' (%s) is not METRIC OP NUMBER with OP one of >= <= > < ==",
 				 expr, where);
 		return;
 	}
-	mlctl_report_ran(rep, "MLV200", "mlctl.json");
+	mlctl_report_ran(rep, MLV200, "mlctl.json");
 	m = cJSON_GetObjectItemCaseSensitive(metrics, name);
 	if (!cJSON_IsNumber(m)) {
-		mlctl_report_add(rep, "MLV201", MLCTL_SEV_ERROR, "mlctl.json",
+		mlctl_report_add(rep, MLV201, MLCTL_SEV_ERROR, "mlctl.json",
 				 "gate '%s' (%s) needs metric '%s', which the manifest's metrics do "
 				 "not have; add it",
 				 expr, where, name);
 		return;
 	}
 	if (!gate_holds(m->valuedouble, op, want))
-		mlctl_report_add(rep, "MLV200", MLCTL_SEV_ERROR, "mlctl.json",
+		mlctl_report_add(rep, MLV200, MLCTL_SEV_ERROR, "mlctl.json",
 				 "metric %s is %g, but gate %s needs %s %g", name, m->valuedouble,
 				 where, op, want);
 }
@@ -161,7 +161,7 @@ static void check_gates(struct mlctl_report *rep, const cJSON *manifest, uint64_
 		char *expr, *where;
 
 		if (!cJSON_IsString(g)) {
-			mlctl_report_add(rep, "MLV202", MLCTL_SEV_ERROR, "mlctl.json",
+			mlctl_report_add(rep, MLV202, MLCTL_SEV_ERROR, "mlctl.json",
 					 "gates.metrics.%s must be a string such as \">= 0.9\"",
 					 g->string);
 			continue;
@@ -175,26 +175,26 @@ static void check_gates(struct mlctl_report *rep, const cJSON *manifest, uint64_
 	for (i = 0; i < o->ngates; i++)
 		one_gate(rep, metrics, o->gates[i], "--gate");
 	if (o->allow_licenses) {
-		mlctl_report_ran(rep, "MLV203", "mlctl.json");
+		mlctl_report_ran(rep, MLV203, "mlctl.json");
 		lic = cJSON_GetObjectItemCaseSensitive(manifest, "license");
 		if (!cJSON_IsString(lic))
-			mlctl_report_add(rep, "MLV203", MLCTL_SEV_ERROR, "mlctl.json",
+			mlctl_report_add(rep, MLV203, MLCTL_SEV_ERROR, "mlctl.json",
 					 "no licence is given, and --allow-license needs one of %s; "
 					 "add \"license\"",
 					 o->allow_licenses);
 		else if (!expression_allowed(lic->valuestring, o->allow_licenses))
-			mlctl_report_add(rep, "MLV203", MLCTL_SEV_ERROR, "mlctl.json",
+			mlctl_report_add(rep, MLV203, MLCTL_SEV_ERROR, "mlctl.json",
 					 "licence '%s' is not allowed here (allowed: %s)",
 					 lic->valuestring, o->allow_licenses);
 	}
 	max = cJSON_GetObjectItemCaseSensitive(gates, "max_size_mb");
 	if (max) {
-		mlctl_report_ran(rep, "MLV204", "mlctl.json");
+		mlctl_report_ran(rep, MLV204, "mlctl.json");
 		if (!cJSON_IsNumber(max) || max->valuedouble < 0)
-			mlctl_report_add(rep, "MLV202", MLCTL_SEV_ERROR, "mlctl.json",
+			mlctl_report_add(rep, MLV202, MLCTL_SEV_ERROR, "mlctl.json",
 					 "gates.max_size_mb must be a number of MiB");
 		else if ((double)total > max->valuedouble * 1024 * 1024)
-			mlctl_report_add(rep, "MLV204", MLCTL_SEV_ERROR, "mlctl.json",
+			mlctl_report_add(rep, MLV204, MLCTL_SEV_ERROR, "mlctl.json",
 					 "the model's files add up to %.1f MiB, over the %g MiB limit "
 					 "of gates.max_size_mb",
 					 (double)total / (1024.0 * 1024.0), max->valuedouble);
@@ -301,16 +301,16 @@ static int load_manifest_json(struct mlctl_report *rep, cJSON **root, const char
 {
 	size_t line;
 
-	mlctl_report_ran(rep, "MLV001", "mlctl.json");
+	mlctl_report_ran(rep, MLV001, "mlctl.json");
 	*root = NULL;
 	if ((line = mlctl_text_bad_utf8_line(text, len))) {
-		mlctl_report_add(rep, "MLV001", MLCTL_SEV_ERROR, "mlctl.json",
+		mlctl_report_add(rep, MLV001, MLCTL_SEV_ERROR, "mlctl.json",
 				 "not UTF-8 at line %zu; save the file as UTF-8", line);
 		return -1;
 	}
 	*root = mlctl_json_parse_located(text, len, &line);
 	if (!*root) {
-		mlctl_report_add(rep, "MLV001", MLCTL_SEV_ERROR, "mlctl.json",
+		mlctl_report_add(rep, MLV001, MLCTL_SEV_ERROR, "mlctl.json",
 				 "not valid JSON near line %zu; fix the syntax (or 'mlctl init "
 				 "--force' to start over)",
 				 line);
@@ -321,14 +321,14 @@ static int load_manifest_json(struct mlctl_report *rep, cJSON **root, const char
 
 static void manifest_findings(struct mlctl_report *rep, const cJSON *root, int with_files)
 {
-	static const char *const ran[] = { "MLV002", "MLV003", "MLV004", "MLV005", "MLV006",
-					   "MLV007", "MLV008" };
+	static const enum mlctl_check ran[] = { MLV002, MLV003, MLV004, MLV005, MLV006,
+						MLV007, MLV008 };
 	size_t i;
 
 	for (i = 0; i < MLCTL_ARRAY_SIZE(ran); i++)
 		mlctl_report_ran(rep, ran[i], "mlctl.json");
 	if (with_files)
-		mlctl_report_ran(rep, "MLV012", "mlctl.json");
+		mlctl_report_ran(rep, MLV012, "mlctl.json");
 	rep->file = "mlctl.json";
 	mlctl_manifest_check(root, with_files, mlctl_report_sink, rep);
 	rep->file = "";
@@ -370,9 +370,9 @@ static int validate_dir(struct mlctl_report *rep, const char *dir,
 			goto done;
 		}
 		if (cJSON_IsString(p) && mlctl_path_is_safe(p->valuestring)) {
-			mlctl_report_ran(rep, "MLV020", p->valuestring);
-			mlctl_report_ran(rep, "MLV021", p->valuestring);
-			mlctl_report_ran(rep, "MLV022", p->valuestring);
+			mlctl_report_ran(rep, MLV020, p->valuestring);
+			mlctl_report_ran(rep, MLV021, p->valuestring);
+			mlctl_report_ran(rep, MLV022, p->valuestring);
 			if (mlctl_project_collect_one(&files, &n, dir, p->valuestring, &ferr)) {
 				if (!ferr.check) {
 					*err = ferr;
@@ -444,14 +444,14 @@ static int validate_pkg(struct mlctl_report *rep, const char *path,
 		if (load_manifest_json(rep, &root, text.buf, text.len) == 0)
 			manifest_findings(rep, root, 1);
 		if (!mlctl_report_count(rep, MLCTL_SEV_ERROR))
-			mlctl_report_add(rep, "MLV012", MLCTL_SEV_ERROR, "mlctl.json", "%s", why);
+			mlctl_report_add(rep, MLV012, MLCTL_SEV_ERROR, "mlctl.json", "%s", why);
 		goto done;
 	}
 	m = mlctl_pkg_manifest(src.pkg);
 	proj.ctx = m;
 	proj.manifest = m->json;
 	mlctl_manifest_digest(m, rep->digest);
-	mlctl_report_ran(rep, "MLV001", "mlctl.json");
+	mlctl_report_ran(rep, MLV001, "mlctl.json");
 	manifest_findings(rep, m->json, 1);
 	for (;;) {
 		struct mlctl_vin in;
@@ -463,7 +463,7 @@ static int validate_pkg(struct mlctl_report *rep, const char *path,
 		}
 		if (rc <= 0)
 			break;
-		mlctl_report_ran(rep, "MLV023", f->path);
+		mlctl_report_ran(rep, MLV023, f->path);
 		mlctl_vin_init(&in, f->path, f->size, pkg_read, &src, rep);
 		in.proj = &proj;
 		mlctl_vcheck_file(&in);
@@ -479,7 +479,7 @@ static int validate_pkg(struct mlctl_report *rep, const char *path,
 	}
 	if (rc < 0) {
 		/* a damaged or hostile entry: a finding, and the stream cannot go on */
-		mlctl_report_add(rep, "MLV023", MLCTL_SEV_ERROR, f ? f->path : "", "%s",
+		mlctl_report_add(rep, MLV023, MLCTL_SEV_ERROR, f ? f->path : "", "%s",
 				 src.err.msg);
 		rc = 0;
 	}
@@ -505,17 +505,15 @@ int mlctl_validate_path(struct mlctl_report *rep, const char *path,
 
 int mlctl_validate_damaged(const struct mlctl_report *rep, int is_package, struct mlctl_err *err)
 {
-	static const char *const structural[] = { "MLV001", "MLV002", "MLV003", "MLV004",
-						  "MLV007", "MLV008", "MLV009", "MLV010",
-						  "MLV011", "MLV012" };
-	size_t i, k;
+	size_t i;
 
 	for (i = 0; i < rep->nfindings; i++) {
 		const struct mlctl_finding *f = &rep->findings[i];
+		int flags = mlctl_check_info(f->check)->flags;
 
 		if (f->severity != MLCTL_SEV_ERROR)
 			continue;
-		if (!strcmp(f->id, "MLV023")) {
+		if (flags & MLCTL_CHECK_INTEGRITY) {
 			if (strstr(f->message, rep->subject))
 				mlctl_err_set(err, MLCTL_EINTEGRITY, "%s", f->message);
 			else
@@ -523,13 +521,10 @@ int mlctl_validate_damaged(const struct mlctl_report *rep, int is_package, struc
 					      rep->subject, f->file, f->message);
 			return 1;
 		}
-		for (k = 0; is_package && k < MLCTL_ARRAY_SIZE(structural); k++) {
-			if (!strcmp(f->id, structural[k])) {
-				mlctl_err_set(err, MLCTL_EINTEGRITY,
-					      "package '%s' has a broken mlctl.json: %s",
-					      rep->subject, f->message);
-				return 1;
-			}
+		if (is_package && (flags & MLCTL_CHECK_STRUCTURAL)) {
+			mlctl_err_set(err, MLCTL_EINTEGRITY, "package '%s' has a broken mlctl.json: %s",
+				      rep->subject, f->message);
+			return 1;
 		}
 	}
 	return 0;
@@ -547,7 +542,7 @@ static int validate_stored(struct mlctl_report *rep, const char *root,
 	int rc = 0;
 
 	snprintf(rep->digest, sizeof(rep->digest), "%s", info->digest);
-	mlctl_report_ran(rep, "MLV001", "mlctl.json");
+	mlctl_report_ran(rep, MLV001, "mlctl.json");
 	manifest_findings(rep, m->json, 1);
 	for (i = 0; i < m->nfiles && !rc; i++) {
 		const struct mlctl_file_entry *f = &m->files[i];
@@ -559,9 +554,9 @@ static int validate_stored(struct mlctl_report *rep, const char *root,
 			free(blob);
 			return mlctl_err_interrupted(err);
 		}
-		mlctl_report_ran(rep, "MLV023", f->path);
+		mlctl_report_ran(rep, MLV023, f->path);
 		if (mlctl_blob_check(root, f->sha256, &size, &berr) || size != f->size) {
-			mlctl_report_add(rep, "MLV023", MLCTL_SEV_ERROR, f->path,
+			mlctl_report_add(rep, MLV023, MLCTL_SEV_ERROR, f->path,
 					 "stored content does not match the index (%s); run 'mlctl "
 					 "registry verify'",
 					 berr.msg[0] ? berr.msg : "size differs");

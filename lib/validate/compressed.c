@@ -128,7 +128,7 @@ static void scan_inflated(struct mlctl_vin *in, ssize_t (*src)(void *, void *, s
 	mlctl_vcheck_pickle(&sub);
 	mlctl_vin_release(&sub);
 	if (*bad)
-		mlctl_report_add(in->rep, "MLV108", MLCTL_SEV_ERROR, in->path,
+		mlctl_report_add(in->rep, MLV108, MLCTL_SEV_ERROR, in->path,
 				 "its %s compression is damaged at byte %llu of the inflated "
 				 "stream, so the pickle in it cannot be scanned to its end",
 				 kind, (unsigned long long)sub.pos);
@@ -140,23 +140,23 @@ void mlctl_vcheck_compressed_pickle(struct mlctl_vin *in)
 	size_t n = mlctl_vin_peek(in, &p, 16);
 	const char *kind = mlctl_vin_compression(p, n);
 
-	mlctl_report_ran(in->rep, "MLV108", in->path);
+	mlctl_report_ran(in->rep, MLV108, in->path);
 	if (!kind)
 		return;
 	if (!strcmp(kind, "joblib-zfile")) {
-		mlctl_report_add(in->rep, "MLV108", MLCTL_SEV_ERROR, in->path,
+		mlctl_report_add(in->rep, MLV108, MLCTL_SEV_ERROR, in->path,
 				 "is a compressed pickle in the format of joblib before 0.10, which "
 				 "mlctl does not read, so it cannot be scanned; load and dump it again "
 				 "with a current joblib");
 		return;
 	}
 	if (in->depth > 2) {
-		mlctl_report_add(in->rep, "MLV108", MLCTL_SEV_ERROR, in->path,
+		mlctl_report_add(in->rep, MLV108, MLCTL_SEV_ERROR, in->path,
 				 "holds compressed data nested too deep to scan");
 		return;
 	}
 	if (!strcmp(kind, "lzma") && n >= 5 && mlctl_le32(p + 1) > LZMA_DICT_MAX) {
-		mlctl_report_add(in->rep, "MLV108", MLCTL_SEV_ERROR, in->path,
+		mlctl_report_add(in->rep, MLV108, MLCTL_SEV_ERROR, in->path,
 				 "its lzma header asks for a %u MiB dictionary, over the 256 MiB "
 				 "limit; compress it with a smaller preset",
 				 (unsigned)(mlctl_le32(p + 1) >> 20));
@@ -184,7 +184,7 @@ void mlctl_vcheck_compressed_pickle(struct mlctl_vin *in)
 		if (archive_read_open(s->a, s, NULL, outer_read, NULL) != ARCHIVE_OK ||
 		    archive_read_next_header(s->a, &e) != ARCHIVE_OK ||
 		    archive_filter_code(s->a, 0) == ARCHIVE_FILTER_NONE) {
-			mlctl_report_add(in->rep, "MLV108", MLCTL_SEV_ERROR, in->path,
+			mlctl_report_add(in->rep, MLV108, MLCTL_SEV_ERROR, in->path,
 					 "looks %s-compressed but cannot be opened (%s), so the pickle "
 					 "in it cannot be scanned",
 					 kind, archive_error_string(s->a) ? archive_error_string(s->a)

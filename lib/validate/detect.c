@@ -97,18 +97,18 @@ static void probe_pickle(struct mlctl_vin *in, int compressed)
 		mlctl_vcheck_pickle(in);
 	in->rep = real;
 	for (i = 0; i < tmp.nfindings; i++)
-		if (!strcmp(tmp.findings[i].id, "MLV100") || !strcmp(tmp.findings[i].id, "MLV108") ||
-		    !strcmp(tmp.findings[i].id, "MLV109"))
+		if (tmp.findings[i].check == MLV100 || tmp.findings[i].check == MLV108 ||
+		    tmp.findings[i].check == MLV109)
 			whole = 0;
 	for (i = 0; i < tmp.nruns && whole; i++)
-		mlctl_report_ran(real, tmp.runs[i].id, tmp.runs[i].file);
+		mlctl_report_ran(real, tmp.runs[i].check, tmp.runs[i].file);
 	for (i = 0; i < tmp.nfindings; i++) {
 		const struct mlctl_finding *f = &tmp.findings[i];
 
-		if (whole || !strcmp(f->id, "MLV101")) {
+		if (whole || f->check == MLV101) {
 			if (!whole)
-				mlctl_report_ran(real, f->id, f->file);
-			mlctl_report_add(real, f->id, f->severity, f->file, "%s", f->message);
+				mlctl_report_ran(real, f->check, f->file);
+			mlctl_report_add(real, f->check, f->severity, f->file, "%s", f->message);
 		}
 	}
 	mlctl_report_release(&tmp);
@@ -128,7 +128,7 @@ void mlctl_vcheck_file(struct mlctl_vin *in)
 			probe_pickle(in, 0);
 		return;
 	}
-	mlctl_report_ran(in->rep, "MLV150", in->path);
+	mlctl_report_ran(in->rep, MLV150, in->path);
 	if (want == F_PICKLE) {
 		/* .pt/.pth/.ckpt/.pkl: a plain pickle (any protocol) or a PyTorch zip */
 		if (got == F_ZIP) {
@@ -138,7 +138,7 @@ void mlctl_vcheck_file(struct mlctl_vin *in)
 		} else if (got == F_UNKNOWN || got == F_PICKLE) {
 			mlctl_vcheck_pickle(in);
 		} else {
-			mlctl_report_add(in->rep, "MLV150", MLCTL_SEV_ERROR, in->path,
+			mlctl_report_add(in->rep, MLV150, MLCTL_SEV_ERROR, in->path,
 					 "the name says a pickle but the bytes are %s; rename the "
 					 "file or replace it",
 					 fmt_names[got]);
@@ -156,14 +156,14 @@ void mlctl_vcheck_file(struct mlctl_vin *in)
 		return;
 	}
 	if (want != F_UNKNOWN && want != F_ONNX && got != want) {
-		mlctl_report_add(in->rep, "MLV150", MLCTL_SEV_ERROR, in->path,
+		mlctl_report_add(in->rep, MLV150, MLCTL_SEV_ERROR, in->path,
 				 "the name says %s but the bytes are %s; rename the file or "
 				 "replace it",
 				 fmt_names[want], got == F_UNKNOWN ? "something else" : fmt_names[got]);
 		return;
 	}
 	if (want == F_ONNX && got != F_UNKNOWN) {
-		mlctl_report_add(in->rep, "MLV150", MLCTL_SEV_ERROR, in->path,
+		mlctl_report_add(in->rep, MLV150, MLCTL_SEV_ERROR, in->path,
 				 "the name says ONNX but the bytes are %s; rename the file or "
 				 "replace it",
 				 fmt_names[got]);

@@ -95,7 +95,7 @@ static int rd_string(struct gguf *g, char *out, size_t cap, uint64_t *len, const
 		return -1;
 	*len = n;
 	if (n > remaining(g)) {
-		GBAD(g, "MLV122", "%s length %llu runs past the end of the file", what,
+		GBAD(g, MLV122, "%s length %llu runs past the end of the file", what,
 		     (unsigned long long)n);
 		return -1;
 	}
@@ -118,7 +118,7 @@ static int rd_string(struct gguf *g, char *out, size_t cap, uint64_t *len, const
 			out[0] = '\0';
 	}
 	if (!utf8) {
-		GBAD(g, "MLV122", "%s is not valid UTF-8", what);
+		GBAD(g, MLV122, "%s is not valid UTF-8", what);
 		return -1;
 	}
 	return 0;
@@ -134,17 +134,17 @@ static int skip_array(struct gguf *g, const char *key, int depth)
 	if (rd_u32(g, &type) < 0 || rd_u64(g, &count) < 0)
 		return -1;
 	if (type >= T_COUNT) {
-		GBAD(g, "MLV122", "metadata '%.100s' is an array of unknown type %u", key, type);
+		GBAD(g, MLV122, "metadata '%.100s' is an array of unknown type %u", key, type);
 		return -1;
 	}
 	if (depth >= ARRAY_DEPTH_MAX) {
-		GBAD(g, "MLV122", "metadata '%.100s' nests arrays deeper than %d", key,
+		GBAD(g, MLV122, "metadata '%.100s' nests arrays deeper than %d", key,
 		     ARRAY_DEPTH_MAX);
 		return -1;
 	}
 	/* every element takes at least one byte (a string at least eight) */
 	if (count > remaining(g) / (type == T_STR ? 8 : type == T_ARR ? 12 : scalar_size[type])) {
-		GBAD(g, "MLV122", "metadata '%.100s' claims %llu elements, more than the file holds",
+		GBAD(g, MLV122, "metadata '%.100s' claims %llu elements, more than the file holds",
 		     key, (unsigned long long)count);
 		return -1;
 	}
@@ -182,29 +182,29 @@ static int read_kv(struct gguf *g)
 	if (rd_string(g, key, sizeof(key), &klen, "a metadata key") < 0)
 		return -1;
 	if (klen == 0 || klen > KEY_MAX) {
-		GBAD(g, "MLV122", "a metadata key is %s", klen ? "longer than 65535 bytes" : "empty");
+		GBAD(g, MLV122, "a metadata key is %s", klen ? "longer than 65535 bytes" : "empty");
 		return -1;
 	}
 	if (rd_u32(g, &type) < 0)
 		return -1;
 	if (type >= T_COUNT) {
-		GBAD(g, "MLV122", "metadata '%.100s' has unknown value type %u", key, type);
+		GBAD(g, MLV122, "metadata '%.100s' has unknown value type %u", key, type);
 		return -1;
 	}
 	if (!strcmp(key, "tokenizer.chat_template"))
-		mlctl_report_add(g->in->rep, "MLV121", MLCTL_SEV_WARNING, g->in->path,
+		mlctl_report_add(g->in->rep, MLV121, MLCTL_SEV_WARNING, g->in->path,
 				 "has a tokenizer.chat_template: a Jinja template that inference "
 				 "servers execute; review it before serving the model");
 	if (!strcmp(key, "general.alignment")) {
 		if (type != T_U32) {
-			GBAD(g, "MLV122", "general.alignment must be a uint32");
+			GBAD(g, MLV122, "general.alignment must be a uint32");
 			return -1;
 		}
 		if (mlctl_vin_exact(g->in, b, 4) < 0)
 			return -1;
 		g->alignment = mlctl_le32(b);
 		if (g->alignment == 0 || (g->alignment & (g->alignment - 1))) {
-			GBAD(g, "MLV122", "general.alignment %llu is not a power of two",
+			GBAD(g, MLV122, "general.alignment %llu is not a power of two",
 			     (unsigned long long)g->alignment);
 			return -1;
 		}
@@ -234,14 +234,14 @@ static int read_tensor(struct gguf *g, struct tinfo *t)
 	if (rd_string(g, t->name, sizeof(t->name), &len, "a tensor name") < 0)
 		return -1;
 	if (len >= NAME_MAX_GGML) {
-		GBAD(g, "MLV123", "a tensor name is %llu bytes, over ggml's 63",
+		GBAD(g, MLV123, "a tensor name is %llu bytes, over ggml's 63",
 		     (unsigned long long)len);
 		return -1;
 	}
 	if (rd_u32(g, &ndims) < 0)
 		return -1;
 	if (ndims == 0 || ndims > DIMS_MAX) {
-		GBAD(g, "MLV123", "tensor '%s' has %u dimensions; ggml allows 1 to 4", t->name, ndims);
+		GBAD(g, MLV123, "tensor '%s' has %u dimensions; ggml allows 1 to 4", t->name, ndims);
 		return -1;
 	}
 	for (i = 0; i < ndims; i++) {
@@ -249,7 +249,7 @@ static int read_tensor(struct gguf *g, struct tinfo *t)
 			return -1;
 		if (ne[i] == 0 || __builtin_mul_overflow(nelem, ne[i], &nelem) ||
 		    nelem > (1ull << 62)) {
-			GBAD(g, "MLV123", "tensor '%s' has a zero or overflowing dimension", t->name);
+			GBAD(g, MLV123, "tensor '%s' has a zero or overflowing dimension", t->name);
 			return -1;
 		}
 	}
@@ -259,18 +259,18 @@ static int read_tensor(struct gguf *g, struct tinfo *t)
 		if (ggml_types[k].id == type)
 			break;
 	if (k == MLCTL_ARRAY_SIZE(ggml_types)) {
-		GBAD(g, "MLV123", "tensor '%s' has unknown ggml type %u", t->name, type);
+		GBAD(g, MLV123, "tensor '%s' has unknown ggml type %u", t->name, type);
 		return -1;
 	}
 	if (ne[0] % ggml_types[k].block) {
-		GBAD(g, "MLV123", "tensor '%s': first dimension %llu is not a multiple of %s's "
+		GBAD(g, MLV123, "tensor '%s': first dimension %llu is not a multiple of %s's "
 		     "block of %u", t->name, (unsigned long long)ne[0], ggml_types[k].name,
 		     ggml_types[k].block);
 		return -1;
 	}
 	blocks = nelem / ggml_types[k].block;
 	if (__builtin_mul_overflow(blocks, (uint64_t)ggml_types[k].bytes, &t->bytes)) {
-		GBAD(g, "MLV123", "tensor '%s' is too large", t->name);
+		GBAD(g, MLV123, "tensor '%s' is too large", t->name);
 		return -1;
 	}
 	return 0;
@@ -284,24 +284,24 @@ void mlctl_vcheck_gguf(struct mlctl_vin *in)
 	uint64_t ntensors, nkv, i, data_start, data_size, end = 0;
 	struct tinfo *t = NULL;
 
-	mlctl_report_ran(in->rep, "MLV120", in->path);
-	mlctl_report_ran(in->rep, "MLV122", in->path);
-	mlctl_report_ran(in->rep, "MLV123", in->path);
+	mlctl_report_ran(in->rep, MLV120, in->path);
+	mlctl_report_ran(in->rep, MLV122, in->path);
+	mlctl_report_ran(in->rep, MLV123, in->path);
 	if (mlctl_vin_exact(in, magic, 4) < 0 || memcmp(magic, "GGUF", 4)) {
-		GBAD(&g, "MLV120", "no GGUF magic at the start");
+		GBAD(&g, MLV120, "no GGUF magic at the start");
 		return;
 	}
 	if (rd_u32(&g, &version) < 0 || rd_u64(&g, &ntensors) < 0 || rd_u64(&g, &nkv) < 0) {
-		GBAD(&g, "MLV120", "file ends inside the GGUF header");
+		GBAD(&g, MLV120, "file ends inside the GGUF header");
 		return;
 	}
 	if (version < 2 || version > 3) {
-		GBAD(&g, "MLV120", "GGUF version %u is not supported (2 or 3)", version);
+		GBAD(&g, MLV120, "GGUF version %u is not supported (2 or 3)", version);
 		return;
 	}
 	/* a metadata pair takes at least 13 bytes, a tensor info at least 33 */
 	if (nkv > remaining(&g) / 13 || ntensors > remaining(&g) / 33) {
-		GBAD(&g, "MLV120", "header claims %llu metadata pairs and %llu tensors, more than "
+		GBAD(&g, MLV120, "header claims %llu metadata pairs and %llu tensors, more than "
 		     "the %llu-byte file can hold", (unsigned long long)nkv,
 		     (unsigned long long)ntensors, (unsigned long long)in->size);
 		return;
@@ -309,12 +309,12 @@ void mlctl_vcheck_gguf(struct mlctl_vin *in)
 	for (i = 0; i < nkv; i++)
 		if (read_kv(&g) < 0) {
 			if (!g.bad)
-				GBAD(&g, "MLV122", "file ends inside metadata pair %llu",
+				GBAD(&g, MLV122, "file ends inside metadata pair %llu",
 				     (unsigned long long)i);
 			return;
 		}
 	if (ntensors > TENSORS_MAX) {
-		GBAD(&g, "MLV120", "header claims %llu tensors, more than the %d mlctl reads",
+		GBAD(&g, MLV120, "header claims %llu tensors, more than the %d mlctl reads",
 		     (unsigned long long)ntensors, TENSORS_MAX);
 		return;
 	}
@@ -322,7 +322,7 @@ void mlctl_vcheck_gguf(struct mlctl_vin *in)
 	for (i = 0; i < ntensors; i++)
 		if (read_tensor(&g, &t[i]) < 0) {
 			if (!g.bad)
-				GBAD(&g, "MLV123", "file ends inside tensor info %llu",
+				GBAD(&g, MLV123, "file ends inside tensor info %llu",
 				     (unsigned long long)i);
 			goto done;
 		}
@@ -331,23 +331,23 @@ void mlctl_vcheck_gguf(struct mlctl_vin *in)
 	qsort(t, (size_t)ntensors, sizeof(*t), name_cmp);
 	for (i = 1; i < ntensors; i++)
 		if (!strcmp(t[i - 1].name, t[i].name)) {
-			GBAD(&g, "MLV123", "tensor '%s' is named twice", t[i].name);
+			GBAD(&g, MLV123, "tensor '%s' is named twice", t[i].name);
 			goto done;
 		}
 	qsort(t, (size_t)ntensors, sizeof(*t), tinfo_cmp);
 	for (i = 0; i < ntensors; i++) {
 		if (t[i].offset % g.alignment) {
-			GBAD(&g, "MLV123", "tensor '%s' starts at offset %llu, not a multiple of the "
+			GBAD(&g, MLV123, "tensor '%s' starts at offset %llu, not a multiple of the "
 			     "alignment %llu", t[i].name, (unsigned long long)t[i].offset,
 			     (unsigned long long)g.alignment);
 			goto done;
 		}
 		if (t[i].offset < end) {
-			GBAD(&g, "MLV123", "tensor '%s' overlaps the tensor before it", t[i].name);
+			GBAD(&g, MLV123, "tensor '%s' overlaps the tensor before it", t[i].name);
 			goto done;
 		}
 		if (t[i].offset > data_size || t[i].bytes > data_size - t[i].offset) {
-			GBAD(&g, "MLV123", "tensor '%s' (%llu bytes at offset %llu) runs past the end "
+			GBAD(&g, MLV123, "tensor '%s' (%llu bytes at offset %llu) runs past the end "
 			     "of the file", t[i].name, (unsigned long long)t[i].bytes,
 			     (unsigned long long)t[i].offset);
 			goto done;

@@ -57,9 +57,9 @@ void mlctl_vcheck_npy(struct mlctl_vin *in)
 	uint64_t hlen, total, nelem = 1, isz;
 	int object;
 
-	mlctl_report_ran(in->rep, "MLV140", in->path);
+	mlctl_report_ran(in->rep, MLV140, in->path);
 	if (mlctl_vin_exact(in, pre, 8) < 0 || memcmp(pre, "\x93NUMPY", 6)) {
-		mlctl_report_add(in->rep, "MLV140", MLCTL_SEV_ERROR, in->path,
+		mlctl_report_add(in->rep, MLV140, MLCTL_SEV_ERROR, in->path,
 				 "not a NumPy .npy file (no \\x93NUMPY magic)");
 		return;
 	}
@@ -75,12 +75,12 @@ void mlctl_vcheck_npy(struct mlctl_vin *in)
 		       (uint64_t)pre[1] << 24;
 		total = 12 + hlen;
 	} else {
-		mlctl_report_add(in->rep, "MLV140", MLCTL_SEV_ERROR, in->path,
+		mlctl_report_add(in->rep, MLV140, MLCTL_SEV_ERROR, in->path,
 				 "unknown .npy format version %d.%d", pre[6], pre[7]);
 		return;
 	}
 	if (hlen > HEADER_CAP || total > in->size) {
-		mlctl_report_add(in->rep, "MLV140", MLCTL_SEV_ERROR, in->path,
+		mlctl_report_add(in->rep, MLV140, MLCTL_SEV_ERROR, in->path,
 				 "header length %llu is too large for the file",
 				 (unsigned long long)hlen);
 		return;
@@ -90,14 +90,14 @@ void mlctl_vcheck_npy(struct mlctl_vin *in)
 		goto truncated;
 	hdr[hlen] = '\0';
 	if (strlen(hdr) != hlen || hdr[0] != '{') {
-		mlctl_report_add(in->rep, "MLV140", MLCTL_SEV_ERROR, in->path,
+		mlctl_report_add(in->rep, MLV140, MLCTL_SEV_ERROR, in->path,
 				 "header is not a dictionary literal");
 		goto done;
 	}
 	descr = value_of(hdr, "'descr'");
 	shape = value_of(hdr, "'shape'");
 	if (!descr || !shape || !value_of(hdr, "'fortran_order'") || *shape != '(') {
-		mlctl_report_add(in->rep, "MLV140", MLCTL_SEV_ERROR, in->path,
+		mlctl_report_add(in->rep, MLV140, MLCTL_SEV_ERROR, in->path,
 				 "header lacks descr, fortran_order or shape");
 		goto done;
 	}
@@ -105,7 +105,7 @@ void mlctl_vcheck_npy(struct mlctl_vin *in)
 	object = !strncmp(descr, "'|O'", 4) || !strncmp(descr, "'O'", 3) ||
 		 (descr[0] == '[' && strstr(descr, "'|O'"));
 	if (object) {
-		mlctl_report_add(in->rep, "MLV141", MLCTL_SEV_INFO, in->path,
+		mlctl_report_add(in->rep, MLV141, MLCTL_SEV_INFO, in->path,
 				 "holds an object array, which NumPy stores as a pickle: scanned "
 				 "as one (load it with allow_pickle=False to refuse it)");
 		/* the rest of this stream is one pickle, which numpy reads with pickle.load */
@@ -127,7 +127,7 @@ void mlctl_vcheck_npy(struct mlctl_vin *in)
 		if (*p == ')')
 			break;
 		if (!isdigit((unsigned char)*p)) {
-			mlctl_report_add(in->rep, "MLV140", MLCTL_SEV_ERROR, in->path,
+			mlctl_report_add(in->rep, MLV140, MLCTL_SEV_ERROR, in->path,
 					 "shape is not a tuple of sizes");
 			goto done;
 		}
@@ -143,18 +143,18 @@ void mlctl_vcheck_npy(struct mlctl_vin *in)
 		uint64_t bytes;
 
 		if (__builtin_mul_overflow(nelem, isz, &bytes) || bytes + total != in->size)
-			mlctl_report_add(in->rep, "MLV140", MLCTL_SEV_ERROR, in->path,
+			mlctl_report_add(in->rep, MLV140, MLCTL_SEV_ERROR, in->path,
 					 "header says %llu bytes of data but the file holds %llu",
 					 (unsigned long long)(nelem * isz),
 					 (unsigned long long)(in->size - total));
 	}
 	goto done;
 overflow:
-	mlctl_report_add(in->rep, "MLV140", MLCTL_SEV_ERROR, in->path,
+	mlctl_report_add(in->rep, MLV140, MLCTL_SEV_ERROR, in->path,
 			 "shape's size overflows");
 	goto done;
 truncated:
-	mlctl_report_add(in->rep, "MLV140", MLCTL_SEV_ERROR, in->path, "file ends inside its header");
+	mlctl_report_add(in->rep, MLV140, MLCTL_SEV_ERROR, in->path, "file ends inside its header");
 done:
 	free(hdr);
 }

@@ -625,8 +625,8 @@ static void check_externals(struct mlctl_vin *in, const struct onnx_info *info)
 	char *base = mlctl_dirname(in->path);
 	size_t i;
 
-	mlctl_report_ran(in->rep, "MLV162", in->path);
-	mlctl_report_ran(in->rep, "MLV163", in->path);
+	mlctl_report_ran(in->rep, MLV162, in->path);
+	mlctl_report_ran(in->rep, MLV163, in->path);
 	for (i = 0; i < info->nexternals; i++) {
 		const struct onnx_external *e = &info->externals[i];
 		const char *why = location_problem(e->location), *loc = e->location;
@@ -637,7 +637,7 @@ static void check_externals(struct mlctl_vin *in, const struct onnx_info *info)
 		if ((i & 1023) == 1023 && mlctl_interrupted())
 			break; /* the caller sees the signal and fails */
 		if (why) {
-			OBAD(in, "MLV162", "tensor '%.100s' keeps its data at '%.200s', which %s: "
+			OBAD(in, MLV162, "tensor '%.100s' keeps its data at '%.200s', which %s: "
 			     "loading the model would read a file outside it (CVE-2022-25882)",
 			     e->tensor, e->location, why);
 			continue;
@@ -650,20 +650,20 @@ static void check_externals(struct mlctl_vin *in, const struct onnx_info *info)
 			continue;
 		}
 		if (!mlctl_path_is_safe(rel)) {
-			OBAD(in, "MLV162", "tensor '%.100s' keeps its data at '%.200s', which is not a "
+			OBAD(in, MLV162, "tensor '%.100s' keeps its data at '%.200s', which is not a "
 			     "plain path inside the project", e->tensor, e->location);
 			free(rel);
 			continue;
 		}
 		rc = in->proj->lookup(in->proj->ctx, rel, &size);
 		if (rc == MLCTL_ENOTFOUND)
-			OBAD(in, "MLV163", "tensor '%.100s' keeps its data in '%.200s', which is not in "
+			OBAD(in, MLV163, "tensor '%.100s' keeps its data in '%.200s', which is not in "
 			     "the project; add it to the artifacts", e->tensor, rel);
 		else if (rc)
-			OBAD(in, "MLV162", "tensor '%.100s' keeps its data in '%.200s', which is a "
+			OBAD(in, MLV162, "tensor '%.100s' keeps its data in '%.200s', which is a "
 			     "symlink or leaves the project; put the real file there", e->tensor, rel);
 		else if (e->offset > size || (e->length && e->length > size - e->offset))
-			OBAD(in, "MLV163", "tensor '%.100s' reads bytes %llu to %llu of '%.200s', which "
+			OBAD(in, MLV163, "tensor '%.100s' reads bytes %llu to %llu of '%.200s', which "
 			     "has only %llu", e->tensor, (unsigned long long)e->offset,
 			     (unsigned long long)(e->offset + e->length), rel,
 			     (unsigned long long)size);
@@ -700,19 +700,19 @@ static void compare_side(struct mlctl_vin *in, const struct onnx_info *info, con
 			continue;
 		v = find_value(vals, n, name->valuestring);
 		if (!v || (!strcmp(side, "inputs") && mlctl_onnx_is_initializer(info, v->name))) {
-			OBAD(in, "MLV164", "signature.%s names '%.100s', which is not one of the "
+			OBAD(in, MLV164, "signature.%s names '%.100s', which is not one of the "
 			     "model's %s; fix the signature", side, name->valuestring, side);
 			continue;
 		}
 		have = mlctl_onnx_dtype_name(v->elem_type);
 		if (cJSON_IsString(dtype) && have && strcmp(have, dtype->valuestring))
-			OBAD(in, "MLV164", "signature.%s '%.100s' says %s but the model has %s", side,
+			OBAD(in, MLV164, "signature.%s '%.100s' says %s but the model has %s", side,
 			     v->name, dtype->valuestring, have);
 		if (cJSON_IsArray(shp) && v->rank >= 0) {
 			int rank = cJSON_GetArraySize(shp);
 
 			if (rank != v->rank) {
-				OBAD(in, "MLV164", "signature.%s '%.100s' has rank %d but the model's has "
+				OBAD(in, MLV164, "signature.%s '%.100s' has rank %d but the model's has "
 				     "rank %d", side, v->name, rank, v->rank);
 				continue;
 			}
@@ -720,7 +720,7 @@ static void compare_side(struct mlctl_vin *in, const struct onnx_info *info, con
 				double want = cJSON_GetArrayItem(shp, (int)i)->valuedouble;
 
 				if (want >= 0 && v->dims[i] >= 0 && (int64_t)want != v->dims[i]) {
-					OBAD(in, "MLV164", "signature.%s '%.100s' has size %lld in "
+					OBAD(in, MLV164, "signature.%s '%.100s' has size %lld in "
 					     "dimension %zu but the model has %lld", side, v->name,
 					     (long long)want, i, (long long)v->dims[i]);
 					break;
@@ -736,25 +736,25 @@ void mlctl_vcheck_onnx(struct mlctl_vin *in)
 	const cJSON *sig = in->proj ? cJSON_GetObjectItemCaseSensitive(in->proj->manifest,
 									  "signature") : NULL;
 
-	mlctl_report_ran(in->rep, "MLV160", in->path);
-	mlctl_report_ran(in->rep, "MLV161", in->path);
+	mlctl_report_ran(in->rep, MLV160, in->path);
+	mlctl_report_ran(in->rep, MLV161, in->path);
 	if (mlctl_onnx_read(&info, in) < 0) {
-		OBAD(in, "MLV160", "is not a readable ONNX model: %s", info.error);
+		OBAD(in, MLV160, "is not a readable ONNX model: %s", info.error);
 		mlctl_onnx_release(&info);
 		return;
 	}
 	if (info.ir_version < 3 || info.ir_version > 12)
-		OBAD(in, "MLV161", "has ir_version %lld; ONNX runtimes read 3 to 12",
+		OBAD(in, MLV161, "has ir_version %lld; ONNX runtimes read 3 to 12",
 		     (long long)info.ir_version);
 	if (!info.nopsets)
-		OBAD(in, "MLV161", "imports no operator set (opset_import is empty)");
+		OBAD(in, MLV161, "imports no operator set (opset_import is empty)");
 	if (!info.has_graph)
-		OBAD(in, "MLV161", "has no graph");
+		OBAD(in, MLV161, "has no graph");
 	else if (!info.noutputs)
-		OBAD(in, "MLV161", "has a graph without outputs");
+		OBAD(in, MLV161, "has a graph without outputs");
 	check_externals(in, &info);
 	if (cJSON_IsObject(sig) && info.has_graph) {
-		mlctl_report_ran(in->rep, "MLV164", in->path);
+		mlctl_report_ran(in->rep, MLV164, in->path);
 		compare_side(in, &info, cJSON_GetObjectItemCaseSensitive(sig, "inputs"), "inputs",
 			     info.inputs, info.ninputs);
 		compare_side(in, &info, cJSON_GetObjectItemCaseSensitive(sig, "outputs"), "outputs",

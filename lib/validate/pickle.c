@@ -283,7 +283,7 @@ static void report_global(struct scan *sc, const char *module, const char *name,
 		/* array bytes read as opcodes: only a real import is worth a word */
 		if (verdict > 0 || !identifier_like(module) || !identifier_like(name))
 			return;
-		mlctl_report_add(sc->in->rep, verdict < 0 ? "MLV101" : "MLV102",
+		mlctl_report_add(sc->in->rep, verdict < 0 ? MLV101 : MLV102,
 				 verdict < 0 ? MLCTL_SEV_ERROR : MLCTL_SEV_WARNING, sc->in->path,
 				 "imports %s (%s) in bytes that joblib reads as array data but a "
 				 "plain pickle.load runs as code; do not load it: re-export the "
@@ -292,12 +292,12 @@ static void report_global(struct scan *sc, const char *module, const char *name,
 		return;
 	}
 	if (verdict < 0)
-		mlctl_report_add(sc->in->rep, "MLV101", MLCTL_SEV_ERROR, sc->in->path,
+		mlctl_report_add(sc->in->rep, MLV101, MLCTL_SEV_ERROR, sc->in->path,
 				 "imports %s (%s), which can run code when the file is loaded; do "
 				 "not load it: re-export the model with safetensors or ONNX",
 				 shown, how);
 	else if (verdict == 0)
-		mlctl_report_add(sc->in->rep, "MLV102", MLCTL_SEV_WARNING, sc->in->path,
+		mlctl_report_add(sc->in->rep, MLV102, MLCTL_SEV_WARNING, sc->in->path,
 				 "imports %s, which is not on the list of known-safe globals; check "
 				 "that it is yours and harmless",
 				 shown);
@@ -458,7 +458,7 @@ static int malformed(struct scan *sc, const char *why)
 {
 	if (sc->shadow)
 		return -1; /* array bytes that are not opcodes: what they should be */
-	mlctl_report_add(sc->in->rep, "MLV100", MLCTL_SEV_ERROR, sc->in->path,
+	mlctl_report_add(sc->in->rep, MLV100, MLCTL_SEV_ERROR, sc->in->path,
 			 "pickle stream is malformed at byte %llu (%s); the file is damaged or "
 			 "crafted",
 			 (unsigned long long)sc->in->pos, why);
@@ -906,7 +906,7 @@ static int do_stack_global(struct scan *sc)
 	name = &sc->stack[sc->n - 1];
 	if (mod->kind != V_STR || name->kind != V_STR) {
 		if (!sc->shadow)
-			mlctl_report_add(sc->in->rep, "MLV103", MLCTL_SEV_ERROR, sc->in->path,
+			mlctl_report_add(sc->in->rep, MLV103, MLCTL_SEV_ERROR, sc->in->path,
 					 "imports a global whose name is not a plain string "
 					 "(computed or hidden at byte %llu); refuse to load it",
 					 (unsigned long long)sc->in->pos);
@@ -959,7 +959,7 @@ static int array_finding(struct scan *sc, const char *what, long long a, long lo
 	char msg[300];
 
 	snprintf(msg, sizeof(msg), what, a, b);
-	mlctl_report_add(sc->in->rep, "MLV109", MLCTL_SEV_ERROR, sc->in->path,
+	mlctl_report_add(sc->in->rep, MLV109, MLCTL_SEV_ERROR, sc->in->path,
 			 "%s; joblib never writes that, so the rest of the file is not scanned: "
 			 "do not load it",
 			 msg);
@@ -1228,7 +1228,7 @@ static int step(struct scan *sc, int op)
 		if (rd_uint(sc, k, &v))
 			return -1;
 		if (!sc->shadow)
-			mlctl_report_add(sc->in->rep, "MLV104", MLCTL_SEV_WARNING, sc->in->path,
+			mlctl_report_add(sc->in->rep, MLV104, MLCTL_SEV_WARNING, sc->in->path,
 					 "imports a global through copyreg extension code %llu, "
 					 "which cannot be checked; check where the file comes from",
 					 (unsigned long long)v);
@@ -1294,11 +1294,11 @@ void mlctl_vcheck_pickle(struct mlctl_vin *in)
 	memset(&sc, 0, sizeof(sc));
 	sc.in = in;
 	sc.joblib = !in->plain;
-	mlctl_report_ran(in->rep, "MLV100", in->path);
-	mlctl_report_ran(in->rep, "MLV101", in->path);
-	mlctl_report_ran(in->rep, "MLV102", in->path);
+	mlctl_report_ran(in->rep, MLV100, in->path);
+	mlctl_report_ran(in->rep, MLV101, in->path);
+	mlctl_report_ran(in->rep, MLV102, in->path);
 	if (sc.joblib)
-		mlctl_report_ran(in->rep, "MLV109", in->path);
+		mlctl_report_ran(in->rep, MLV109, in->path);
 	scan_stream(&sc);
 	scan_release(&sc);
 }

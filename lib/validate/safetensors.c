@@ -94,7 +94,7 @@ static int check_tensor(struct mlctl_vin *in, const cJSON *t, struct span *sp)
 
 	if (!cJSON_IsObject(t) || !cJSON_IsString(dtype) || !cJSON_IsArray(shape) ||
 	    !cJSON_IsArray(offs) || cJSON_GetArraySize(offs) != 2) {
-		BAD("MLV111", "tensor '%.200s' needs dtype, shape and data_offsets [begin, end]",
+		BAD(MLV111, "tensor '%.200s' needs dtype, shape and data_offsets [begin, end]",
 		    t->string);
 		return -1;
 	}
@@ -102,34 +102,34 @@ static int check_tensor(struct mlctl_vin *in, const cJSON *t, struct span *sp)
 		if (!strcmp(dtype->valuestring, dtypes[i].name))
 			bits = dtypes[i].bits;
 	if (!bits) {
-		BAD("MLV111", "tensor '%.200s' has unknown dtype '%.40s'", t->string,
+		BAD(MLV111, "tensor '%.200s' has unknown dtype '%.40s'", t->string,
 		    dtype->valuestring);
 		return -1;
 	}
 	cJSON_ArrayForEach(d, shape) {
 		if (as_u64(d, &dim) < 0) {
-			BAD("MLV111", "tensor '%.200s' has a shape that is not a list of sizes",
+			BAD(MLV111, "tensor '%.200s' has a shape that is not a list of sizes",
 			    t->string);
 			return -1;
 		}
 		if (__builtin_mul_overflow(nelem, dim, &nelem)) {
-			BAD("MLV111", "tensor '%.200s' has a shape whose size overflows", t->string);
+			BAD(MLV111, "tensor '%.200s' has a shape whose size overflows", t->string);
 			return -1;
 		}
 	}
 	if (as_u64(cJSON_GetArrayItem(offs, 0), &sp->begin) < 0 ||
 	    as_u64(cJSON_GetArrayItem(offs, 1), &sp->end) < 0 || sp->end < sp->begin) {
-		BAD("MLV111", "tensor '%.200s' has data_offsets that are not [begin, end] with "
+		BAD(MLV111, "tensor '%.200s' has data_offsets that are not [begin, end] with "
 		    "begin <= end", t->string);
 		return -1;
 	}
 	if (__builtin_mul_overflow(nelem, (uint64_t)bits, &nbits)) {
-		BAD("MLV111", "tensor '%.200s' has a shape whose size overflows", t->string);
+		BAD(MLV111, "tensor '%.200s' has a shape whose size overflows", t->string);
 		return -1;
 	}
 	nbytes = (nbits + 7) / 8;
 	if (nbytes != sp->end - sp->begin) {
-		BAD("MLV111", "tensor '%.200s' is %s%s with %llu bytes of data, but its offsets "
+		BAD(MLV111, "tensor '%.200s' is %s%s with %llu bytes of data, but its offsets "
 		    "span %llu", t->string, dtype->valuestring, "", (unsigned long long)nbytes,
 		    (unsigned long long)(sp->end - sp->begin));
 		return -1;
@@ -149,33 +149,33 @@ void mlctl_vcheck_safetensors(struct mlctl_vin *in)
 	size_t n = 0, i, at = 0, line, nkeys;
 	int bad = 0;
 
-	mlctl_report_ran(in->rep, "MLV110", in->path);
-	mlctl_report_ran(in->rep, "MLV111", in->path);
-	mlctl_report_ran(in->rep, "MLV113", in->path);
+	mlctl_report_ran(in->rep, MLV110, in->path);
+	mlctl_report_ran(in->rep, MLV111, in->path);
+	mlctl_report_ran(in->rep, MLV113, in->path);
 	if (mlctl_vin_exact(in, lenbuf, 8) < 0) {
-		BAD("MLV110", "file is shorter than the 8-byte header length");
+		BAD(MLV110, "file is shorter than the 8-byte header length");
 		return;
 	}
 	hlen = mlctl_le64(lenbuf);
 	if (hlen > HEADER_CAP) {
-		BAD("MLV110", "header length %llu is over the 100000000-byte limit; the file is "
+		BAD(MLV110, "header length %llu is over the 100000000-byte limit; the file is "
 		    "damaged or crafted", (unsigned long long)hlen);
 		return;
 	}
 	if (hlen + 8 > in->size) {
-		BAD("MLV110", "header length %llu runs past the end of the %llu-byte file",
+		BAD(MLV110, "header length %llu runs past the end of the %llu-byte file",
 		    (unsigned long long)hlen, (unsigned long long)in->size);
 		return;
 	}
 	text = mlctl_malloc((size_t)hlen + 1);
 	if (mlctl_vin_exact(in, text, (size_t)hlen) < 0) {
-		BAD("MLV110", "file ends inside its header");
+		BAD(MLV110, "file ends inside its header");
 		goto done;
 	}
 	text[hlen] = '\0';
 	root = mlctl_json_parse_located(text, (size_t)hlen, &line);
 	if (!cJSON_IsObject(root)) {
-		BAD("MLV110", "header is not a JSON object (near byte %llu); the file is damaged",
+		BAD(MLV110, "header is not a JSON object (near byte %llu); the file is damaged",
 		    (unsigned long long)(8 + (root ? 0 : line)));
 		goto done;
 	}
@@ -187,21 +187,21 @@ void mlctl_vcheck_safetensors(struct mlctl_vin *in)
 			goto done; /* the caller sees the signal and fails */
 		/* once per repeated name (at its second key), however often it repeats */
 		if (earlier[at] == 1)
-			BAD("MLV110", "header names tensor '%.200s' twice", t->string);
+			BAD(MLV110, "header names tensor '%.200s' twice", t->string);
 		if (earlier[at] > 0)
 			bad = 1;
 		if (!strcmp(t->string, "__metadata__")) {
 			const cJSON *m;
 
-			mlctl_report_ran(in->rep, "MLV112", in->path);
+			mlctl_report_ran(in->rep, MLV112, in->path);
 			if (!cJSON_IsObject(t)) {
-				mlctl_report_add(in->rep, "MLV112", MLCTL_SEV_ERROR, in->path,
+				mlctl_report_add(in->rep, MLV112, MLCTL_SEV_ERROR, in->path,
 						 "__metadata__ must be an object of strings");
 				bad = 1;
 				continue;
 			}
 			cJSON_ArrayForEach(m, t) if (!cJSON_IsString(m)) {
-				mlctl_report_add(in->rep, "MLV112", MLCTL_SEV_ERROR, in->path,
+				mlctl_report_add(in->rep, MLV112, MLCTL_SEV_ERROR, in->path,
 						 "__metadata__ '%.200s' is not a string", m->string);
 				bad = 1;
 			}
@@ -217,7 +217,7 @@ void mlctl_vcheck_safetensors(struct mlctl_vin *in)
 	qsort(spans, n, sizeof(*spans), span_cmp);
 	for (i = 0; i < n; i++) {
 		if (spans[i].begin != end) {
-			BAD("MLV111", "tensor '%.200s' starts at byte %llu of the data but the "
+			BAD(MLV111, "tensor '%.200s' starts at byte %llu of the data but the "
 			    "previous one ends at %llu (%s)", spans[i].name,
 			    (unsigned long long)spans[i].begin, (unsigned long long)end,
 			    spans[i].begin > end ? "a gap" : "an overlap");
@@ -226,7 +226,7 @@ void mlctl_vcheck_safetensors(struct mlctl_vin *in)
 		end = spans[i].end;
 	}
 	if (end + 8 + hlen != in->size)
-		mlctl_report_add(in->rep, "MLV113", MLCTL_SEV_ERROR, in->path,
+		mlctl_report_add(in->rep, MLV113, MLCTL_SEV_ERROR, in->path,
 				 "data ends at byte %llu but the file has %llu bytes (%s)",
 				 (unsigned long long)(end + 8 + hlen),
 				 (unsigned long long)in->size,

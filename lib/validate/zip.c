@@ -95,7 +95,7 @@ static int spool(struct zip *z)
 			unlink(path);
 	}
 	if (fd < 0) {
-		mlctl_report_add(z->in->rep, "MLV106", MLCTL_SEV_ERROR, z->in->path,
+		mlctl_report_add(z->in->rep, MLV106, MLCTL_SEV_ERROR, z->in->path,
 				 "cannot make a temporary copy to read the zip directory in '%s': %s; "
 				 "set TMPDIR to a writable folder",
 				 dir, strerror(errno));
@@ -106,7 +106,7 @@ static int spool(struct zip *z)
 	buf = mlctl_malloc(MLCTL_IO_CHUNK);
 	while ((n = mlctl_vin_read(z->in, buf, MLCTL_IO_CHUNK)) > 0) {
 		if (mlctl_write_all(fd, buf, n) < 0) {
-			mlctl_report_add(z->in->rep, "MLV106", MLCTL_SEV_ERROR, z->in->path,
+			mlctl_report_add(z->in->rep, MLV106, MLCTL_SEV_ERROR, z->in->path,
 					 "cannot make a temporary copy in '%s': %s; free some space "
 					 "or set TMPDIR",
 					 dir, strerror(errno));
@@ -132,13 +132,13 @@ static int finding(struct zip *z, int hostile, const char *fmt, va_list ap)
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (hostile)
-		mlctl_report_add(z->in->rep, "MLV107", MLCTL_SEV_ERROR, z->in->path,
+		mlctl_report_add(z->in->rep, MLV107, MLCTL_SEV_ERROR, z->in->path,
 				 "zip archive can be read two ways (%s), so a loader may see other "
 				 "members than a scanner; do not load it: rebuild it with the "
 				 "library that made it",
 				 msg);
 	else
-		mlctl_report_add(z->in->rep, "MLV106", MLCTL_SEV_ERROR, z->in->path,
+		mlctl_report_add(z->in->rep, MLV106, MLCTL_SEV_ERROR, z->in->path,
 				 "cannot read it as a zip archive: %s", msg);
 	return -1;
 }
@@ -626,13 +626,13 @@ static void member_close(struct member *m, struct mlctl_vin *sub, int drain)
 			;
 		free(tmp);
 		if (!m->bad && (m->out != m->e->usize || m->crc != m->e->crc))
-			mlctl_report_add(m->z->in->rep, "MLV106", MLCTL_SEV_ERROR, m->z->in->path,
+			mlctl_report_add(m->z->in->rep, MLV106, MLCTL_SEV_ERROR, m->z->in->path,
 					 "member '%s' is damaged: its %s does not match the zip "
 					 "directory",
 					 nm, m->out != m->e->usize ? "size" : "CRC-32");
 	}
 	if (m->bad)
-		mlctl_report_add(m->z->in->rep, "MLV106", MLCTL_SEV_ERROR, m->z->in->path,
+		mlctl_report_add(m->z->in->rep, MLV106, MLCTL_SEV_ERROR, m->z->in->path,
 				 "member '%s' cannot be read: its compressed data is damaged", nm);
 	if (m->zinit)
 		inflateEnd(&m->zs);
@@ -657,7 +657,7 @@ static void find_lambdas(struct mlctl_vin *in, const cJSON *j, const char *entry
 		const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(j, "config");
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(cfg, "name");
 
-		mlctl_report_add(in->rep, "MLV130", MLCTL_SEV_ERROR, in->path,
+		mlctl_report_add(in->rep, MLV130, MLCTL_SEV_ERROR, in->path,
 				 "%s has a Lambda layer%s%.100s%s, whose Python code runs when the "
 				 "model loads; replace it with a registered custom layer",
 				 entry, cJSON_IsString(name) ? " '" : "",
@@ -675,7 +675,7 @@ static void keras_config(struct mlctl_vin *in, struct mlctl_vin *sub)
 	cJSON *j;
 
 	if (sub->size > CONFIG_CAP) {
-		mlctl_report_add(in->rep, "MLV131", MLCTL_SEV_ERROR, in->path,
+		mlctl_report_add(in->rep, MLV131, MLCTL_SEV_ERROR, in->path,
 				 "config.json is larger than 64 MiB");
 		return;
 	}
@@ -684,7 +684,7 @@ static void keras_config(struct mlctl_vin *in, struct mlctl_vin *sub)
 	text.buf[text.len] = '\0';
 	j = mlctl_json_parse_located(text.buf, text.len, &line);
 	if (!j)
-		mlctl_report_add(in->rep, "MLV131", MLCTL_SEV_ERROR, in->path,
+		mlctl_report_add(in->rep, MLV131, MLCTL_SEV_ERROR, in->path,
 				 "config.json is not valid JSON (near line %zu)", line);
 	find_lambdas(in, j, "config.json", 0);
 	cJSON_Delete(j);
@@ -730,7 +730,7 @@ static void check_members(struct zip *z, const char *kind)
 		mlctl_escape(nm, sizeof(nm), e->name);
 		if (e->flags & 1) {
 			/* a member only its content could make a model is a warning, not an error */
-			mlctl_report_add(in->rep, "MLV106",
+			mlctl_report_add(in->rep, MLV106,
 					 what == 4 ? MLCTL_SEV_WARNING : MLCTL_SEV_ERROR, in->path,
 					 "member '%s' is encrypted, so it cannot be checked; store it "
 					 "unencrypted",
@@ -738,7 +738,7 @@ static void check_members(struct zip *z, const char *kind)
 			continue;
 		}
 		if (e->method != 0 && e->method != 8) {
-			mlctl_report_add(in->rep, "MLV106",
+			mlctl_report_add(in->rep, MLV106,
 					 what == 4 ? MLCTL_SEV_WARNING : MLCTL_SEV_ERROR, in->path,
 					 "member '%s' uses compression method %u, which mlctl cannot "
 					 "read, so it cannot be checked; save it stored or deflated",
@@ -773,11 +773,11 @@ static void check_members(struct zip *z, const char *kind)
 		free(sub_path);
 	}
 	if (!found && !strcmp(kind, "torch"))
-		mlctl_report_add(in->rep, "MLV105", MLCTL_SEV_ERROR, in->path,
+		mlctl_report_add(in->rep, MLV105, MLCTL_SEV_ERROR, in->path,
 				 "is a zip but holds no data.pkl, so it is not a PyTorch checkpoint; "
 				 "rename or replace it");
 	else if (!found && !strcmp(kind, "keras"))
-		mlctl_report_add(in->rep, "MLV131", MLCTL_SEV_ERROR, in->path,
+		mlctl_report_add(in->rep, MLV131, MLCTL_SEV_ERROR, in->path,
 				 "is a .keras archive without config.json");
 }
 
@@ -790,16 +790,16 @@ void mlctl_vcheck_zip(struct mlctl_vin *in, const char *kind)
 	memset(&z, 0, sizeof(z));
 	z.in = in;
 	z.spool_fd = -1;
-	mlctl_report_ran(in->rep, "MLV106", in->path);
-	mlctl_report_ran(in->rep, "MLV107", in->path);
+	mlctl_report_ran(in->rep, MLV106, in->path);
+	mlctl_report_ran(in->rep, MLV107, in->path);
 	if (!strcmp(kind, "torch"))
-		mlctl_report_ran(in->rep, "MLV105", in->path);
+		mlctl_report_ran(in->rep, MLV105, in->path);
 	if (!strcmp(kind, "keras")) {
-		mlctl_report_ran(in->rep, "MLV130", in->path);
-		mlctl_report_ran(in->rep, "MLV131", in->path);
+		mlctl_report_ran(in->rep, MLV130, in->path);
+		mlctl_report_ran(in->rep, MLV131, in->path);
 	}
 	if (in->depth > 2) {
-		mlctl_report_add(in->rep, "MLV106", MLCTL_SEV_ERROR, in->path,
+		mlctl_report_add(in->rep, MLV106, MLCTL_SEV_ERROR, in->path,
 				 "cannot read it as a zip archive: nested too deep");
 		return;
 	}

@@ -7,6 +7,7 @@
 #include "hashpipe.h"
 #include "smoke.h"
 #include "manifest.h"
+#include "report.h"
 #include "unit.h"
 
 static int cmp(const char *a, const char *b)
@@ -353,13 +354,13 @@ struct collected {
 	int n;
 };
 
-static void collect(void *ctx, const char *id, int severity, const char *msg)
+static void collect(void *ctx, enum mlctl_check check, int severity, const char *msg)
 {
 	struct collected *c = ctx;
 
 	(void)msg;
 	if (c->n < 32) {
-		snprintf(c->ids[c->n], 8, "%s", id);
+		snprintf(c->ids[c->n], 8, "%s", mlctl_check_info(check)->id);
 		c->sev[c->n++] = severity;
 	}
 }
