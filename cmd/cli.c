@@ -76,6 +76,18 @@ static int apply_global(struct cli *cli, const struct cli_opt *o, const char *va
 	return 0;
 }
 
+int cli_global_takes_value(const char *a)
+{
+	const struct cli_opt *o = NULL;
+	int idx;
+
+	if (a[0] == '-' && a[1] == '-' && !strchr(a, '='))
+		o = find_opt(cli_global_opts, a + 2, strlen(a + 2), 0, &idx);
+	else if (a[0] == '-' && a[1] && a[1] != '-' && !a[2])
+		o = find_opt(cli_global_opts, NULL, 0, a[1], &idx);
+	return o && o->arg;
+}
+
 int cli_json_requested(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	const struct cli_opt *own = cmd ? cmd->opts : NULL, *o;

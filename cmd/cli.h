@@ -57,6 +57,8 @@ extern const struct cli_opt cli_global_opts[];
  * printing --help (the caller returns 0).
  */
 int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv);
+/* 1 when a ("--registry", say) is a global option whose value is the next argument. */
+int cli_global_takes_value(const char *a);
 /*
  * 1 when --json is anywhere among the options of argv (argv[0] is mlctl),
  * read with cmd's options (NULL: the global ones only) so that an option's

@@ -16,11 +16,6 @@ const struct cli_cmd *const cli_commands[] = {
 	&cli_cmd_help, NULL,
 };
 
-static int takes_value(const char *a)
-{
-	return !strcmp(a, "--registry") || !strcmp(a, "--color");
-}
-
 int main(int argc, char **argv)
 {
 	struct cli cli;
@@ -39,7 +34,7 @@ int main(int argc, char **argv)
 		version = !strcmp(argv[i], "--version");
 		if (argv[i][0] != '-')
 			cmd_at = i;
-		else if (takes_value(argv[i]) && ++i == argc)
+		else if (cli_global_takes_value(argv[i]) && ++i == argc)
 			missing = argv[i - 1];
 	}
 	for (i = 0; cmd_at > 0 && cli_commands[i]; i++)

@@ -1,11 +1,8 @@
 /*
- * test_manifest.c - semver, references, names, canonical JSON, paths and
- * manifest checks.
+ * test_manifest.c - semver, references, names, the manifest parser and its checks, SPDX licences.
  */
 #include <stdlib.h>
 
-#include "hashpipe.h"
-#include "smoke.h"
 #include "manifest.h"
 #include "report.h"
 #include "unit.h"
@@ -157,70 +154,6 @@ void test_names(void)
 	CHECK(!mlctl_name_is_valid(n129));
 }
 
-void test_json(void)
-{
-	cJSON *a = cJSON_Parse("{ \"b\": [3, {\"z\": 1, \"a\": \"x\"}], \"a\": 1.5, \"c\": null }");
-	cJSON *b = cJSON_Parse("{\"c\":null,\"a\":1.5,\"b\":[3,{\"a\":\"x\",\"z\":1}]}");
-	cJSON *u = cJSON_Parse("{\"k\":\"caf\\u00e9 \\\"q\\\"\\n\",\"n\":4294967296}");
-	char *ca = mlctl_json_canonical(a), *cb = mlctl_json_canonical(b);
-	char *cu = mlctl_json_canonical(u);
-
-	CHECK_STR(ca, "{\"a\":1.5,\"b\":[3,{\"a\":\"x\",\"z\":1}],\"c\":null}");
-	CHECK_STR(ca, cb);
-	CHECK_STR(cu, "{\"k\":\"caf\xc3\xa9 \\\"q\\\"\\n\",\"n\":4294967296}");
-	free(ca);
-	free(cb);
-	free(cu);
-	cJSON_Delete(a);
-	cJSON_Delete(b);
-	cJSON_Delete(u);
-}
-
-void test_paths(void)
-{
-	CHECK(mlctl_path_is_safe("model.pkl"));
-	CHECK(mlctl_path_is_safe("a/b/c.bin"));
-	CHECK(mlctl_path_is_safe("..hidden/x"));
-	CHECK(mlctl_path_is_safe("a/...b"));
-	CHECK(!mlctl_path_is_safe(""));
-	CHECK(!mlctl_path_is_safe("/etc/passwd"));
-	CHECK(!mlctl_path_is_safe(".."));
-	CHECK(!mlctl_path_is_safe("../x"));
-	CHECK(!mlctl_path_is_safe("a/../../x"));
-	CHECK(!mlctl_path_is_safe("a/.."));
-	CHECK(!mlctl_path_is_safe("./a"));
-	CHECK(!mlctl_path_is_safe("a//b"));
-	CHECK(!mlctl_path_is_safe("a/"));
-	CHECK(!mlctl_path_is_safe("a\\..\\b"));
-	CHECK(!mlctl_path_is_safe("a\nb"));
-	/* names are UTF-8: any script, but no stray bytes */
-	CHECK(mlctl_path_is_safe("donn\xc3\xa9" "es/\xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80.bin"));
-	CHECK(mlctl_path_is_safe("cafe\xcc\x81.txt"));
-	CHECK(!mlctl_path_is_safe("caf\xe9.txt"));
-	CHECK(!mlctl_path_is_safe("\xc0\xae\xc0\xae/x")); /* an overlong "..", as old decoders read it */
-	CHECK(!mlctl_path_is_safe("a\xed\xa0\x80")); /* a surrogate */
-	CHECK(!mlctl_path_is_safe("a\xf0\x9f\x98")); /* cut short */
-	CHECK(mlctl_utf8_check("ab\xc3\xa9\xff\xc3\xa9", 7) == 4);
-}
-
-void test_escape(void)
-{
-	char q[64], small[12];
-
-	CHECK_STR(mlctl_escape(q, sizeof(q), "donn\xc3\xa9" "es/\xe6\x97\xa5 x.bin"),
-		  "donn\xc3\xa9" "es/\xe6\x97\xa5 x.bin");
-	CHECK_STR(mlctl_escape(q, sizeof(q), "caf\xe9.txt"), "caf\\xe9.txt");
-	CHECK_STR(mlctl_escape(q, sizeof(q), "a\x1b[31mred\n"), "a\\x1b[31mred\\x0a");
-	CHECK_STR(mlctl_escape(q, sizeof(q), "a\\b"), "a\\\\b");
-	/* a C1 control and a right-to-left override: shown, not obeyed */
-	CHECK_STR(mlctl_escape(q, sizeof(q), "x\xc2\x9b" "2J\xe2\x80\xae" "exe.txt"),
-		  "x\\u009b2J\\u202eexe.txt");
-	/* cut to fit, never inside a sequence */
-	CHECK_STR(mlctl_escape(small, sizeof(small), "\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5"),
-		  "\xe6\x97\xa5\xe6\x97\xa5...");
-	CHECK_STR(mlctl_escape(q, sizeof(q), ""), "");
-}
-
 static int parse(struct mlctl_manifest *m, const char *text, int with_files)
 {
 	return mlctl_manifest_parse(m, text, strlen(text), "mlctl.json", with_files, NULL,
@@ -293,43 +226,6 @@ void test_manifest(void)
 	mlctl_manifest_release(&m);
 }
 
-void test_hash(void)
-{
-	char hex[65];
-
-	mlctl_sha256_hex(hex, "abc", 3);
-	CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-	mlctl_sha256_hex(hex, "", 0);
-	CHECK_STR(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-	CHECK(mlctl_is_sha256_hex(hex));
-	CHECK(!mlctl_is_sha256_hex("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"));
-}
-
-void test_hashpipe(void)
-{
-	size_t n = 5 * MLCTL_IO_CHUNK + 12345, off = 0, i;
-	unsigned char *data = malloc(n);
-	struct mlctl_hashpipe *hp = mlctl_hashpipe_new();
-	char want[65], got[65];
-
-	for (i = 0; i < n; i++)
-		data[i] = (unsigned char)(i * 2654435761u >> 13);
-	mlctl_sha256_hex(want, data, n);
-	while (off < n) {
-		size_t cap, k;
-		char *slot = mlctl_hashpipe_slot(hp, &cap);
-
-		k = n - off < cap ? n - off : cap;
-		memcpy(slot, data + off, k);
-		mlctl_hashpipe_push(hp, k);
-		off += k;
-	}
-	mlctl_hashpipe_finish(hp, got);
-	CHECK_STR(got, want);
-	mlctl_hashpipe_free(hp);
-	free(data);
-}
-
 void test_spdx(void)
 {
 	static const char *const good[] = { "MIT", "Apache-2.0", "apache-2.0", "GPL-2.0+",
@@ -388,69 +284,4 @@ void test_manifest_check(void)
 		       "MLV009:0 MLV011:0 MLV010:0");
 	CHECK(errors == 8);
 	cJSON_Delete(j);
-}
-
-void test_smoke_compare(void)
-{
-	cJSON *want = cJSON_Parse("{\"label\": [0, 2], \"probs\": [[0.9, 0.1]]}");
-	cJSON *same = cJSON_Parse("{\"label\": [0, 2], \"probs\": [[0.9004, 0.1]], \"extra\": 1}");
-	cJSON *off = cJSON_Parse("{\"label\": [0, 2], \"probs\": [[0.9, 0.41]]}");
-	cJSON *shorter = cJSON_Parse("{\"label\": [0], \"probs\": [[0.9, 0.1]]}");
-	cJSON *missing = cJSON_Parse("{\"label\": [0, 2]}");
-	struct mlctl_buf d = MLCTL_BUF_INIT;
-	double v[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
-
-	CHECK(mlctl_json_close(same, want, 0.001, 0, "output", &d));
-	CHECK(!mlctl_json_close(same, want, 0.0001, 0, "output", &d));
-	mlctl_buf_reset(&d);
-	CHECK(!mlctl_json_close(off, want, 0.001, 0, "output", &d));
-	CHECK_STR(d.buf, "output.probs[0][1]: got 0.41, want 0.1 ± 0.001");
-	mlctl_buf_reset(&d);
-	CHECK(mlctl_json_close(off, want, 0, 4, "output", &d)); /* rel: 0.1 * 4 covers it */
-	CHECK(!mlctl_json_close(shorter, want, 1, 0, "output", &d));
-	CHECK_STR(d.buf, "output.label: got 1 elements, want 2");
-	mlctl_buf_reset(&d);
-	CHECK(!mlctl_json_close(missing, want, 1, 0, "output", &d));
-	CHECK_STR(d.buf, "output.probs: missing");
-	CHECK(mlctl_percentile(v, 10, 50) == 5.5);
-	CHECK(mlctl_percentile(v, 10, 100) == 10);
-	CHECK(mlctl_percentile(v, 10, 0) == 1);
-	CHECK(mlctl_percentile(v, 1, 95) == 1);
-	mlctl_buf_release(&d);
-	cJSON_Delete(want);
-	cJSON_Delete(same);
-	cJSON_Delete(off);
-	cJSON_Delete(shorter);
-	cJSON_Delete(missing);
-}
-
-/* The numbers --update-expect writes: whole, or the shortest that reads back the same. */
-void test_json_number(void)
-{
-	static const struct {
-		double d;
-		const char *want;
-	} t[] = {
-		{ 0.1, "0.1" },
-		{ 0.1 + 0.2, "0.30000000000000004" },
-		{ 100, "100" },
-		{ 1e6, "1000000" },
-		{ -3, "-3" },
-		{ 1e20, "1e+20" },
-		{ -0.5, "-0.5" },
-		{ 2.5e-7, "2.5e-07" },
-		{ 1.0 / 3, "0.3333333333333333" },
-		{ 123456789.12345679, "123456789.12345679" },
-		{ 5e-324, "5e-324" },
-	};
-	struct mlctl_buf b = MLCTL_BUF_INIT;
-	size_t i;
-
-	for (i = 0; i < MLCTL_ARRAY_SIZE(t); i++) {
-		mlctl_buf_reset(&b);
-		mlctl_json_number(&b, t[i].d);
-		CHECK_STR(b.buf, t[i].want);
-		CHECK(strtod(b.buf, NULL) == t[i].d);
-	}
-	mlctl_buf_release(&b);
 }
