@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+
 #include "banned.h"
 
 /* models/NAME/aliases.json after this move: every alias of the model and its target. */

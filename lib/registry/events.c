@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+
 #include "banned.h"
 
 /* An event's integer field: 0 when absent; -1 when not a finite number in int64's range. */

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include "banned.h"
 
 int mlctl_registry_locate(char **out, const char *flag, struct mlctl_err *err)

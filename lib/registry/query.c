@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+
 #include "banned.h"
 
 void mlctl_version_info_release(struct mlctl_version_info *v)

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+
 #include "banned.h"
 
 int mlctl_registry_record(struct mlctl_registry *r, const struct mlctl_version_info *v,

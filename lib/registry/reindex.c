@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include "banned.h"
 
 struct first_bad {

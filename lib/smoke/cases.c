@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+
 #include "banned.h"
 
 void smk_free_cases(struct tcase *c, size_t n)

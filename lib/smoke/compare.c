@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include "banned.h"
 
 int smk_dbl_cmp(const void *a, const void *b)

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include "banned.h"
 
 static const char *const inherited_env[] = { "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE",

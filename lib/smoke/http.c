@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+
 #include "banned.h"
 
 /* RFC 6901: "" is the whole document, "/a/0/b~1c" walks into it. */

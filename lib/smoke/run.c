@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include "banned.h"
 
 static void fail_case(struct mlctl_smoke_case *c, const char *fmt, ...)
