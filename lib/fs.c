@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <signal.h>
-#include <openssl/evp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 

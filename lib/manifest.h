@@ -1,7 +1,7 @@
 /*
  * manifest.h - the model manifest (mlctl.json, schema mlctl/v1), its files
  * index, canonical JSON and digest, model names, semantic versions and
- * references (DESIGN.md §2, §3, §7).
+ * references (docs/design.md §1, §2; docs/manifest.md).
  */
 #ifndef MLCTL_MANIFEST_H
 #define MLCTL_MANIFEST_H
@@ -21,7 +21,7 @@
 
 /*
  * 1 when name is `[a-z0-9]([a-z0-9_-]*[a-z0-9])?`, optionally `ns/name`,
- * <= 128 chars (DESIGN §3, GTO's grammar: no dots): the rule for new names.
+ * <= 128 chars (docs/design.md §2, GTO's grammar: no dots): the rule for new names.
  */
 int mlctl_name_is_valid(const char *name);
 /*

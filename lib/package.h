@@ -1,5 +1,5 @@
 /*
- * package.h - model projects on disk and .mlpkg packages (DESIGN.md §2).
+ * package.h - model projects on disk and .mlpkg packages (docs/design.md §1).
  *
  * A package is a deterministic tar (pax, restricted to what ustar cannot
  * say): mlctl.json first, in canonical form with its files index, then

@@ -1,5 +1,5 @@
 /*
- * registry.h - the embedded registry (DESIGN.md §4): SQLite index, git
+ * registry.h - the embedded registry (docs/design.md §3-§5): SQLite index, git
  * history and blob store under one folder, kept in step.
  *
  * Writers serialise on SQLite's write lock (BEGIN IMMEDIATE with a busy

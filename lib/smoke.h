@@ -1,6 +1,6 @@
 /*
  * smoke.h - run a model the way a deployment would and check it on known
- * cases (docs/design.md, "Smoke tests"). Two runtimes: exec (the model's
+ * cases (docs/design.md §7). Two runtimes: exec (the model's
  * command speaks JSON lines on stdin and stdout) and http (a server started
  * on a free port, or one already running, asked with POST). Case checks,
  * latency and memory budgets, timeouts, every process the model starts

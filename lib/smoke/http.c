@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <curl/curl.h>
 
 #include "banned.h"
 
@@ -157,7 +158,7 @@ enum answer smk_ask_http(struct run *rn, const cJSON *input, cJSON **answer, dou
 }
 
 /* A free TCP port on the loopback interface. */
-int smk_free_port(void)
+static int free_port(void)
 {
 	struct sockaddr_in a;
 	socklen_t len = sizeof(a);
@@ -211,4 +212,47 @@ done:
 	mlctl_buf_release(&body);
 	free(url);
 	return rc;
+}
+
+/* The http runtime's client: the base url (a free port when mlctl starts the server). */
+int smk_http_setup(struct run *rn, const cJSON *smoke, char portbuf[16], struct mlctl_err *err)
+{
+	const cJSON *ptr = cJSON_GetObjectItemCaseSensitive(smoke, "output");
+	const cJSON *endpoint = cJSON_GetObjectItemCaseSensitive(smoke, "endpoint");
+	const cJSON *url = cJSON_GetObjectItemCaseSensitive(smoke, "url");
+
+	if (cJSON_GetObjectItemCaseSensitive(smoke, "command")) {
+		int port = free_port();
+
+		if (port < 0)
+			return mlctl_err_errno(err, MLCTL_EIO, "cannot find a free port on 127.0.0.1");
+		snprintf(portbuf, 16, "%d", port);
+		rn->base = mlctl_aprintf("http://127.0.0.1:%s", portbuf);
+	} else {
+		rn->base = mlctl_strdup(url->valuestring);
+		while (*rn->base && rn->base[strlen(rn->base) - 1] == '/')
+			rn->base[strlen(rn->base) - 1] = '\0';
+	}
+	rn->endpoint_url = mlctl_aprintf("%s%s", rn->base,
+					 cJSON_IsString(endpoint) ? endpoint->valuestring : "/");
+	rn->pointer = cJSON_IsString(ptr) ? ptr->valuestring : "";
+	rn->request = cJSON_GetObjectItemCaseSensitive(smoke, "request");
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rn->curl = curl_easy_init();
+	rn->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	curl_easy_setopt(rn->curl, CURLOPT_HTTPHEADER, rn->headers);
+	curl_easy_setopt(rn->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(rn->curl, CURLOPT_USERAGENT, "mlctl-smoke");
+	return 0;
+}
+
+void smk_http_release(struct run *rn)
+{
+	if (rn->curl) {
+		curl_easy_cleanup(rn->curl);
+		curl_global_cleanup();
+	}
+	curl_slist_free_all(rn->headers);
+	rn->curl = NULL;
+	rn->headers = NULL;
 }

@@ -4,8 +4,6 @@
 #ifndef MLCTL_SMOKE_INTERNAL_H
 #define MLCTL_SMOKE_INTERNAL_H
 
-#include <curl/curl.h>
-
 #include "smoke.h"
 #include "smoke/proc.h"
 
@@ -35,7 +33,8 @@ struct run {
 	struct proc pr;
 	const cJSON *manifest;
 	/* http runtime */
-	CURL *curl;
+	void *curl;            /* the CURL handle (http.c), or NULL */
+	struct curl_slist *headers;
 	char *base;            /* http://127.0.0.1:PORT, or the manifest's url */
 	char *endpoint_url;
 	const cJSON *request;  /* body template; "{{input}}" strings become the input */
@@ -68,7 +67,9 @@ enum answer smk_ask_exec(struct run *rn, const cJSON *input, cJSON **answer, dou
 /* http.c */
 enum answer smk_ask_http(struct run *rn, const cJSON *input, cJSON **answer, double *ms,
 			 struct mlctl_buf *why);
-int smk_free_port(void);
+/* The http client: the base url, on a free port (into portbuf) when mlctl starts the server. */
+int smk_http_setup(struct run *rn, const cJSON *smoke, char portbuf[16], struct mlctl_err *err);
+void smk_http_release(struct run *rn);
 int smk_wait_ready(struct run *rn, const char *ready, long startup_ms, struct mlctl_buf *why);
 
 #endif

@@ -278,7 +278,6 @@ struct held {
 	char **envp;
 	char *absdir;
 	char portbuf[16];
-	struct curl_slist *headers;
 };
 
 /* Refuse a smoke section that cannot run, with what to write instead. */
@@ -334,38 +333,6 @@ static int check_smoke(const cJSON *manifest, const char *dir, const struct mlct
 		return mlctl_err_set(err, MLCTL_EGATE,
 				     "smoke.cases must name the cases file, such as "
 				     "\"smoke/cases.jsonl\"");
-	return 0;
-}
-
-/* The http runtime's client: the base url (a free port when mlctl starts the server). */
-static int setup_http(struct run *rn, struct held *h, const cJSON *smoke, struct mlctl_err *err)
-{
-	const cJSON *ptr = cJSON_GetObjectItemCaseSensitive(smoke, "output");
-	const cJSON *endpoint = cJSON_GetObjectItemCaseSensitive(smoke, "endpoint");
-	const cJSON *url = cJSON_GetObjectItemCaseSensitive(smoke, "url");
-
-	if (cJSON_GetObjectItemCaseSensitive(smoke, "command")) {
-		int port = smk_free_port();
-
-		if (port < 0)
-			return mlctl_err_errno(err, MLCTL_EIO, "cannot find a free port on 127.0.0.1");
-		snprintf(h->portbuf, sizeof(h->portbuf), "%d", port);
-		rn->base = mlctl_aprintf("http://127.0.0.1:%s", h->portbuf);
-	} else {
-		rn->base = mlctl_strdup(url->valuestring);
-		while (*rn->base && rn->base[strlen(rn->base) - 1] == '/')
-			rn->base[strlen(rn->base) - 1] = '\0';
-	}
-	rn->endpoint_url = mlctl_aprintf("%s%s", rn->base,
-					 cJSON_IsString(endpoint) ? endpoint->valuestring : "/");
-	rn->pointer = cJSON_IsString(ptr) ? ptr->valuestring : "";
-	rn->request = cJSON_GetObjectItemCaseSensitive(smoke, "request");
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	rn->curl = curl_easy_init();
-	h->headers = curl_slist_append(NULL, "Content-Type: application/json");
-	curl_easy_setopt(rn->curl, CURLOPT_HTTPHEADER, h->headers);
-	curl_easy_setopt(rn->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(rn->curl, CURLOPT_USERAGENT, "mlctl-smoke");
 	return 0;
 }
 
@@ -463,11 +430,7 @@ static void held_release(struct run *rn, struct held *h)
 		close(rn->pr.k.log_fd);
 	mlctl_buf_release(&rn->pr.line);
 	smk_free_cases(h->tc, h->ntc);
-	if (rn->curl) {
-		curl_easy_cleanup(rn->curl);
-		curl_global_cleanup();
-	}
-	curl_slist_free_all(h->headers);
+	smk_http_release(rn);
 	free(rn->base);
 	free(rn->endpoint_url);
 	for (i = 0; h->owned && i < h->argc; i++)
@@ -551,7 +514,7 @@ int mlctl_smoke_run(struct mlctl_smoke_result *res, const char *dir, const cJSON
 	rn.timeout_ms = o->timeout_ms >= 0 ? o->timeout_ms : opt_long(smoke, "timeout_ms", 30000);
 	rn.res = res;
 	rn.manifest = manifest;
-	if (http && (rc = setup_http(&rn, &h, smoke, err)))
+	if (http && (rc = smk_http_setup(&rn, smoke, h.portbuf, err)))
 		goto done;
 	build_argv(&h, cJSON_GetObjectItemCaseSensitive(smoke, "command"));
 	h.absdir = realpath(dir, NULL);
