@@ -128,7 +128,7 @@ static int move_alias(struct mlctl_registry *r, struct mlctl_alias_move *mv, con
 	    (rc = reg_insert_event(r, &ev, head, err)) ||
 	    (rc = reg_meta_set(r, "git_head", head, err)) || (rc = reg_reserve_space(r, err)))
 		goto done;
-	mv->tag = reg_alias_tag(name, alias, !to, ev.n);
+	mv->tag = mlctl_alias_tag(name, alias, !to, ev.n);
 	mlctl_fault("alias-staged");
 done:
 	if ((rc = reg_end_write(r, rc, err))) {

@@ -235,10 +235,6 @@ int reg_insert_record(struct mlctl_registry *r, const struct event *ev, const ch
 }
 
 /* GTO's tags: NAME#ALIAS#N when the alias is set, NAME#ALIAS!#N when it is removed. */
-char *reg_alias_tag(const char *name, const char *alias, int removed, int64_t n)
-{
-	return mlctl_alias_tag(name, alias, removed, n);
-}
 
 /* The commit a version was pushed in, where its NAME@vVERSION tag points. */
 static int version_commit(struct mlctl_registry *r, char out[41], const char *name,
@@ -321,7 +317,7 @@ int reg_apply_alias(struct mlctl_registry *r, const struct event *ev, const char
 	if (rc)
 		return rc;
 	/* the tag points at the version's own commit, so GTO reads it as that version's stage */
-	tag = reg_alias_tag(ev->model, ev->alias, removed, ev->n);
+	tag = mlctl_alias_tag(ev->model, ev->alias, removed, ev->n);
 	msg = ev->reason ? mlctl_strdup(ev->reason)
 			 : mlctl_aprintf("%s %s %s %s", removed ? "unalias" : "alias", ev->model,
 					 ev->alias, ev->version);

@@ -82,7 +82,6 @@ int reg_git_event(struct mlctl_registry *r, char head[41], const struct mlctl_gi
 char *reg_report_summary(const char *report, size_t len);
 int reg_insert_record(struct mlctl_registry *r, const struct event *ev, const char *summary,
 		      const char *commit, struct mlctl_err *err);
-char *reg_alias_tag(const char *name, const char *alias, int removed, int64_t n);
 int reg_apply_alias(struct mlctl_registry *r, const struct event *ev, const char *commit,
 		    struct mlctl_err *err);
 int reg_alias_state(struct mlctl_registry *r, const char *name, const char *alias,

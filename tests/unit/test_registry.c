@@ -3,7 +3,6 @@
  * --registry, MLCTL_REGISTRY, XDG_DATA_HOME and HOME; nothing is opened.
  */
 #define _GNU_SOURCE
-
 #include <stdlib.h>
 
 #include "registry.h"
