@@ -47,7 +47,12 @@ all: $(BIN)
 deps:
 	@scripts/install-deps $(DEPS_FLAGS)
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h lib/*/*.h cmd/*.h)
+# the flags a build used: objects depend on them, so a build with others (FAULTS=0) remakes them
+FLAGS_FILE := $(BUILD)/flags
+$(shell mkdir -p $(BUILD) && echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cmp -s - $(FLAGS_FILE) || \
+	echo '$(CC) $(CFLAGS) $(LDFLAGS)' > $(FLAGS_FILE))
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h lib/*/*.h cmd/*.h) $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(BUILD) -c $< -o $@
@@ -62,7 +67,7 @@ $(BUILD)/gen/embedded.c: $(EMBED) scripts/embed
 	@mkdir -p $(dir $@)
 	@scripts/embed $(EMBED) > $@
 
-$(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c
+$(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c $(FLAGS_FILE)
 	@$(CC) $(CFLAGS) -Icmd -c $< -o $@
 
 $(BUILD)/libmlctl.a: $(LIB_OBJ)

@@ -383,11 +383,11 @@ static int run(struct cli *cli, struct smoke_cmd *s, struct mlctl_smoke_result *
 		return rc;
 	if (s->baseline) {
 		/* the baseline answers the same cases: this model's file, by absolute path */
-		char *rel = cases_path(s), *abs = realpath(rel, NULL);
+		char *rel = cases_path(s), *abs = mlctl_path_absolute(rel);
 		struct mlctl_smoke_opts bo = s->o;
 
 		bo.cases = NULL;
-		bo.cases_abs = abs ? abs : rel;
+		bo.cases_abs = abs;
 		bo.discard_log = 1; /* no report names the baseline's log */
 		rc = mlctl_smoke_run(base, s->bdir, s->bm.json, &bo, err);
 		*have_base = !rc;

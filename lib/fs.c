@@ -314,6 +314,13 @@ char *mlctl_path_join(const char *a, const char *b)
 	return mlctl_aprintf("%s/%s", a, b);
 }
 
+char *mlctl_path_absolute(const char *path)
+{
+	char *abs = realpath(path, NULL);
+
+	return abs ? abs : mlctl_strdup(path);
+}
+
 /* The pid in a name's rest ("123"), or 0 when it is not a number. */
 static long name_pid(const char *s)
 {

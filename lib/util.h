@@ -128,6 +128,8 @@ int mlctl_rm_rf(const char *path);
 int mlctl_is_dir(const char *path);
 int mlctl_dir_is_empty(const char *path);
 char *mlctl_path_join(const char *a, const char *b);
+/* path made absolute, links resolved (realpath); a copy of path when it cannot be (owned). */
+char *mlctl_path_absolute(const char *path);
 
 /*
  * A folder written as a whole: filled in a temporary sibling (.NAME.pull-PID),

@@ -53,11 +53,15 @@ includes_outside() { # includes_outside HEADER-REGEX ALLOWED-PATH-REGEX
 		n=$((n + 1))
 	done
 	[ "$n" -ge 5 ]
+	# the format readers' headers: for lib/validate.c, lib/init.c (ONNX) and the readers
+	users=$(sources | grep -Ev '^lib/validate/|^lib/validate\.c$|^lib/init\.c$' |
+		xargs grep -lE '#include "validate/' || true)
+	[ -z "$users" ] || { echo "validate/ headers included by $users"; false; }
 }
 
 @test "commands do not stat a target, open the registry or talk to a library themselves" {
 	# cmd/cli.c is the one place that turns --registry into an open registry
-	bad=$(grep -nE '\b(l?stat|fstatat|opendir|access)\(|mlctl_registry_open(_damaged)?\(|mlctl_registry_locate\(' cmd/*.c |
+	bad=$(grep -nE '\b(l?stat|fstatat|opendir|access|realpath)\(|mlctl_registry_open(_damaged)?\(|mlctl_registry_locate\(' cmd/*.c |
 		grep -v '^cmd/cli\.c:' || true)
 	[ -z "$bad" ] || { echo "$bad"; false; }
 	bad=$(grep -nE '\b(sqlite3|git|archive|curl)_[a-z_]+\(' cmd/*.c || true)
