@@ -65,7 +65,7 @@ static int move_alias(struct mlctl_registry *r, struct mlctl_alias_move *mv, con
 		goto done;
 	snprintf(mv->from, sizeof(mv->from), "%s", was);
 	if (to) {
-		rc = reg_lookup_digest(r, have, to->name, to->version, err);
+		rc = reg_version_field(r, have, sizeof(have), "digest", to->name, to->version, err);
 		if (rc < 0)
 			goto done;
 		if (rc == 0 || strcmp(have, to->digest)) {

@@ -117,6 +117,33 @@ void *reg_collect_rows(struct mlctl_registry *r, sqlite3_stmt *st, size_t elem, 
 	return out;
 }
 
+/*
+ * A column of one version's row (column: "digest" or "git_commit", never
+ * user input) into out: 1 when the version is there, 0 when not (out "").
+ */
+int reg_version_field(struct mlctl_registry *r, char *out, size_t n, const char *column,
+		      const char *name, const char *version, struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	char *sql = mlctl_aprintf("SELECT v.%s FROM versions v JOIN models m ON m.id = v.model_id "
+				  "WHERE m.name = ? AND v.version = ?", column);
+	int rc, s;
+
+	out[0] = '\0';
+	rc = reg_db_prepare(r, &st, sql, err);
+	free(sql);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW)
+		snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+	rc = s == SQLITE_ROW ? 1 : s == SQLITE_DONE ? 0 : reg_db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int reg_meta_get(struct mlctl_registry *r, char *out, size_t n, const char *key,
 		 struct mlctl_err *err)
 {

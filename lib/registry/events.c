@@ -240,28 +240,14 @@ int reg_insert_record(struct mlctl_registry *r, const struct event *ev, const ch
 static int version_commit(struct mlctl_registry *r, char out[41], const char *name,
 			  const char *version, struct mlctl_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	int rc, s;
+	int rc = reg_version_field(r, out, 41, "git_commit", name, version, err);
 
-	if ((rc = reg_db_prepare(r, &st,
-				 "SELECT v.git_commit FROM versions v JOIN models m ON "
-				 "m.id = v.model_id WHERE m.name = ? AND v.version = ?",
-				 err)))
-		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-	s = sqlite3_step(st);
-	if (s == SQLITE_ROW)
-		snprintf(out, 41, "%s", (const char *)sqlite3_column_text(st, 0));
-	else if (s == SQLITE_DONE)
-		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
-				   "an alias names %s:%s, which is not in the registry; run 'mlctl "
-				   "registry reindex'",
-				   name, version);
-	else
-		rc = reg_db_fail(err, r->db, "registry database");
-	sqlite3_finalize(st);
-	return rc;
+	if (rc == 0)
+		return mlctl_err_set(err, MLCTL_EINTEGRITY,
+				     "an alias names %s:%s, which is not in the registry; run "
+				     "'mlctl registry reindex'",
+				     name, version);
+	return rc < 0 ? rc : 0;
 }
 
 /* Inside a write transaction: an alias event's row, its move, and its GTO tag. */

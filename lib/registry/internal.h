@@ -51,6 +51,8 @@ char *reg_col_text(sqlite3_stmt *st, int i);
 void *reg_collect_rows(struct mlctl_registry *r, sqlite3_stmt *st, size_t elem, size_t *n,
 		       void (*fill)(void *item, sqlite3_stmt *st), int *rc,
 		       struct mlctl_err *err);
+int reg_version_field(struct mlctl_registry *r, char *out, size_t n, const char *column,
+		      const char *name, const char *version, struct mlctl_err *err);
 int reg_meta_get(struct mlctl_registry *r, char *out, size_t n, const char *key,
 		 struct mlctl_err *err);
 int reg_meta_set(struct mlctl_registry *r, const char *key, const char *value,
@@ -88,10 +90,6 @@ int reg_alias_state(struct mlctl_registry *r, const char *name, const char *alia
 		    char version[256], char digest[72], int64_t *moves, struct mlctl_err *err);
 int reg_catch_up_locked(struct mlctl_registry *r, size_t *events, struct mlctl_err *err);
 int reg_catch_up(struct mlctl_registry *r, struct mlctl_err *err);
-
-/* push.c */
-int reg_lookup_digest(struct mlctl_registry *r, char d[72], const char *name,
-		      const char *version, struct mlctl_err *err);
 
 /* gc.c */
 int reg_collect_garbage(struct mlctl_registry *r, struct mlctl_garbage *g, int remove,

@@ -173,31 +173,6 @@ static int store_package_entry(struct mlctl_registry *r, struct mlctl_pkg_reader
 	return rc;
 }
 
-/* Inside the write lock: find an existing version for m; 1 if found (digest into d). */
-int reg_lookup_digest(struct mlctl_registry *r, char d[72], const char *name,
-		      const char *version, struct mlctl_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc, s;
-
-	d[0] = '\0';
-	if ((rc = reg_db_prepare(r, &st,
-				 "SELECT v.digest FROM versions v JOIN models m ON m.id = v.model_id "
-				 "WHERE m.name = ? AND v.version = ?",
-				 err)))
-		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-	s = sqlite3_step(st);
-	if (s == SQLITE_ROW)
-		snprintf(d, 72, "%s", (const char *)sqlite3_column_text(st, 0));
-	rc = s == SQLITE_ROW    ? 1
-	     : s == SQLITE_DONE ? 0
-				: reg_db_fail(err, r->db, "registry database");
-	sqlite3_finalize(st);
-	return rc;
-}
-
 static void fill_result(struct mlctl_push_result *res, const struct mlctl_manifest *m,
 			const char *digest)
 {
@@ -214,7 +189,7 @@ static int check_existing(struct mlctl_registry *r, const struct mlctl_manifest 
 			  const char *digest, struct mlctl_push_result *res, struct mlctl_err *err)
 {
 	char have[72];
-	int rc = reg_lookup_digest(r, have, m->name, m->version, err);
+	int rc = reg_version_field(r, have, sizeof(have), "digest", m->name, m->version, err);
 
 	if (rc != 1)
 		return rc;

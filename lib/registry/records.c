@@ -43,7 +43,7 @@ int mlctl_registry_record(struct mlctl_registry *r, const struct mlctl_version_i
 	path = mlctl_aprintf("models/%s/records/%s/%s-%.4s%.2s%.2sT%.2s%.2s%.2sZ-%.8s.json",
 			     v->name, v->digest + 7, kind, when, when + 5, when + 8, when + 11,
 			     when + 14, when + 17, hex);
-	rc = reg_lookup_digest(r, have, v->name, v->version, err);
+	rc = reg_version_field(r, have, sizeof(have), "digest", v->name, v->version, err);
 	if (rc < 0)
 		goto done;
 	if (rc == 0 || strcmp(have, v->digest)) {

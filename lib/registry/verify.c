@@ -200,7 +200,7 @@ static int verify_git_file(void *payload, const char *path, const char *data, si
 		return 0;
 	}
 	mlctl_manifest_digest(&m, digest);
-	rc = reg_lookup_digest(gv->r, have, m.name, m.version, &perr);
+	rc = reg_version_field(gv->r, have, sizeof(have), "digest", m.name, m.version, &perr);
 	if (rc == 0 && push_skipped(gv->r, m.name, m.version)) {
 		gv->skipped++;
 	} else if (rc == 0) {
