@@ -5,6 +5,8 @@
 #ifndef MLCTL_VALIDATE_PICKLE_H
 #define MLCTL_VALIDATE_PICKLE_H
 
+#include <stdlib.h>
+
 #include "validate/check.h"
 
 #define STACK_MAX 100000
@@ -106,16 +108,9 @@ void pk_report_global(struct scan *sc, const char *module, const char *name,
 		      const char *how);
 
 /* pickle_stack.c */
-void pk_value_free(struct value *v);
 void pk_value_copy(struct value *dst, const struct value *src);
 void pk_call_result(struct value *res, const struct value *fn, const struct value *args);
 int pk_malformed(struct scan *sc, const char *why);
-struct value *pk_push_slot(struct scan *sc);
-int pk_push(struct scan *sc, enum vkind kind, const char *s, size_t len);
-int pk_push_value(struct scan *sc, const struct value *src);
-int pk_push_int(struct scan *sc, int64_t i);
-void pk_pop_to(struct scan *sc, size_t base);
-int pk_pop(struct scan *sc, size_t k);
 int pk_find_mark(struct scan *sc, size_t *at);
 int pk_pop_mark(struct scan *sc);
 int pk_make_tuple(struct scan *sc, int k);
@@ -128,5 +123,84 @@ void pk_scan_release(struct scan *sc);
 
 /* joblib.c */
 int pk_do_build(struct scan *sc);
+
+/* The stack's hot path, inline: every opcode pushes or pops. */
+void pk_value_set(struct value *v, enum vkind kind, const char *s, size_t len);
+int pk_grow(struct scan *sc);
+
+static inline void pk_value_free(struct value *v)
+{
+	if (v->heap) {
+		free(v->heap);
+		v->heap = NULL;
+	}
+	v->kind = V_UNSET;
+}
+
+/* A new top of the stack, V_OTHER until the caller says more; NULL when full. */
+static inline struct value *pk_push_slot(struct scan *sc)
+{
+	struct value *v;
+
+	if (sc->n == sc->alloc && pk_grow(sc) < 0)
+		return NULL;
+	v = &sc->stack[sc->n++];
+	v->kind = V_OTHER;
+	v->heap = NULL;
+	v->mkey = 0;
+	return v;
+}
+
+static inline int pk_push(struct scan *sc, enum vkind kind, const char *s, size_t len)
+{
+	struct value *v = pk_push_slot(sc);
+
+	if (!v)
+		return -1;
+	if (kind == V_STR)
+		pk_value_set(v, kind, s, len);
+	else
+		v->kind = (unsigned char)kind;
+	return 0;
+}
+
+static inline int pk_push_value(struct scan *sc, const struct value *src)
+{
+	struct value *v = pk_push_slot(sc);
+
+	if (!v)
+		return -1;
+	*v = *src; /* src owns no heap string: kinds past V_MARK never do */
+	return 0;
+}
+
+static inline int pk_push_int(struct scan *sc, int64_t i)
+{
+	struct value *v = pk_push_slot(sc);
+
+	if (!v)
+		return -1;
+	v->kind = V_INT;
+	v->u.i = i;
+	return 0;
+}
+
+/* Pop down to (and including) index base. */
+static inline void pk_pop_to(struct scan *sc, size_t base)
+{
+	while (sc->n > base)
+		pk_value_free(&sc->stack[--sc->n]);
+}
+
+static inline int pk_pop(struct scan *sc, size_t k)
+{
+	if (sc->n < k) {
+		if (!sc->shadow)
+			return pk_malformed(sc, "stack underflow");
+		k = sc->n; /* a shadow pass does not know the stack it continues */
+	}
+	pk_pop_to(sc, sc->n - k);
+	return 0;
+}
 
 #endif

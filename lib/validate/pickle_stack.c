@@ -12,16 +12,7 @@
 
 #include "banned.h"
 
-void pk_value_free(struct value *v)
-{
-	if (v->heap) {
-		free(v->heap);
-		v->heap = NULL;
-	}
-	v->kind = V_UNSET;
-}
-
-static void value_set(struct value *v, enum vkind kind, const char *s, size_t len)
+void pk_value_set(struct value *v, enum vkind kind, const char *s, size_t len)
 {
 	char *dst;
 
@@ -47,7 +38,7 @@ static void value_set(struct value *v, enum vkind kind, const char *s, size_t le
 void pk_value_copy(struct value *dst, const struct value *src)
 {
 	if (src->kind == V_STR) {
-		value_set(dst, V_STR, pk_vstr(src), src->len);
+		pk_value_set(dst, V_STR, pk_vstr(src), src->len);
 		dst->mkey = src->mkey;
 		return;
 	}
@@ -172,7 +163,7 @@ int pk_malformed(struct scan *sc, const char *why)
 	return -1;
 }
 
-static int grow(struct scan *sc)
+int pk_grow(struct scan *sc)
 {
 	if (sc->n >= STACK_MAX)
 		return pk_malformed(sc, "stack deeper than 100000");
@@ -180,72 +171,6 @@ static int grow(struct scan *sc)
 	if (sc->alloc > STACK_MAX)
 		sc->alloc = STACK_MAX;
 	sc->stack = mlctl_realloc(sc->stack, sc->alloc * sizeof(*sc->stack));
-	return 0;
-}
-
-/* A new top of the stack, V_OTHER until the caller says more; NULL when full. */
-struct value *pk_push_slot(struct scan *sc)
-{
-	struct value *v;
-
-	if (sc->n == sc->alloc && grow(sc) < 0)
-		return NULL;
-	v = &sc->stack[sc->n++];
-	v->kind = V_OTHER;
-	v->heap = NULL;
-	v->mkey = 0;
-	return v;
-}
-
-int pk_push(struct scan *sc, enum vkind kind, const char *s, size_t len)
-{
-	struct value *v = pk_push_slot(sc);
-
-	if (!v)
-		return -1;
-	if (kind == V_STR)
-		value_set(v, kind, s, len);
-	else
-		v->kind = (unsigned char)kind;
-	return 0;
-}
-
-int pk_push_value(struct scan *sc, const struct value *src)
-{
-	struct value *v = pk_push_slot(sc);
-
-	if (!v)
-		return -1;
-	*v = *src; /* src owns no heap string: kinds past V_MARK never do */
-	return 0;
-}
-
-int pk_push_int(struct scan *sc, int64_t i)
-{
-	struct value *v = pk_push_slot(sc);
-
-	if (!v)
-		return -1;
-	v->kind = V_INT;
-	v->u.i = i;
-	return 0;
-}
-
-/* Pop down to (and including) index base. */
-void pk_pop_to(struct scan *sc, size_t base)
-{
-	while (sc->n > base)
-		pk_value_free(&sc->stack[--sc->n]);
-}
-
-int pk_pop(struct scan *sc, size_t k)
-{
-	if (sc->n < k) {
-		if (!sc->shadow)
-			return pk_malformed(sc, "stack underflow");
-		k = sc->n; /* a shadow pass does not know the stack it continues */
-	}
-	pk_pop_to(sc, sc->n - k);
 	return 0;
 }
 
