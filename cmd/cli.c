@@ -409,6 +409,18 @@ int cli_open_registry(struct cli *cli, struct mlctl_registry **r, int create)
 	return rc ? cli_fail(cli, &err) : 0;
 }
 
+int cli_registry_quiet(struct cli *cli, struct mlctl_registry **r, struct mlctl_err *err)
+{
+	char *root = NULL;
+	int rc = mlctl_registry_locate(&root, cli->registry, err);
+
+	*r = NULL;
+	if (!rc)
+		rc = mlctl_registry_open(r, root, 0, err);
+	free(root);
+	return rc;
+}
+
 int cli_check_registry(struct cli *cli)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;

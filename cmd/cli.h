@@ -115,16 +115,22 @@ int cmd_show(struct cli *cli, int argc, char **argv);
 int cmd_registry(struct cli *cli, int argc, char **argv);
 int cmd_alias(struct cli *cli, int argc, char **argv);
 int cmd_completion(struct cli *cli, int argc, char **argv);
+int cmd_remote(struct cli *cli, int argc, char **argv);
+int cmd_login(struct cli *cli, int argc, char **argv);
+int cmd_logout(struct cli *cli, int argc, char **argv);
 int cmd_help(struct cli *cli, int argc, char **argv);
 
 extern const struct cli_cmd cli_cmd_init, cli_cmd_validate, cli_cmd_smoke, cli_cmd_package, cli_cmd_push, cli_cmd_pull,
 	cli_cmd_list, cli_cmd_versions, cli_cmd_show, cli_cmd_alias, cli_cmd_registry, cli_cmd_completion,
-	cli_cmd_help;
+	cli_cmd_help, cli_cmd_remote, cli_cmd_login, cli_cmd_logout;
 
 struct mlctl_report;
 /* Findings grouped by file, then a summary line. */
 void cli_print_report(struct cli *cli, const struct mlctl_report *rep, int strict, FILE *f);
 
+struct mlctl_registry;
+/* As cli_open_registry without create, printing nothing: the library's code, the message in err. */
+int cli_registry_quiet(struct cli *cli, struct mlctl_registry **r, struct mlctl_err *err);
 /* Refuse a --registry (or MLCTL_REGISTRY) that is not a local folder, before any work. */
 int cli_check_registry(struct cli *cli);
 
@@ -144,6 +150,38 @@ struct mlctl_target;
  * on failure. Release t in any case.
  */
 int cli_target(struct cli *cli, struct mlctl_target *t, const char *word);
+
+/* The options of commands that reach an OCI registry (push --to, pull --from, show --from, login). */
+#define CLI_OCI_OPTS                                                                           \
+	{ "insecure", 0, NULL, "allow plain http to a registry that is not on loopback" },     \
+	{ "registry-config", 0, "FILE", "credentials file to use instead of docker's "        \
+					"config.json" },                                       \
+	{ "ca-file", 0, "FILE", "CA certificates to verify the registry's TLS certificate" }, \
+	{ "cert", 0, "FILE", "client certificate for TLS" },                                  \
+	{ "key", 0, "FILE", "the client certificate's private key" }
+struct mlctl_oci;
+struct mlctl_oci_loc;
+struct mlctl_oci_opts;
+/* The CLI_OCI_OPTS given (and --chunk-size, where a command has it); an exit code when bad. */
+int cli_oci_opts(struct cli *cli, struct mlctl_oci_opts *o);
+/*
+ * A session with the OCI registry that word names: a remote of the registry
+ * (r, or the one of --registry when r is NULL) or an OCI location
+ * (HOST[:PORT]/NAMESPACE). Prints and returns an exit code on failure.
+ */
+int cli_oci_open(struct cli *cli, struct mlctl_oci **c, struct mlctl_oci_loc *loc,
+		 struct mlctl_registry *r, const char *word);
+
+struct mlctl_oci_version;
+/*
+ * The version word names (NAME:VERSION; NAME for the latest tag; an alias or
+ * a digest as this registry resolves them) read from the OCI registry from
+ * names: its manifest and mlctl.json, checked. A version this registry holds
+ * with another digest is exit 4. Prints and returns an exit code on failure;
+ * on success the caller frees *c and releases v.
+ */
+int cli_remote_fetch(struct cli *cli, struct mlctl_oci **c, struct mlctl_oci_loc *loc,
+		     struct mlctl_oci_version *v, const char *word, const char *from);
 
 /* A plain text table: header row first; columns padded to their widest cell. */
 struct cli_table {

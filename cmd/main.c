@@ -12,8 +12,8 @@
 
 const struct cli_cmd *const cli_commands[] = {
 	&cli_cmd_init, &cli_cmd_validate, &cli_cmd_package, &cli_cmd_push, &cli_cmd_pull, &cli_cmd_list,
-	&cli_cmd_versions, &cli_cmd_show, &cli_cmd_alias, &cli_cmd_smoke, &cli_cmd_registry, &cli_cmd_completion,
-	&cli_cmd_help, NULL,
+	&cli_cmd_versions, &cli_cmd_show, &cli_cmd_alias, &cli_cmd_smoke, &cli_cmd_registry, &cli_cmd_remote,
+	&cli_cmd_login, &cli_cmd_logout, &cli_cmd_completion, &cli_cmd_help, NULL,
 };
 
 int main(int argc, char **argv)

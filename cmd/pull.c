@@ -7,21 +7,73 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 
+#include <string.h>
+
 #include "cli.h"
+#include "oci.h"
 #include "target.h"
 #include "banned.h"
 
 static const struct cli_opt opts[] = {
 	{ "output", 'o', "DIR", "target folder (default: NAME-VERSION here)" },
 	{ "force", 'f', NULL, "replace a folder that is not empty" },
+	{ "from", 0, "REMOTE", "pull from a remote's OCI registry (a remote's name, or "
+			       "HOST[:PORT]/NAMESPACE)" },
+	{ "file", 0, "GLOB", "--from: only the files whose path matches (repeatable)" },
+	CLI_OCI_OPTS,
 	{ NULL, 0, NULL, NULL },
 };
 
 const struct cli_cmd cli_cmd_pull = {
 	"pull", cmd_pull,
 	"write a version's (or a package's) files into a folder, checking every digest",
-	"DIR|PKG|REF [-o DIR] [--force]", opts, 1, 1,
+	"DIR|PKG|REF [-o DIR] [--force] [--from REMOTE [--file GLOB]...]", opts, 1, 1,
 };
+
+static int pull_remote(struct cli *cli, const char *word, const char *from, const char *out)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	struct mlctl_oci *c = NULL;
+	struct mlctl_oci_loc loc;
+	struct mlctl_oci_version v;
+	size_t nglobs = 0, nfiles = 0;
+	const char *const *globs = cli_opt_all(cli, "file", &nglobs);
+	char *def = NULL;
+	int rc;
+
+	if ((rc = cli_remote_fetch(cli, &c, &loc, &v, word, from)))
+		return rc;
+	if (!out)
+		out = def = mlctl_aprintf("%s-%s", mlctl_basename(v.m.name), v.m.version);
+	if (mlctl_oci_pull(c, &v, out, cli_opt(cli, "force") != NULL, globs, nglobs, &nfiles,
+			   &err)) {
+		rc = cli_fail(cli, &err);
+		goto out;
+	}
+	if (cli->json) {
+		cJSON *doc = cli_json_doc();
+		char *oref = mlctl_aprintf("%s/%s@%s", loc.host, v.repo, v.digest);
+
+		cJSON_AddStringToObject(doc, "name", v.m.name);
+		cJSON_AddStringToObject(doc, "version", v.m.version);
+		cJSON_AddStringToObject(doc, "digest", v.version_digest);
+		cJSON_AddStringToObject(doc, "path", out);
+		cJSON_AddNumberToObject(doc, "files", (double)nfiles);
+		cJSON_AddStringToObject(doc, "from", oref);
+		cli_print_json(doc);
+		free(oref);
+	} else {
+		printf("pulled %s:%s %s from %s/%s@%s into %s\n", v.m.name, v.m.version,
+		       v.version_digest, loc.host, v.repo, v.digest, out);
+		if (nglobs)
+			cli_note(cli, "%zu of %zu files (--file)", nfiles, v.m.nfiles);
+	}
+out:
+	mlctl_oci_version_release(&v);
+	mlctl_oci_free(c);
+	free(def);
+	return rc;
+}
 
 int cmd_pull(struct cli *cli, int argc, char **argv)
 {
@@ -33,6 +85,12 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 	int rc;
 
 	(void)argc;
+	if (cli_opt(cli, "from"))
+		return pull_remote(cli, argv[0], cli_opt(cli, "from"), out);
+	if (cli_opt(cli, "file") || cli_opt(cli, "insecure") || cli_opt(cli, "registry-config") ||
+	    cli_opt(cli, "ca-file") || cli_opt(cli, "cert") || cli_opt(cli, "key"))
+		return cli_usage(cli, "--file, --insecure, --registry-config, --ca-file, --cert and "
+				 "--key go with --from REMOTE");
 	if ((rc = cli_target(cli, &t, argv[0])))
 		goto done;
 	if (!out) {

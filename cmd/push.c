@@ -3,8 +3,10 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
+#include "oci.h"
 #include "registry.h"
 #include "report.h"
 #include "target.h"
@@ -15,12 +17,17 @@ static const struct cli_opt opts[] = {
 	{ "bump", 0, "PART", "store as the next major, minor or patch version after the "
 			     "highest one stored" },
 	{ "no-validate", 0, NULL, "store without validating (marked unvalidated)" },
+	{ "to", 0, "REMOTE", "also send the version to a remote's OCI registry (a remote's "
+			     "name, or HOST[:PORT]/NAMESPACE)" },
+	{ "chunk-size", 0, "SIZE", "--to: send blobs larger than this in chunks of it "
+				   "(default 256M)" },
+	CLI_OCI_OPTS,
 	{ NULL, 0, NULL, NULL },
 };
 
 const struct cli_cmd cli_cmd_push = {
 	"push", cmd_push, "store a project folder or a package as a version in the registry",
-	"[DIR|PKG] [--bump major|minor|patch] [--no-validate]", opts, 0, 1,
+	"[DIR|PKG|REF] [--bump major|minor|patch] [--no-validate] [--to REMOTE]", opts, 0, 1,
 };
 
 /*
@@ -72,20 +79,158 @@ static int check_first(struct cli *cli, const char *src)
 	return rc;
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Send name:version from the registry to the OCI session; the result into res. */
+static int send_version(struct cli *cli, struct mlctl_oci_push_result *res,
+			struct mlctl_registry *r, struct mlctl_oci *c, const char *ref)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	struct mlctl_version_info info;
+	struct mlctl_manifest m;
+	struct timespec t0;
+	char sent[32], skipped[32], rate[32];
+	double secs;
+	int rc;
+
+	if (mlctl_registry_resolve(r, &info, &m, ref, &err))
+		return cli_fail(cli, &err);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = mlctl_oci_push(res, c, mlctl_registry_root(r), &m, &err);
+	secs = seconds_since(&t0);
+	mlctl_version_info_release(&info);
+	mlctl_manifest_release(&m);
+	if (rc)
+		return cli_fail(cli, &err);
+	mlctl_human_size(sent, res->bytes_sent);
+	mlctl_human_size(skipped, res->bytes_skipped);
+	mlctl_human_size(rate, secs > 0 ? (uint64_t)((double)res->bytes_sent / secs) : 0);
+	cli_note(cli, "sent %zu blob%s (%s), skipped %zu the registry had (%s), in %.1f s (%s/s)",
+		 res->blobs_sent, res->blobs_sent == 1 ? "" : "s", sent, res->blobs_skipped,
+		 skipped, secs, rate);
+	return 0;
+}
+
+static cJSON *remote_json(const struct mlctl_oci_loc *loc, const struct mlctl_oci_push_result *o)
+{
+	cJSON *j = cJSON_CreateObject();
+	char *ref = mlctl_aprintf("%s/%s@%s", loc->host, o->repo, o->digest);
+
+	cJSON_AddStringToObject(j, "registry", loc->host);
+	cJSON_AddStringToObject(j, "repository", o->repo);
+	cJSON_AddStringToObject(j, "tag", o->tag);
+	cJSON_AddStringToObject(j, "digest", o->digest);
+	cJSON_AddStringToObject(j, "reference", ref);
+	cJSON_AddNumberToObject(j, "blobs_sent", (double)o->blobs_sent);
+	cJSON_AddNumberToObject(j, "bytes_sent", (double)o->bytes_sent);
+	cJSON_AddNumberToObject(j, "blobs_skipped", (double)o->blobs_skipped);
+	cJSON_AddNumberToObject(j, "bytes_skipped", (double)o->bytes_skipped);
+	free(ref);
+	return j;
+}
+
+static void print_remote(const struct mlctl_oci_loc *loc, const struct mlctl_oci_push_result *o)
+{
+	printf("sent to %s/%s:%s %s\n", loc->host, o->repo, o->tag, o->digest);
+}
+
+/* push REF --to REMOTE: a version the registry holds, to the remote only. */
+static int push_stored(struct cli *cli, const char *ref, const char *to)
+{
+	struct mlctl_registry *r = NULL;
+	struct mlctl_oci *c = NULL;
+	struct mlctl_oci_loc loc;
+	struct mlctl_oci_push_result o;
+	int rc;
+
+	if (cli_opt(cli, "bump") || cli_opt(cli, "no-validate"))
+		return cli_usage(cli, "--bump and --no-validate go with a project folder or "
+				 "package, not with a version the registry holds ('%s')", ref);
+	if ((rc = cli_open_registry(cli, &r, 0)))
+		return rc;
+	if (!(rc = cli_oci_open(cli, &c, &loc, r, to)))
+		rc = send_version(cli, &o, r, c, ref);
+	mlctl_oci_free(c);
+	mlctl_registry_free(r);
+	if (rc)
+		return rc;
+	if (cli->json) {
+		cJSON *doc = cli_json_doc();
+
+		cJSON_AddItemToObject(doc, "remote", remote_json(&loc, &o));
+		cli_print_json(doc);
+	} else {
+		print_remote(&loc, &o);
+	}
+	return 0;
+}
+
+/*
+ * Before anything is stored or sent: the model's name must be an OCI
+ * repository name (a project folder's mlctl.json says it; a package's is
+ * checked once it is stored, before any byte is sent).
+ */
+static int check_oci_name(struct cli *cli, const char *src)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	struct mlctl_manifest m;
+	struct mlctl_oci_loc loc;
+	char repo[512];
+	int rc;
+
+	if (!mlctl_is_dir(src) || mlctl_manifest_load(&m, src, NULL, &err))
+		return 0; /* the push says what is wrong */
+	memset(&loc, 0, sizeof(loc));
+	rc = mlctl_oci_repo(repo, sizeof(repo), &loc, m.name, &err);
+	mlctl_manifest_release(&m);
+	return rc ? cli_fail(cli, &err) : 0;
+}
+
+static int is_stored_ref(const char *src)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	struct mlctl_target t;
+	int rc = mlctl_target_init(&t, src, NULL, &err), ref = !rc && t.kind == MLCTL_TARGET_REF;
+
+	mlctl_target_release(&t);
+	return ref;
+}
+
 int cmd_push(struct cli *cli, int argc, char **argv)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;
 	struct mlctl_registry *r = NULL;
 	struct mlctl_push_result res;
 	const char *src = argc > 0 ? argv[0] : ".";
-	const char *bump = cli_opt(cli, "bump");
+	const char *bump = cli_opt(cli, "bump"), *to = cli_opt(cli, "to");
+	struct mlctl_oci *c = NULL;
+	struct mlctl_oci_loc loc;
+	struct mlctl_oci_push_result o;
 	char size[32], why[512] = "";
 	int validated = cli_opt(cli, "no-validate") == NULL, rc;
 
 	/* a registry given as a remote is refused before any work is done */
 	if ((rc = cli_check_registry(cli)))
 		return rc;
+	if (!to && (cli_opt(cli, "chunk-size") || cli_opt(cli, "insecure") ||
+		    cli_opt(cli, "registry-config") || cli_opt(cli, "ca-file") ||
+		    cli_opt(cli, "cert") || cli_opt(cli, "key")))
+		return cli_usage(cli, "--chunk-size, --insecure, --registry-config, --ca-file, "
+				 "--cert and --key go with --to REMOTE");
+	if (to && is_stored_ref(src))
+		return push_stored(cli, src, to);
+	if (to && (rc = check_oci_name(cli, src)))
+		return rc;
 	if (validated && (rc = check_first(cli, src)))
+		return rc;
+	/* the remote is asked first, so that a wrong password stops the push before it starts */
+	if (to && (rc = cli_oci_open(cli, &c, &loc, NULL, to)))
 		return rc;
 	/* a first push writes a registry beside, renamed into place only when it succeeds */
 	if ((rc = cli_open_registry(cli, &r, MLCTL_OPEN_FIRST)))
@@ -99,8 +244,22 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 		rc = mlctl_registry_push(r, &res, src, bump, validated, &err);
 	}
 	mlctl_registry_free(r);
-	if (rc)
+	if (rc) {
+		mlctl_oci_free(c);
 		return cli_fail(cli, &err);
+	}
+	if (c) {
+		/* opened afresh: a first push's registry was renamed into place */
+		char *ref = mlctl_aprintf("%s:%s", res.name, res.version);
+
+		if (!(rc = cli_open_registry(cli, &r, 0)))
+			rc = send_version(cli, &o, r, c, ref);
+		mlctl_registry_free(r);
+		mlctl_oci_free(c);
+		free(ref);
+		if (rc)
+			return rc;
+	}
 	/*
 	 * With --bump, a version that existed is the highest one, holding this
 	 * content already (the next version is never stored yet): no bump.
@@ -131,6 +290,8 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 			if (*why)
 				cJSON_AddStringToObject(b, "reason", why);
 		}
+		if (to)
+			cJSON_AddItemToObject(doc, "remote", remote_json(&loc, &o));
 		cli_print_json(doc);
 	} else if (res.existed) {
 		printf("%s:%s is already in the registry with digest %s; nothing to do\n", res.name,
@@ -141,5 +302,7 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 			 res.nfiles == 1 ? "" : "s", size, res.blobs_written,
 			 res.blobs_written == 1 ? "" : "s");
 	}
+	if (to && !cli->json)
+		print_remote(&loc, &o);
 	return 0;
 }

@@ -3,15 +3,25 @@
  * registry (with its records and aliases), a package, or a project folder
  * as it would be packaged; its metadata and files.
  */
+#include <stdlib.h>
+
 #include "cli.h"
+#include "oci.h"
 #include "registry.h"
 #include "target.h"
 #include "banned.h"
 
+static const struct cli_opt opts[] = {
+	{ "from", 0, "REMOTE", "the version as a remote's OCI registry holds it: manifest "
+			       "digest, layers, sizes" },
+	CLI_OCI_OPTS,
+	{ NULL, 0, NULL, NULL },
+};
+
 const struct cli_cmd cli_cmd_show = {
 	"show", cmd_show,
 	"show a registry version, a package or a project: digest, metadata and files",
-	"DIR|PKG|REF [--json]", NULL, 1, 1,
+	"DIR|PKG|REF [--from REMOTE] [--json]", opts, 1, 1,
 };
 
 static const char *const source_name[] = { "project", "package", "registry" };
@@ -140,6 +150,90 @@ static void print_text(struct cli *cli, const struct mlctl_target *t,
 	cli_table_release(&tab);
 }
 
+static const char *layer_str(const cJSON *l, const char *key)
+{
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, key));
+
+	return v ? v : "";
+}
+
+static const char *layer_path(const cJSON *l)
+{
+	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(l, "annotations");
+	const char *p = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ann,
+		"org.cncf.model.filepath"));
+
+	return p ? p : layer_str(ann, "org.opencontainers.image.title");
+}
+
+/* show REF --from REMOTE: the OCI manifest, its layers and what they hold. */
+static int show_remote(struct cli *cli, const char *word, const char *from)
+{
+	struct mlctl_oci *c = NULL;
+	struct mlctl_oci_loc loc;
+	struct mlctl_oci_version v;
+	const cJSON *l, *layers;
+	char *ref;
+	int rc;
+
+	if ((rc = cli_remote_fetch(cli, &c, &loc, &v, word, from)))
+		return rc;
+	mlctl_oci_free(c);
+	layers = cJSON_GetObjectItemCaseSensitive(v.json, "layers");
+	ref = mlctl_aprintf("%s/%s@%s", loc.host, v.repo, v.digest);
+	if (cli->json) {
+		cJSON *doc = cli_json_doc(), *arr;
+
+		cJSON_AddStringToObject(doc, "name", v.m.name);
+		cJSON_AddStringToObject(doc, "version", v.m.version);
+		cJSON_AddStringToObject(doc, "digest", v.version_digest);
+		cJSON_AddNumberToObject(doc, "size", (double)mlctl_manifest_total_size(&v.m));
+		cJSON_AddStringToObject(doc, "source", "remote");
+		cJSON_AddStringToObject(doc, "registry", loc.host);
+		cJSON_AddStringToObject(doc, "repository", v.repo);
+		cJSON_AddStringToObject(doc, "reference", ref);
+		cJSON_AddStringToObject(doc, "manifest_digest", v.digest);
+		arr = cJSON_AddArrayToObject(doc, "layers");
+		cJSON_ArrayForEach(l, layers) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o, "path", layer_path(l));
+			cJSON_AddStringToObject(o, "media_type", layer_str(l, "mediaType"));
+			cJSON_AddStringToObject(o, "digest", layer_str(l, "digest"));
+			cJSON_AddNumberToObject(o, "size", cJSON_GetNumberValue(
+				cJSON_GetObjectItemCaseSensitive(l, "size")));
+			cJSON_AddItemToArray(arr, o);
+		}
+		cJSON_AddItemToObject(doc, "oci_manifest", cJSON_Duplicate(v.json, 1));
+		cJSON_AddItemToObject(doc, "manifest", cJSON_Duplicate(v.m.json, 1));
+		cli_print_json(doc);
+	} else {
+		struct cli_table tab;
+		char size[32];
+
+		mlctl_human_size(size, mlctl_manifest_total_size(&v.m));
+		printf("%sname:%s        %s\n", cli_c(cli, "bold"), cli_c(cli, "reset"), v.m.name);
+		printf("version:     %s\n", v.m.version);
+		printf("digest:      %s\n", v.version_digest);
+		printf("size:        %s in %zu file%s\n", size, v.m.nfiles,
+		       v.m.nfiles == 1 ? "" : "s");
+		printf("remote:      %s\n\n", ref);
+		cli_table_init(&tab, 4);
+		cli_table_row(&tab, "PATH", "SIZE", "MEDIA TYPE", "DIGEST");
+		cJSON_ArrayForEach(l, layers) {
+			mlctl_human_size(size, (uint64_t)cJSON_GetNumberValue(
+				cJSON_GetObjectItemCaseSensitive(l, "size")));
+			cli_table_row(&tab, layer_path(l), size, layer_str(l, "mediaType"),
+				      layer_str(l, "digest"));
+		}
+		cli_table_print(cli, &tab);
+		cli_table_release(&tab);
+	}
+	free(ref);
+	mlctl_oci_version_release(&v);
+	return 0;
+}
+
 int cmd_show(struct cli *cli, int argc, char **argv)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;
@@ -151,6 +245,12 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	int rc;
 
 	(void)argc;
+	if (cli_opt(cli, "from"))
+		return show_remote(cli, argv[0], cli_opt(cli, "from"));
+	if (cli_opt(cli, "insecure") || cli_opt(cli, "registry-config") ||
+	    cli_opt(cli, "ca-file") || cli_opt(cli, "cert") || cli_opt(cli, "key"))
+		return cli_usage(cli, "--insecure, --registry-config, --ca-file, --cert and --key "
+				 "go with --from REMOTE");
 	if ((rc = cli_target(cli, &t, argv[0])))
 		goto done;
 	if ((rc = mlctl_target_open(&t, &err)) ||

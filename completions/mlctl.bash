@@ -7,7 +7,7 @@ _mlctl() {
 		words=("${COMP_WORDS[@]}")
 		cword=$COMP_CWORD
 	}
-	local commands="init validate package push pull list versions show alias smoke registry completion help"
+	local commands="init validate package push pull list versions show alias smoke registry remote login logout completion help"
 	local global="--registry --json --quiet -q --verbose -v --color --help -h --version"
 	local cmd="" i
 	for ((i = 1; i < cword; i++)); do
@@ -18,10 +18,18 @@ _mlctl() {
 		esac
 	done
 	case $prev in
-	--registry | -o | --output | --junit | --sarif | --from) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
+	--from | --to)
+		if [[ $cmd == registry ]]; then
+			COMPREPLY=($(compgen -f -- "$cur" || true))
+		else # a remote's name (HOST/NAMESPACE is typed)
+			COMPREPLY=($(compgen -W "$(mlctl remote list -q 2>/dev/null | awk 'NR > 1 { print $1 }')" -- "$cur"))
+		fi
+		return ;;
+	--registry | -o | --output | --junit | --sarif | --registry-config | --ca-file | --cert | --key) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
 	--color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
 	--compression) COMPREPLY=($(compgen -W "none gzip zstd gzip:9 zstd:19" -- "$cur")); return ;;
 	--bump) COMPREPLY=($(compgen -W "major minor patch" -- "$cur")); return ;;
+	--oci | --git | --username | -u | --chunk-size | --file) return ;;
 	--reason | --name | --version | --gate | --allow-license | --repeat | --warmup | --timeout-ms | --max-drift) return ;;
 	--baseline) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
 	--cases) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
@@ -38,8 +46,12 @@ _mlctl() {
 	validate) opts="--strict --gate --allow-license --junit --sarif --record" ;;
 	smoke) opts="--repeat --warmup --timeout-ms --cases --budget --env --junit --record --update-expect --baseline --max-drift" ;;
 	package) opts="--output -o --compression" ;;
-	push) opts="--bump --no-validate" ;;
-	pull) opts="--output -o --force -f" ;;
+	push) opts="--bump --no-validate --to --chunk-size --insecure --registry-config --ca-file --cert --key" ;;
+	pull) opts="--output -o --force -f --from --file --insecure --registry-config --ca-file --cert --key" ;;
+	show) opts="--from --insecure --registry-config --ca-file --cert --key" ;;
+	remote) opts="add rm list --oci --git --insecure" ;;
+	login) opts="--username -u --password-stdin --insecure --registry-config --ca-file --cert --key" ;;
+	logout) opts="--registry-config" ;;
 	alias) opts="set rm list --reason" ;;
 	registry) opts="verify reindex gc --dry-run --repair --from" ;;
 	completion) opts="bash zsh fish" ;;

@@ -1,5 +1,5 @@
 # fish completion for mlctl
-set -l cmds init validate package push pull list versions show alias smoke registry completion help
+set -l cmds init validate package push pull list versions show alias smoke registry remote login logout completion help
 complete -c mlctl -f
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a init -d 'write mlctl.json from a folder'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a validate -d 'check a project, package or version'
@@ -12,6 +12,9 @@ complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a show -d 'show a 
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a smoke -d 'run the model on known cases'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a alias -d 'point a movable name at a version'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a registry -d 'verify, reindex or gc'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a remote -d 'add, remove or list remotes'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a login -d 'keep credentials for an OCI registry'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a logout -d 'forget the credentials for an OCI registry'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a completion -d 'print a completion script'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a help -d 'show help'
 # global options
@@ -42,13 +45,30 @@ complete -c mlctl -n '__fish_seen_subcommand_from package' -F
 # push
 complete -c mlctl -n '__fish_seen_subcommand_from push' -l bump -x -a 'major minor patch' -d 'next version'
 complete -c mlctl -n '__fish_seen_subcommand_from push' -l no-validate -d 'store without validating'
+complete -c mlctl -n '__fish_seen_subcommand_from push' -l to -x -a '(mlctl remote list -q 2>/dev/null | awk "NR > 1 { print \$1 }")' -d 'send to a remote'
+complete -c mlctl -n '__fish_seen_subcommand_from push' -l chunk-size -x -d 'upload chunk size'
 complete -c mlctl -n '__fish_seen_subcommand_from push' -F
 # pull
 complete -c mlctl -n '__fish_seen_subcommand_from pull' -s o -l output -r -F -d 'target folder'
 complete -c mlctl -n '__fish_seen_subcommand_from pull' -s f -l force -d 'replace a folder'
+complete -c mlctl -n '__fish_seen_subcommand_from pull show' -l from -x -a '(mlctl remote list -q 2>/dev/null | awk "NR > 1 { print \$1 }")' -d 'from a remote'
+complete -c mlctl -n '__fish_seen_subcommand_from pull' -l file -x -d 'only matching files'
 complete -c mlctl -n '__fish_seen_subcommand_from pull' -F
+complete -c mlctl -n '__fish_seen_subcommand_from push pull show login' -l insecure -d "plain http to a registry not on loopback"
+complete -c mlctl -n '__fish_seen_subcommand_from push pull show login' -l registry-config -r -F -d "credentials file"
+complete -c mlctl -n '__fish_seen_subcommand_from push pull show login' -l ca-file -r -F -d "CA certificates"
+complete -c mlctl -n '__fish_seen_subcommand_from push pull show login' -l cert -r -F -d "client certificate"
+complete -c mlctl -n '__fish_seen_subcommand_from push pull show login' -l key -r -F -d "the client certificate's key"
 # show
 complete -c mlctl -n '__fish_seen_subcommand_from show' -F
+# remote, login, logout
+complete -c mlctl -n '__fish_seen_subcommand_from remote; and not __fish_seen_subcommand_from add rm list' -a 'add rm list'
+complete -c mlctl -n '__fish_seen_subcommand_from remote' -l oci -x -d 'OCI registry and namespace'
+complete -c mlctl -n '__fish_seen_subcommand_from remote' -l git -x -d 'git repository URL'
+complete -c mlctl -n '__fish_seen_subcommand_from remote' -l insecure -d 'plain http to a registry not on loopback'
+complete -c mlctl -n '__fish_seen_subcommand_from login' -s u -l username -x -d 'user name'
+complete -c mlctl -n '__fish_seen_subcommand_from login' -l password-stdin -d 'read the password from standard input'
+complete -c mlctl -n '__fish_seen_subcommand_from logout' -l registry-config -r -F -d 'credentials file'
 # smoke
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l repeat -x -d 'timed runs per case'
 complete -c mlctl -n '__fish_seen_subcommand_from smoke' -l warmup -x -d 'untimed runs first'

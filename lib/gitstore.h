@@ -126,4 +126,18 @@ typedef void (*mlctl_git_garbage_cb)(void *payload, const char *path, uint64_t b
 int mlctl_git_garbage(struct mlctl_git *g, int remove, mlctl_git_garbage_cb cb, void *payload,
 		      struct mlctl_err *err);
 
+/*
+ * The repository's own configuration (index.git/config, not the user's):
+ * a key's value (MLCTL_ENOTFOUND when unset; the caller frees it), a key
+ * set (value NULL removes it), every key that starts with prefix
+ * ("remote."), in file order.
+ */
+int mlctl_git_config_get(struct mlctl_git *g, char **out, const char *key, struct mlctl_err *err);
+int mlctl_git_config_set(struct mlctl_git *g, const char *key, const char *value,
+			 struct mlctl_err *err);
+typedef int (*mlctl_git_config_cb)(void *payload, const char *key, const char *value,
+				   struct mlctl_err *err);
+int mlctl_git_config_each(struct mlctl_git *g, const char *prefix, mlctl_git_config_cb cb,
+			  void *payload, struct mlctl_err *err);
+
 #endif

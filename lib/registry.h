@@ -251,4 +251,28 @@ struct mlctl_reindex_result {
 int mlctl_registry_reindex(struct mlctl_registry *r, struct mlctl_reindex_result *res,
 			   struct mlctl_err *err);
 
+/*
+ * Remotes (docs/mlctl-remote.md): a name, an OCI location (HOST[:PORT][/NAMESPACE])
+ * for the bytes and a git URL for the history, either may be NULL. Kept in
+ * index.git/config (remote.NAME.url, .mlctloci, .mlctlinsecure), so git reads the
+ * URL and a reindex keeps them.
+ */
+struct mlctl_remote {
+	char *name, *oci, *git;
+	int insecure; /* plain http to a host that is not loopback */
+};
+/* Letters, digits, '_' and '-', starting with a letter or digit, at most 64; else MLCTL_EUSAGE. */
+int mlctl_remote_name_check(const char *name, struct mlctl_err *err);
+/* A new remote; MLCTL_ECONFLICT when the name is taken, MLCTL_EUSAGE for a bad location. */
+int mlctl_registry_remote_add(struct mlctl_registry *r, const struct mlctl_remote *rm,
+			      struct mlctl_err *err);
+/* MLCTL_ENOTFOUND when there is none of that name. */
+int mlctl_registry_remote_rm(struct mlctl_registry *r, const char *name, struct mlctl_err *err);
+int mlctl_registry_remote_get(struct mlctl_registry *r, struct mlctl_remote *out,
+			      const char *name, struct mlctl_err *err);
+/* Every remote, by name. */
+int mlctl_registry_remotes(struct mlctl_registry *r, struct mlctl_remote **out, size_t *n,
+			   struct mlctl_err *err);
+void mlctl_remote_release(struct mlctl_remote *rm);
+void mlctl_remotes_free(struct mlctl_remote *rm, size_t n);
 #endif

@@ -287,6 +287,35 @@ void mlctl_sha256_hex(char hex[65], const void *data, size_t len)
 	mlctl_sha256_free(h);
 }
 
+char *mlctl_base64_encode(const void *data, size_t len)
+{
+	char *out = mlctl_malloc(4 * ((len + 2) / 3) + 1);
+
+	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+	return out;
+}
+
+int mlctl_base64_decode(struct mlctl_buf *out, const char *text)
+{
+	size_t n = strlen(text), pad = 0;
+	int got;
+
+	if (n % 4 || n > INT32_MAX)
+		return -1;
+	if (n > 0 && text[n - 1] == '=')
+		pad++;
+	if (n > 1 && text[n - 2] == '=')
+		pad++;
+	mlctl_buf_grow(out, n / 4 * 3 + 1);
+	got = EVP_DecodeBlock((unsigned char *)out->buf + out->len, (const unsigned char *)text,
+			      (int)n);
+	if (got < 0 || (size_t)got < pad)
+		return -1;
+	out->len += (size_t)got - pad;
+	out->buf[out->len] = '\0';
+	return 0;
+}
+
 int mlctl_is_sha256_hex(const char *s)
 {
 	size_t i;

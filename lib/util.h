@@ -86,6 +86,10 @@ void mlctl_sha256_update(struct mlctl_sha256 *h, const void *data, size_t len);
 void mlctl_sha256_final_hex(struct mlctl_sha256 *h, char hex[65]);
 void mlctl_sha256_free(struct mlctl_sha256 *h);
 void mlctl_sha256_hex(char hex[65], const void *data, size_t len);
+/* Base64 (RFC 4648, with padding): encoded text (the caller's); decoded bytes appended to out
+ * (NUL-terminated), -1 when text is not base64. */
+char *mlctl_base64_encode(const void *data, size_t len);
+int mlctl_base64_decode(struct mlctl_buf *out, const char *text);
 int mlctl_is_sha256_hex(const char *s);
 
 /* Files. */

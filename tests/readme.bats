@@ -7,11 +7,16 @@
 # from the program.
 
 load helpers
+load oci
 
-# tour: the tour's command lines, without their trailing comments
-tour() {
-	sed -n '/^## A five-minute tour/,/^##/p' "$BATS_TEST_DIRNAME/../README.md" |
+# section TITLE: the command lines of a README section, without their trailing comments
+section() {
+	sed -n "/^## $1/,/^##/p" "$BATS_TEST_DIRNAME/../README.md" |
 		grep '^    ' | sed -E 's/^    //; s/ {2,}# .*$//'
+}
+
+tour() {
+	section 'A five-minute tour'
 }
 
 @test "the README's tour has its lines (the extraction itself works)" {
@@ -45,4 +50,29 @@ tour() {
 	[[ "$output" == *"1.0.0"* && "$output" == *"1.1.0"* ]]
 	[ -f work/my-model/mlctl.json ] && [ -f work/pulled/model.pkl ]
 	[ -f work/smoke.xml ] && [ -f work/v.sarif ]
+}
+
+@test "the README's OCI lines run as written against a docker-registry on a free port" {
+	oci_start "$BATS_TEST_TMPDIR/oci"
+	mkdir -p work/examples bin home
+	cp -r "$BATS_TEST_DIRNAME/../examples/iris" work/examples/
+	rm -f work/examples/iris/model.pkl
+	ln -s "$MLCTL" bin/mlctl
+	n=0
+	while IFS= read -r line; do
+		n=$((n + 1))
+		line=${line//localhost:5000/$OCI}
+		run env -i PATH="$PWD/bin:/usr/bin:/bin" HOME="$PWD/home" \
+			bash -c "cd '$PWD/work' && $line" </dev/null
+		[ "$status" -eq 0 ] || {
+			echo "README OCI line $n exits $status: $line"
+			echo "$output"
+			oci_stop
+			false
+		}
+	done < <(section 'Sharing through an OCI registry')
+	oci_stop
+	[ "$n" -ge 7 ]
+	cmp work/deploy/model.pkl work/examples/iris/model.pkl
+	[ -f work/code/serve.py ] && [ ! -e work/code/model.pkl ]
 }

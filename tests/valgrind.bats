@@ -2,6 +2,7 @@
 # The main paths under valgrind: no invalid accesses, no leaks.
 
 load helpers
+load oci
 
 vg() {
 	valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
@@ -45,4 +46,27 @@ vg() {
 		--budget max_rss_mb=4096 --env HOME --env X=1
 	run -2 vg smoke sm --budget nope=1
 	run -2 vg smoke sm --env 1=2
+}
+
+@test "remote, login, push --to, pull --from, show --from, logout: valgrind-clean" {
+	command -v valgrind >/dev/null || skip "valgrind is not installed"
+	[[ "$MLCTL" != *build-san* ]] || skip "the sanitizer build checks this itself"
+	oci_start "$BATS_TEST_TMPDIR/oci" ci secret-pw
+	export HOME=$BATS_TEST_TMPDIR/home MLCTL_RETRY_MS=1
+	make_project p
+	run -0 vg remote add origin --oci "$OCI/ml" --git "$BATS_TEST_TMPDIR/h.git"
+	run -0 vg remote list --json
+	run -7 vg push p --to origin
+	run -7 vg login "$OCI" -u ci --password-stdin <<< wrong
+	run -0 vg login "$OCI" -u ci --password-stdin <<< secret-pw
+	run -0 vg push p --to origin --chunk-size 8K
+	run -0 vg push demo:1.0.0 --to origin --json
+	run -0 vg pull demo:1.0.0 --from origin -o out
+	run -0 vg pull demo --from origin --file '*.py' -o part
+	run -0 vg show demo:1.0.0 --from origin --json
+	run -3 vg pull demo:9.9.9 --from origin -o none
+	run -0 vg logout "$OCI"
+	run -0 vg remote rm origin
+	oci_stop
+	cmp out/model.bin p/model.bin
 }

@@ -1,0 +1,297 @@
+/*
+ * remote.c - mlctl remote add NAME --oci HOST/NAMESPACE [--git URL] | rm
+ * NAME | list: where versions go beyond this machine. Also what push,
+ * pull and show share to reach one: --to/--from as a remote's name or an
+ * OCI location, and the TLS and credential options.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "oci.h"
+#include "registry.h"
+#include "banned.h"
+
+static const struct cli_opt opts[] = {
+	{ "oci", 0, "HOST/NS", "add: the OCI registry and namespace the bytes go to "
+			       "(registry.example.com/ml)" },
+	{ "git", 0, "URL", "add: the git repository the history goes to" },
+	{ "insecure", 0, NULL, "add: allow plain http to a registry that is not on loopback" },
+	{ NULL, 0, NULL, NULL },
+};
+
+const struct cli_cmd cli_cmd_remote = {
+	"remote", cmd_remote, "name the OCI registry (and git repository) a registry shares "
+	"its versions through",
+	"add NAME --oci HOST[:PORT]/NAMESPACE [--git URL] [--insecure] | rm NAME | list", opts,
+	1, 2,
+};
+
+/* "65536", "64K", "64M", "1G" (powers of 1024) into bytes; -1 when it is none of these. */
+static int parse_size(uint64_t *out, const char *s)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtoull(s, &end, 10);
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30;
+	if (shift)
+		end++;
+	if (*end || v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int cli_oci_opts(struct cli *cli, struct mlctl_oci_opts *o)
+{
+	const char *chunk = cli_opt(cli, "chunk-size");
+
+	memset(o, 0, sizeof(*o));
+	o->insecure = cli_opt(cli, "insecure") != NULL;
+	o->auth_file = cli_opt(cli, "registry-config");
+	o->ca_file = cli_opt(cli, "ca-file");
+	o->cert = cli_opt(cli, "cert");
+	o->key = cli_opt(cli, "key");
+	if (chunk) {
+		if (parse_size(&o->chunk, chunk) || o->chunk == 0)
+			return cli_usage(cli, "--chunk-size '%s' is not a size: give bytes, or a "
+					 "number with K, M or G (64M)", chunk);
+	}
+	return 0;
+}
+
+/* A remote's name has no '/', ':' or '.'; an OCI location has one of them. */
+static int is_location(const char *word)
+{
+	return strpbrk(word, "/:.") != NULL;
+}
+
+int cli_oci_open(struct cli *cli, struct mlctl_oci **c, struct mlctl_oci_loc *loc,
+		 struct mlctl_registry *r, const char *word)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	struct mlctl_oci_opts o;
+	struct mlctl_registry *mine = NULL;
+	struct mlctl_remote rm;
+	int rc;
+
+	*c = NULL;
+	if ((rc = cli_oci_opts(cli, &o)))
+		return rc;
+	if (is_location(word)) {
+		if (mlctl_oci_loc_parse(loc, word, &err))
+			return cli_fail(cli, &err);
+	} else {
+		if (!r && (rc = cli_open_registry(cli, &mine, 0)))
+			return rc;
+		rc = mlctl_registry_remote_get(r ? r : mine, &rm, word, &err);
+		mlctl_registry_free(mine);
+		if (rc)
+			return cli_fail(cli, &err);
+		if (!rm.oci) {
+			mlctl_err_set(&err, MLCTL_EUSAGE, "remote '%s' has no OCI location (only "
+				      "--git %s); add one with 'mlctl remote rm %s' and 'mlctl "
+				      "remote add %s --oci HOST/NAMESPACE --git %s'",
+				      word, rm.git, word, word, rm.git);
+			mlctl_remote_release(&rm);
+			return cli_fail(cli, &err);
+		}
+		o.insecure |= rm.insecure;
+		rc = mlctl_oci_loc_parse(loc, rm.oci, &err);
+		mlctl_remote_release(&rm);
+		if (rc)
+			return cli_fail(cli, &err);
+	}
+	if (cli->verbose)
+		fprintf(stderr, "OCI registry: %s, namespace '%s'\n", loc->host, loc->ns);
+	if (mlctl_oci_open(c, loc, &o, &err))
+		return cli_fail(cli, &err);
+	return 0;
+}
+
+/*
+ * The version a reference names on a remote: a version as it is; the
+ * latest from the registry's tags; an alias or a digest through this
+ * registry's history (the remote's tags are not trusted to say where an
+ * alias points). *digest: the version's digest when known here, else "".
+ */
+static int remote_version(struct cli *cli, char version[256], char digest[72],
+			  struct mlctl_oci *c, const struct mlctl_ref *ref, const char *word)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	struct mlctl_registry *r = NULL;
+	struct mlctl_version_info info;
+	int rc;
+
+	*digest = '\0';
+	if (ref->kind == MLCTL_REF_VERSION) {
+		snprintf(version, 256, "%s", ref->tag);
+		return 0;
+	}
+	if (ref->kind == MLCTL_REF_LATEST)
+		return mlctl_oci_latest(version, c, ref->name, &err) ? cli_fail(cli, &err) : 0;
+	if (!(rc = cli_registry_quiet(cli, &r, &err)))
+		rc = mlctl_registry_resolve(r, &info, NULL, word, &err);
+	mlctl_registry_free(r);
+	if (rc) {
+		if (rc == MLCTL_ENOTFOUND)
+			mlctl_err_set(&err, MLCTL_ENOTFOUND,
+				      "'%s' is not known in this registry, which resolves aliases "
+				      "and digests for --from; give the version (NAME:VERSION)", word);
+		return cli_fail(cli, &err);
+	}
+	snprintf(version, 256, "%s", info.version);
+	snprintf(digest, 72, "%s", info.digest);
+	mlctl_version_info_release(&info);
+	return 0;
+}
+
+int cli_remote_fetch(struct cli *cli, struct mlctl_oci **c, struct mlctl_oci_loc *loc,
+		     struct mlctl_oci_version *v, const char *word, const char *from)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	struct mlctl_ref ref;
+	char version[256], digest[72];
+	int rc;
+
+	*c = NULL;
+	memset(v, 0, sizeof(*v));
+	if (mlctl_ref_parse(&ref, word, &err))
+		return cli_fail(cli, &err);
+	if (!*ref.name)
+		return cli_usage(cli, "--from takes a reference with a model name (NAME:VERSION, "
+				 "NAME:ALIAS, NAME), not '%s'", word);
+	if ((rc = cli_oci_open(cli, c, loc, NULL, from)))
+		return rc;
+	if ((rc = remote_version(cli, version, digest, *c, &ref, word)))
+		goto fail;
+	if (mlctl_oci_fetch(v, *c, ref.name, version, &err)) {
+		rc = cli_fail(cli, &err);
+		goto fail;
+	}
+	if (*digest && strcmp(digest, v->version_digest)) {
+		mlctl_err_set(&err, MLCTL_ECONFLICT,
+			      "%s:%s is %s in this registry but %s on %s; one of them was pushed "
+			      "with other content under the same version", ref.name, version,
+			      digest, v->version_digest, loc->host);
+		mlctl_oci_version_release(v);
+		rc = cli_fail(cli, &err);
+		goto fail;
+	}
+	return 0;
+fail:
+	mlctl_oci_free(*c);
+	*c = NULL;
+	return rc;
+}
+
+static int list(struct cli *cli)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	struct mlctl_registry *r = NULL;
+	struct mlctl_remote *rm = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = cli_open_registry(cli, &r, 0)))
+		return rc;
+	rc = mlctl_registry_remotes(r, &rm, &n, &err);
+	mlctl_registry_free(r);
+	if (rc)
+		return cli_fail(cli, &err);
+	if (cli->json) {
+		cJSON *doc = cli_json_doc(), *arr = cJSON_AddArrayToObject(doc, "remotes");
+
+		for (i = 0; i < n; i++) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o, "name", rm[i].name);
+			if (rm[i].oci)
+				cJSON_AddStringToObject(o, "oci", rm[i].oci);
+			else
+				cJSON_AddNullToObject(o, "oci");
+			if (rm[i].git)
+				cJSON_AddStringToObject(o, "git", rm[i].git);
+			else
+				cJSON_AddNullToObject(o, "git");
+			cJSON_AddBoolToObject(o, "insecure", rm[i].insecure);
+			cJSON_AddItemToArray(arr, o);
+		}
+		cli_print_json(doc);
+	} else if (n) {
+		struct cli_table t;
+
+		cli_table_init(&t, 3);
+		cli_table_row(&t, "NAME", "OCI", "GIT");
+		for (i = 0; i < n; i++)
+			cli_table_row(&t, rm[i].name, rm[i].oci ? rm[i].oci : "-",
+				      rm[i].git ? rm[i].git : "-");
+		cli_table_print(cli, &t);
+		cli_table_release(&t);
+	} else {
+		cli_note(cli, "no remotes; add one with 'mlctl remote add NAME --oci HOST/NAMESPACE'");
+	}
+	mlctl_remotes_free(rm, n);
+	return 0;
+}
+
+int cmd_remote(struct cli *cli, int argc, char **argv)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	struct mlctl_registry *r = NULL;
+	struct mlctl_remote rm = { NULL, NULL, NULL, 0 };
+	int add = !strcmp(argv[0], "add"), rc;
+
+	if (!add && (cli_opt(cli, "oci") || cli_opt(cli, "git") || cli_opt(cli, "insecure")))
+		return cli_usage(cli, "--oci, --git and --insecure go with 'remote add'");
+	if (!strcmp(argv[0], "list")) {
+		if (argc > 1)
+			return cli_usage(cli, "'remote list' takes no argument");
+		return list(cli);
+	}
+	if (!add && strcmp(argv[0], "rm"))
+		return cli_usage(cli, "'remote %s' is not known; use add, rm or list", argv[0]);
+	if (argc != 2)
+		return cli_usage(cli, add ? "'remote add' takes NAME, such as 'mlctl remote add "
+					    "origin --oci registry.example.com/ml'"
+					  : "'remote rm' takes NAME, such as 'mlctl remote rm origin'");
+	if ((rc = cli_check_registry(cli)))
+		return rc;
+	/* adding a remote to a registry that is not there yet makes it (to pull into) */
+	if ((rc = cli_open_registry(cli, &r, add)))
+		return rc;
+	if (add) {
+		rm.name = argv[1];
+		rm.oci = (char *)cli_opt(cli, "oci");
+		rm.git = (char *)cli_opt(cli, "git");
+		rm.insecure = cli_opt(cli, "insecure") != NULL;
+		rc = mlctl_registry_remote_add(r, &rm, &err);
+	} else {
+		rc = mlctl_registry_remote_rm(r, argv[1], &err);
+	}
+	mlctl_registry_free(r);
+	if (rc)
+		return cli_fail(cli, &err);
+	if (cli->json) {
+		cJSON *doc = cli_json_doc();
+
+		cJSON_AddStringToObject(doc, add ? "added" : "removed", argv[1]);
+		cli_print_json(doc);
+	} else if (add) {
+		printf("added remote %s%s%s%s%s\n", argv[1], rm.oci ? ": OCI " : "",
+		       rm.oci ? rm.oci : "", rm.git ? (rm.oci ? ", git " : ": git ") : "",
+		       rm.git ? rm.git : "");
+	} else {
+		printf("removed remote %s\n", argv[1]);
+	}
+	return 0;
+}

@@ -1,0 +1,132 @@
+/*
+ * oci.h - a version's bytes in any OCI distribution registry, in the CNCF
+ * ModelPack form (docs/design.md, "Remotes"; docs/mlctl-remote.md): one
+ * uncompressed layer per file, mlctl.json as a layer of its own, a config
+ * built from mlctl.json, the version as the tag. libcurl is used here and
+ * in smoke's HTTP runtime only.
+ *
+ * A push sends every blob the registry lacks, then the manifest; a pull
+ * reads the manifest, then streams each blob into a temporary folder,
+ * checking its sha256, and renames the folder into place at the end.
+ */
+#ifndef MLCTL_OCI_H
+#define MLCTL_OCI_H
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include "manifest.h"
+
+#define MLCTL_OCI_MANIFEST_TYPE "application/vnd.oci.image.manifest.v1+json"
+#define MLCTL_MODELPACK_ARTIFACT "application/vnd.cncf.model.manifest.v1+json"
+#define MLCTL_MODELPACK_CONFIG "application/vnd.cncf.model.config.v1+json"
+/* the annotation that marks mlctl.json's layer, its value the manifest schema */
+#define MLCTL_OCI_MANIFEST_ANNOTATION "io.mlctl.manifest"
+/* default size of an upload chunk; smaller blobs go up in one request */
+#define MLCTL_OCI_CHUNK_DEFAULT (256ull * 1024 * 1024)
+
+/* A place in an OCI registry: HOST[:PORT][/NAMESPACE]. */
+struct mlctl_oci_loc {
+	char host[256]; /* with the port, as docker's config.json keys it */
+	char ns[256];   /* "" when none */
+};
+/*
+ * Parse HOST[:PORT][/NAMESPACE]: a host name, IPv4 address or [IPv6]
+ * address, a port, and a namespace in OCI's repository grammar. A URL
+ * (scheme://) is MLCTL_EUSAGE saying to leave the scheme out.
+ */
+int mlctl_oci_loc_parse(struct mlctl_oci_loc *out, const char *s, struct mlctl_err *err);
+/* 1 when host (with or without a port) is localhost, 127.x.y.z or [::1]. */
+int mlctl_oci_host_is_loopback(const char *host);
+/*
+ * The repository a model goes to: NAMESPACE/NAME, checked against OCI's
+ * grammar (lowercase letters and digits, separated by '.', '_', '__' or
+ * runs of '-', components joined by '/'); MLCTL_EUSAGE naming the rule.
+ */
+int mlctl_oci_repo(char *out, size_t n, const struct mlctl_oci_loc *loc, const char *model,
+		   struct mlctl_err *err);
+/* A version as an OCI tag: '+' (build metadata) becomes '_'; at most 128 characters. */
+int mlctl_oci_tag(char out[129], const char *version, struct mlctl_err *err);
+
+struct mlctl_oci_opts {
+	int insecure;             /* plain http to any host, not only loopback */
+	const char *auth_file;    /* docker's config.json to use instead of the default */
+	const char *ca_file, *cert, *key;
+	uint64_t chunk;           /* upload chunk size (0: MLCTL_OCI_CHUNK_DEFAULT) */
+	int progress;             /* progress lines on stderr */
+};
+struct mlctl_oci;
+/*
+ * A session with the registry at loc: asks /v2/ what it needs and sets
+ * up credentials (docker's config.json) for it. MLCTL_ENET when the
+ * registry cannot be reached or refuses the credentials.
+ */
+int mlctl_oci_open(struct mlctl_oci **out, const struct mlctl_oci_loc *loc,
+		   const struct mlctl_oci_opts *o, struct mlctl_err *err);
+void mlctl_oci_free(struct mlctl_oci *c);
+/*
+ * Try user and password against host, then keep them in docker's
+ * config.json (o->auth_file, else $DOCKER_CONFIG/config.json, else
+ * ~/.docker/config.json; made 0600), every other key kept. *where: the
+ * file written (the caller's).
+ */
+int mlctl_oci_login(char **where, const char *host, const char *user, const char *pass,
+		    const struct mlctl_oci_opts *o, struct mlctl_err *err);
+/* Forget host's credentials there; *had is 0 when there were none. */
+int mlctl_oci_logout(char **where, int *had, const char *host, const struct mlctl_oci_opts *o,
+		     struct mlctl_err *err);
+
+/*
+ * The ModelPack form of a stored version: its config and manifest as
+ * bytes (the caller's), the same for the same version every time
+ * (createdAt from SOURCE_DATE_EPOCH, else 0). canonical is the version's
+ * canonical mlctl.json, which travels as a layer.
+ */
+int mlctl_modelpack_build(char **config, char **manifest, const struct mlctl_manifest *m,
+			  const char *canonical, struct mlctl_err *err);
+
+struct mlctl_oci_push_result {
+	char repo[512];
+	char tag[129];
+	char digest[72];      /* the OCI manifest's */
+	size_t blobs_sent, blobs_skipped;
+	uint64_t bytes_sent, bytes_skipped;
+	int manifest_existed; /* the tag named this very manifest already */
+};
+/*
+ * Send version m (its files from the blob store at blob_root) to repo
+ * under its version tag: each blob the registry lacks, then the config,
+ * then the manifest.
+ */
+int mlctl_oci_push(struct mlctl_oci_push_result *res, struct mlctl_oci *c,
+		   const char *blob_root, const struct mlctl_manifest *m, struct mlctl_err *err);
+
+/* A version as an OCI registry holds it. */
+struct mlctl_oci_version {
+	char repo[512];
+	char digest[72];         /* the OCI manifest's */
+	char *raw;               /* its bytes */
+	size_t rawlen;
+	cJSON *json;             /* parsed */
+	struct mlctl_manifest m; /* mlctl.json from its layer, files index included */
+	char version_digest[72]; /* sha256 of that layer: the version's digest */
+};
+/*
+ * Read the manifest of model at ref (a version, mapped to its tag, or
+ * "sha256:…") and its mlctl.json layer, each checked against its digest.
+ * MLCTL_ENOTFOUND when the registry has no such tag.
+ */
+int mlctl_oci_fetch(struct mlctl_oci_version *out, struct mlctl_oci *c, const char *model,
+		    const char *ref, struct mlctl_err *err);
+void mlctl_oci_version_release(struct mlctl_oci_version *v);
+/* The highest version of model the registry has a tag for. MLCTL_ENOTFOUND when none. */
+int mlctl_oci_latest(char out[256], struct mlctl_oci *c, const char *model, struct mlctl_err *err);
+/*
+ * Write v's files (those whose path matches one of globs, all when
+ * nglobs is 0) and its mlctl.json into dir, as mlctl_registry_pull does:
+ * each blob's sha256 checked as it streams, a temporary sibling renamed
+ * into place at the end. The number of files written into *nfiles.
+ */
+int mlctl_oci_pull(struct mlctl_oci *c, const struct mlctl_oci_version *v, const char *dir,
+		   int force, const char *const *globs, size_t nglobs, size_t *nfiles,
+		   struct mlctl_err *err);
+
+#endif

@@ -1,0 +1,214 @@
+/*
+ * auth.c - credentials as docker keeps them: config.json under
+ * $DOCKER_CONFIG or ~/.docker (or a file given with --registry-config, as
+ * oras has), "auths" keyed by registry host, each "auth" the base64 of
+ * user:password. mlctl login and logout write the same file (mode 0600),
+ * keeping every other key in it.
+ */
+#define _GNU_SOURCE
+#include "oci/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "banned.h"
+
+static char *config_path(const struct mlctl_oci_opts *o)
+{
+	const char *dir = getenv("DOCKER_CONFIG"), *home = getenv("HOME");
+
+	if (o && o->auth_file)
+		return mlctl_strdup(o->auth_file);
+	if (dir && *dir)
+		return mlctl_path_join(dir, "config.json");
+	if (home && *home)
+		return mlctl_aprintf("%s/.docker/config.json", home);
+	return NULL;
+}
+
+/* The config file as JSON; an absent file is an empty object. */
+static int read_config(cJSON **out, const char *path, struct mlctl_err *err)
+{
+	struct mlctl_buf b = MLCTL_BUF_INIT;
+	int rc;
+
+	*out = NULL;
+	rc = mlctl_read_file(&b, path, 4u * 1024 * 1024, err);
+	if (rc == MLCTL_ENOTFOUND) {
+		mlctl_err_clear(err);
+		*out = cJSON_CreateObject();
+		return 0;
+	}
+	if (rc)
+		return rc;
+	*out = cJSON_ParseWithLength(b.buf ? b.buf : "", b.len);
+	mlctl_buf_release(&b);
+	if (!cJSON_IsObject(*out)) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		return mlctl_err_set(err, MLCTL_EIO, "credentials file '%s' is not a JSON object; "
+				     "fix or remove it", path);
+	}
+	return 0;
+}
+
+/* A key of "auths" names host when it is host, or a URL of it (https://host/v1/). */
+static int key_names(const char *key, const char *host)
+{
+	const char *p = strstr(key, "://");
+	size_t n = strlen(host);
+
+	p = p ? p + 3 : key;
+	return !strncmp(p, host, n) && (p[n] == '\0' || p[n] == '/');
+}
+
+static cJSON *find_auth(cJSON *cfg, const char *host)
+{
+	cJSON *auths = cJSON_GetObjectItemCaseSensitive(cfg, "auths"), *e;
+
+	cJSON_ArrayForEach(e, auths) {
+		if (e->string && key_names(e->string, host))
+			return e;
+	}
+	return NULL;
+}
+
+int oci_auth_lookup(struct mlctl_oci *c, struct mlctl_err *err)
+{
+	char *path = config_path(&c->o);
+	cJSON *cfg = NULL, *e;
+	const char *auth, *user, *pass;
+	int rc;
+
+	if (!path)
+		return 0;
+	if ((rc = read_config(&cfg, path, err)))
+		goto out;
+	e = find_auth(cfg, c->loc.host);
+	auth = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "auth"));
+	user = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "username"));
+	pass = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "password"));
+	if (auth && *auth) {
+		struct mlctl_buf b = MLCTL_BUF_INIT;
+		char *colon;
+
+		if (mlctl_base64_decode(&b, auth) < 0 || !(colon = strchr(b.buf, ':'))) {
+			mlctl_buf_release(&b);
+			rc = mlctl_err_set(err, MLCTL_EIO, "the credentials for %s in '%s' are not "
+					   "base64 of user:password; run 'mlctl login %s' again",
+					   c->loc.host, path, c->loc.host);
+			goto out;
+		}
+		*colon = '\0';
+		c->user = mlctl_strdup(b.buf);
+		c->pass = mlctl_strdup(colon + 1);
+		explicit_bzero(b.buf, b.len);
+		mlctl_buf_release(&b);
+	} else if (user && pass) {
+		c->user = mlctl_strdup(user);
+		c->pass = mlctl_strdup(pass);
+	}
+	if (c->user)
+		c->auth_from = mlctl_strdup(path);
+out:
+	cJSON_Delete(cfg);
+	free(path);
+	return rc;
+}
+
+static int write_config(const char *path, cJSON *cfg, struct mlctl_err *err)
+{
+	char *dir = mlctl_dirname(path), *text = mlctl_json_pretty(cfg);
+	int rc = mlctl_is_dir(dir) ? 0 : mlctl_mkdir_p(dir, 0700, err);
+
+	if (!rc)
+		rc = mlctl_write_file_atomic(path, text, strlen(text), 0600, err);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	free(dir);
+	return rc;
+}
+
+int mlctl_oci_login(char **where, const char *host, const char *user, const char *pass,
+		    const struct mlctl_oci_opts *o, struct mlctl_err *err)
+{
+	struct mlctl_oci_loc loc;
+	struct mlctl_oci *c = NULL;
+	char *path = config_path(o), *pair = NULL, *b64 = NULL;
+	cJSON *cfg = NULL, *auths, *e;
+	int rc;
+
+	*where = NULL;
+	if (!path)
+		return mlctl_err_set(err, MLCTL_EIO, "no place for credentials: set HOME or "
+				     "DOCKER_CONFIG, or give --registry-config FILE");
+	if ((rc = mlctl_oci_loc_parse(&loc, host, err)))
+		goto out;
+	if (*loc.ns) {
+		rc = mlctl_err_set(err, MLCTL_EUSAGE, "log in to a registry host, not a "
+				   "namespace: 'mlctl login %s'", loc.host);
+		goto out;
+	}
+	/* the credentials are tried before they are kept */
+	if ((rc = oci_session_open(&c, &loc, o, user, pass, err)))
+		goto out;
+	if ((rc = read_config(&cfg, path, err)))
+		goto out;
+	if (!(auths = cJSON_GetObjectItemCaseSensitive(cfg, "auths")) || !cJSON_IsObject(auths)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(cfg, "auths");
+		auths = cJSON_AddObjectToObject(cfg, "auths");
+	}
+	while ((e = find_auth(cfg, loc.host)))
+		cJSON_DetachItemViaPointer(auths, e), cJSON_Delete(e);
+	pair = mlctl_aprintf("%s:%s", user, pass);
+	b64 = mlctl_base64_encode(pair, strlen(pair));
+	e = cJSON_AddObjectToObject(auths, loc.host);
+	cJSON_AddStringToObject(e, "auth", b64);
+	if (!(rc = write_config(path, cfg, err))) {
+		*where = path;
+		path = NULL;
+	}
+out:
+	if (pair)
+		explicit_bzero(pair, strlen(pair));
+	if (b64)
+		explicit_bzero(b64, strlen(b64));
+	free(pair);
+	free(b64);
+	mlctl_oci_free(c);
+	cJSON_Delete(cfg);
+	free(path);
+	return rc;
+}
+
+int mlctl_oci_logout(char **where, int *had, const char *host, const struct mlctl_oci_opts *o,
+		     struct mlctl_err *err)
+{
+	struct mlctl_oci_loc loc;
+	char *path = config_path(o);
+	cJSON *cfg = NULL, *e;
+	int rc;
+
+	*where = NULL;
+	*had = 0;
+	if (!path)
+		return 0;
+	if ((rc = mlctl_oci_loc_parse(&loc, host, err)))
+		goto out;
+	if ((rc = read_config(&cfg, path, err)))
+		goto out;
+	while ((e = find_auth(cfg, loc.host))) {
+		cJSON_DetachItemViaPointer(cJSON_GetObjectItemCaseSensitive(cfg, "auths"), e);
+		cJSON_Delete(e);
+		*had = 1;
+	}
+	if (*had && !(rc = write_config(path, cfg, err))) {
+		*where = path;
+		path = NULL;
+	}
+out:
+	cJSON_Delete(cfg);
+	free(path);
+	return rc;
+}

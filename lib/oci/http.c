@@ -1,0 +1,412 @@
+/*
+ * http.c - requests to an OCI registry over one libcurl handle (its
+ * connections reused): headers the protocol needs kept, bodies sent from
+ * a file's range or from memory, answers streamed to a callback or kept
+ * up to a cap, retries with backoff on what is worth retrying.
+ */
+#define _GNU_SOURCE
+#include "oci/internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "banned.h"
+
+#define MAX_TRIES 5
+#define USER_AGENT "mlctl/0.1.0"
+
+struct xfer {
+	CURL *h;
+	const struct oci_req *q;
+	struct oci_resp *resp;
+	uint64_t received; /* body bytes handed on */
+};
+
+static void keep_header(char **slot, const char *v, size_t n)
+{
+	while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
+		n--;
+	while (n > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		n--;
+	}
+	free(*slot);
+	*slot = mlctl_malloc(n + 1);
+	memcpy(*slot, v, n);
+	(*slot)[n] = '\0';
+}
+
+static size_t on_header(char *data, size_t size, size_t nitems, void *ud)
+{
+	struct xfer *x = ud;
+	struct oci_resp *r = x->resp;
+	size_t n = size * nitems;
+	static const struct {
+		const char *name;
+		size_t off;
+	} keys[] = {
+		{ "location:", offsetof(struct oci_resp, location) },
+		{ "range:", offsetof(struct oci_resp, range) },
+		{ "docker-content-digest:", offsetof(struct oci_resp, digest) },
+		{ "www-authenticate:", offsetof(struct oci_resp, www_auth) },
+		{ "retry-after:", offsetof(struct oci_resp, retry_after) },
+		{ "oci-chunk-min-length:", offsetof(struct oci_resp, chunk_min) },
+	};
+	size_t i;
+
+	if (n > 5 && !strncmp(data, "HTTP/", 5)) {
+		/* a new response (after a redirect or 100 Continue): forget the last one's */
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			char **slot = (char **)((char *)r + keys[i].off);
+
+			free(*slot);
+			*slot = NULL;
+		}
+		r->has_length = 0;
+		return n;
+	}
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		size_t kn = strlen(keys[i].name);
+
+		if (n > kn && !strncasecmp(data, keys[i].name, kn)) {
+			keep_header((char **)((char *)r + keys[i].off), data + kn, n - kn);
+			return n;
+		}
+	}
+	if (n > 15 && !strncasecmp(data, "content-length:", 15)) {
+		char *end;
+		unsigned long long v = strtoull(data + 15, &end, 10);
+
+		r->length = v;
+		r->has_length = 1;
+	}
+	return n;
+}
+
+/* A 2xx body goes to the sink when there is one; any other is kept (an error's text). */
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+	struct xfer *x = ud;
+	struct oci_resp *r = x->resp;
+	size_t n = size * nmemb;
+	long status = 0;
+
+	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
+	if (x->q->sink && status >= 200 && status < 300) {
+		if (x->q->sink(x->q->sink_ctx, status, data, n)) {
+			r->sink_failed = 1;
+			return 0; /* stops the transfer */
+		}
+		x->received += n;
+		return n;
+	}
+	if (r->body.len + n > (x->q->cap ? x->q->cap : 64 * 1024)) {
+		if (x->q->sink || status < 200 || status >= 300)
+			return n; /* an error's text past the cap: not needed */
+		r->sink_failed = 1;
+		return 0;
+	}
+	mlctl_buf_add(&r->body, data, n);
+	return n;
+}
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
+{
+	struct oci_body *b = ud;
+	size_t want = size * nitems;
+	uint64_t left = b->len - b->done;
+	ssize_t got;
+
+	if (want > left)
+		want = (size_t)left;
+	if (want == 0)
+		return 0;
+	if (b->mem) {
+		memcpy(buf, b->mem + b->done, want);
+		b->done += want;
+		return want;
+	}
+	do
+		got = pread(b->fd, buf, want, (off_t)(b->off + b->done));
+	while (got < 0 && errno == EINTR);
+	if (got <= 0)
+		return CURL_READFUNC_ABORT;
+	b->done += (uint64_t)got;
+	return (size_t)got;
+}
+
+static int on_seek(void *ud, curl_off_t offset, int origin)
+{
+	struct oci_body *b = ud;
+
+	if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > b->len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	b->done = (uint64_t)offset;
+	return CURL_SEEKFUNC_OK;
+}
+
+void oci_resp_release(struct oci_resp *r)
+{
+	free(r->location);
+	free(r->range);
+	free(r->digest);
+	free(r->www_auth);
+	free(r->retry_after);
+	free(r->chunk_min);
+	mlctl_buf_release(&r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+static int transient_curl(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int transient_status(long s)
+{
+	return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504;
+}
+
+/*
+ * How long to wait before try number n (from 1): Retry-After when the
+ * registry said (at most a minute), else 2^n times the base (MLCTL_RETRY_MS,
+ * default 250 ms), with up to as much again of jitter, at most 16 s.
+ */
+static void backoff(int n, const char *retry_after)
+{
+	const char *env = getenv("MLCTL_RETRY_MS");
+	long base = 250, ms;
+	struct timespec ts;
+
+	if (env && *env) {
+		char *end;
+		long v = strtol(env, &end, 10);
+
+		if (!*end && v >= 0 && v <= 60000)
+			base = v;
+	}
+	ms = base << n;
+	if (ms > 16000)
+		ms = 16000;
+	ms += ms > 0 ? rand() % (ms + 1) : 0;
+	if (retry_after && *retry_after) {
+		char *end;
+		long secs = strtol(retry_after, &end, 10);
+
+		if (!*end && secs >= 0)
+			ms = (secs > 60 ? 60 : secs) * 1000;
+	}
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static void set_common(struct mlctl_oci *c, const struct oci_req *q, struct xfer *x,
+		       struct curl_slist **hdrs)
+{
+	CURL *h = c->h;
+
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, q->url);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, USER_AGENT);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+	/* a connection that moves less than a byte a second for a minute is dead */
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	if (c->o.ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->o.ca_file);
+	if (c->o.cert)
+		curl_easy_setopt(h, CURLOPT_SSLCERT, c->o.cert);
+	if (c->o.key)
+		curl_easy_setopt(h, CURLOPT_SSLKEY, c->o.key);
+	if (c->basic && c->user) {
+		/* libcurl sends them to this host only, never after a redirect elsewhere */
+		curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(h, CURLOPT_USERNAME, c->user);
+		curl_easy_setopt(h, CURLOPT_PASSWORD, c->pass ? c->pass : "");
+	}
+	*hdrs = curl_slist_append(*hdrs, "Expect:");
+	if (q->accept) {
+		char *a = mlctl_aprintf("Accept: %s", q->accept);
+
+		*hdrs = curl_slist_append(*hdrs, a);
+		free(a);
+	}
+	if (q->ctype) {
+		char *a = mlctl_aprintf("Content-Type: %s", q->ctype);
+
+		*hdrs = curl_slist_append(*hdrs, a);
+		free(a);
+	}
+	if (q->range) {
+		char *a = mlctl_aprintf("Content-Range: %s", q->range);
+
+		*hdrs = curl_slist_append(*hdrs, a);
+		free(a);
+	}
+	if (q->get_range) {
+		char *a = mlctl_aprintf("Range: %s", q->get_range);
+
+		*hdrs = curl_slist_append(*hdrs, a);
+		free(a);
+	}
+}
+
+static void set_method(CURL *h, const struct oci_req *q)
+{
+	if (!strcmp(q->method, "HEAD")) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (!strcmp(q->method, "GET")) {
+		/* blobs are often served from elsewhere (a bucket), by redirect */
+		curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+	} else if (!q->body) {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+		if (strcmp(q->method, "POST"))
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
+	} else {
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->body->len);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(h, CURLOPT_READDATA, q->body);
+		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(h, CURLOPT_SEEKDATA, q->body);
+		if (strcmp(q->method, "PUT"))
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
+	}
+}
+
+/* The path of a URL, for messages: never its query (upload state) or credentials. */
+static const char *url_path(const char *url)
+{
+	const char *p = strstr(url, "://");
+
+	p = p ? strchr(p + 3, '/') : NULL;
+	return p ? p : url;
+}
+
+int oci_request(struct mlctl_oci *c, const struct oci_req *q, struct oci_resp *resp,
+		struct mlctl_err *err)
+{
+	char ebuf[CURL_ERROR_SIZE];
+	CURLcode cc = CURLE_OK;
+	int tries;
+
+	memset(resp, 0, sizeof(*resp));
+	for (tries = 1;; tries++) {
+		struct curl_slist *hdrs = NULL;
+		struct xfer x = { c->h, q, resp, 0 };
+
+		oci_resp_release(resp);
+		if (q->body)
+			q->body->done = 0;
+		set_common(c, q, &x, &hdrs);
+		set_method(c->h, q);
+		curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, hdrs);
+		ebuf[0] = '\0';
+		curl_easy_setopt(c->h, CURLOPT_ERRORBUFFER, ebuf);
+		cc = curl_easy_perform(c->h);
+		curl_slist_free_all(hdrs);
+		if (cc == CURLE_OK)
+			curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &resp->status);
+		if (q->body && cc == CURLE_OK)
+			c->sent += q->body->done;
+		resp->received = x.received;
+		if (resp->sink_failed)
+			return mlctl_err_set(err, MLCTL_EIO, "cannot keep what %s sent for %s",
+					     c->loc.host, url_path(q->url));
+		/* streamed bytes cannot be taken back: the caller resumes with a Range */
+		if (x.received > 0 || tries >= MAX_TRIES)
+			break;
+		if (cc != CURLE_OK ? !transient_curl(cc) : !transient_status(resp->status))
+			break;
+		backoff(tries, cc == CURLE_OK ? resp->retry_after : NULL);
+	}
+	if (cc != CURLE_OK)
+		return mlctl_err_set(err, MLCTL_ENET, "cannot reach the OCI registry %s (%s %s): %s",
+				     c->loc.host, q->method, url_path(q->url),
+				     *ebuf ? ebuf : curl_easy_strerror(cc));
+	return 0;
+}
+
+/* The registry's own words: {"errors":[{"code":…,"message":…}]}. */
+static void registry_message(char *out, size_t n, const struct oci_resp *r)
+{
+	cJSON *doc, *e;
+	const char *code = NULL, *msg = NULL;
+
+	*out = '\0';
+	if (!r->body.len)
+		return;
+	doc = cJSON_ParseWithLength(r->body.buf, r->body.len);
+	e = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "errors"), 0);
+	code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "code"));
+	msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "message"));
+	if (code || msg)
+		snprintf(out, n, ": %s%s%s", code ? code : "", code && msg ? " " : "",
+			 msg ? msg : "");
+	cJSON_Delete(doc);
+}
+
+int oci_status_fail(struct mlctl_oci *c, const struct oci_resp *r, const char *what,
+		    struct mlctl_err *err)
+{
+	char why[256];
+
+	registry_message(why, sizeof(why), r);
+	if (r->status == 401 || r->status == 403) {
+		if (c->user)
+			return mlctl_err_set(err, MLCTL_ENET,
+					     "%s refused the credentials of '%s' (from %s) for %s "
+					     "(%ld%s); run 'mlctl login %s' with the right ones",
+					     c->loc.host, c->user, c->auth_from, what, r->status, why,
+					     c->loc.host);
+		return mlctl_err_set(err, MLCTL_ENET,
+				     "%s wants credentials for %s (%ld%s); run 'mlctl login %s'",
+				     c->loc.host, what, r->status, why, c->loc.host);
+	}
+	return mlctl_err_set(err, MLCTL_ENET, "%s answered %ld to %s%s", c->loc.host, r->status,
+			     what, why);
+}
+
+char *oci_url(struct mlctl_oci *c, const char *path)
+{
+	if (strstr(path, "://"))
+		return mlctl_strdup(path);
+	return mlctl_aprintf("%s%s%s", c->base, *path == '/' ? "" : "/", path);
+}
+
+char *oci_url_param(struct mlctl_oci *c, const char *url, const char *name, const char *value)
+{
+	char *esc = curl_easy_escape(c->h, value, 0);
+	char *out = mlctl_aprintf("%s%c%s=%s", url, strchr(url, '?') ? '&' : '?', name,
+				  esc ? esc : value);
+
+	curl_free(esc);
+	return out;
+}

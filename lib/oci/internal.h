@@ -1,0 +1,84 @@
+/*
+ * oci/internal.h - what the files of lib/oci/ share; included only there.
+ * libcurl is used here (and in lib/smoke/http.c) and nowhere else.
+ */
+#ifndef MLCTL_OCI_INTERNAL_H
+#define MLCTL_OCI_INTERNAL_H
+
+#include <curl/curl.h>
+#include <stdint.h>
+
+#include "oci.h"
+
+/* What a request sends: a file's range, or bytes in memory. */
+struct oci_body {
+	int fd;            /* -1 when mem is used */
+	uint64_t off, len; /* the range of fd */
+	const char *mem;
+	uint64_t done;     /* sent so far (for a retry: start again) */
+};
+
+/* Where a response body goes: a callback (streamed), else into body up to cap. */
+typedef int (*oci_sink_fn)(void *ctx, long status, const char *data, size_t len);
+
+struct oci_req {
+	const char *method;
+	const char *url;      /* absolute */
+	const char *accept;   /* Accept header, or NULL */
+	const char *ctype;    /* Content-Type of the body, or NULL */
+	const char *range;    /* Content-Range of a PATCH, or NULL */
+	const char *get_range; /* Range of a GET, or NULL */
+	struct oci_body *body;
+	oci_sink_fn sink;
+	void *sink_ctx;
+	size_t cap;           /* largest body kept without a sink */
+};
+
+struct oci_resp {
+	long status;
+	char *location, *range, *digest, *www_auth, *retry_after, *chunk_min;
+	uint64_t length;
+	int has_length;
+	struct mlctl_buf body;
+	int sink_failed;   /* the sink refused the data */
+	uint64_t received; /* body bytes handed to the sink, even when the transfer broke */
+};
+
+struct mlctl_oci {
+	CURL *h;
+	struct mlctl_oci_loc loc;
+	struct mlctl_oci_opts o;
+	char *base;        /* "https://host" or "http://host" */
+	char *user, *pass; /* from docker's config.json, or NULL */
+	int basic;         /* send them (the registry asked for Basic) */
+	char *auth_from;   /* where they came from, for messages */
+	uint64_t sent;     /* bytes of bodies sent, over the session */
+};
+
+/* http.c */
+int oci_request(struct mlctl_oci *c, const struct oci_req *q, struct oci_resp *resp,
+		struct mlctl_err *err);
+void oci_resp_release(struct oci_resp *r);
+/* A failed answer as an error: "HOST answered STATUS to WHAT: <registry's message>". */
+int oci_status_fail(struct mlctl_oci *c, const struct oci_resp *r, const char *what,
+		    struct mlctl_err *err);
+/* base + path; a Location that is absolute already is copied. Caller frees. */
+char *oci_url(struct mlctl_oci *c, const char *path);
+/* url with "name=value" appended as a query parameter (value escaped). Caller frees. */
+char *oci_url_param(struct mlctl_oci *c, const char *url, const char *name, const char *value);
+
+/* session.c */
+/* As mlctl_oci_open, with these credentials instead of docker's (user NULL: docker's). */
+int oci_session_open(struct mlctl_oci **out, const struct mlctl_oci_loc *loc,
+		     const struct mlctl_oci_opts *o, const char *user, const char *pass,
+		     struct mlctl_err *err);
+
+/* auth.c */
+/* Credentials for host from docker's config.json (or o->auth_file); 0 also when none. */
+int oci_auth_lookup(struct mlctl_oci *c, struct mlctl_err *err);
+
+/* modelpack.c */
+/* The ModelPack layer media type of a mlctl artifact role. */
+const char *oci_role_media_type(const char *role);
+
+#endif

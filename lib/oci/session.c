@@ -1,0 +1,110 @@
+/*
+ * session.c - a session with one registry: the scheme (https; plain http
+ * only for loopback or with --insecure), the credentials, and a first
+ * request to /v2/ that says whether and how the registry wants them.
+ */
+#define _GNU_SOURCE
+#include "oci/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "banned.h"
+
+static int ping(struct mlctl_oci *c, struct oci_resp *r, struct mlctl_err *err)
+{
+	char *url = oci_url(c, "/v2/");
+	struct oci_req q = { .method = "GET", .url = url };
+	int rc = oci_request(c, &q, r, err);
+
+	free(url);
+	return rc;
+}
+
+static int session_fail(struct mlctl_oci *c, struct oci_resp *r, struct mlctl_err *err)
+{
+	if (r->status == 404)
+		return mlctl_err_set(err, MLCTL_ENET, "%s is not an OCI registry: it answered 404 to "
+				     "GET /v2/", c->loc.host);
+	return oci_status_fail(c, r, "GET /v2/", err);
+}
+
+int oci_session_open(struct mlctl_oci **out, const struct mlctl_oci_loc *loc,
+		     const struct mlctl_oci_opts *o, const char *user, const char *pass,
+		     struct mlctl_err *err)
+{
+	struct mlctl_oci *c = mlctl_calloc(1, sizeof(*c));
+	struct oci_resp r;
+	int plain = o->insecure || mlctl_oci_host_is_loopback(loc->host);
+	int rc;
+
+	*out = NULL;
+	memset(&r, 0, sizeof(r));
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	c->loc = *loc;
+	c->o = *o;
+	if (!c->o.chunk)
+		c->o.chunk = MLCTL_OCI_CHUNK_DEFAULT;
+	c->base = mlctl_aprintf("%s://%s", plain ? "http" : "https", loc->host);
+	if (!(c->h = curl_easy_init())) {
+		rc = mlctl_err_set(err, MLCTL_EINTERNAL, "cannot start libcurl");
+		goto fail;
+	}
+	if (user) {
+		c->user = mlctl_strdup(user);
+		c->pass = mlctl_strdup(pass ? pass : "");
+		c->auth_from = mlctl_strdup("standard input");
+	} else if ((rc = oci_auth_lookup(c, err))) {
+		goto fail;
+	}
+	if ((rc = ping(c, &r, err)))
+		goto fail;
+	if (r.status == 401 && r.www_auth && !strncasecmp(r.www_auth, "basic", 5)) {
+		if (!c->user) {
+			rc = oci_status_fail(c, &r, "GET /v2/", err);
+			goto fail;
+		}
+		c->basic = 1;
+		oci_resp_release(&r);
+		if ((rc = ping(c, &r, err)))
+			goto fail;
+	} else if (r.status == 401 && r.www_auth && !strncasecmp(r.www_auth, "bearer", 6)) {
+		rc = mlctl_err_set(err, MLCTL_ENET, "%s asks for bearer tokens, which this mlctl "
+				   "cannot get yet; only registries with Basic authentication or "
+				   "none can be used", c->loc.host);
+		goto fail;
+	}
+	if (r.status != 200) {
+		rc = session_fail(c, &r, err);
+		goto fail;
+	}
+	oci_resp_release(&r);
+	*out = c;
+	return 0;
+fail:
+	oci_resp_release(&r);
+	mlctl_oci_free(c);
+	return rc;
+}
+
+int mlctl_oci_open(struct mlctl_oci **out, const struct mlctl_oci_loc *loc,
+		   const struct mlctl_oci_opts *o, struct mlctl_err *err)
+{
+	return oci_session_open(out, loc, o, NULL, NULL, err);
+}
+
+void mlctl_oci_free(struct mlctl_oci *c)
+{
+	if (!c)
+		return;
+	if (c->h)
+		curl_easy_cleanup(c->h);
+	if (c->pass)
+		explicit_bzero(c->pass, strlen(c->pass));
+	free(c->user);
+	free(c->pass);
+	free(c->auth_from);
+	free(c->base);
+	free(c);
+}

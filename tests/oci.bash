@@ -1,0 +1,50 @@
+# oci.bash - a real OCI registry for the remote tests: Debian's
+# docker-registry (distribution) on 127.0.0.1 at a free port, with or
+# without htpasswd authentication, storage in a folder of the test file's,
+# a fixed http.secret so that upload sessions survive a restart. Started
+# by setup_file, stopped by its process id in teardown_file.
+
+# oci_start DIR [USER PASSWORD]: start a registry keeping its data in DIR;
+# sets OCI (127.0.0.1:PORT), OCI_DIR and OCI_PID
+oci_start() {
+	local dir=$1 port i
+	mkdir -p "$dir/data"
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	{
+		printf 'version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n'
+		printf 'storage:\n  filesystem:\n    rootdirectory: %s/data\n  delete:\n    enabled: true\n' "$dir"
+		printf 'http:\n  addr: 127.0.0.1:%s\n  secret: mlctl-test-secret\n' "$port"
+		if [ -n "${2:-}" ]; then
+			htpasswd -Bbn "$2" "$3" > "$dir/htpasswd"
+			printf 'auth:\n  htpasswd:\n    realm: mlctl-test\n    path: %s/htpasswd\n' "$dir"
+		fi
+	} > "$dir/config.yml"
+	docker-registry serve "$dir/config.yml" >> "$dir/log" 2>&1 &
+	OCI_PID=$!
+	OCI="127.0.0.1:$port"
+	OCI_DIR=$dir
+	for i in $(seq 1 100); do
+		curl -s -o /dev/null "http://$OCI/v2/" && break
+		sleep 0.1
+	done
+	curl -s -o /dev/null "http://$OCI/v2/" || { cat "$dir/log"; return 1; }
+	export OCI OCI_DIR OCI_PID
+}
+
+# oci_stop: stop the registry oci_start started
+oci_stop() {
+	[ -n "${OCI_PID:-}" ] || return 0
+	kill "$OCI_PID" 2>/dev/null || true
+	wait "$OCI_PID" 2>/dev/null || true
+}
+
+# oci_requests METHOD PATH-REGEX: how many such requests the registry's access log has
+oci_requests() {
+	grep -cE "\"$1 $2" "$OCI_DIR/log" || true
+}
+
+# oci_blob_file DIGEST: where the registry keeps a blob's bytes
+oci_blob_file() {
+	local hex=${1#sha256:}
+	echo "$OCI_DIR/data/docker/registry/v2/blobs/sha256/${hex:0:2}/$hex/data"
+}

@@ -1,0 +1,375 @@
+#!/usr/bin/env bats
+# Remotes: mlctl remote, push --to, pull --from, show --from and login
+# against a real OCI registry (Debian's docker-registry on 127.0.0.1),
+# with skopeo as an independent client reading what mlctl pushed.
+
+load helpers
+load oci
+
+setup_file() {
+	oci_start "$BATS_FILE_TMPDIR/open"
+	export OPEN=$OCI OPEN_DIR=$OCI_DIR OPEN_PID=$OCI_PID
+	oci_start "$BATS_FILE_TMPDIR/auth" ci 'pa55-w0rd-secret'
+	export AUTH=$OCI AUTH_DIR=$OCI_DIR AUTH_PID=$OCI_PID
+	OCI=$OPEN OCI_DIR=$OPEN_DIR
+}
+
+teardown_file() {
+	OCI_PID=$OPEN_PID oci_stop
+	OCI_PID=$AUTH_PID oci_stop
+}
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || exit 1
+	export MLCTL_REGISTRY="$BATS_TEST_TMPDIR/registry"
+	export MLCTL_ACTOR="Test Runner <ci@example.com>"
+	export NO_COLOR=1 HOME="$BATS_TEST_TMPDIR/home" MLCTL_RETRY_MS=1
+	unset SOURCE_DATE_EPOCH DOCKER_CONFIG
+	mkdir -p "$HOME"
+	OCI=$OPEN OCI_DIR=$OPEN_DIR
+	# each test its own namespace on the shared registry
+	NS="$OPEN/t$BATS_TEST_NUMBER"
+}
+
+# json FILE EXPR: a value out of a JSON document (python's json as the reader)
+json() {
+	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+@test "remote add, list and rm; git reads the URL from index.git/config" {
+	run -0 mlctl remote add origin --oci "$NS" --git "$BATS_TEST_TMPDIR/hist.git"
+	[ "$output" = "added remote origin: OCI $NS, git $BATS_TEST_TMPDIR/hist.git" ]
+	run -0 mlctl remote add mirror --oci registry.example.com:5443/ml/team
+	run -0 mlctl remote list
+	[ "${lines[0]}" = "NAME    OCI                                GIT" ]
+	[[ "${lines[1]}" == "mirror  registry.example.com:5443/ml/team  -" ]]
+	[[ "${lines[2]}" == "origin  $NS "*"$BATS_TEST_TMPDIR/hist.git" ]]
+	run -0 git -C registry/index.git config remote.origin.url
+	[ "$output" = "$BATS_TEST_TMPDIR/hist.git" ]
+	run -0 mlctl remote list --json
+	[ "$(echo "$output" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print([(r["name"], r["oci"], r["git"]) for r in d["remotes"]])')" = "[('mirror', 'registry.example.com:5443/ml/team', None), ('origin', '$NS', '$BATS_TEST_TMPDIR/hist.git')]" ]
+	run -0 mlctl remote rm mirror
+	[ "$output" = "removed remote mirror" ]
+	run -0 mlctl remote list --json
+	[[ "$output" != *mirror* ]]
+	run -0 git -C registry/index.git config --get-regexp '^remote\.'
+	[[ "$output" != *mirror* ]]
+}
+
+@test "remote add refuses what it cannot use, and changes nothing" {
+	mlctl remote add origin --oci "$NS"
+	before=$(registry_state)
+	run -4 mlctl remote add origin --oci "$OPEN/other"
+	[[ "$output" == *"remote 'origin' is there already ($NS); remove it first with 'mlctl remote rm origin'"* ]]
+	run -2 mlctl remote add 'bad name' --oci "$NS"
+	[[ "$output" == *"remote name 'bad name' is not valid"* ]]
+	run -2 mlctl remote add other --oci "https://$OPEN/ml"
+	[[ "$output" == *"has a scheme: give HOST[:PORT]/NAMESPACE"* ]]
+	run -2 mlctl remote add other --oci "$OPEN/Has_Upper"
+	[[ "$output" == *"namespace 'Has_Upper' of OCI location"*"is not an OCI repository path"* ]]
+	run -2 mlctl remote add other --oci "host:99999/ml"
+	[[ "$output" == *"'host:99999' in OCI location"* ]]
+	run -2 mlctl remote add other --git 'https://bob:hunter2@git.example.com/ml.git'
+	[[ "$output" == *"the git URL holds a password"* ]]
+	[[ "$output" != *hunter2* ]]
+	run -2 mlctl remote add other
+	[[ "$output" == *"needs --oci HOST/NAMESPACE, --git URL, or both"* ]]
+	run -3 mlctl remote rm nothere
+	[[ "$output" == *"no remote 'nothere'"* ]]
+	run -2 mlctl remote rm origin --oci x/y
+	[ "$(registry_state)" = "$before" ]
+}
+
+@test "push --to then pull --from: the same bytes as a local pull, and a second push sends nothing" {
+	make_project p demo 1.0.0
+	mlctl remote add origin --oci "$NS"
+	run -0 --separate-stderr mlctl push p --to origin
+	[[ "${lines[0]}" == "pushed demo:1.0.0 sha256:"* ]]
+	[[ "${lines[1]}" == "sent to $NS/demo:1.0.0 sha256:"* ]]
+	[[ "$stderr" == *"sent 5 blobs"*"skipped 0 the registry had"* ]]
+	mlctl pull demo:1.0.0 -o local
+	# another machine: a registry of its own that has never seen the version
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other run -0 mlctl pull demo:1.0.0 --from "$NS" -o remote
+	[[ "$output" == "pulled demo:1.0.0 sha256:"*" from $NS/demo@sha256:"*" into remote" ]]
+	diff -r local remote
+	[ -x remote/serve.py ] && [ ! -x remote/model.bin ]
+	[ ! -e other ] # the pull made no registry
+	run -0 --separate-stderr mlctl push demo:1.0.0 --to origin --json
+	[ "$(echo "$output" | "$PY" -c 'import json,sys; r=json.load(sys.stdin)["remote"]; print(r["blobs_sent"], r["blobs_skipped"], r["bytes_sent"])')" = "0 5 0" ]
+}
+
+@test "a new version with one changed file uploads only that file, mlctl.json and the config" {
+	make_project p demo 1.0.0
+	mlctl push p --to "$NS" -q
+	next_version p 1.1.0
+	run -0 --separate-stderr mlctl push p --to "$NS" --json
+	echo "$output" > out.json
+	[ "$(json out.json 'd["remote"]["blobs_sent"]')" = 3 ]
+	[ "$(json out.json 'd["remote"]["blobs_skipped"]')" = 2 ]
+	size=$(stat -c %s p/model.bin)
+	[ "$(json out.json 'd["remote"]["bytes_sent"]')" -gt "$size" ]
+	[ "$(json out.json 'd["remote"]["bytes_sent"]')" -lt $((size + 4096)) ]
+	[ "$(json out.json 'd["remote"]["tag"]')" = 1.1.0 ]
+}
+
+@test "skopeo reads the exact manifest and copies it with the same digest" {
+	make_project p demo 1.0.0
+	run -0 --separate-stderr mlctl push p --to "$NS" --json
+	digest=$(echo "$output" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["remote"]["digest"])')
+	skopeo inspect --tls-verify=false --raw "docker://$NS/demo:1.0.0" > raw.json
+	[ "sha256:$(sha256sum < raw.json | cut -d' ' -f1)" = "$digest" ]
+	skopeo copy -q --src-tls-verify=false "docker://$NS/demo:1.0.0" "oci:$BATS_TEST_TMPDIR/layout:x"
+	[ "$(json layout/index.json 'd["manifests"][0]["digest"]')" = "$digest" ]
+	# the ModelPack form, read by python's json
+	run -0 "$PY" - raw.json <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert m["mediaType"] == "application/vnd.oci.image.manifest.v1+json", m["mediaType"]
+assert m["artifactType"] == "application/vnd.cncf.model.manifest.v1+json"
+assert m["config"]["mediaType"] == "application/vnd.cncf.model.config.v1+json"
+kinds = {}
+for l in m["layers"]:
+    a = l["annotations"]
+    t = a["org.opencontainers.image.title"]
+    assert t == a["org.cncf.model.filepath"], t
+    assert not t.startswith("/") and ".." not in t.split("/"), t
+    meta = json.loads(a["org.cncf.model.file.metadata+json"])
+    assert meta["name"] == t and meta["size"] == l["size"] and meta["uid"] == 0
+    assert meta["typeflag"] == 48 and meta["mtime"] == "1970-01-01T00:00:00Z"
+    kinds[t] = l["mediaType"]
+assert kinds == {
+    "model.bin": "application/vnd.cncf.model.weight.v1.raw",
+    "serve.py": "application/vnd.cncf.model.code.v1.raw",
+    "data/train.csv": "application/vnd.cncf.model.dataset.v1.raw",
+    "mlctl.json": "application/vnd.cncf.model.weight.config.v1.raw",
+}, kinds
+ann = m["annotations"]
+assert ann["org.opencontainers.image.version"] == "1.0.0"
+assert ann["org.opencontainers.image.licenses"] == "MIT"
+assert ann["org.opencontainers.image.created"] == "1970-01-01T00:00:00Z"
+print(ann["io.mlctl.digest"])
+PY
+	[ "$output" = "$(mlctl show demo:1.0.0 --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["digest"])')" ]
+	# the config, as skopeo copied it: built from mlctl.json, diffIds in layer order
+	cfg=$(json layout/index.json 'd["manifests"][0]["digest"]')
+	run -0 "$PY" - layout <<'PY'
+import json, sys, os
+root = sys.argv[1]
+idx = json.load(open(os.path.join(root, "index.json")))
+blob = lambda d: open(os.path.join(root, "blobs", "sha256", d.split(":")[1]), "rb").read()
+m = json.loads(blob(idx["manifests"][0]["digest"]))
+c = json.loads(blob(m["config"]["digest"]))
+assert c["descriptor"]["name"] == "demo" and c["descriptor"]["version"] == "1.0.0"
+assert c["descriptor"]["licenses"] == ["MIT"]
+assert c["modelfs"] == {"type": "layers", "diffIds": [l["digest"] for l in m["layers"]]}
+PY
+}
+
+@test "the same version gives the same manifest digest wherever it is pushed; SOURCE_DATE_EPOCH sets createdAt" {
+	make_project p demo 1.0.0
+	mlctl push p -q
+	d1=$(mlctl push demo:1.0.0 --to "$NS/a" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["remote"]["digest"])')
+	d2=$(mlctl push demo:1.0.0 --to "$NS/b" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["remote"]["digest"])')
+	[ "$d1" = "$d2" ]
+	d3=$(SOURCE_DATE_EPOCH=1700000000 mlctl push demo:1.0.0 --to "$NS/c" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["remote"]["digest"])')
+	[ "$d3" != "$d1" ]
+	skopeo inspect --tls-verify=false --raw "docker://$NS/c/demo:1.0.0" | grep -q '"org.opencontainers.image.created":"2023-11-14T22:13:20Z"'
+}
+
+@test "pull --from --file takes only the matching files; show --from lists the layers" {
+	make_project p demo 1.0.0
+	mlctl push p --to "$NS" -q
+	run -0 --separate-stderr mlctl pull demo:1.0.0 --from "$NS" --file 'data/*' --file '*.py' -o part
+	[[ "$stderr" == *"2 of 3 files (--file)"* ]]
+	[ "$(cd part && find . -type f | sort | tr '\n' ' ')" = "./data/train.csv ./mlctl.json ./serve.py " ]
+	cmp part/serve.py p/serve.py
+	run -3 mlctl pull demo:1.0.0 --from "$NS" --file 'nothing*' -o none
+	[[ "$output" == *"no file of demo:1.0.0 matches --file nothing*"* ]]
+	[ ! -e none ]
+	run -0 mlctl show demo:1.0.0 --from "$NS"
+	[[ "$output" == *"remote:      $NS/demo@sha256:"* ]]
+	[[ "$output" == *"model.bin "*"application/vnd.cncf.model.weight.v1.raw"* ]]
+	run -0 mlctl show demo --from "$NS" --json
+	echo "$output" > show.json
+	[ "$(json show.json 'd["source"]')" = remote ]
+	[ "$(json show.json '[l["path"] for l in d["layers"]]')" = "['data/train.csv', 'model.bin', 'serve.py', 'mlctl.json']" ]
+	[ "$(json show.json 'd["digest"]')" = "$(mlctl show demo:1.0.0 --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["digest"])')" ]
+}
+
+@test "pull --from resolves the latest from the tags, and an alias through this registry" {
+	make_project p demo 1.0.0
+	mlctl push p --to "$NS" -q
+	next_version p 1.10.0
+	mlctl push p --to "$NS" -q
+	next_version p 1.9.0
+	mlctl push p --to "$NS" -q
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other run -0 mlctl pull demo --from "$NS" -o latest
+	[[ "$output" == "pulled demo:1.10.0 "* ]]
+	mlctl alias set demo:1.9.0 production -q
+	run -0 mlctl pull demo:production --from "$NS" -o prod --json
+	[ "$(echo "$output" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["version"])')" = 1.9.0 ]
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other run -3 mlctl pull demo:production --from "$NS" -o x
+	[[ "$output" == *"give the version (NAME:VERSION)"* ]]
+	run -3 mlctl pull demo:7.7.7 --from "$NS" -o x
+	[[ "$output" == *"has no version '7.7.7' of demo (repository t$BATS_TEST_NUMBER/demo)"* ]]
+}
+
+@test "a version this registry holds with other content than the remote's is exit 4, naming both digests" {
+	make_project p demo 1.0.0
+	mlctl push p --to "$NS" -q
+	make_project q demo 1.0.0
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/team2 mlctl push q -q
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/team2 mlctl alias set demo:1.0.0 production -q
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/team2 run -4 mlctl pull demo:production --from "$NS" -o x
+	[[ "$output" == *"demo:1.0.0 is sha256:"*" in this registry but sha256:"*" on $OPEN"* ]]
+	[ ! -e x ]
+}
+
+@test "a corrupt blob on the registry: exit 5 and nothing written" {
+	make_project p demo 1.0.0
+	mlctl push p --to "$NS" -q
+	sha=$(sha256sum p/model.bin | cut -d' ' -f1)
+	f=$(oci_blob_file "sha256:$sha")
+	cp "$f" good
+	printf 'X' | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null
+	run -5 mlctl pull demo:1.0.0 --from "$NS" -o out
+	[[ "$output" == *"sent model.bin for t$BATS_TEST_NUMBER/demo with sha256:"*"the blob on the registry is corrupt; nothing was written"* ]]
+	[ ! -e out ]
+	[ -z "$(find . -maxdepth 1 -name '.out*')" ]
+	cp good "$f"
+	run -0 mlctl pull demo:1.0.0 --from "$NS" -o out
+	cmp out/model.bin p/model.bin
+}
+
+@test "large blobs go up in chunks (PATCH) and come back the same" {
+	make_project p demo 1.0.0
+	head -c 300000 /dev/urandom >> p/model.bin
+	before=$(oci_requests PATCH "/v2/t$BATS_TEST_NUMBER/demo/blobs/uploads/")
+	mlctl push p --to "$NS" --chunk-size 64K -q
+	after=$(oci_requests PATCH "/v2/t$BATS_TEST_NUMBER/demo/blobs/uploads/")
+	# model.bin is 320 KB: five chunks of 64 KiB
+	[ $((after - before)) -eq 5 ]
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other mlctl pull demo:1.0.0 --from "$NS" -o out
+	cmp out/model.bin p/model.bin
+	run -2 mlctl push p --to "$NS" --chunk-size 0
+	[[ "$output" == *"--chunk-size '0' is not a size"* ]]
+	run -2 mlctl push p --chunk-size 1M
+	[[ "$output" == *"go with --to REMOTE"* ]]
+}
+
+@test "a model name OCI cannot hold is refused before anything is stored or sent" {
+	make_project p 'a_-b' 1.0.0
+	run -2 mlctl push p --to "$NS"
+	[[ "$output" == *"model name 'a_-b' is not a valid OCI repository name"* ]]
+	[ ! -e registry ]
+	[ "$(curl -s "http://$OPEN/v2/_catalog" | grep -c "t$BATS_TEST_NUMBER/")" = 0 ]
+}
+
+@test "credentials: none, wrong and right; kept 0600 where docker keeps them; skopeo uses them; logout" {
+	make_project p demo 1.0.0
+	mlctl push p -q
+	run -7 mlctl push demo:1.0.0 --to "$AUTH/ml"
+	[[ "$output" == *"$AUTH wants credentials for GET /v2/ (401"*"run 'mlctl login $AUTH'"* ]]
+	run -7 mlctl login "$AUTH" -u ci --password-stdin <<< 'wrong-pa55'
+	[[ "$output" == *"$AUTH refused the credentials of 'ci'"* ]]
+	[[ "$output" != *wrong-pa55* ]]
+	[ ! -e home/.docker ]
+	run -2 mlctl login "$AUTH" -u ci
+	[[ "$output" == *"--password-stdin (never on the command line"* ]]
+	run -0 mlctl login "$AUTH" -u ci --password-stdin <<< 'pa55-w0rd-secret'
+	[ "$output" = "logged in to $AUTH as ci (credentials in $HOME/.docker/config.json)" ]
+	[ "$(stat -c %a home/.docker/config.json)" = 600 ]
+	[ "$(json home/.docker/config.json 'd["auths"]["'"$AUTH"'"]["auth"]')" = "$(printf 'ci:pa55-w0rd-secret' | base64)" ]
+	run -0 --separate-stderr mlctl push demo:1.0.0 --to "$AUTH/ml" -v
+	[[ "$output$stderr" != *pa55-w0rd-secret* ]]
+	skopeo inspect --tls-verify=false --raw "docker://$AUTH/ml/demo:1.0.0" > raw.json
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other mlctl pull demo:1.0.0 --from "$AUTH/ml" -o out
+	cmp out/model.bin p/model.bin
+	# nothing of it in the registry's history or settings
+	! grep -rq pa55-w0rd-secret registry
+	run -0 mlctl logout "$AUTH"
+	[ "$output" = "removed the credentials for $AUTH from $HOME/.docker/config.json" ]
+	[ "$(json home/.docker/config.json 'd["auths"]')" = "{}" ]
+	run -7 mlctl pull demo:1.0.0 --from "$AUTH/ml" -o out2
+	run -0 --separate-stderr mlctl logout "$AUTH"
+	[[ "$stderr" == *"no credentials for $AUTH were kept"* ]]
+}
+
+@test "credentials from DOCKER_CONFIG and --registry-config; other keys of the file are kept" {
+	make_project p demo 1.0.0
+	mlctl push p -q
+	mkdir dc
+	printf '{"auths":{"https://%s/v1/":{"auth":"%s"}},"credsStore":"","experimental":"enabled"}\n' \
+		"$AUTH" "$(printf 'ci:pa55-w0rd-secret' | base64)" > dc/config.json
+	DOCKER_CONFIG=$PWD/dc run -0 mlctl push demo:1.0.0 --to "$AUTH/ml2"
+	run -7 mlctl push demo:1.0.0 --to "$AUTH/ml2"
+	run -0 mlctl login "$AUTH" -u ci --password-stdin --registry-config own.json <<< 'pa55-w0rd-secret'
+	run -0 mlctl push demo:1.0.0 --to "$AUTH/ml2" --registry-config own.json
+	DOCKER_CONFIG=$PWD/dc run -0 mlctl logout "$AUTH"
+	[ "$(json dc/config.json 'd["experimental"]')" = enabled ]
+	[ "$(json dc/config.json 'd["auths"]')" = "{}" ]
+}
+
+@test "an artifact another tool wrote in the ModelPack form (here curl) is pulled" {
+	make_project p demo 1.0.0
+	mlctl push p -q
+	mlctl pull demo:1.0.0 -o expect
+	# what mlctl.json's layer holds: the canonical manifest with its files index
+	"$PY" - p "$OPEN" "t$BATS_TEST_NUMBER/demo" <<'PY'
+import hashlib, json, os, subprocess, sys
+src, host, repo = sys.argv[1:]
+def put(data):
+    d = "sha256:" + hashlib.sha256(data).hexdigest()
+    loc = subprocess.run(["curl", "-sf", "-X", "POST", "-D", "-", "-o", "/dev/null",
+                          f"http://{host}/v2/{repo}/blobs/uploads/"],
+                         capture_output=True, text=True, check=True).stdout
+    loc = [l.split(":", 1)[1].strip() for l in loc.splitlines() if l.lower().startswith("location:")][0]
+    url = loc if loc.startswith("http") else f"http://{host}{loc}"
+    url += ("&" if "?" in url else "?") + "digest=" + d
+    subprocess.run(["curl", "-sf", "-X", "PUT", "-H", "Content-Type: application/octet-stream",
+                    "--data-binary", "@-", url], input=data, check=True)
+    return d
+man = json.load(open(os.path.join(src, "mlctl.json")))
+files, layers = [], []
+for path in sorted(["model.bin", "serve.py", "data/train.csv"]):
+    data = open(os.path.join(src, path), "rb").read()
+    mode = "0755" if os.access(os.path.join(src, path), os.X_OK) else "0644"
+    files.append({"path": path, "size": len(data), "mode": mode, "sha256": hashlib.sha256(data).hexdigest()})
+    # another tool's order and annotations: the title only, layers newest file first
+    layers.insert(0, {"mediaType": "application/vnd.cncf.model.weight.v1.raw", "digest": put(data),
+                      "size": len(data), "annotations": {"org.opencontainers.image.title": path}})
+man["files"] = files
+canon = json.dumps(man, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+layers.append({"mediaType": "application/vnd.cncf.model.weight.config.v1.raw", "digest": put(canon),
+               "size": len(canon), "annotations": {"org.opencontainers.image.title": "mlctl.json",
+                                                   "io.mlctl.manifest": "mlctl/v1"}})
+cfg = json.dumps({"descriptor": {"name": "demo"}, "modelfs": {"type": "layers",
+                  "diffIds": [l["digest"] for l in layers]}, "config": {}}).encode()
+m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+     "artifactType": "application/vnd.cncf.model.manifest.v1+json",
+     "config": {"mediaType": "application/vnd.cncf.model.config.v1+json", "digest": put(cfg), "size": len(cfg)},
+     "layers": layers}
+body = json.dumps(m, indent=2).encode()
+subprocess.run(["curl", "-sf", "-X", "PUT", "-H", "Content-Type: application/vnd.oci.image.manifest.v1+json",
+                "--data-binary", "@-", f"http://{host}/v2/{repo}/manifests/1.0.0"], input=body, check=True)
+PY
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other run -0 mlctl pull demo:1.0.0 --from "$NS" -o got
+	diff -r expect got
+}
+
+@test "an unreachable registry is exit 7 with the address; nothing is stored when it is asked first" {
+	make_project p demo 1.0.0
+	port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	run -7 mlctl push p --to "127.0.0.1:$port/ml"
+	[[ "$output" == *"cannot reach the OCI registry 127.0.0.1:$port (GET /v2/)"* ]]
+	[ ! -e registry ]
+	run -7 mlctl pull demo:1.0.0 --from "127.0.0.1:$port/ml"
+	run -3 mlctl pull demo:1.0.0 --from nosuchremote
+	[[ "$output" == *"no registry at"* ]]
+	mlctl remote add gitonly --git "$BATS_TEST_TMPDIR/h.git"
+	run -2 mlctl pull demo:1.0.0 --from gitonly
+	[[ "$output" == *"remote 'gitonly' has no OCI location"* ]]
+	run -2 mlctl pull ./p --from "$NS"
+	run -2 mlctl pull p --file '*.py'
+	[[ "$output" == *"go with --from REMOTE"* ]]
+}
