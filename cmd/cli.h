@@ -183,6 +183,19 @@ struct mlctl_oci_version;
 int cli_remote_fetch(struct cli *cli, struct mlctl_oci **c, struct mlctl_oci_loc *loc,
 		     struct mlctl_oci_version *v, const char *word, const char *from);
 
+struct mlctl_sync_result;
+/* 1 when word is an OCI location (it holds '/', ':' or '.'), not a remote's name. */
+int cli_is_location(const char *word);
+/*
+ * After push --to: when to is a remote with a git URL, sync the history with it
+ * (*synced set). Prints and returns an exit code on failure.
+ */
+int cli_sync_after_push(struct cli *cli, struct mlctl_sync_result *res, int *synced,
+			struct mlctl_registry *r, const char *to);
+/* What a sync did, as JSON and as lines for people (cmd/remote.c). */
+cJSON *cli_sync_json(const char *remote, const struct mlctl_sync_result *res);
+void cli_sync_print(struct cli *cli, const char *remote, const struct mlctl_sync_result *res);
+
 /* A plain text table: header row first; columns padded to their widest cell. */
 struct cli_table {
 	char **cells;

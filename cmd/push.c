@@ -147,15 +147,16 @@ static int push_stored(struct cli *cli, const char *ref, const char *to)
 	struct mlctl_oci *c = NULL;
 	struct mlctl_oci_loc loc;
 	struct mlctl_oci_push_result o;
-	int rc;
+	struct mlctl_sync_result sres;
+	int rc, synced = 0;
 
 	if (cli_opt(cli, "bump") || cli_opt(cli, "no-validate"))
 		return cli_usage(cli, "--bump and --no-validate go with a project folder or "
 				 "package, not with a version the registry holds ('%s')", ref);
 	if ((rc = cli_open_registry(cli, &r, 0)))
 		return rc;
-	if (!(rc = cli_oci_open(cli, &c, &loc, r, to)))
-		rc = send_version(cli, &o, r, c, ref);
+	if (!(rc = cli_oci_open(cli, &c, &loc, r, to)) && !(rc = send_version(cli, &o, r, c, ref)))
+		rc = cli_sync_after_push(cli, &sres, &synced, r, to);
 	mlctl_oci_free(c);
 	mlctl_registry_free(r);
 	if (rc)
@@ -164,9 +165,13 @@ static int push_stored(struct cli *cli, const char *ref, const char *to)
 		cJSON *doc = cli_json_doc();
 
 		cJSON_AddItemToObject(doc, "remote", remote_json(&loc, &o));
+		if (synced)
+			cJSON_AddItemToObject(doc, "sync", cli_sync_json(to, &sres));
 		cli_print_json(doc);
 	} else {
 		print_remote(&loc, &o);
+		if (synced)
+			cli_sync_print(cli, to, &sres);
 	}
 	return 0;
 }
@@ -212,8 +217,9 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 	struct mlctl_oci *c = NULL;
 	struct mlctl_oci_loc loc;
 	struct mlctl_oci_push_result o;
+	struct mlctl_sync_result sres;
 	char size[32], why[512] = "";
-	int validated = cli_opt(cli, "no-validate") == NULL, rc;
+	int validated = cli_opt(cli, "no-validate") == NULL, rc, synced = 0;
 
 	/* a registry given as a remote is refused before any work is done */
 	if ((rc = cli_check_registry(cli)))
@@ -252,8 +258,8 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 		/* opened afresh: a first push's registry was renamed into place */
 		char *ref = mlctl_aprintf("%s:%s", res.name, res.version);
 
-		if (!(rc = cli_open_registry(cli, &r, 0)))
-			rc = send_version(cli, &o, r, c, ref);
+		if (!(rc = cli_open_registry(cli, &r, 0)) && !(rc = send_version(cli, &o, r, c, ref)))
+			rc = cli_sync_after_push(cli, &sres, &synced, r, to);
 		mlctl_registry_free(r);
 		mlctl_oci_free(c);
 		free(ref);
@@ -292,6 +298,8 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 		}
 		if (to)
 			cJSON_AddItemToObject(doc, "remote", remote_json(&loc, &o));
+		if (synced)
+			cJSON_AddItemToObject(doc, "sync", cli_sync_json(to, &sres));
 		cli_print_json(doc);
 	} else if (res.existed) {
 		printf("%s:%s is already in the registry with digest %s; nothing to do\n", res.name,
@@ -304,5 +312,7 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 	}
 	if (to && !cli->json)
 		print_remote(&loc, &o);
+	if (synced && !cli->json)
+		cli_sync_print(cli, to, &sres);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "oci.h"
 #include "registry.h"
 #include "banned.h"
 
@@ -14,14 +15,16 @@ static const struct cli_opt opts[] = {
 	{ "repair", 0, NULL, "verify: heal missing or corrupt blobs from good copies (--from)" },
 	{ "from", 0, "DIR|PKG", "verify --repair: a project folder or package holding good "
 				"copies (repeatable)" },
+	CLI_OCI_OPTS,
 	{ NULL, 0, NULL, NULL },
 };
 
 const struct cli_cmd cli_cmd_registry = {
 	"registry", cmd_registry,
 	"verify: re-hash every blob, read every git object and check git and the database "
-	"agree; reindex: rebuild the database from git; gc: remove what crashed writes left",
-	"verify [--repair [--from DIR|PKG]...] | reindex | gc [--dry-run]", opts, 1, 1,
+	"agree; reindex: rebuild the database from git; gc: remove what crashed writes left; "
+	"sync: share the history with a remote's git repository",
+	"verify [--repair [--from DIR|PKG]...] | reindex | gc [--dry-run] | sync REMOTE", opts, 1, 2,
 };
 
 /* "3 orphan blobs (1.2 MiB)" */
@@ -195,6 +198,31 @@ static int gc(struct cli *cli, struct mlctl_registry *r, int dry_run)
 	return 0;
 }
 
+static int sync(struct cli *cli, const char *remote)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	struct mlctl_registry *r = NULL;
+	struct mlctl_sync_result res;
+	struct mlctl_oci_opts o;
+	int rc;
+
+	if ((rc = cli_oci_opts(cli, &o)) || (rc = cli_open_registry(cli, &r, 0)))
+		return rc;
+	rc = mlctl_registry_sync(r, &res, remote, &o, &err);
+	mlctl_registry_free(r);
+	if (rc)
+		return cli_fail(cli, &err);
+	if (cli->json) {
+		cJSON *doc = cli_json_doc();
+
+		cJSON_AddItemToObject(doc, "sync", cli_sync_json(remote, &res));
+		cli_print_json(doc);
+	} else {
+		cli_sync_print(cli, remote, &res);
+	}
+	return 0;
+}
+
 int cmd_registry(struct cli *cli, int argc, char **argv)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;
@@ -203,9 +231,23 @@ int cmd_registry(struct cli *cli, int argc, char **argv)
 	size_t nfrom = 0;
 	int dry_run = cli_opt(cli, "dry-run") != NULL, rc;
 
-	(void)argc;
+	if (!strcmp(argv[0], "sync")) {
+		if (argc != 2)
+			return cli_usage(cli, "'registry sync' takes the remote's name, such as "
+					 "'mlctl registry sync origin'");
+		if (dry_run || cli_opt(cli, "repair") || cli_opt(cli, "from"))
+			return cli_usage(cli, "--dry-run, --repair and --from do not go with "
+					 "'registry sync'");
+		return sync(cli, argv[1]);
+	}
+	if (argc > 1)
+		return cli_usage(cli, "'registry %s' takes no argument", argv[0]);
+	if (cli_opt(cli, "insecure") || cli_opt(cli, "registry-config") || cli_opt(cli, "ca-file") ||
+	    cli_opt(cli, "cert") || cli_opt(cli, "key"))
+		return cli_usage(cli, "--insecure, --registry-config, --ca-file, --cert and --key go "
+				 "with 'registry sync'");
 	if (strcmp(argv[0], "verify") && strcmp(argv[0], "reindex") && strcmp(argv[0], "gc"))
-		return cli_usage(cli, "'registry %s' is not known; use verify, reindex or gc",
+		return cli_usage(cli, "'registry %s' is not known; use verify, reindex, gc or sync",
 				 argv[0]);
 	if (dry_run && strcmp(argv[0], "gc"))
 		return cli_usage(cli, "--dry-run goes with 'registry gc'");

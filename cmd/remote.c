@@ -70,7 +70,7 @@ int cli_oci_opts(struct cli *cli, struct mlctl_oci_opts *o)
 }
 
 /* A remote's name has no '/', ':' or '.'; an OCI location has one of them. */
-static int is_location(const char *word)
+int cli_is_location(const char *word)
 {
 	return strpbrk(word, "/:.") != NULL;
 }
@@ -87,7 +87,7 @@ int cli_oci_open(struct cli *cli, struct mlctl_oci **c, struct mlctl_oci_loc *lo
 	*c = NULL;
 	if ((rc = cli_oci_opts(cli, &o)))
 		return rc;
-	if (is_location(word)) {
+	if (cli_is_location(word)) {
 		if (mlctl_oci_loc_parse(loc, word, &err))
 			return cli_fail(cli, &err);
 	} else {
@@ -125,7 +125,8 @@ int cli_oci_open(struct cli *cli, struct mlctl_oci **c, struct mlctl_oci_loc *lo
  * alias points). *digest: the version's digest when known here, else "".
  */
 static int remote_version(struct cli *cli, char version[256], char digest[72],
-			  struct mlctl_oci *c, const struct mlctl_ref *ref, const char *word)
+			  struct mlctl_oci *c, const struct mlctl_ref *ref, const char *word,
+			  const char *from)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;
 	struct mlctl_registry *r = NULL;
@@ -139,6 +140,17 @@ static int remote_version(struct cli *cli, char version[256], char digest[72],
 	}
 	if (ref->kind == MLCTL_REF_LATEST)
 		return mlctl_oci_latest(version, c, ref->name, &err) ? cli_fail(cli, &err) : 0;
+	if (ref->kind == MLCTL_REF_ALIAS && !cli_is_location(from)) {
+		/* where the remote's own history says the alias points now */
+		if (!(rc = cli_registry_quiet(cli, &r, &err)))
+			rc = mlctl_registry_remote_alias(r, version, digest, from, ref->name,
+							 ref->tag, &err);
+		mlctl_registry_free(r);
+		r = NULL;
+		if (rc != MLCTL_EUSAGE)
+			return rc ? cli_fail(cli, &err) : 0;
+		mlctl_err_clear(&err); /* no git URL: this registry's history says */
+	}
 	if (!(rc = cli_registry_quiet(cli, &r, &err)))
 		rc = mlctl_registry_resolve(r, &info, NULL, word, &err);
 	mlctl_registry_free(r);
@@ -172,7 +184,7 @@ int cli_remote_fetch(struct cli *cli, struct mlctl_oci **c, struct mlctl_oci_loc
 				 "NAME:ALIAS, NAME), not '%s'", word);
 	if ((rc = cli_oci_open(cli, c, loc, NULL, from)))
 		return rc;
-	if ((rc = remote_version(cli, version, digest, *c, &ref, word)))
+	if ((rc = remote_version(cli, version, digest, *c, &ref, word, from)))
 		goto fail;
 	if (mlctl_oci_fetch(v, *c, ref.name, version, &err)) {
 		rc = cli_fail(cli, &err);
@@ -192,6 +204,80 @@ fail:
 	mlctl_oci_free(*c);
 	*c = NULL;
 	return rc;
+}
+
+int cli_sync_after_push(struct cli *cli, struct mlctl_sync_result *res, int *synced,
+			struct mlctl_registry *r, const char *to)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	struct mlctl_oci_opts o;
+	struct mlctl_remote rm;
+	int rc;
+
+	*synced = 0;
+	if (cli_is_location(to))
+		return 0;
+	if (mlctl_registry_remote_get(r, &rm, to, &err))
+		return cli_fail(cli, &err);
+	if (!rm.git) {
+		mlctl_remote_release(&rm);
+		return 0;
+	}
+	mlctl_remote_release(&rm);
+	if ((rc = cli_oci_opts(cli, &o)))
+		return rc;
+	if (mlctl_registry_sync(r, res, to, &o, &err))
+		return cli_fail(cli, &err);
+	*synced = 1;
+	return 0;
+}
+
+cJSON *cli_sync_json(const char *remote, const struct mlctl_sync_result *res)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(j, "remote", remote);
+	cJSON_AddNumberToObject(j, "fetched", (double)res->fetched);
+	cJSON_AddNumberToObject(j, "rebased", (double)res->rebased);
+	cJSON_AddNumberToObject(j, "dropped", (double)res->dropped);
+	cJSON_AddNumberToObject(j, "renumbered", (double)res->renumbered);
+	cJSON_AddBoolToObject(j, "pushed_branch", res->pushed_branch);
+	cJSON_AddNumberToObject(j, "pushed_tags", (double)res->pushed_tags);
+	cJSON_AddNumberToObject(j, "blobs_fetched", (double)res->blobs_fetched);
+	cJSON_AddNumberToObject(j, "bytes_fetched", (double)res->bytes_fetched);
+	cJSON_AddNumberToObject(j, "versions_sent", (double)res->versions_sent);
+	cJSON_AddNumberToObject(j, "blobs_sent", (double)res->blobs_sent);
+	cJSON_AddNumberToObject(j, "bytes_sent", (double)res->bytes_sent);
+	cJSON_AddStringToObject(j, "head", res->head);
+	return j;
+}
+
+void cli_sync_print(struct cli *cli, const char *remote, const struct mlctl_sync_result *res)
+{
+	printf("synced with %s at %.12s: %zu event%s from the remote, %zu of ours put on top",
+	       remote, res->head, res->fetched, res->fetched == 1 ? "" : "s", res->rebased);
+	if (res->renumbered)
+		printf(" (%zu alias move%s renumbered)", res->renumbered,
+		       res->renumbered == 1 ? "" : "s");
+	printf(", %s, %zu tag%s pushed\n", res->pushed_branch ? "branch pushed" : "branch as it was",
+	       res->pushed_tags, res->pushed_tags == 1 ? "" : "s");
+	if (res->blobs_fetched) {
+		char size[32];
+
+		mlctl_human_size(size, res->bytes_fetched);
+		cli_note(cli, "%zu file%s (%s) of the versions that arrived fetched from the OCI "
+			 "registry", res->blobs_fetched, res->blobs_fetched == 1 ? "" : "s", size);
+	}
+	if (res->versions_sent) {
+		char size[32];
+
+		mlctl_human_size(size, res->bytes_sent);
+		cli_note(cli, "%zu version%s sent to the OCI registry first (%zu file%s, %s)",
+			 res->versions_sent, res->versions_sent == 1 ? "" : "s", res->blobs_sent,
+			 res->blobs_sent == 1 ? "" : "s", size);
+	}
+	if (res->dropped)
+		cli_note(cli, "%zu of our events the remote had already", res->dropped);
 }
 
 static int list(struct cli *cli)

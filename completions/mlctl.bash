@@ -53,7 +53,7 @@ _mlctl() {
 	login) opts="--username -u --password-stdin --insecure --registry-config --ca-file --cert --key" ;;
 	logout) opts="--registry-config" ;;
 	alias) opts="set rm list --reason" ;;
-	registry) opts="verify reindex gc --dry-run --repair --from" ;;
+	registry) opts="verify reindex gc sync --dry-run --repair --from --insecure --registry-config --ca-file --cert --key" ;;
 	completion) opts="bash zsh fish" ;;
 	help) opts="$commands" ;;
 	esac

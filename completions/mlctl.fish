@@ -11,7 +11,7 @@ complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a versions -d "lis
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a show -d 'show a version, package or project'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a smoke -d 'run the model on known cases'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a alias -d 'point a movable name at a version'
-complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a registry -d 'verify, reindex or gc'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a registry -d 'verify, reindex, gc or sync'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a remote -d 'add, remove or list remotes'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a login -d 'keep credentials for an OCI registry'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a logout -d 'forget the credentials for an OCI registry'
@@ -54,11 +54,11 @@ complete -c mlctl -n '__fish_seen_subcommand_from pull' -s f -l force -d 'replac
 complete -c mlctl -n '__fish_seen_subcommand_from pull show' -l from -x -a '(mlctl remote list -q 2>/dev/null | awk "NR > 1 { print \$1 }")' -d 'from a remote'
 complete -c mlctl -n '__fish_seen_subcommand_from pull' -l file -x -d 'only matching files'
 complete -c mlctl -n '__fish_seen_subcommand_from pull' -F
-complete -c mlctl -n '__fish_seen_subcommand_from push pull show login' -l insecure -d "plain http to a registry not on loopback"
-complete -c mlctl -n '__fish_seen_subcommand_from push pull show login' -l registry-config -r -F -d "credentials file"
-complete -c mlctl -n '__fish_seen_subcommand_from push pull show login' -l ca-file -r -F -d "CA certificates"
-complete -c mlctl -n '__fish_seen_subcommand_from push pull show login' -l cert -r -F -d "client certificate"
-complete -c mlctl -n '__fish_seen_subcommand_from push pull show login' -l key -r -F -d "the client certificate's key"
+complete -c mlctl -n '__fish_seen_subcommand_from push pull show login registry' -l insecure -d "plain http to a registry not on loopback"
+complete -c mlctl -n '__fish_seen_subcommand_from push pull show login registry' -l registry-config -r -F -d "credentials file"
+complete -c mlctl -n '__fish_seen_subcommand_from push pull show login registry' -l ca-file -r -F -d "CA certificates"
+complete -c mlctl -n '__fish_seen_subcommand_from push pull show login registry' -l cert -r -F -d "client certificate"
+complete -c mlctl -n '__fish_seen_subcommand_from push pull show login registry' -l key -r -F -d "the client certificate's key"
 # show
 complete -c mlctl -n '__fish_seen_subcommand_from show' -F
 # remote, login, logout
@@ -86,7 +86,8 @@ complete -c mlctl -n '__fish_seen_subcommand_from smoke' -F
 complete -c mlctl -n '__fish_seen_subcommand_from alias; and not __fish_seen_subcommand_from set rm list' -a 'set rm list'
 complete -c mlctl -n '__fish_seen_subcommand_from alias' -l reason -x -d 'why the alias moves'
 # registry, completion, help
-complete -c mlctl -n '__fish_seen_subcommand_from registry; and not __fish_seen_subcommand_from verify reindex gc' -a 'verify reindex gc'
+complete -c mlctl -n '__fish_seen_subcommand_from registry; and not __fish_seen_subcommand_from verify reindex gc sync' -a 'verify reindex gc sync'
+complete -c mlctl -n '__fish_seen_subcommand_from registry; and __fish_seen_subcommand_from sync' -x -a '(mlctl remote list -q 2>/dev/null | awk "NR > 1 { print \$1 }")'
 complete -c mlctl -n '__fish_seen_subcommand_from registry' -l dry-run -d 'gc: say what would be removed, remove nothing'
 complete -c mlctl -n '__fish_seen_subcommand_from registry' -l repair -d 'verify: heal missing or corrupt blobs from good copies'
 complete -c mlctl -n '__fish_seen_subcommand_from registry' -l from -r -F -d 'verify --repair: a project folder or package with good copies'

@@ -140,4 +140,44 @@ typedef int (*mlctl_git_config_cb)(void *payload, const char *key, const char *v
 int mlctl_git_config_each(struct mlctl_git *g, const char *prefix, mlctl_git_config_cb cb,
 			  void *payload, struct mlctl_err *err);
 
+/* ---- sync with another repository (lib/gitstore/sync.c) ---- */
+/*
+ * Fetch refspecs ("+refs/heads/main:refs/mlctl/…") from url (a path,
+ * file://, ssh:// or user@host:path with ssh-agent's keys, https://); no
+ * tags but those the refspecs name. MLCTL_ENET when it cannot.
+ */
+int mlctl_git_fetch(struct mlctl_git *g, const char *url, const char *const *refspecs,
+		    size_t n, struct mlctl_err *err);
+typedef void (*mlctl_git_rejected_cb)(void *payload, const char *ref, const char *why);
+/*
+ * Push refspecs to url, never forced; each ref the remote refused goes to
+ * cb, and their count into *rejected (the call itself still succeeds).
+ */
+int mlctl_git_push(struct mlctl_git *g, const char *url, const char *const *refspecs, size_t n,
+		   mlctl_git_rejected_cb cb, void *payload, size_t *rejected,
+		   struct mlctl_err *err);
+/* A ref's target (as stored, not what is queued); MLCTL_ENOTFOUND when there is none. */
+int mlctl_git_ref(struct mlctl_git *g, char oid[41], const char *refname, struct mlctl_err *err);
+typedef int (*mlctl_git_ref_cb)(void *payload, const char *refname, const char *target,
+				const char *commit, struct mlctl_err *err);
+/* Every stored ref under prefix: its target and the commit it peels to ("" if none). */
+int mlctl_git_refs(struct mlctl_git *g, const char *prefix, mlctl_git_ref_cb cb, void *payload,
+		   struct mlctl_err *err);
+/* The best common ancestor of two commits into out, "" when they have none. */
+int mlctl_git_merge_base(struct mlctl_git *g, char out[41], const char *a, const char *b,
+			 struct mlctl_err *err);
+/* 1 when commit is tip or one of its ancestors. */
+int mlctl_git_contains(struct mlctl_git *g, const char *tip, const char *commit);
+/* Queue the branch to name commit (any commit: commits made next go on top of it). */
+int mlctl_git_set_head(struct mlctl_git *g, const char *commit, struct mlctl_err *err);
+/* Queue refname to name target (an existing object), or its removal when target is NULL. */
+int mlctl_git_queue_ref(struct mlctl_git *g, const char *refname, const char *target,
+			struct mlctl_err *err);
+/* A commit's message, author ("Name <email>", or the name) and time; the caller frees both. */
+int mlctl_git_commit_info(struct mlctl_git *g, const char *commit, char **message, char **actor,
+			  int64_t *when, struct mlctl_err *err);
+/* What a commit changed against its first parent: each file's new content, NULL when removed. */
+int mlctl_git_changes(struct mlctl_git *g, const char *commit, mlctl_git_file_cb cb,
+		      void *payload, struct mlctl_err *err);
+
 #endif

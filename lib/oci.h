@@ -117,6 +117,10 @@ struct mlctl_oci_version {
 int mlctl_oci_fetch(struct mlctl_oci_version *out, struct mlctl_oci *c, const char *model,
 		    const char *ref, struct mlctl_err *err);
 void mlctl_oci_version_release(struct mlctl_oci_version *v);
+typedef int (*mlctl_oci_put_fn)(void *ctx, const void *data, size_t len);
+/* Stream the blob sha (hex) of model's repository to put, checking its digest and size. */
+int mlctl_oci_blob_fetch(struct mlctl_oci *c, const char *model, const char *sha,
+			 uint64_t size, mlctl_oci_put_fn put, void *ctx, struct mlctl_err *err);
 /* The highest version of model the registry has a tag for. MLCTL_ENOTFOUND when none. */
 int mlctl_oci_latest(char out[256], struct mlctl_oci *c, const char *model, struct mlctl_err *err);
 /*

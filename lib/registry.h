@@ -274,5 +274,38 @@ int mlctl_registry_remote_get(struct mlctl_registry *r, struct mlctl_remote *out
 int mlctl_registry_remotes(struct mlctl_registry *r, struct mlctl_remote **out, size_t *n,
 			   struct mlctl_err *err);
 void mlctl_remote_release(struct mlctl_remote *rm);
+struct mlctl_sync_result {
+	size_t fetched;     /* the remote's events that were new here */
+	size_t rebased;     /* local events made again on top of them */
+	size_t dropped;     /* local events the remote had already */
+	size_t renumbered;  /* alias moves numbered after the remote's */
+	size_t pushed_tags; /* tags the remote lacked */
+	size_t blobs_fetched; /* files of arrived versions, from the remote's OCI registry */
+	uint64_t bytes_fetched;
+	size_t versions_sent; /* our versions, to the remote's OCI registry before its git */
+	size_t blobs_sent;
+	uint64_t bytes_sent;
+	int pushed_branch;  /* the remote's branch was behind and was pushed */
+	char head[41];      /* the branch after the sync */
+};
+/*
+ * Share the history with remote's git URL (docs/mlctl-registry.md, "sync"):
+ * fetch, put local events on top of the remote's, push the branch and the
+ * tags. The files of versions that arrived are fetched from the remote's OCI
+ * registry (o: how to reach it) before the history names them here. A version pushed on both sides with other digests is MLCTL_ECONFLICT
+ * (naming both) and changes nothing; a remote that cannot be reached, or
+ * that keeps moving on, MLCTL_ENET.
+ */
+/*
+ * Where alias of name points in the history of remote's git repository, as
+ * it is now (fetched, not merged): its version and digest. MLCTL_ENOTFOUND
+ * when the remote's history has no such alias.
+ */
+int mlctl_registry_remote_alias(struct mlctl_registry *r, char version[256], char digest[72],
+				const char *remote, const char *name, const char *alias,
+				struct mlctl_err *err);
+struct mlctl_oci_opts;
+int mlctl_registry_sync(struct mlctl_registry *r, struct mlctl_sync_result *res,
+			const char *remote, const struct mlctl_oci_opts *o, struct mlctl_err *err);
 void mlctl_remotes_free(struct mlctl_remote *rm, size_t n);
 #endif

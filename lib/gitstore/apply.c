@@ -193,6 +193,16 @@ int mlctl_git_apply(struct mlctl_git *g, struct mlctl_err *err)
 		struct pending_tag *t = &g->tags[g->tags_applied];
 
 		clear_lock(g, t->ref);
+		if (t->del) {
+			int r2 = git_reference_remove(g->repo, t->ref);
+
+			if (r2 < 0 && r2 != GIT_ENOTFOUND) {
+				rc = gs_git_fail(err, MLCTL_EIO, "cannot untag the registry's history");
+				goto done;
+			}
+			mlctl_fault("git-untag");
+			continue;
+		}
 		if (git_reference_create(&ref, g->repo, t->ref, &t->id, 0, NULL) < 0) {
 			rc = gs_git_fail(err, MLCTL_EIO, "cannot tag the registry's history");
 			goto done;
@@ -218,8 +228,16 @@ int mlctl_git_rollback(struct mlctl_git *g, struct mlctl_err *err)
 	int rc = 0, keep = 0;
 
 	while (g->tags_applied > 0) {
-		g->tags_applied--;
-		git_reference_remove(g->repo, g->tags[g->tags_applied].ref);
+		struct pending_tag *t = &g->tags[--g->tags_applied];
+
+		if (!t->del) {
+			git_reference_remove(g->repo, t->ref);
+		} else if (t->had) {
+			git_reference *ref = NULL;
+
+			git_reference_create(&ref, g->repo, t->ref, &t->old, 1, NULL);
+			git_reference_free(ref);
+		}
 	}
 	if (g->head_applied) {
 		git_reference *ref = NULL;

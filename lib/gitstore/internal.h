@@ -10,8 +10,16 @@
 #include "gitstore.h"
 
 struct pending_tag {
-	char *ref; /* refs/tags/NAME */
-	git_oid id;
+	char *ref;  /* refs/tags/NAME */
+	git_oid id; /* what it will name (unless del) */
+	int del;    /* remove the ref instead */
+	int had;    /* del: it was there, naming old (for the undo) */
+	git_oid old;
+};
+
+struct tag_key {
+	const char *ref; /* the pending tag's, which outlives the key */
+	size_t i;        /* its place in tags: the last change queued for that ref */
 };
 
 struct mlctl_git {
@@ -36,6 +44,11 @@ struct mlctl_git {
 /* repo.c */
 int gs_git_fail(struct mlctl_err *err, int code, const char *what);
 void gs_forget(struct mlctl_git *g);
+void gs_track(struct mlctl_git *g, const git_oid *id);
+/* Queue a change of refname (id, or removal when id is NULL); takes refname. */
+void gs_queue_ref(struct mlctl_git *g, char *refname, const git_oid *id);
+/* The last change queued for refname, or NULL. */
+struct pending_tag *gs_queued_ref(struct mlctl_git *g, const char *refname);
 
 /* apply.c */
 int gs_disk_odb(git_odb **out, const struct mlctl_git *g);

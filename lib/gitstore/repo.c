@@ -56,11 +56,6 @@ int mlctl_git_open(struct mlctl_git **out, const char *path, int create, struct 
 	return 0;
 }
 
-struct tag_key {
-	const char *ref; /* the pending tag's, which outlives the key */
-	size_t i;        /* its place in tags */
-};
-
 static int tag_key_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct tag_key *)a)->ref, ((const struct tag_key *)b)->ref);
@@ -101,7 +96,7 @@ void mlctl_git_free(struct mlctl_git *g)
 }
 
 /* Remember an object this change wrote (to memory), for mlctl_git_apply. */
-static void track(struct mlctl_git *g, const git_oid *id)
+void gs_track(struct mlctl_git *g, const git_oid *id)
 {
 	if (g->nobjects == g->aobjects) {
 		g->aobjects = g->aobjects ? 2 * g->aobjects : 16;
@@ -261,7 +256,7 @@ static int tree_update(struct mlctl_git *g, const git_tree *base, const char *pa
 		free(dir);
 	}
 	if (rc >= 0 && (rc = git_treebuilder_write(out, bld)) >= 0)
-		track(g, out);
+		gs_track(g, out);
 	git_treebuilder_free(bld);
 	return rc;
 }
@@ -299,7 +294,7 @@ int mlctl_git_commit(struct mlctl_git *g, char out[41], const struct mlctl_git_c
 				rc = gs_git_fail(err, MLCTL_EIO, "cannot write to the registry's history");
 				goto done;
 			}
-			track(g, &blob_id);
+			gs_track(g, &blob_id);
 			b = &blob_id;
 		}
 		if (tree_update(g, tree, changes[i].path, b, &tree_id) < 0 ||
@@ -325,7 +320,7 @@ int mlctl_git_commit(struct mlctl_git *g, char out[41], const struct mlctl_git_c
 		rc = gs_git_fail(err, MLCTL_EIO, "cannot commit to the registry's history");
 		goto done;
 	}
-	track(g, &commit_id);
+	gs_track(g, &commit_id);
 	if (!g->moved) {
 		g->had_head = have_head;
 		if (have_head)
@@ -342,6 +337,51 @@ done:
 	return rc;
 }
 
+void gs_queue_ref(struct mlctl_git *g, char *refname, const git_oid *id)
+{
+	struct tag_key *key, **found;
+	struct pending_tag *t;
+	git_reference *ref = NULL;
+
+	if (g->ntags == g->atags) {
+		g->atags = g->atags ? 2 * g->atags : 16;
+		g->tags = mlctl_realloc(g->tags, g->atags * sizeof(*g->tags));
+	}
+	t = &g->tags[g->ntags];
+	memset(t, 0, sizeof(*t));
+	t->ref = refname;
+	if (id) {
+		git_oid_cpy(&t->id, id);
+	} else {
+		t->del = 1;
+		if (git_reference_lookup(&ref, g->repo, refname) == 0 &&
+		    git_reference_type(ref) == GIT_REFERENCE_DIRECT) {
+			t->had = 1;
+			git_oid_cpy(&t->old, git_reference_target(ref));
+		}
+		git_reference_free(ref);
+	}
+	key = mlctl_malloc(sizeof(*key));
+	*key = (struct tag_key){ refname, g->ntags };
+	found = tsearch(key, &g->tag_names, tag_key_cmp);
+	if (!found) {
+		fputs("mlctl: out of memory\n", stderr);
+		abort();
+	}
+	if (*found != key) { /* queued before: this is now its last change */
+		(*found)->i = g->ntags;
+		free(key);
+	}
+	g->ntags++;
+}
+
+struct pending_tag *gs_queued_ref(struct mlctl_git *g, const char *refname)
+{
+	struct tag_key probe = { refname, 0 }, **found = tfind(&probe, &g->tag_names, tag_key_cmp);
+
+	return found ? &g->tags[(*found)->i] : NULL;
+}
+
 int mlctl_git_tag(struct mlctl_git *g, const char *name, const char *commit,
 		  const char *message, const char *actor, int64_t when, struct mlctl_err *err)
 {
@@ -350,18 +390,22 @@ int mlctl_git_tag(struct mlctl_git *g, const char *name, const char *commit,
 	git_reference *ref = NULL;
 	git_signature *sig = NULL;
 	char *refname = mlctl_aprintf("refs/tags/%s", name);
-	struct tag_key probe = { refname, 0 }, *key, **found;
-	int rc = 0, valid = 0;
+	struct tag_key probe = { refname, 0 }, **found;
+	int rc = 0, valid = 0, deleted = 0;
 
 	if (git_oid_fromstr(&id, commit) < 0 ||
 	    git_object_lookup(&target, g->repo, &id, GIT_OBJECT_COMMIT) < 0) {
 		rc = gs_git_fail(err, MLCTL_EIO, "cannot find the commit to tag");
 		goto done;
 	}
-	if ((found = tfind(&probe, &g->tag_names, tag_key_cmp)))
-		have = &g->tags[(*found)->i].id;
+	if ((found = tfind(&probe, &g->tag_names, tag_key_cmp))) {
+		if (g->tags[(*found)->i].del)
+			deleted = 1; /* removed by this change: free to make again */
+		else
+			have = &g->tags[(*found)->i].id;
+	}
 	/* look the ref up by its exact name: revparse would read "@", "-g" and such as syntax */
-	if (have || git_reference_lookup(&ref, g->repo, refname) == 0) {
+	if (have || (!deleted && git_reference_lookup(&ref, g->repo, refname) == 0)) {
 		git_object *peeled = NULL, *obj = NULL;
 		int same;
 
@@ -389,20 +433,8 @@ int mlctl_git_tag(struct mlctl_git *g, const char *name, const char *commit,
 		rc = gs_git_fail(err, MLCTL_EIO, "cannot tag the registry's history");
 		goto done;
 	}
-	track(g, &tag_id);
-	if (g->ntags == g->atags) {
-		g->atags = g->atags ? 2 * g->atags : 16;
-		g->tags = mlctl_realloc(g->tags, g->atags * sizeof(*g->tags));
-	}
-	g->tags[g->ntags].ref = refname;
-	git_oid_cpy(&g->tags[g->ntags].id, &tag_id);
-	key = mlctl_malloc(sizeof(*key));
-	*key = (struct tag_key){ refname, g->ntags };
-	if (!tsearch(key, &g->tag_names, tag_key_cmp)) {
-		fputs("mlctl: out of memory\n", stderr);
-		abort();
-	}
-	g->ntags++;
+	gs_track(g, &tag_id);
+	gs_queue_ref(g, refname, &tag_id);
 	refname = NULL;
 done:
 	git_reference_free(ref);

@@ -50,6 +50,8 @@ struct sink {
 	struct mlctl_sha256 *h;
 	uint64_t got;
 	int first; /* the next bytes are the first of a response */
+	mlctl_oci_put_fn put; /* else fd or mem */
+	void *put_ctx;
 };
 
 static int sink_write(void *ctx, long status, const char *data, size_t len)
@@ -58,6 +60,8 @@ static int sink_write(void *ctx, long status, const char *data, size_t len)
 
 	if (s->first && status == 200 && s->got > 0) {
 		/* asked for the rest, given the whole: start again */
+		if (s->put)
+			return -1; /* a stream cannot be taken back */
 		mlctl_sha256_free(s->h);
 		s->h = mlctl_sha256_new();
 		s->got = 0;
@@ -67,7 +71,10 @@ static int sink_write(void *ctx, long status, const char *data, size_t len)
 			return -1;
 	}
 	s->first = 0;
-	if (s->mem) {
+	if (s->put) {
+		if (s->put(s->put_ctx, data, len))
+			return -1;
+	} else if (s->mem) {
 		if (s->mem->len + len > s->cap)
 			return -1;
 		mlctl_buf_add(s->mem, data, len);
@@ -187,7 +194,7 @@ int mlctl_oci_fetch(struct mlctl_oci_version *v, struct mlctl_oci *c, const char
 		    const char *ref, struct mlctl_err *err)
 {
 	struct mlctl_buf text = MLCTL_BUF_INIT;
-	struct sink s = { -1, &text, MLCTL_MANIFEST_MAX, NULL, 0, 0 };
+	struct sink s = { -1, &text, MLCTL_MANIFEST_MAX, NULL, 0, 0, NULL, NULL };
 	const cJSON *l, *mlayer = NULL;
 	char tag[129], origin[700];
 	const char *d;
@@ -247,7 +254,7 @@ static int pull_file(struct mlctl_oci *c, const struct mlctl_oci_version *v,
 {
 	char *digest = mlctl_aprintf("sha256:%s", f->sha256);
 	char *path = mlctl_path_join(root, f->path), *dir = mlctl_dirname(path);
-	struct sink s = { -1, NULL, 0, NULL, 0, 0 };
+	struct sink s = { -1, NULL, 0, NULL, 0, 0, NULL, NULL };
 	int rc;
 
 	if (!find_layer(v->json, f->path, digest)) {
@@ -355,5 +362,22 @@ out:
 	oci_resp_release(&r);
 	free(url);
 	free(path);
+	return rc;
+}
+
+int mlctl_oci_blob_fetch(struct mlctl_oci *c, const char *model, const char *sha,
+			 uint64_t size, mlctl_oci_put_fn put, void *ctx, struct mlctl_err *err)
+{
+	struct sink s = { -1, NULL, 0, NULL, 0, 0, put, ctx };
+	char repo[512], *digest, *what;
+	int rc;
+
+	if ((rc = mlctl_oci_repo(repo, sizeof(repo), &c->loc, model, err)))
+		return rc;
+	digest = mlctl_aprintf("sha256:%s", sha);
+	what = mlctl_aprintf("a file of %s", model);
+	rc = get_blob(c, &s, repo, digest, size, what, err);
+	free(digest);
+	free(what);
 	return rc;
 }

@@ -410,3 +410,19 @@ int reg_migrate(struct mlctl_registry *r, struct mlctl_err *err)
 	}
 	return 0;
 }
+
+int reg_db_reset(struct mlctl_registry *r, struct mlctl_err *err)
+{
+	static const char *const tables[] = { "alias_moves", "aliases", "records", "events",
+					      "files", "versions", "models" };
+	size_t i;
+	int rc = reg_db_exec(r, "PRAGMA defer_foreign_keys = ON", err);
+
+	for (i = 0; !rc && i < MLCTL_ARRAY_SIZE(tables); i++) {
+		char *sql = mlctl_aprintf("DELETE FROM %s", tables[i]);
+
+		rc = reg_db_exec(r, sql, err);
+		free(sql);
+	}
+	return rc ? rc : reg_meta_set(r, "git_head", "", err);
+}

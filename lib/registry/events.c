@@ -22,7 +22,7 @@ static int event_int(int64_t *out, const cJSON *it)
 }
 
 /* The event in a commit's message (JSON after the first blank line); -1 when there is none. */
-static int event_parse(struct event *ev, cJSON **json, const char *message)
+int reg_event_parse(struct event *ev, cJSON **json, const char *message)
 {
 	const char *body = strstr(message, "\n\n");
 	cJSON *j, *it;
@@ -495,7 +495,7 @@ static int replay_commit(void *payload, const char *commit, const char *message,
 
 	if ((rc = reg_db_exec(r, "SAVEPOINT replay_event", err)))
 		return rc;
-	if (event_parse(&ev, &json, message))
+	if (reg_event_parse(&ev, &json, message))
 		rc = mlctl_err_set(&why, MLCTL_EINTEGRITY,
 				   "no event record, or one without type and actor or with a time "
 				   "or number that is not a finite integer");
@@ -522,6 +522,17 @@ done:
 	return rc;
 }
 
+static int commit_exists(struct mlctl_registry *r, const char *commit)
+{
+	char *msg = NULL, *actor = NULL;
+	int64_t when;
+	int ok = mlctl_git_commit_info(r->git, commit, &msg, &actor, &when, NULL) == 0;
+
+	free(msg);
+	free(actor);
+	return ok;
+}
+
 /* Inside a write transaction: bring the database up to git's tip. */
 int reg_catch_up_locked(struct mlctl_registry *r, size_t *events, struct mlctl_err *err)
 {
@@ -539,6 +550,14 @@ int reg_catch_up_locked(struct mlctl_registry *r, size_t *events, struct mlctl_e
 				     "the registry's database has events but its git history is "
 				     "empty; restore index.git from a backup");
 	mlctl_git_clear_stale_locks(r->git);
+	if (*db_head && !mlctl_git_contains(r->git, head, db_head) && commit_exists(r, db_head)) {
+		/* the history was rewritten (a sync put local events on top of a remote's):
+		 * what the database holds is replayed afresh, and the tags of the old
+		 * commits go (the replay makes them again where they belong) */
+		if ((rc = reg_db_reset(r, err)) || (rc = reg_drop_stray_tags(r, head, err)))
+			return rc;
+		*db_head = '\0';
+	}
 	rc = mlctl_git_log(r->git, db_head, head, replay_commit, &rp, err);
 	if (events)
 		*events = rp.events;

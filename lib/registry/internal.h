@@ -67,8 +67,12 @@ int reg_set_wal(struct mlctl_registry *r, const char *dbpath, struct mlctl_err *
 int reg_schema_version(struct mlctl_registry *r);
 int reg_schema_latest(void);
 int reg_migrate(struct mlctl_registry *r, struct mlctl_err *err);
+/* Inside a write transaction: every row but the schema's gone, git_head "" (to replay all). */
+int reg_db_reset(struct mlctl_registry *r, struct mlctl_err *err);
 
 /* events.c */
+/* The event in a commit's message (JSON after the first blank line); -1 when there is none. */
+int reg_event_parse(struct event *ev, cJSON **json, const char *message);
 char *reg_version_path(const char *name, const char *version);
 char *reg_tag_name(const char *name, const char *version);
 int reg_model_id(struct mlctl_registry *r, int64_t *id, const char *name, int create,
@@ -90,6 +94,15 @@ int reg_alias_state(struct mlctl_registry *r, const char *name, const char *alia
 		    char version[256], char digest[72], int64_t *moves, struct mlctl_err *err);
 int reg_catch_up_locked(struct mlctl_registry *r, size_t *events, struct mlctl_err *err);
 int reg_catch_up(struct mlctl_registry *r, struct mlctl_err *err);
+
+/* sync.c */
+/* Queue the removal of event tags (GTO's forms) on commits head does not reach. */
+int reg_drop_stray_tags(struct mlctl_registry *r, const char *head, struct mlctl_err *err);
+
+/* push.c */
+/* Under the write lock: a staged blob into place, noted (with a folder made) for the undo. */
+int reg_install_blob(struct mlctl_registry *r, const char *staged, const char *sha, int *made,
+		     struct mlctl_err *err);
 
 /* gc.c */
 int reg_collect_garbage(struct mlctl_registry *r, struct mlctl_garbage *g, int remove,

@@ -55,6 +55,23 @@ static int staging_has(const struct staging *sg, const char *sha)
 	return tfind(sha, &sg->seen, sha_key_cmp) != NULL;
 }
 
+int reg_install_blob(struct mlctl_registry *r, const char *staged, const char *sha, int *made,
+		     struct mlctl_err *err)
+{
+	char *blob = mlctl_blob_path(r->root, sha), *dir = mlctl_dirname(blob);
+	int had_dir = mlctl_is_dir(dir);
+	int rc = mlctl_blob_install(r->root, staged, sha, made, err);
+
+	r->installed = mlctl_realloc(r->installed, (r->ninstalled + 2) * sizeof(*r->installed));
+	if (!had_dir && mlctl_is_dir(dir))
+		r->installed[r->ninstalled++] = mlctl_strdup(dir);
+	if (!rc && *made)
+		r->installed[r->ninstalled++] = mlctl_strdup(blob);
+	free(blob);
+	free(dir);
+	return rc;
+}
+
 /* Under the write lock: move the staged blobs into place, noting each one (and folder) made. */
 static int staging_install(struct mlctl_registry *r, struct staging *sg, size_t *created,
 			   struct mlctl_err *err)
@@ -63,19 +80,7 @@ static int staging_install(struct mlctl_registry *r, struct staging *sg, size_t 
 	int rc, made;
 
 	for (i = 0; i < sg->n; i++) {
-		char *blob = mlctl_blob_path(r->root, sg->shas[i]), *dir = mlctl_dirname(blob);
-		int had_dir = mlctl_is_dir(dir);
-
-		rc = mlctl_blob_install(r->root, sg->paths[i], sg->shas[i], &made, err);
-		r->installed = mlctl_realloc(r->installed,
-					     (r->ninstalled + 2) * sizeof(*r->installed));
-		if (!had_dir && mlctl_is_dir(dir))
-			r->installed[r->ninstalled++] = mlctl_strdup(dir);
-		if (!rc && made)
-			r->installed[r->ninstalled++] = mlctl_strdup(blob);
-		free(blob);
-		free(dir);
-		if (rc)
+		if ((rc = reg_install_blob(r, sg->paths[i], sg->shas[i], &made, err)))
 			return rc;
 		if (made)
 			(*created)++;

@@ -1,0 +1,230 @@
+#!/usr/bin/env bats
+# registry sync: two registries ("two teams") sharing their history through
+# a bare git repository and their bytes through a real OCI registry
+# (Debian's docker-registry on 127.0.0.1); git itself reads the result.
+
+load helpers
+load oci
+
+setup_file() {
+	oci_start "$BATS_FILE_TMPDIR/oci"
+}
+
+teardown_file() {
+	oci_stop
+}
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || exit 1
+	export NO_COLOR=1 HOME="$BATS_TEST_TMPDIR/home" MLCTL_RETRY_MS=1
+	unset SOURCE_DATE_EPOCH MLCTL_REGISTRY
+	mkdir -p "$HOME"
+	git init -q --bare hist.git
+	NS="$OCI/t$BATS_TEST_NUMBER"
+	for t in A B; do
+		mlctl --registry "$t" remote add origin --oci "$NS" --git "$BATS_TEST_TMPDIR/hist.git" >/dev/null
+	done
+}
+
+# as TEAM CMD...: mlctl on TEAM's registry, TEAM as the actor
+as() {
+	local t=$1
+	shift
+	MLCTL_ACTOR="Team $t <$t@example.com>" "$MLCTL" --registry "$BATS_TEST_TMPDIR/$t" "$@"
+}
+
+# gto_check GITDIR: the tags as DVC GTO reads them: annotated; NAME#ALIAS#N
+# on the commit of NAME@vVERSION for the version the move named; numbers
+# unique and increasing in time per alias
+gto_check() {
+	"$PY" - "$1" <<'PY'
+import subprocess, sys, re
+git = sys.argv[1]
+out = subprocess.run(["git", "-C", git, "for-each-ref", "refs/tags",
+                      "--format=%(refname:strip=2)|%(objecttype)|%(*objectname)|%(taggerdate:unix)"],
+                     capture_output=True, text=True, check=True).stdout.split("\n")
+tags = {}
+for line in filter(None, out):
+    name, kind, target, when = line.split("|")
+    assert kind == "tag", f"{name} is not annotated"
+    tags[name] = (target, int(when))
+moves = {}
+for name, (target, when) in tags.items():
+    m = re.fullmatch(r"(.+)#(.+?)(!?)#(\d+)", name)
+    if not m:
+        assert re.fullmatch(r".+@v\d+\.\d+\.\d+.*", name), name
+        continue
+    msg = subprocess.run(["git", "-C", git, "cat-file", "tag", name], capture_output=True,
+                         text=True, check=True).stdout
+    moves.setdefault((m[1], m[2]), []).append((int(m[4]), when, target, name))
+for key, ms in moves.items():
+    ns = [n for n, *_ in ms]
+    assert len(ns) == len(set(ns)), f"{key}: numbers repeat: {ns}"
+    ms.sort()
+    assert [w for _, w, *_ in ms] == sorted(w for _, w, *_ in ms), f"{key}: out of order"
+    for n, w, target, name in ms:
+        # the move's commit names the version; the tag must sit on that version's commit
+        log = subprocess.run(["git", "-C", git, "log", "--format=%H %s", "main"],
+                             capture_output=True, text=True, check=True).stdout
+        assert any(l.startswith(target) for l in log.splitlines()), f"{name} is off the branch"
+        vtags = [t for t, (tt, _) in tags.items() if "@v" in t and tt == target]
+        assert vtags, f"{name} is not on a version's commit"
+print(len(tags))
+PY
+}
+
+@test "two teams push different versions and move the same alias; after syncing both see both" {
+	make_project p demo 1.0.0
+	as A push p --to origin -q
+	as B registry sync origin -q
+	cp -r p pa && next_version pa 1.1.0
+	cp -r p pb && next_version pb 1.2.0
+	as A push pa --to origin -q
+	as A alias set demo:1.1.0 production --reason "A's eval" -q
+	as A registry sync origin -q
+	as B push pb -q
+	as B alias set demo:1.2.0 production --reason "B's eval" -q
+	run -0 --separate-stderr as B registry sync origin
+	[[ "$output" == "synced with origin at "*": 2 events from the remote, 2 of ours put on top (1 alias move renumbered), branch pushed, 2 tags pushed" ]]
+	as A registry sync origin -q
+	for t in A B; do
+		run -0 as $t versions demo --json
+		[ "$(echo "$output" | "$PY" -c 'import json,sys; print(sorted(v["version"] for v in json.load(sys.stdin)["versions"]))')" = "['1.0.0', '1.1.0', '1.2.0']" ]
+		run -0 as $t alias list demo --json
+		[ "$(echo "$output" | "$PY" -c 'import json,sys; a=json.load(sys.stdin)["aliases"][0]; print(a["version"], a["actor"])')" = "1.2.0 Team B <B@example.com>" ]
+		run -0 as $t registry verify
+		[ "$(git -C $t/index.git rev-parse main)" = "$(git -C hist.git rev-parse main)" ]
+		diff <(git -C $t/index.git for-each-ref refs/tags) <(git -C hist.git for-each-ref refs/tags)
+		# every file of every version is here, byte for byte
+		as $t pull demo:1.1.0 -o $t-11 -q && cmp $t-11/model.bin pa/model.bin
+		as $t pull demo:1.2.0 -o $t-12 -q && cmp $t-12/model.bin pb/model.bin
+	done
+	run -0 gto_check hist.git
+	[ "$output" = 5 ]
+	git -C hist.git fsck --strict --no-dangling
+	# the history keeps who did what and why, in the order it reached the remote
+	run -0 git -C hist.git log --format='%an|%s' main
+	[ "${lines[0]}" = "Team B|alias demo production -> 1.2.0" ]
+	[ "${lines[2]}" = "Team A|alias demo production -> 1.1.0" ]
+	[ "$(git -C hist.git tag -l 'demo#production#*' | sort | tr '\n' ' ')" = "demo#production#1 demo#production#2 " ]
+	[ "$(git -C hist.git cat-file tag 'demo#production#2' | tail -1)" = "B's eval" ]
+}
+
+@test "a version pushed on both sides with other content: exit 4 naming both digests, nothing changed" {
+	make_project p demo 1.0.0
+	as A push p --to origin -q
+	make_project q demo 1.0.0
+	as B push q -q
+	# what the registry says (fetched objects are a cache, and may stay)
+	state() {
+		git -C B/index.git for-each-ref refs/heads refs/tags
+		sqlite3 B/mlctl.db .dump
+		MLCTL_REGISTRY=$BATS_TEST_TMPDIR/B blobs_state
+	}
+	before=$(state)
+	remote=$(git -C hist.git rev-parse main)
+	run -4 as B registry sync origin
+	da=$(as A show demo:1.0.0 --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["digest"])')
+	db=$(as B show demo:1.0.0 --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["digest"])')
+	[[ "$output" == *"demo:1.0.0 is $da on the remote 'origin' but $db here"*"nothing was synced"* ]]
+	[ "$(state)" = "$before" ]
+	run -0 as B registry verify
+	[ "$(git -C hist.git rev-parse main)" = "$remote" ]
+}
+
+@test "a fresh machine: remote add and sync bring the history and the bytes; pull --from reads aliases from git" {
+	make_project p demo 1.0.0
+	as A push p --to origin -q
+	as A alias set demo:1.0.0 production -q
+	as A registry sync origin -q
+	# another machine pulls production without syncing: the remote's git says where it points
+	mlctl --registry C remote add origin --oci "$NS" --git "$BATS_TEST_TMPDIR/hist.git" -q
+	run -0 mlctl --registry C pull demo:production --from origin -o prod
+	[[ "$output" == "pulled demo:1.0.0 sha256:"*" from $NS/demo@sha256:"*" into prod" ]]
+	cmp prod/model.bin p/model.bin
+	run -3 mlctl --registry C versions demo  # nothing was merged by the pull
+	run -0 --separate-stderr mlctl --registry C registry sync origin
+	[[ "$stderr" == *"3 files ("*") of the versions that arrived fetched from the OCI registry"* ]]
+	run -0 mlctl --registry C registry verify
+	run -0 mlctl --registry C pull demo:production -o local
+	diff -r local prod
+	# the alias moves on the remote: pull --from follows it, not this registry's copy
+	cp -r p p2 && next_version p2 1.1.0
+	as A push p2 --to origin -q
+	as A alias set demo:1.1.0 production -q
+	as A registry sync origin -q
+	run -0 mlctl --registry C pull demo:production --from origin -o prod2
+	[[ "$output" == "pulled demo:1.1.0 "* ]]
+}
+
+@test "push --to a remote with a git URL syncs after the bytes; a cut-short push is finished by the next sync" {
+	make_project p demo 1.0.0
+	run -0 --separate-stderr as A push p --to origin --json
+	echo "$output" > out.json
+	"$PY" -c 'import json,sys; d=json.load(open("out.json")); s=d["sync"]; assert s["pushed_branch"] and s["pushed_tags"] == 1, s'
+	[ "$(git -C hist.git tag)" = "demo@v1.0.0" ]
+	as A alias set demo:1.0.0 production -q
+	# the branch goes by another way, the tags do not: a push cut short
+	git -C A/index.git push -q "$BATS_TEST_TMPDIR/hist.git" main
+	[ "$(git -C hist.git tag)" = "demo@v1.0.0" ]
+	run -0 as A registry sync origin
+	[[ "$output" == *"branch as it was, 1 tag pushed" ]]
+	[ "$(git -C hist.git tag | sort | tr '\n' ' ')" = "demo#production#1 demo@v1.0.0 " ]
+	run -0 as A registry sync origin
+	[[ "$output" == *": 0 events from the remote, 0 of ours put on top, branch as it was, 0 tags pushed" ]]
+}
+
+@test "sync refuses what it cannot do: no git URL, a git remote that is not there, a git-only remote without the bytes" {
+	mlctl --registry C remote add ocionly --oci "$NS" -q
+	run -2 mlctl --registry C registry sync ocionly
+	[[ "$output" == *"remote 'ocionly' has no git URL"* ]]
+	mlctl --registry C remote add gone --git "$BATS_TEST_TMPDIR/nothere.git" -q
+	run -7 mlctl --registry C registry sync gone
+	[[ "$output" == *"cannot fetch from the git remote"* ]]
+	run -3 mlctl --registry C registry sync nosuch
+	run -2 mlctl --registry C registry sync
+	make_project p demo 1.0.0
+	as A push p --to origin -q
+	mlctl --registry D remote add gitonly --git "$BATS_TEST_TMPDIR/hist.git" -q
+	run -2 mlctl --registry D registry sync gitonly
+	[[ "$output" == *"names 3 files that are not here, and it has no OCI location to fetch them from"* ]]
+	run -3 mlctl --registry D versions demo
+}
+
+@test "sync in a CI runner's bare environment: no git identity, no locale, no HOME config" {
+	make_project p demo 1.0.0
+	mkdir bare
+	run -0 env -i PATH=/usr/bin:/bin HOME="$PWD/bare" MLCTL_RETRY_MS=1 "$MLCTL" --registry "$PWD/A" push p --to origin
+	run -0 env -i PATH=/usr/bin:/bin HOME="$PWD/bare" MLCTL_RETRY_MS=1 "$MLCTL" --registry "$PWD/B" registry sync origin
+	[ "$(git -C hist.git rev-parse main)" = "$(git -C B/index.git rev-parse main)" ]
+	run -0 "$MLCTL" --registry "$PWD/B" registry verify
+}
+
+@test "a sync killed at any step leaves registries verify calls clean, and the next sync finishes it" {
+	make_project p demo 1.0.0
+	as A push p --to origin -q
+	as B registry sync origin -q
+	cp -r p pa && next_version pa 1.1.0
+	as A push pa --to origin -q
+	as A alias set demo:1.1.0 production -q
+	as A registry sync origin -q
+	cp -r p pb && next_version pb 1.2.0
+	as B push pb -q
+	as B alias set demo:1.2.0 production -q
+	cp -r B B0
+	n=0
+	for point in git-object git-objects git-branch git-untag git-tag git-applied db-committed; do
+		rm -rf B && cp -r B0 B
+		MLCTL_FAULT=$point run as B registry sync origin
+		[ "$status" -eq 99 ] || continue # this sync does not pass that point
+		n=$((n + 1))
+		run as B registry verify
+		[ "$status" -eq 0 ] || { echo "after a kill at $point: $output"; false; }
+		run -0 as B registry sync origin
+		run -0 as B registry verify
+		run -0 as B alias list demo --json
+		[[ "$output" == *'"version": "1.2.0"'* ]]
+		[ "$(as B versions demo --json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["versions"]))')" = 3 ]
+	done
+	[ "$n" -ge 5 ]
+}
