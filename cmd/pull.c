@@ -20,6 +20,7 @@ static const struct cli_opt opts[] = {
 	{ "from", 0, "REMOTE", "pull from a remote's OCI registry (a remote's name, or "
 			       "HOST[:PORT]/NAMESPACE)" },
 	{ "file", 0, "GLOB", "--from: only the files whose path matches (repeatable)" },
+	{ "limit-rate", 0, "RATE", "--from: receive at most RATE bytes a second (64K, 10M)" },
 	CLI_OCI_OPTS,
 	{ NULL, 0, NULL, NULL },
 };
@@ -87,10 +88,11 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 	(void)argc;
 	if (cli_opt(cli, "from"))
 		return pull_remote(cli, argv[0], cli_opt(cli, "from"), out);
-	if (cli_opt(cli, "file") || cli_opt(cli, "insecure") || cli_opt(cli, "registry-config") ||
+	if (cli_opt(cli, "file") || cli_opt(cli, "limit-rate") || cli_opt(cli, "insecure") ||
+	    cli_opt(cli, "registry-config") ||
 	    cli_opt(cli, "ca-file") || cli_opt(cli, "cert") || cli_opt(cli, "key"))
-		return cli_usage(cli, "--file, --insecure, --registry-config, --ca-file, --cert and "
-				 "--key go with --from REMOTE");
+		return cli_usage(cli, "--file, --limit-rate, --insecure, --registry-config, --ca-file, "
+				 "--cert and --key go with --from REMOTE");
 	if ((rc = cli_target(cli, &t, argv[0])))
 		goto done;
 	if (!out) {

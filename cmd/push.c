@@ -21,6 +21,7 @@ static const struct cli_opt opts[] = {
 			     "name, or HOST[:PORT]/NAMESPACE)" },
 	{ "chunk-size", 0, "SIZE", "--to: send blobs larger than this in chunks of it "
 				   "(default 256M)" },
+	{ "limit-rate", 0, "RATE", "--to: send at most RATE bytes a second (64K, 10M)" },
 	CLI_OCI_OPTS,
 	{ NULL, 0, NULL, NULL },
 };
@@ -94,16 +95,21 @@ static int send_version(struct cli *cli, struct mlctl_oci_push_result *res,
 	struct mlctl_err err = MLCTL_ERR_INIT;
 	struct mlctl_version_info info;
 	struct mlctl_manifest m;
+	struct mlctl_oci_uploads uploads;
 	struct timespec t0;
-	char sent[32], skipped[32], rate[32];
+	char sent[32], skipped[32], rate[32], resumed[96] = "";
 	double secs;
 	int rc;
 
 	if (mlctl_registry_resolve(r, &info, &m, ref, &err))
 		return cli_fail(cli, &err);
+	/* a chunked upload an earlier push began goes on where the registry says it stopped */
+	mlctl_registry_uploads(r, &uploads);
+	mlctl_oci_set_uploads(c, &uploads);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = mlctl_oci_push(res, c, mlctl_registry_root(r), &m, &err);
 	secs = seconds_since(&t0);
+	mlctl_oci_set_uploads(c, NULL);
 	mlctl_version_info_release(&info);
 	mlctl_manifest_release(&m);
 	if (rc)
@@ -111,9 +117,15 @@ static int send_version(struct cli *cli, struct mlctl_oci_push_result *res,
 	mlctl_human_size(sent, res->bytes_sent);
 	mlctl_human_size(skipped, res->bytes_skipped);
 	mlctl_human_size(rate, secs > 0 ? (uint64_t)((double)res->bytes_sent / secs) : 0);
-	cli_note(cli, "sent %zu blob%s (%s), skipped %zu the registry had (%s), in %.1f s (%s/s)",
-		 res->blobs_sent, res->blobs_sent == 1 ? "" : "s", sent, res->blobs_skipped,
-		 skipped, secs, rate);
+	if (res->bytes_resumed) {
+		char size[32];
+
+		mlctl_human_size(size, res->bytes_resumed);
+		snprintf(resumed, sizeof(resumed), " (and went on with uploads it had %s of)", size);
+	}
+	cli_note(cli, "sent %zu blob%s (%s)%s, skipped %zu the registry had (%s), in %.1f s "
+		 "(%s/s)", res->blobs_sent, res->blobs_sent == 1 ? "" : "s", sent, resumed,
+		 res->blobs_skipped, skipped, secs, rate);
 	return 0;
 }
 
@@ -131,6 +143,7 @@ static cJSON *remote_json(const struct mlctl_oci_loc *loc, const struct mlctl_oc
 	cJSON_AddNumberToObject(j, "bytes_sent", (double)o->bytes_sent);
 	cJSON_AddNumberToObject(j, "blobs_skipped", (double)o->blobs_skipped);
 	cJSON_AddNumberToObject(j, "bytes_skipped", (double)o->bytes_skipped);
+	cJSON_AddNumberToObject(j, "bytes_resumed", (double)o->bytes_resumed);
 	free(ref);
 	return j;
 }
@@ -224,11 +237,11 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 	/* a registry given as a remote is refused before any work is done */
 	if ((rc = cli_check_registry(cli)))
 		return rc;
-	if (!to && (cli_opt(cli, "chunk-size") || cli_opt(cli, "insecure") ||
+	if (!to && (cli_opt(cli, "chunk-size") || cli_opt(cli, "limit-rate") || cli_opt(cli, "insecure") ||
 		    cli_opt(cli, "registry-config") || cli_opt(cli, "ca-file") ||
 		    cli_opt(cli, "cert") || cli_opt(cli, "key")))
-		return cli_usage(cli, "--chunk-size, --insecure, --registry-config, --ca-file, "
-				 "--cert and --key go with --to REMOTE");
+		return cli_usage(cli, "--chunk-size, --limit-rate, --insecure, --registry-config, "
+				 "--ca-file, --cert and --key go with --to REMOTE");
 	if (to && is_stored_ref(src))
 		return push_stored(cli, src, to);
 	if (to && (rc = check_oci_name(cli, src)))

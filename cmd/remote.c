@@ -53,7 +53,7 @@ static int parse_size(uint64_t *out, const char *s)
 
 int cli_oci_opts(struct cli *cli, struct mlctl_oci_opts *o)
 {
-	const char *chunk = cli_opt(cli, "chunk-size");
+	const char *chunk = cli_opt(cli, "chunk-size"), *rate = cli_opt(cli, "limit-rate");
 
 	memset(o, 0, sizeof(*o));
 	o->insecure = cli_opt(cli, "insecure") != NULL;
@@ -66,6 +66,9 @@ int cli_oci_opts(struct cli *cli, struct mlctl_oci_opts *o)
 			return cli_usage(cli, "--chunk-size '%s' is not a size: give bytes, or a "
 					 "number with K, M or G (64M)", chunk);
 	}
+	if (rate && (parse_size(&o->limit_rate, rate) || o->limit_rate == 0))
+		return cli_usage(cli, "--limit-rate '%s' is not a rate: give bytes a second, or a "
+				 "number with K, M or G (10M)", rate);
 	return 0;
 }
 

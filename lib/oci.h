@@ -51,6 +51,7 @@ struct mlctl_oci_opts {
 	const char *auth_file;    /* docker's config.json to use instead of the default */
 	const char *ca_file, *cert, *key;
 	uint64_t chunk;           /* upload chunk size (0: MLCTL_OCI_CHUNK_DEFAULT) */
+	uint64_t limit_rate;      /* bytes a second at most, each way (0: no limit) */
 	int progress;             /* progress lines on stderr */
 };
 struct mlctl_oci;
@@ -75,6 +76,22 @@ int mlctl_oci_logout(char **where, int *had, const char *host, const struct mlct
 		     struct mlctl_err *err);
 
 /*
+ * Where uploads in progress are kept between runs (the registry's
+ * database): a chunked upload's location and the bytes sent, so that the
+ * next push asks the registry how much it holds and sends the rest.
+ */
+struct mlctl_oci_uploads {
+	void *ctx;
+	/* the location of an upload of digest to repo at host (the caller frees it), or NULL */
+	char *(*get)(void *ctx, const char *host, const char *repo, const char *digest);
+	void (*put)(void *ctx, const char *host, const char *repo, const char *digest,
+		    const char *location, uint64_t offset);
+	void (*drop)(void *ctx, const char *host, const char *repo, const char *digest);
+};
+/* Keep uploads of this session in u (which outlives it); NULL keeps none. */
+void mlctl_oci_set_uploads(struct mlctl_oci *c, const struct mlctl_oci_uploads *u);
+
+/*
  * The ModelPack form of a stored version: its config and manifest as
  * bytes (the caller's), the same for the same version every time
  * (createdAt from SOURCE_DATE_EPOCH, else 0). canonical is the version's
@@ -90,6 +107,7 @@ struct mlctl_oci_push_result {
 	size_t blobs_sent, blobs_skipped;
 	uint64_t bytes_sent, bytes_skipped;
 	int manifest_existed; /* the tag named this very manifest already */
+	uint64_t bytes_resumed; /* of uploads an earlier run began: what the registry had */
 };
 /*
  * Send version m (its files from the blob store at blob_root) to repo

@@ -16,7 +16,7 @@
 
 #include "manifest.h"
 
-#define MLCTL_SCHEMA_VERSION 4
+#define MLCTL_SCHEMA_VERSION 5
 
 struct mlctl_registry;
 
@@ -304,6 +304,9 @@ struct mlctl_sync_result {
 int mlctl_registry_remote_alias(struct mlctl_registry *r, char version[256], char digest[72],
 				const char *remote, const char *name, const char *alias,
 				struct mlctl_err *err);
+struct mlctl_oci_uploads;
+/* Callbacks that keep uploads in progress in the registry's database (lib/oci.h). */
+void mlctl_registry_uploads(struct mlctl_registry *r, struct mlctl_oci_uploads *out);
 struct mlctl_oci_opts;
 int mlctl_registry_sync(struct mlctl_registry *r, struct mlctl_sync_result *res,
 			const char *remote, const struct mlctl_oci_opts *o, struct mlctl_err *err);

@@ -48,3 +48,18 @@ oci_blob_file() {
 	local hex=${1#sha256:}
 	echo "$OCI_DIR/data/docker/registry/v2/blobs/sha256/${hex:0:2}/$hex/data"
 }
+
+# oci_restart [PAUSE]: stop the registry and start it again on the same port,
+# with the same storage and secret (upload sessions it kept survive)
+oci_restart() {
+	local i
+	oci_stop
+	sleep "${1:-0}"
+	docker-registry serve "$OCI_DIR/config.yml" >> "$OCI_DIR/log" 2>&1 &
+	OCI_PID=$!
+	for i in $(seq 1 100); do
+		curl -s -o /dev/null "http://$OCI/v2/" && break
+		sleep 0.1
+	done
+	export OCI_PID
+}

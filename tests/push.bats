@@ -300,11 +300,11 @@ assert any(f["severity"] == "error" for f in d["findings"]), d' "$output"
 @test "a registry made by the first schema is migrated forward on open" {
 	make_project p
 	mlctl push p -q
-	# take the database back to schema 1: no validated column, no records, no aliases
-	sqlite3 "$MLCTL_REGISTRY/mlctl.db" "DROP TABLE records; DROP TABLE aliases; DROP TABLE alias_moves; ALTER TABLE events DROP COLUMN alias; ALTER TABLE versions DROP COLUMN validated; PRAGMA user_version = 1;"
+	# take the database back to schema 1: no validated column, no records, no aliases, no uploads
+	sqlite3 "$MLCTL_REGISTRY/mlctl.db" "DROP TABLE uploads; DROP TABLE records; DROP TABLE aliases; DROP TABLE alias_moves; ALTER TABLE events DROP COLUMN alias; ALTER TABLE versions DROP COLUMN validated; PRAGMA user_version = 1;"
 	run -0 mlctl show demo
 	[[ "$output" == *"validated:   yes"* ]]
 	run -0 sqlite3 "$MLCTL_REGISTRY/mlctl.db" "PRAGMA user_version"
-	[ "$output" = 4 ]
+	[ "$output" = 5 ]
 	run -0 mlctl registry verify
 }

@@ -236,6 +236,10 @@ static void set_common(struct mlctl_oci *c, const struct oci_req *q, struct xfer
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	if (c->o.limit_rate) {
+		curl_easy_setopt(h, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)c->o.limit_rate);
+		curl_easy_setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)c->o.limit_rate);
+	}
 	if (c->o.ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->o.ca_file);
 	if (c->o.cert)

@@ -53,6 +53,8 @@ struct mlctl_oci {
 	int basic;         /* send them (the registry asked for Basic) */
 	char *auth_from;   /* where they came from, for messages */
 	uint64_t sent;     /* bytes of bodies sent, over the session */
+	const struct mlctl_oci_uploads *uploads; /* where uploads in progress are kept */
+	size_t sent_chunks, resumed;
 };
 
 /* http.c */

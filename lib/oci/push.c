@@ -51,77 +51,182 @@ static int next_location(struct mlctl_oci *c, char **loc, const struct oci_resp 
 	return 0;
 }
 
-/* The rest of an upload at loc, from off: chunks of c->o.chunk, each a PATCH. */
-static int send_chunks(struct mlctl_oci *c, char **loc, struct oci_body *whole, uint64_t off,
-		       uint64_t min_chunk, const char *what, struct mlctl_err *err)
-{
-	uint64_t chunk = c->o.chunk < min_chunk ? min_chunk : c->o.chunk;
-	int rc = 0;
+/* An upload in progress, as this process and the registry know it. */
+struct upload {
+	const char *repo, *digest, *what;
+	char *loc;       /* where the next request goes */
+	uint64_t off;    /* bytes the registry holds */
+	uint64_t min;    /* OCI-Chunk-Min-Length */
+};
 
-	while (off < whole->len) {
-		uint64_t n = whole->len - off < chunk ? whole->len - off : chunk;
-		struct oci_body part = { whole->fd, whole->off + off, n, whole->mem ? whole->mem + off : NULL, 0 };
+static void keep_session(struct mlctl_oci *c, const struct upload *u)
+{
+	if (c->uploads && c->uploads->put)
+		c->uploads->put(c->uploads->ctx, c->loc.host, u->repo, u->digest, u->loc, u->off);
+}
+
+static void drop_session(struct mlctl_oci *c, const struct upload *u)
+{
+	if (c->uploads && c->uploads->drop)
+		c->uploads->drop(c->uploads->ctx, c->loc.host, u->repo, u->digest);
+}
+
+/*
+ * Ask the registry how much of the upload at u->loc it holds (GET: 204
+ * with Range 0-END). 1 into *gone when it has forgotten the session (404).
+ * Only its answer is trusted, never what this process last sent.
+ */
+static int upload_status(struct mlctl_oci *c, struct upload *u, int *gone,
+			 struct mlctl_err *err)
+{
+	struct oci_req q = { .method = "GET", .url = u->loc };
+	struct oci_resp r;
+	int rc = oci_request(c, &q, &r, err);
+
+	*gone = 0;
+	if (rc)
+		goto out;
+	if (r.status == 404 || r.status == 400) {
+		*gone = 1; /* a session the registry forgot (or never had): start afresh */
+		goto out;
+	}
+	if (r.status != 204 && r.status != 200) {
+		rc = oci_status_fail(c, &r, u->what, err);
+		goto out;
+	}
+	u->off = 0;
+	if (r.range) {
+		const char *dash = strchr(r.range, '-');
+		char *end;
+		long long last = dash ? strtoll(dash + 1, &end, 10) : -1;
+
+		if (dash && last >= 0)
+			u->off = (uint64_t)last + 1;
+	}
+	if (r.location)
+		rc = next_location(c, &u->loc, &r, u->what, err);
+out:
+	oci_resp_release(&r);
+	return rc;
+}
+
+/* Chunks from u->off to the end of whole, each a PATCH; after a failed one, the registry says where to go on. */
+static int send_chunks(struct mlctl_oci *c, struct upload *u, struct oci_body *whole,
+		       int *gone, struct mlctl_err *err)
+{
+	uint64_t chunk = c->o.chunk < u->min ? u->min : c->o.chunk;
+	int recoveries = 0, rc = 0;
+
+	*gone = 0;
+
+	while (u->off < whole->len) {
+		uint64_t n = whole->len - u->off < chunk ? whole->len - u->off : chunk;
+		struct oci_body part = { whole->fd, whole->off + u->off, n,
+					 whole->mem ? whole->mem + u->off : NULL, 0 };
 		char range[64];
 		struct oci_req q = { .method = "PATCH", .ctype = "application/octet-stream",
-				     .range = range, .body = &part };
+				     .range = range, .body = &part, .url = u->loc };
 		struct oci_resp r;
 
-		snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)off,
-			 (unsigned long long)(off + n - 1));
-		q.url = *loc;
-		if ((rc = oci_request(c, &q, &r, err)))
-			return rc;
-		if (r.status != 202)
-			rc = oci_status_fail(c, &r, what, err);
-		else
-			rc = next_location(c, loc, &r, what, err);
+		snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)u->off,
+			 (unsigned long long)(u->off + n - 1));
+		rc = oci_request(c, &q, &r, err);
+		if (!rc && r.status != 202)
+			rc = oci_status_fail(c, &r, u->what, err);
+		if (!rc)
+			rc = next_location(c, &u->loc, &r, u->what, err);
 		oci_resp_release(&r);
-		if (rc)
-			return rc;
-		off += n;
+		if (rc) {
+			/* a lost connection, a restarted registry, a chunk it got half of */
+			struct mlctl_err e2 = MLCTL_ERR_INIT;
+
+			if (++recoveries > 3 || upload_status(c, u, gone, &e2) || *gone)
+				return rc;
+			mlctl_err_clear(err);
+			c->resumed++;
+			continue;
+		}
+		u->off += n;
+		c->sent_chunks++;
+		keep_session(c, u);
+		mlctl_fault("oci-chunk");
 	}
 	return 0;
 }
 
-/* Send a blob the registry lacks. */
+/* Send a blob the registry lacks: an upload it kept from an earlier run goes on. */
 static int upload(struct mlctl_oci *c, const char *repo, const char *digest,
-		  struct oci_body *body, struct mlctl_err *err)
+		  struct oci_body *body, uint64_t *resumed, struct mlctl_err *err)
 {
 	char *path = mlctl_aprintf("/v2/%s/blobs/uploads/", repo), *url = oci_url(c, path);
-	char *loc = NULL, *put = NULL, *what = mlctl_aprintf("the upload of %s", digest);
+	char *put = NULL, *what = mlctl_aprintf("the upload of %s", digest);
+	struct upload u = { repo, digest, what, NULL, 0, 0 };
 	struct oci_req q = { .method = "POST", .url = url };
 	struct oci_resp r;
-	uint64_t min_chunk = 0;
-	int rc;
+	int chunked = body->len > c->o.chunk, rc = 0, gone = 1, restarted = 0;
 
-	if ((rc = oci_request(c, &q, &r, err)))
-		goto out;
-	if (r.status != 202) {
-		rc = oci_status_fail(c, &r, what, err);
-		goto out;
+	memset(&r, 0, sizeof(r));
+	*resumed = 0;
+	if (chunked && c->uploads && c->uploads->get &&
+	    (u.loc = c->uploads->get(c->uploads->ctx, c->loc.host, repo, digest))) {
+		struct mlctl_err e2 = MLCTL_ERR_INIT;
+
+		if (upload_status(c, &u, &gone, &e2) || gone || u.off > body->len) {
+			drop_session(c, &u);
+			free(u.loc);
+			u.loc = NULL;
+			u.off = 0;
+		} else {
+			*resumed = u.off;
+		}
 	}
-	if ((rc = next_location(c, &loc, &r, what, err)))
-		goto out;
-	if (r.chunk_min)
-		min_chunk = strtoull(r.chunk_min, NULL, 10);
-	oci_resp_release(&r);
-	if (body->len > c->o.chunk) {
-		if ((rc = send_chunks(c, &loc, body, 0, min_chunk, what, err)))
+	for (;;) {
+		if (!u.loc) {
+			q = (struct oci_req){ .method = "POST", .url = url };
+			if ((rc = oci_request(c, &q, &r, err)))
+				goto out;
+			if (r.status != 202) {
+				rc = oci_status_fail(c, &r, what, err);
+				goto out;
+			}
+			if ((rc = next_location(c, &u.loc, &r, what, err)))
+				goto out;
+			if (r.chunk_min)
+				u.min = strtoull(r.chunk_min, NULL, 10);
+			oci_resp_release(&r);
+			if (chunked)
+				keep_session(c, &u);
+		}
+		if (!chunked)
+			break;
+		if (!(rc = send_chunks(c, &u, body, &gone, err))) {
+			body = NULL; /* all sent: the PUT closes the upload */
+			break;
+		}
+		if (!gone || restarted++)
 			goto out;
-		body = NULL; /* all sent: the PUT closes the upload */
+		/* the registry forgot the upload (restarted, its state lost): once more afresh */
+		mlctl_err_clear(err);
+		drop_session(c, &u);
+		free(u.loc);
+		u.loc = NULL;
+		u.off = 0;
+		*resumed = 0;
 	}
-	put = oci_url_param(c, loc, "digest", digest);
+	put = oci_url_param(c, u.loc, "digest", digest);
 	q = (struct oci_req){ .method = "PUT", .url = put, .ctype = "application/octet-stream",
 			      .body = body };
 	if ((rc = oci_request(c, &q, &r, err)))
 		goto out;
 	if (r.status != 201)
 		rc = oci_status_fail(c, &r, what, err);
+	else
+		drop_session(c, &u);
 out:
 	oci_resp_release(&r);
 	free(what);
 	free(put);
-	free(loc);
+	free(u.loc);
 	free(url);
 	free(path);
 	return rc;
@@ -131,6 +236,7 @@ out:
 static int push_blob(struct mlctl_oci_push_result *res, struct mlctl_oci *c,
 		     const char *digest, struct oci_body *body, struct mlctl_err *err)
 {
+	uint64_t resumed = 0;
 	int has, rc;
 
 	if ((rc = blob_has(c, &has, res->repo, digest, body->len, err)))
@@ -140,10 +246,11 @@ static int push_blob(struct mlctl_oci_push_result *res, struct mlctl_oci *c,
 		res->bytes_skipped += body->len;
 		return 0;
 	}
-	if ((rc = upload(c, res->repo, digest, body, err)))
+	if ((rc = upload(c, res->repo, digest, body, &resumed, err)))
 		return rc;
 	res->blobs_sent++;
-	res->bytes_sent += body->len;
+	res->bytes_sent += body->len - resumed;
+	res->bytes_resumed += resumed;
 	return 0;
 }
 

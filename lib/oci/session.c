@@ -108,3 +108,8 @@ void mlctl_oci_free(struct mlctl_oci *c)
 	free(c->base);
 	free(c);
 }
+
+void mlctl_oci_set_uploads(struct mlctl_oci *c, const struct mlctl_oci_uploads *u)
+{
+	c->uploads = u;
+}

@@ -51,6 +51,10 @@ static const char *const migrations[] = {
 	" time INTEGER NOT NULL, actor TEXT NOT NULL, reason TEXT, git_commit TEXT NOT NULL,"
 	" UNIQUE(model, alias, n));"
 	"ALTER TABLE events ADD COLUMN alias TEXT;",
+	/* 5: uploads to OCI registries in progress, to go on with after a break */
+	"CREATE TABLE uploads(host TEXT NOT NULL, repo TEXT NOT NULL, digest TEXT NOT NULL,"
+	" location TEXT NOT NULL, offset INTEGER NOT NULL, started INTEGER NOT NULL,"
+	" PRIMARY KEY(host, repo, digest));",
 };
 
 /* ---------------------------------------------------------------- SQL helpers */

@@ -667,8 +667,13 @@ static int send_bytes(struct mlctl_registry *r, struct mlctl_sync_result *res,
 		return mlctl_git_log(r->git, remote_head, head, no_bytes_place, (void *)rm, err);
 	oo.insecure |= rm->insecure;
 	if (!(rc = mlctl_oci_loc_parse(&loc, rm->oci, err)) &&
-	    !(rc = mlctl_oci_open(&rb.oci, &loc, &oo, err)))
+	    !(rc = mlctl_oci_open(&rb.oci, &loc, &oo, err))) {
+		struct mlctl_oci_uploads uploads;
+
+		mlctl_registry_uploads(r, &uploads);
+		mlctl_oci_set_uploads(rb.oci, &uploads);
 		rc = mlctl_git_log(r->git, remote_head, head, outgoing, &rb, err);
+	}
 	mlctl_oci_free(rb.oci);
 	return rc;
 }
