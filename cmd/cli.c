@@ -275,6 +275,25 @@ static const char *code_name(int exit_code)
 									   : "internal";
 }
 
+/* A progress line is on stderr (a terminal's): cleared before anything else is printed there. */
+static int progress_drawn;
+
+void cli_progress_line(const char *line)
+{
+	fprintf(stderr, "\r\033[K%s", line);
+	fflush(stderr);
+	progress_drawn = 1;
+}
+
+void cli_progress_clear(void)
+{
+	if (!progress_drawn)
+		return;
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+	progress_drawn = 0;
+}
+
 int cli_fail_doc(struct cli *cli, const struct mlctl_err *err, cJSON *doc)
 {
 	int sig = mlctl_interrupted();
@@ -282,6 +301,7 @@ int cli_fail_doc(struct cli *cli, const struct mlctl_err *err, cJSON *doc)
 	const char *msg = err->msg[0] ? err->msg : "unknown error";
 	cJSON *e;
 
+	cli_progress_clear();
 	/* what went to stdout first (a report) comes first in a log of both */
 	fflush(stdout);
 	fprintf(stderr, "mlctl: %s\n", msg);
@@ -353,6 +373,7 @@ void cli_note(struct cli *cli, const char *fmt, ...)
 
 	if (cli->quiet)
 		return;
+	cli_progress_clear();
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

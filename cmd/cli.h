@@ -90,6 +90,9 @@ int cli_no_command(struct cli *cli, const char *name);
 void cli_print_version(const struct cli *cli);
 /* A usage error from a command: message, then exit code 2. */
 int cli_usage(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A progress line on stderr, replacing the last one; cleared before notes and errors. */
+void cli_progress_line(const char *line);
+void cli_progress_clear(void);
 /* Progress or notes on stderr, unless -q. */
 void cli_note(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print a JSON document on stdout (takes ownership of doc). */

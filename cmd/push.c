@@ -22,6 +22,8 @@ static const struct cli_opt opts[] = {
 	{ "chunk-size", 0, "SIZE", "--to: send blobs larger than this in chunks of it "
 				   "(default 256M)" },
 	{ "limit-rate", 0, "RATE", "--to: send at most RATE bytes a second (64K, 10M)" },
+	{ "aliases", 0, NULL, "--to: also tag the version with each alias it holds (for other "
+			      "tools; mlctl reads aliases from git)" },
 	CLI_OCI_OPTS,
 	{ NULL, 0, NULL, NULL },
 };
@@ -88,6 +90,23 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* push --aliases: the version's manifest also under each alias it holds. */
+static int tag_aliases(struct cli *cli, struct mlctl_registry *r, struct mlctl_oci *c,
+		       const struct mlctl_version_info *info, const struct mlctl_manifest *m,
+		       struct mlctl_err *err)
+{
+	struct mlctl_alias_info *a = NULL;
+	size_t n = 0, i;
+	int rc = mlctl_registry_aliases(r, &a, &n, info->name, info->digest, err);
+
+	for (i = 0; !rc && i < n; i++) {
+		if (!(rc = mlctl_oci_push_tag(c, m, a[i].alias, err)))
+			cli_note(cli, "tagged %s too", a[i].alias);
+	}
+	mlctl_alias_infos_free(a, n);
+	return rc;
+}
+
 /* Send name:version from the registry to the OCI session; the result into res. */
 static int send_version(struct cli *cli, struct mlctl_oci_push_result *res,
 			struct mlctl_registry *r, struct mlctl_oci *c, const char *ref)
@@ -110,6 +129,8 @@ static int send_version(struct cli *cli, struct mlctl_oci_push_result *res,
 	rc = mlctl_oci_push(res, c, mlctl_registry_root(r), &m, &err);
 	secs = seconds_since(&t0);
 	mlctl_oci_set_uploads(c, NULL);
+	if (!rc && cli_opt(cli, "aliases"))
+		rc = tag_aliases(cli, r, c, &info, &m, &err);
 	mlctl_version_info_release(&info);
 	mlctl_manifest_release(&m);
 	if (rc)
@@ -144,6 +165,7 @@ static cJSON *remote_json(const struct mlctl_oci_loc *loc, const struct mlctl_oc
 	cJSON_AddNumberToObject(j, "blobs_skipped", (double)o->blobs_skipped);
 	cJSON_AddNumberToObject(j, "bytes_skipped", (double)o->bytes_skipped);
 	cJSON_AddNumberToObject(j, "bytes_resumed", (double)o->bytes_resumed);
+	cJSON_AddNumberToObject(j, "blobs_mounted", (double)o->blobs_mounted);
 	free(ref);
 	return j;
 }
@@ -237,11 +259,12 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 	/* a registry given as a remote is refused before any work is done */
 	if ((rc = cli_check_registry(cli)))
 		return rc;
-	if (!to && (cli_opt(cli, "chunk-size") || cli_opt(cli, "limit-rate") || cli_opt(cli, "insecure") ||
+	if (!to && (cli_opt(cli, "chunk-size") || cli_opt(cli, "limit-rate") ||
+		    cli_opt(cli, "aliases") || cli_opt(cli, "insecure") ||
 		    cli_opt(cli, "registry-config") || cli_opt(cli, "ca-file") ||
 		    cli_opt(cli, "cert") || cli_opt(cli, "key")))
-		return cli_usage(cli, "--chunk-size, --limit-rate, --insecure, --registry-config, "
-				 "--ca-file, --cert and --key go with --to REMOTE");
+		return cli_usage(cli, "--chunk-size, --limit-rate, --aliases, --insecure, "
+				 "--registry-config, --ca-file, --cert and --key go with --to REMOTE");
 	if (to && is_stored_ref(src))
 		return push_stored(cli, src, to);
 	if (to && (rc = check_oci_name(cli, src)))

@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "oci.h"
@@ -51,6 +52,39 @@ static int parse_size(uint64_t *out, const char *s)
 	return 0;
 }
 
+/* "12.3 MiB/45.6 MiB": a part of a size. */
+static void part(char *out, size_t n, uint64_t done, uint64_t size)
+{
+	char a[32], b[32];
+
+	mlctl_human_size(a, done);
+	mlctl_human_size(b, size);
+	snprintf(out, n, "%s/%s", a, b);
+}
+
+/* On a terminal: the file, the whole, the rate and what is left, on one line of stderr. */
+static void show_progress(void *ctx, const struct mlctl_oci_progress *p)
+{
+	char file[80], all[80], rate[32], eta[32] = "", line[400];
+	double bps = p->seconds > 0.2 ? (double)p->total_done / p->seconds : 0;
+
+	(void)ctx;
+	if (p->total_done >= p->total_size) {
+		cli_progress_clear();
+		return;
+	}
+	part(file, sizeof(file), p->file_done, p->file_size);
+	part(all, sizeof(all), p->total_done, p->total_size);
+	mlctl_human_size(rate, (uint64_t)bps);
+	if (bps > 0) {
+		long left = (long)((double)(p->total_size - p->total_done) / bps + 0.5);
+
+		snprintf(eta, sizeof(eta), " · ETA %ld:%02ld", left / 60, left % 60);
+	}
+	snprintf(line, sizeof(line), "%.60s %s · all %s · %s/s%s", p->file, file, all, rate, eta);
+	cli_progress_line(line);
+}
+
 int cli_oci_opts(struct cli *cli, struct mlctl_oci_opts *o)
 {
 	const char *chunk = cli_opt(cli, "chunk-size"), *rate = cli_opt(cli, "limit-rate");
@@ -61,6 +95,8 @@ int cli_oci_opts(struct cli *cli, struct mlctl_oci_opts *o)
 	o->ca_file = cli_opt(cli, "ca-file");
 	o->cert = cli_opt(cli, "cert");
 	o->key = cli_opt(cli, "key");
+	if (!cli->quiet && !cli->json && isatty(STDERR_FILENO))
+		o->progress = show_progress;
 	if (chunk) {
 		if (parse_size(&o->chunk, chunk) || o->chunk == 0)
 			return cli_usage(cli, "--chunk-size '%s' is not a size: give bytes, or a "

@@ -46,7 +46,7 @@ _mlctl() {
 	validate) opts="--strict --gate --allow-license --junit --sarif --record" ;;
 	smoke) opts="--repeat --warmup --timeout-ms --cases --budget --env --junit --record --update-expect --baseline --max-drift" ;;
 	package) opts="--output -o --compression" ;;
-	push) opts="--bump --no-validate --to --chunk-size --limit-rate --insecure --registry-config --ca-file --cert --key" ;;
+	push) opts="--bump --no-validate --to --chunk-size --limit-rate --aliases --insecure --registry-config --ca-file --cert --key" ;;
 	pull) opts="--output -o --force -f --from --file --limit-rate --insecure --registry-config --ca-file --cert --key" ;;
 	show) opts="--from --insecure --registry-config --ca-file --cert --key" ;;
 	remote) opts="add rm list --oci --git --insecure" ;;

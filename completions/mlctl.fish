@@ -47,6 +47,7 @@ complete -c mlctl -n '__fish_seen_subcommand_from push' -l bump -x -a 'major min
 complete -c mlctl -n '__fish_seen_subcommand_from push' -l no-validate -d 'store without validating'
 complete -c mlctl -n '__fish_seen_subcommand_from push' -l to -x -a '(mlctl remote list -q 2>/dev/null | awk "NR > 1 { print \$1 }")' -d 'send to a remote'
 complete -c mlctl -n '__fish_seen_subcommand_from push' -l chunk-size -x -d 'upload chunk size'
+complete -c mlctl -n '__fish_seen_subcommand_from push' -l aliases -d 'also tag the version with its aliases'
 complete -c mlctl -n '__fish_seen_subcommand_from push pull' -l limit-rate -x -d 'bytes a second at most'
 complete -c mlctl -n '__fish_seen_subcommand_from push' -F
 # pull

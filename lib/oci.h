@@ -46,13 +46,23 @@ int mlctl_oci_repo(char *out, size_t n, const struct mlctl_oci_loc *loc, const c
 /* A version as an OCI tag: '+' (build metadata) becomes '_'; at most 128 characters. */
 int mlctl_oci_tag(char out[129], const char *version, struct mlctl_err *err);
 
+/* Where a transfer is, for a progress line. */
+struct mlctl_oci_progress {
+	const char *file;              /* the file being sent or received */
+	uint64_t file_done, file_size;
+	uint64_t total_done, total_size; /* over the whole push or pull (skipped blobs count as done) */
+	double seconds;                /* since the transfer began */
+};
+typedef void (*mlctl_oci_progress_fn)(void *ctx, const struct mlctl_oci_progress *p);
+
 struct mlctl_oci_opts {
 	int insecure;             /* plain http to any host, not only loopback */
 	const char *auth_file;    /* docker's config.json to use instead of the default */
 	const char *ca_file, *cert, *key;
 	uint64_t chunk;           /* upload chunk size (0: MLCTL_OCI_CHUNK_DEFAULT) */
 	uint64_t limit_rate;      /* bytes a second at most, each way (0: no limit) */
-	int progress;             /* progress lines on stderr */
+	mlctl_oci_progress_fn progress; /* called as bytes move (at most 10 times a second) */
+	void *progress_ctx;
 };
 struct mlctl_oci;
 /*
@@ -87,6 +97,8 @@ struct mlctl_oci_uploads {
 	void (*put)(void *ctx, const char *host, const char *repo, const char *digest,
 		    const char *location, uint64_t offset);
 	void (*drop)(void *ctx, const char *host, const char *repo, const char *digest);
+	/* another model that holds a file with this sha256 (hex), to mount it from; caller frees */
+	char *(*holder)(void *ctx, const char *sha, const char *model);
 };
 /* Keep uploads of this session in u (which outlives it); NULL keeps none. */
 void mlctl_oci_set_uploads(struct mlctl_oci *c, const struct mlctl_oci_uploads *u);
@@ -101,6 +113,7 @@ int mlctl_modelpack_build(char **config, char **manifest, const struct mlctl_man
 			  const char *canonical, struct mlctl_err *err);
 
 struct mlctl_oci_push_result {
+	const char *model; /* the manifest's name (borrowed) */
 	char repo[512];
 	char tag[129];
 	char digest[72];      /* the OCI manifest's */
@@ -108,6 +121,7 @@ struct mlctl_oci_push_result {
 	uint64_t bytes_sent, bytes_skipped;
 	int manifest_existed; /* the tag named this very manifest already */
 	uint64_t bytes_resumed; /* of uploads an earlier run began: what the registry had */
+	size_t blobs_mounted;   /* taken from another repository of the registry, not sent */
 };
 /*
  * Send version m (its files from the blob store at blob_root) to repo
@@ -116,6 +130,13 @@ struct mlctl_oci_push_result {
  */
 int mlctl_oci_push(struct mlctl_oci_push_result *res, struct mlctl_oci *c,
 		   const char *blob_root, const struct mlctl_manifest *m, struct mlctl_err *err);
+
+/*
+ * Tag version m's manifest (pushed already) with tag too: an alias as a
+ * convenience for other tools; mlctl itself never reads an alias tag.
+ */
+int mlctl_oci_push_tag(struct mlctl_oci *c, const struct mlctl_manifest *m, const char *tag,
+		       struct mlctl_err *err);
 
 /* A version as an OCI registry holds it. */
 struct mlctl_oci_version {

@@ -373,3 +373,61 @@ PY
 	run -2 mlctl pull p --file '*.py'
 	[[ "$output" == *"go with --from REMOTE"* ]]
 }
+
+@test "progress on a terminal (file, whole, rate, ETA on stderr); none on a pipe, with -q or --json" {
+	command -v script >/dev/null || skip "script (util-linux) is not installed"
+	make_project p demo 1.0.0
+	head -c 3000000 /dev/urandom >> p/model.bin
+	mlctl push p -q
+	script -q -c "'$MLCTL' push demo:1.0.0 --to '$NS' --limit-rate 1M" /dev/null > tty.txt
+	tr '\r' '\n' < tty.txt > lines.txt
+	grep -qE '^.\[Kmodel\.bin [0-9.]+ [KM]iB/2\.[0-9] MiB · all [0-9.]+ [KM]iB/2\.[0-9] MiB · [0-9.]+ [KM]iB/s · ETA 0:0[0-9]' lines.txt
+	grep -q "^sent to $NS/demo:1.0.0 sha256:" lines.txt
+	# a pipe: the summary only
+	run -0 --separate-stderr mlctl push demo:1.0.0 --to "$NS/again" --limit-rate 4M
+	[[ "$stderr" != *ETA* && "$stderr" != *$'\r'* ]]
+	[[ "$stderr" == "sent 5 blobs"* ]]
+	script -q -c "'$MLCTL' push demo:1.0.0 --to '$NS/quiet' -q --limit-rate 4M" /dev/null > q.txt
+	! grep -q ETA q.txt
+	script -q -c "'$MLCTL' pull demo:1.0.0 --from '$NS' -o out --limit-rate 1M" /dev/null > pull.txt
+	tr '\r' '\n' < pull.txt | grep -qE 'model\.bin .* · ETA'
+	cmp out/model.bin p/model.bin
+}
+
+@test "a blob another model holds in the same registry is mounted, not sent" {
+	make_project a alpha 1.0.0
+	mlctl push a --to "$NS" -q
+	make_project b beta 1.0.0
+	cp a/model.bin b/model.bin
+	run -0 --separate-stderr mlctl push b --to "$NS" --json
+	echo "$output" > out.json
+	# model.bin, and serve.py and data/train.csv, which make_project writes alike
+	[ "$(json out.json 'd["remote"]["blobs_mounted"]')" = 3 ]
+	size=$(stat -c %s b/model.bin)
+	[ "$(json out.json 'd["remote"]["bytes_sent"]')" -lt "$size" ]
+	grep -qE "\"POST /v2/t$BATS_TEST_NUMBER/beta/blobs/uploads/\?mount=sha256%3A[0-9a-f]{64}&from=t$BATS_TEST_NUMBER%2Falpha HTTP/1.1\" 201" "$OCI_DIR/log"
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other mlctl pull beta:1.0.0 --from "$NS" -o out -q
+	cmp out/model.bin a/model.bin
+}
+
+@test "--aliases tags the version with its aliases on the OCI registry; pull --from never trusts such a tag" {
+	make_project p demo 1.0.0
+	mlctl push p -q
+	next_version p 1.1.0
+	mlctl push p -q
+	mlctl alias set demo:1.0.0 production -q
+	run -0 --separate-stderr mlctl push demo:1.0.0 --to "$NS" --aliases
+	[[ "$stderr" == *"tagged production too"* ]]
+	mlctl push demo:1.1.0 --to "$NS" -q
+	a=$(skopeo inspect --tls-verify=false --raw "docker://$NS/demo:production" | sha256sum | cut -d' ' -f1)
+	v=$(skopeo inspect --tls-verify=false --raw "docker://$NS/demo:1.0.0" | sha256sum | cut -d' ' -f1)
+	[ "$a" = "$v" ]
+	# someone moves the OCI tag by hand: mlctl still goes by the registry's history
+	skopeo inspect --tls-verify=false --raw "docker://$NS/demo:1.1.0" > m11.json
+	curl -sf -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+		--data-binary @m11.json "http://$OPEN/v2/t$BATS_TEST_NUMBER/demo/manifests/production"
+	run -0 mlctl pull demo:production --from "$NS" -o prod
+	[[ "$output" == "pulled demo:1.0.0 "* ]]
+	run -2 mlctl push p --aliases
+	[[ "$output" == *"go with --to REMOTE"* ]]
+}

@@ -20,6 +20,7 @@
 #define USER_AGENT "mlctl/0.1.0"
 
 struct xfer {
+	struct mlctl_oci *c;
 	CURL *h;
 	const struct oci_req *q;
 	struct oci_resp *resp;
@@ -217,6 +218,69 @@ static void backoff(int n, const char *retry_after)
 		;
 }
 
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void report(struct mlctl_oci *c, uint64_t now_bytes, int force)
+{
+	struct mlctl_oci_progress p;
+	double t = now_seconds();
+
+	if (!c->o.progress || (!force && t - c->last_report < 0.1))
+		return;
+	c->last_report = t;
+	p.file = c->cur_file ? c->cur_file : "";
+	p.file_size = c->cur_size;
+	p.file_done = c->cur_base + now_bytes;
+	if (p.file_done > p.file_size)
+		p.file_done = p.file_size;
+	p.total_size = c->total_size;
+	p.total_done = c->total_base + (c->cur_file ? p.file_done : 0);
+	p.seconds = t - c->started;
+	c->o.progress(c->o.progress_ctx, &p);
+}
+
+void oci_progress_start(struct mlctl_oci *c, uint64_t total)
+{
+	c->started = now_seconds();
+	c->last_report = 0;
+	c->total_size = total;
+	c->total_base = 0;
+	c->cur_file = NULL;
+}
+
+void oci_progress_file(struct mlctl_oci *c, const char *file, uint64_t size, uint64_t base)
+{
+	c->cur_file = file;
+	c->cur_size = size;
+	c->cur_base = base;
+	report(c, 0, 1);
+}
+
+void oci_progress_done(struct mlctl_oci *c, uint64_t bytes)
+{
+	c->cur_file = NULL;
+	c->total_base += bytes;
+	report(c, 0, 1);
+}
+
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	struct xfer *x = ud;
+
+	(void)dltotal;
+	(void)ultotal;
+	if (x->c->cur_file)
+		report(x->c, (uint64_t)(x->q->body ? ulnow : dlnow), 0);
+	return 0;
+}
+
 static void set_common(struct mlctl_oci *c, const struct oci_req *q, struct xfer *x,
 		       struct curl_slist **hdrs)
 {
@@ -236,6 +300,11 @@ static void set_common(struct mlctl_oci *c, const struct oci_req *q, struct xfer
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	if (c->o.progress) {
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	}
 	if (c->o.limit_rate) {
 		curl_easy_setopt(h, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)c->o.limit_rate);
 		curl_easy_setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)c->o.limit_rate);
@@ -324,7 +393,7 @@ int oci_request(struct mlctl_oci *c, const struct oci_req *q, struct oci_resp *r
 	memset(resp, 0, sizeof(*resp));
 	for (tries = 1;; tries++) {
 		struct curl_slist *hdrs = NULL;
-		struct xfer x = { c->h, q, resp, 0 };
+		struct xfer x = { c, c->h, q, resp, 0 };
 
 		oci_resp_release(resp);
 		if (q->body)

@@ -55,7 +55,16 @@ struct mlctl_oci {
 	uint64_t sent;     /* bytes of bodies sent, over the session */
 	const struct mlctl_oci_uploads *uploads; /* where uploads in progress are kept */
 	size_t sent_chunks, resumed;
+	/* progress: the file moving, what of it and of the whole was done before this request */
+	const char *cur_file;
+	uint64_t cur_size, cur_base, total_base, total_size;
+	double started, last_report;
 };
+
+/* progress (http.c): a new transfer of total bytes; a file begins; a file (or a skip) is done */
+void oci_progress_start(struct mlctl_oci *c, uint64_t total);
+void oci_progress_file(struct mlctl_oci *c, const char *file, uint64_t size, uint64_t base);
+void oci_progress_done(struct mlctl_oci *c, uint64_t bytes);
 
 /* http.c */
 int oci_request(struct mlctl_oci *c, const struct oci_req *q, struct oci_resp *resp,

@@ -101,6 +101,7 @@ static int get_blob(struct mlctl_oci *c, struct sink *s, const char *repo, const
 		struct oci_req q = { .method = "GET", .url = url, .sink = sink_write, .sink_ctx = s };
 
 		s->first = 1;
+		c->cur_base = s->got;
 		if (s->got > 0) {
 			snprintf(range, sizeof(range), "bytes=%llu-", (unsigned long long)s->got);
 			q.get_range = range;
@@ -268,8 +269,10 @@ static int pull_file(struct mlctl_oci *c, const struct mlctl_oci_version *v,
 		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot create '%s'", path);
 		goto out;
 	}
+	oci_progress_file(c, f->path, f->size, 0);
 	if ((rc = get_blob(c, &s, v->repo, digest, f->size, f->path, err)))
 		goto out;
+	oci_progress_done(c, f->size);
 	if (fchmod(s.fd, f->mode) < 0 || fsync(s.fd) < 0)
 		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot write '%s'", path);
 out:
@@ -293,6 +296,14 @@ int mlctl_oci_pull(struct mlctl_oci *c, const struct mlctl_oci_version *v, const
 	*nfiles = 0;
 	if ((rc = mlctl_dir_stage_begin(&st, dir, force, err)))
 		goto out;
+	{
+		uint64_t total = 0;
+
+		for (i = 0; i < v->m.nfiles; i++)
+			if (wanted(v->m.files[i].path, globs, nglobs))
+				total += v->m.files[i].size;
+		oci_progress_start(c, total);
+	}
 	for (i = 0; i < v->m.nfiles; i++) {
 		if (!wanted(v->m.files[i].path, globs, nglobs))
 			continue;

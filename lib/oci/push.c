@@ -130,6 +130,7 @@ static int send_chunks(struct mlctl_oci *c, struct upload *u, struct oci_body *w
 
 		snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)u->off,
 			 (unsigned long long)(u->off + n - 1));
+		c->cur_base = u->off;
 		rc = oci_request(c, &q, &r, err);
 		if (!rc && r.status != 202)
 			rc = oci_status_fail(c, &r, u->what, err);
@@ -152,6 +153,43 @@ static int send_chunks(struct mlctl_oci *c, struct upload *u, struct oci_body *w
 		mlctl_fault("oci-chunk");
 	}
 	return 0;
+}
+
+/*
+ * Mount digest into repo from the repository of another model that holds it
+ * (a POST with mount= and from=): 1 into *done when the registry did (201).
+ * A registry that cannot answers 202 with an upload to use, or refuses:
+ * either way the blob is sent.
+ */
+static int try_mount(struct mlctl_oci *c, int *done, const char *repo, const char *model,
+		     const char *digest, struct mlctl_err *err)
+{
+	char *holder, from[512], *url = NULL, *path;
+	struct oci_req q = { .method = "POST" };
+	struct oci_resp r;
+	int rc = 0;
+
+	*done = 0;
+	if (!c->uploads || !c->uploads->holder ||
+	    !(holder = c->uploads->holder(c->uploads->ctx, digest + 7, model)))
+		return 0;
+	if (mlctl_oci_repo(from, sizeof(from), &c->loc, holder, NULL) || !strcmp(from, repo)) {
+		free(holder);
+		return 0;
+	}
+	path = mlctl_aprintf("/v2/%s/blobs/uploads/", repo);
+	url = oci_url(c, path);
+	q.url = url = oci_url_param(c, url, "mount", digest);
+	free(path);
+	path = url;
+	q.url = url = oci_url_param(c, url, "from", from);
+	free(path);
+	if (!(rc = oci_request(c, &q, &r, err)) && r.status == 201)
+		*done = 1;
+	oci_resp_release(&r);
+	free(url);
+	free(holder);
+	return rc;
 }
 
 /* Send a blob the registry lacks: an upload it kept from an earlier run goes on. */
@@ -233,17 +271,28 @@ out:
 }
 
 /* One blob: skipped when there, else sent; counted in res. */
-static int push_blob(struct mlctl_oci_push_result *res, struct mlctl_oci *c,
+static int push_blob(struct mlctl_oci_push_result *res, struct mlctl_oci *c, const char *what,
 		     const char *digest, struct oci_body *body, struct mlctl_err *err)
 {
 	uint64_t resumed = 0;
 	int has, rc;
 
+	oci_progress_file(c, what, body->len, 0);
 	if ((rc = blob_has(c, &has, res->repo, digest, body->len, err)))
 		return rc;
 	if (has) {
 		res->blobs_skipped++;
 		res->bytes_skipped += body->len;
+		oci_progress_done(c, body->len);
+		return 0;
+	}
+	if ((rc = try_mount(c, &has, res->repo, res->model, digest, err)))
+		return rc;
+	if (has) {
+		res->blobs_mounted++;
+		res->blobs_skipped++;
+		res->bytes_skipped += body->len;
+		oci_progress_done(c, body->len);
 		return 0;
 	}
 	if ((rc = upload(c, res->repo, digest, body, &resumed, err)))
@@ -251,6 +300,7 @@ static int push_blob(struct mlctl_oci_push_result *res, struct mlctl_oci *c,
 	res->blobs_sent++;
 	res->bytes_sent += body->len - resumed;
 	res->bytes_resumed += resumed;
+	oci_progress_done(c, body->len);
 	return 0;
 }
 
@@ -268,22 +318,22 @@ static int push_file(struct mlctl_oci_push_result *res, struct mlctl_oci *c,
 		return rc;
 	}
 	digest = mlctl_aprintf("sha256:%s", f->sha256);
-	rc = push_blob(res, c, digest, &body, err);
+	rc = push_blob(res, c, f->path, digest, &body, err);
 	close(body.fd);
 	free(digest);
 	free(src);
 	return rc;
 }
 
-static int push_mem(struct mlctl_oci_push_result *res, struct mlctl_oci *c, const char *text,
-		    struct mlctl_err *err)
+static int push_mem(struct mlctl_oci_push_result *res, struct mlctl_oci *c, const char *what,
+		    const char *text, struct mlctl_err *err)
 {
 	struct oci_body body = { -1, 0, strlen(text), text, 0 };
 	char hex[65], digest[72];
 
 	mlctl_sha256_hex(hex, text, body.len);
 	snprintf(digest, sizeof(digest), "sha256:%s", hex);
-	return push_blob(res, c, digest, &body, err);
+	return push_blob(res, c, what, digest, &body, err);
 }
 
 /* The manifest under the tag; manifest_existed when the tag named it already. */
@@ -330,19 +380,44 @@ int mlctl_oci_push(struct mlctl_oci_push_result *res, struct mlctl_oci *c,
 	int rc;
 
 	memset(res, 0, sizeof(*res));
+	res->model = m->name;
 	if ((rc = mlctl_oci_repo(res->repo, sizeof(res->repo), &c->loc, m->name, err)) ||
 	    (rc = mlctl_oci_tag(res->tag, m->version, err)) ||
 	    (rc = mlctl_modelpack_build(&config, &manifest, m, canonical, err)))
 		goto out;
 	mlctl_sha256_hex(hex, manifest, strlen(manifest));
 	snprintf(res->digest, sizeof(res->digest), "sha256:%s", hex);
+	oci_progress_start(c, mlctl_manifest_total_size(m) + strlen(canonical) + strlen(config));
 	for (i = 0; i < m->nfiles; i++)
 		if ((rc = push_file(res, c, blob_root, &m->files[i], err)))
 			goto out;
-	if ((rc = push_mem(res, c, canonical, err)) || (rc = push_mem(res, c, config, err)))
+	if ((rc = push_mem(res, c, MLCTL_MANIFEST_FILE, canonical, err)) ||
+	    (rc = push_mem(res, c, "the config", config, err)))
 		goto out;
 	rc = put_manifest(res, c, manifest, err);
 out:
+	free(canonical);
+	free(config);
+	free(manifest);
+	return rc;
+}
+
+int mlctl_oci_push_tag(struct mlctl_oci *c, const struct mlctl_manifest *m, const char *tag,
+		       struct mlctl_err *err)
+{
+	struct mlctl_oci_push_result res;
+	char *canonical = mlctl_manifest_canonical(m), *config = NULL, *manifest = NULL;
+	char hex[65];
+	int rc;
+
+	memset(&res, 0, sizeof(res));
+	snprintf(res.tag, sizeof(res.tag), "%s", tag);
+	if (!(rc = mlctl_oci_repo(res.repo, sizeof(res.repo), &c->loc, m->name, err)) &&
+	    !(rc = mlctl_modelpack_build(&config, &manifest, m, canonical, err))) {
+		mlctl_sha256_hex(hex, manifest, strlen(manifest));
+		snprintf(res.digest, sizeof(res.digest), "sha256:%s", hex);
+		rc = put_manifest(&res, c, manifest, err);
+	}
 	free(canonical);
 	free(config);
 	free(manifest);

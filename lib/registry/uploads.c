@@ -67,6 +67,24 @@ static void upload_drop(void *ctx, const char *host, const char *repo, const cha
 	sqlite3_finalize(st);
 }
 
+static char *blob_holder(void *ctx, const char *sha, const char *model)
+{
+	struct mlctl_registry *r = ctx;
+	sqlite3_stmt *st = NULL;
+	char *name = NULL;
+
+	if (reg_db_prepare(r, &st, "SELECT m.name FROM files f JOIN versions v ON v.id = "
+			   "f.version_id JOIN models m ON m.id = v.model_id WHERE f.sha256 = ? AND "
+			   "m.name != ? ORDER BY v.created LIMIT 1", NULL))
+		return NULL;
+	sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, model, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		name = reg_col_text(st, 0);
+	sqlite3_finalize(st);
+	return name;
+}
+
 void mlctl_registry_uploads(struct mlctl_registry *r, struct mlctl_oci_uploads *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -76,4 +94,5 @@ void mlctl_registry_uploads(struct mlctl_registry *r, struct mlctl_oci_uploads *
 	out->get = upload_get;
 	out->put = upload_put;
 	out->drop = upload_drop;
+	out->holder = blob_holder;
 }
