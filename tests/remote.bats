@@ -431,3 +431,30 @@ PY
 	run -2 mlctl push p --aliases
 	[[ "$output" == *"go with --to REMOTE"* ]]
 }
+
+@test "credentials through docker's credential helpers: credsStore and credHelpers, for login, push and logout" {
+	make_project p demo 1.0.0
+	mlctl push p -q
+	export PATH="$FIXTURES:$PATH" CREDS_STORE=$BATS_TEST_TMPDIR/store.json
+	mkdir -p home/.docker
+	printf '{"credsStore": "mlctltest"}\n' > home/.docker/config.json
+	run -0 mlctl login "$AUTH" -u ci --password-stdin <<< 'pa55-w0rd-secret'
+	# the helper keeps the secret; config.json only names the host
+	[ "$(json store.json 'd["'"$AUTH"'"]["Secret"]')" = pa55-w0rd-secret ]
+	! grep -q pa55 home/.docker/config.json
+	[ "$(json home/.docker/config.json 'd["auths"]["'"$AUTH"'"]')" = "{}" ]
+	run -0 mlctl push demo:1.0.0 --to "$AUTH/helper"
+	run -0 mlctl logout "$AUTH"
+	[ "$(json store.json 'd')" = "{}" ]
+	run -7 mlctl push demo:1.0.0 --to "$AUTH/helper"
+	# credHelpers names a helper for one host; a helper that is not installed is a clear error
+	"$PY" -c 'import json,sys; json.dump({sys.argv[1]: {"Username": "ci", "Secret": "pa55-w0rd-secret"}}, open("store.json", "w"))' "$AUTH"
+	printf '{"credHelpers": {"%s": "mlctltest"}, "credsStore": "nothere"}\n' "$AUTH" > home/.docker/config.json
+	run -0 mlctl push demo:1.0.0 --to "$AUTH/helper2"
+	# asked only when a registry wants credentials
+	run -0 mlctl push demo:1.0.0 --to "$OPEN/t$BATS_TEST_NUMBER"
+	printf '{"credsStore": "nothere"}\n' > home/.docker/config.json
+	run -0 mlctl push demo:1.0.0 --to "$OPEN/t$BATS_TEST_NUMBER"
+	run -6 mlctl push demo:1.0.0 --to "$AUTH/helper3"
+	[[ "$output" == *"cannot run docker-credential-nothere, the credential helper docker's config.json names"* ]]
+}

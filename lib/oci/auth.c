@@ -8,9 +8,15 @@
 #define _GNU_SOURCE
 #include "oci/internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "banned.h"
 
@@ -74,6 +80,122 @@ static cJSON *find_auth(cJSON *cfg, const char *host)
 	return NULL;
 }
 
+extern char **environ;
+
+/*
+ * Run docker-credential-HELPER VERB (docker's credential helper protocol):
+ * input on its stdin, what it prints into out (at most 64 KiB). The exit
+ * status into *status (-1 when it could not be run).
+ */
+static int run_helper(struct mlctl_buf *out, int *status, const char *helper, const char *verb,
+		      const char *input, struct mlctl_err *err)
+{
+	char *prog = mlctl_aprintf("docker-credential-%s", helper);
+	char *argv[] = { prog, (char *)verb, NULL };
+	posix_spawn_file_actions_t fa;
+	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, rc = 0, ws;
+	pid_t pid;
+	char chunk[4096];
+	ssize_t n;
+
+	*status = -1;
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0) {
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot run %s", prog);
+		goto out;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+	ws = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(in[0]);
+	close(outp[1]);
+	in[0] = outp[1] = -1;
+	if (ws != 0) {
+		errno = ws;
+		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot run %s, the credential helper docker's "
+				     "config.json names (is it installed and on PATH?)", prog);
+		goto out;
+	}
+	{
+		/* a helper that exits early must not kill us with SIGPIPE */
+		struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+
+		sigaction(SIGPIPE, &ign, &old);
+		if (input)
+			(void)!mlctl_write_all(in[1], input, strlen(input));
+		sigaction(SIGPIPE, &old, NULL);
+	}
+	close(in[1]);
+	in[1] = -1;
+	while ((n = read(outp[0], chunk, sizeof(chunk))) > 0 && out->len < 64 * 1024)
+		mlctl_buf_add(out, chunk, (size_t)n);
+	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128;
+out:
+	if (in[0] >= 0)
+		close(in[0]);
+	if (in[1] >= 0)
+		close(in[1]);
+	if (outp[0] >= 0)
+		close(outp[0]);
+	if (outp[1] >= 0)
+		close(outp[1]);
+	explicit_bzero(chunk, sizeof(chunk));
+	free(prog);
+	return rc;
+}
+
+/* The helper docker would ask for host: credHelpers[host], else credsStore; NULL for none. */
+static const char *helper_for(const cJSON *cfg, const char *host)
+{
+	const char *h = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(cfg, "credHelpers"), host));
+
+	if (h && *h)
+		return h;
+	h = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cfg, "credsStore"));
+	return h && *h ? h : NULL;
+}
+
+/* Credentials from a helper: none when it has none for host (it exits non-zero). */
+static int helper_get(struct mlctl_oci *c, const char *helper, const char *path,
+		      struct mlctl_err *err)
+{
+	struct mlctl_buf out = MLCTL_BUF_INIT;
+	cJSON *doc;
+	const char *user, *secret;
+	int status, rc;
+
+	if ((rc = run_helper(&out, &status, helper, "get", c->loc.host, err)))
+		goto done;
+	if (status != 0)
+		goto done; /* "credentials not found in native keychain": anonymous */
+	doc = cJSON_ParseWithLength(out.buf ? out.buf : "", out.len);
+	user = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "Username"));
+	secret = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "Secret"));
+	if (!user || !secret) {
+		rc = mlctl_err_set(err, MLCTL_EIO, "docker-credential-%s gave no Username and "
+				   "Secret for %s", helper, c->loc.host);
+	} else if (!strcmp(user, "<token>")) {
+		rc = mlctl_err_set(err, MLCTL_ENET, "docker-credential-%s holds an identity token "
+				   "for %s, which needs a token service this mlctl cannot use yet; "
+				   "run 'mlctl login %s' with a user and password", helper,
+				   c->loc.host, c->loc.host);
+	} else {
+		c->user = mlctl_strdup(user);
+		c->pass = mlctl_strdup(secret);
+		c->auth_from = mlctl_aprintf("docker-credential-%s (named in %s)", helper, path);
+	}
+	cJSON_Delete(doc);
+done:
+	if (out.buf)
+		explicit_bzero(out.buf, out.len);
+	mlctl_buf_release(&out);
+	return rc;
+}
+
 int oci_auth_lookup(struct mlctl_oci *c, struct mlctl_err *err)
 {
 	char *path = config_path(&c->o);
@@ -85,6 +207,10 @@ int oci_auth_lookup(struct mlctl_oci *c, struct mlctl_err *err)
 		return 0;
 	if ((rc = read_config(&cfg, path, err)))
 		goto out;
+	if (helper_for(cfg, c->loc.host)) {
+		rc = helper_get(c, helper_for(cfg, c->loc.host), path, err);
+		goto out;
+	}
 	e = find_auth(cfg, c->loc.host);
 	auth = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "auth"));
 	user = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "username"));
@@ -130,6 +256,29 @@ static int write_config(const char *path, cJSON *cfg, struct mlctl_err *err)
 	return rc;
 }
 
+static int helper_store(const char *helper, const char *host, const char *user,
+			const char *pass, struct mlctl_err *err)
+{
+	struct mlctl_buf out = MLCTL_BUF_INIT;
+	cJSON *doc = cJSON_CreateObject();
+	char *input;
+	int status, rc;
+
+	cJSON_AddStringToObject(doc, "ServerURL", host);
+	cJSON_AddStringToObject(doc, "Username", user);
+	cJSON_AddStringToObject(doc, "Secret", pass);
+	input = cJSON_PrintUnformatted(doc);
+	rc = run_helper(&out, &status, helper, "store", input, err);
+	if (!rc && status != 0)
+		rc = mlctl_err_set(err, MLCTL_EIO, "docker-credential-%s could not store the "
+				   "credentials for %s (exit %d)", helper, host, status);
+	explicit_bzero(input, strlen(input));
+	cJSON_free(input);
+	cJSON_Delete(doc);
+	mlctl_buf_release(&out);
+	return rc;
+}
+
 int mlctl_oci_login(char **where, const char *host, const char *user, const char *pass,
 		    const struct mlctl_oci_opts *o, struct mlctl_err *err)
 {
@@ -161,10 +310,16 @@ int mlctl_oci_login(char **where, const char *host, const char *user, const char
 	}
 	while ((e = find_auth(cfg, loc.host)))
 		cJSON_DetachItemViaPointer(auths, e), cJSON_Delete(e);
-	pair = mlctl_aprintf("%s:%s", user, pass);
-	b64 = mlctl_base64_encode(pair, strlen(pair));
 	e = cJSON_AddObjectToObject(auths, loc.host);
-	cJSON_AddStringToObject(e, "auth", b64);
+	if (helper_for(cfg, loc.host)) {
+		/* as docker does: the helper keeps the secret, config.json only names the host */
+		if ((rc = helper_store(helper_for(cfg, loc.host), loc.host, user, pass, err)))
+			goto out;
+	} else {
+		pair = mlctl_aprintf("%s:%s", user, pass);
+		b64 = mlctl_base64_encode(pair, strlen(pair));
+		cJSON_AddStringToObject(e, "auth", b64);
+	}
 	if (!(rc = write_config(path, cfg, err))) {
 		*where = path;
 		path = NULL;
@@ -198,6 +353,16 @@ int mlctl_oci_logout(char **where, int *had, const char *host, const struct mlct
 		goto out;
 	if ((rc = read_config(&cfg, path, err)))
 		goto out;
+	if (helper_for(cfg, loc.host)) {
+		struct mlctl_buf o2 = MLCTL_BUF_INIT;
+		int status;
+
+		rc = run_helper(&o2, &status, helper_for(cfg, loc.host), "erase", loc.host, err);
+		mlctl_buf_release(&o2);
+		if (rc)
+			goto out;
+		*had = status == 0;
+	}
 	while ((e = find_auth(cfg, loc.host))) {
 		cJSON_DetachItemViaPointer(cJSON_GetObjectItemCaseSensitive(cfg, "auths"), e);
 		cJSON_Delete(e);

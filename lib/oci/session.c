@@ -55,12 +55,13 @@ int oci_session_open(struct mlctl_oci **out, const struct mlctl_oci_loc *loc,
 		c->user = mlctl_strdup(user);
 		c->pass = mlctl_strdup(pass ? pass : "");
 		c->auth_from = mlctl_strdup("standard input");
-	} else if ((rc = oci_auth_lookup(c, err))) {
-		goto fail;
 	}
 	if ((rc = ping(c, &r, err)))
 		goto fail;
 	if (r.status == 401 && r.www_auth && !strncasecmp(r.www_auth, "basic", 5)) {
+		/* credentials are looked for only when the registry asks for them */
+		if (!c->user && (rc = oci_auth_lookup(c, err)))
+			goto fail;
 		if (!c->user) {
 			rc = oci_status_fail(c, &r, "GET /v2/", err);
 			goto fail;
