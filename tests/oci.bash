@@ -4,21 +4,34 @@
 # a fixed http.secret so that upload sessions survive a restart. Started
 # by setup_file, stopped by its process id in teardown_file.
 
-# oci_start DIR [USER PASSWORD]: start a registry keeping its data in DIR;
-# sets OCI (127.0.0.1:PORT), OCI_DIR and OCI_PID
+# oci_start DIR [USER PASSWORD | --token USER PASSWORD]: start a registry
+# keeping its data in DIR, with htpasswd or token authentication (a token
+# service of tests/fixtures/token-server.py's); sets OCI (127.0.0.1:PORT),
+# OCI_DIR and OCI_PID
 oci_start() {
 	local dir=$1 port i
+	OCI_TOKEN_PID=
 	mkdir -p "$dir/data"
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	{
 		printf 'version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n'
 		printf 'storage:\n  filesystem:\n    rootdirectory: %s/data\n  delete:\n    enabled: true\n' "$dir"
 		printf 'http:\n  addr: 127.0.0.1:%s\n  secret: mlctl-test-secret\n' "$port"
-		if [ -n "${2:-}" ]; then
+		if [ "${2:-}" = --token ]; then
+			# token authentication: a token service of its own on another free port
+			OCI_TOKEN_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+			python3 "$BATS_TEST_DIRNAME/fixtures/token-server.py" "$dir" --init
+			printf 'auth:\n  token:\n    realm: http://127.0.0.1:%s/token\n    service: mlctl-test\n    issuer: mlctl-test-issuer\n    rootcertbundle: %s/cert.pem\n' "$OCI_TOKEN_PORT" "$dir"
+		elif [ -n "${2:-}" ]; then
 			htpasswd -Bbn "$2" "$3" > "$dir/htpasswd"
 			printf 'auth:\n  htpasswd:\n    realm: mlctl-test\n    path: %s/htpasswd\n' "$dir"
 		fi
 	} > "$dir/config.yml"
+	if [ "${2:-}" = --token ]; then
+		python3 "$BATS_TEST_DIRNAME/fixtures/token-server.py" "$dir" "$OCI_TOKEN_PORT" "$3" "$4" &
+		OCI_TOKEN_PID=$!
+		export OCI_TOKEN_PID
+	fi
 	docker-registry serve "$dir/config.yml" >> "$dir/log" 2>&1 &
 	OCI_PID=$!
 	OCI="127.0.0.1:$port"
@@ -28,11 +41,21 @@ oci_start() {
 		sleep 0.1
 	done
 	curl -s -o /dev/null "http://$OCI/v2/" || { cat "$dir/log"; return 1; }
+	if [ -n "${OCI_TOKEN_PID:-}" ]; then
+		for i in $(seq 1 100); do
+			curl -s -o /dev/null "http://127.0.0.1:$OCI_TOKEN_PORT/token" && break
+			sleep 0.1
+		done
+	fi
 	export OCI OCI_DIR OCI_PID
 }
 
-# oci_stop: stop the registry oci_start started
+# oci_stop: stop the registry oci_start started (and its token service)
 oci_stop() {
+	if [ -n "${OCI_TOKEN_PID:-}" ]; then
+		kill "$OCI_TOKEN_PID" 2>/dev/null || true
+		wait "$OCI_TOKEN_PID" 2>/dev/null || true
+	fi
 	[ -n "${OCI_PID:-}" ] || return 0
 	kill "$OCI_PID" 2>/dev/null || true
 	wait "$OCI_PID" 2>/dev/null || true

@@ -96,7 +96,11 @@ posts() {
 	export MLCTL_RETRY_MS=300
 	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other mlctl pull big:2.0.0 --from "$NS" -o out --limit-rate 3M -q &
 	pid=$!
-	sleep 1.5
+	# the restart comes once the file is being written (a few MiB in)
+	for i in $(seq 1 200); do
+		[ -n "$(find . -maxdepth 2 -path './.out*' -name w.bin -size +2M 2>/dev/null)" ] && break
+		sleep 0.05
+	done
 	oci_restart 0.5
 	wait "$pid"
 	cmp out/w.bin big/w.bin

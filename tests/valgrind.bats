@@ -54,6 +54,7 @@ vg() {
 	oci_start "$BATS_TEST_TMPDIR/oci" ci secret-pw
 	export HOME=$BATS_TEST_TMPDIR/home MLCTL_RETRY_MS=1
 	make_project p
+	git init -q --bare h.git
 	run -0 vg remote add origin --oci "$OCI/ml" --git "$BATS_TEST_TMPDIR/h.git"
 	run -0 vg remote list --json
 	run -7 vg push p --to origin
@@ -65,8 +66,34 @@ vg() {
 	run -0 vg pull demo --from origin --file '*.py' -o part
 	run -0 vg show demo:1.0.0 --from origin --json
 	run -3 vg pull demo:9.9.9 --from origin -o none
+	run -0 vg registry sync origin
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/two run -0 vg remote add origin --oci "$OCI/ml" --git "$BATS_TEST_TMPDIR/h.git"
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/two run -0 vg registry sync origin
+	run -0 vg alias set demo:1.0.0 production
+	next_version p 1.1.0
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/two run -0 vg push p --no-validate
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/two run -0 vg registry sync origin
+	run -0 vg registry sync origin
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/two run -0 vg pull demo:production --from origin -o prod
 	run -0 vg logout "$OCI"
 	run -0 vg remote rm origin
+	oci_stop
+	cmp out/model.bin p/model.bin
+}
+
+@test "token authentication and resumed uploads: valgrind-clean" {
+	command -v valgrind >/dev/null || skip "valgrind is not installed"
+	[[ "$MLCTL" != *build-san* ]] || skip "the sanitizer build checks this itself"
+	oci_start "$BATS_TEST_TMPDIR/oci" --token ci secret-pw
+	export HOME=$BATS_TEST_TMPDIR/home MLCTL_RETRY_MS=1
+	make_project p
+	head -c 300000 /dev/urandom >> p/model.bin
+	mlctl push p -q
+	run -0 vg login "$OCI" -u ci --password-stdin <<< secret-pw
+	MLCTL_FAULT=oci-chunk:2 run vg push demo:1.0.0 --to "$OCI/ml" --chunk-size 64K
+	[ "$status" -eq 99 ]
+	run -0 vg push demo:1.0.0 --to "$OCI/ml" --chunk-size 64K
+	run -0 vg pull demo:1.0.0 --from "$OCI/ml" -o out
 	oci_stop
 	cmp out/model.bin p/model.bin
 }

@@ -22,10 +22,19 @@ static int credentials(git_credential **out, const char *url, const char *user,
 	return GIT_PASSTHROUGH;
 }
 
+/*
+ * A remote by URL, without git's url.*.insteadOf rewrites: libgit2 1.5 reads
+ * them with a regular expression whose match data it never frees.
+ */
 static int anonymous(git_remote **out, struct mlctl_git *g, const char *url,
 		     struct mlctl_err *err)
 {
-	if (git_remote_create_anonymous(out, g->repo, url) < 0)
+	git_remote_create_options o;
+
+	git_remote_create_options_init(&o, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	o.repository = g->repo;
+	o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	if (git_remote_create_with_opts(out, url, &o) < 0)
 		return gs_git_fail(err, MLCTL_EUSAGE, "cannot use the git remote");
 	return 0;
 }

@@ -315,7 +315,13 @@ static void set_common(struct mlctl_oci *c, const struct oci_req *q, struct xfer
 		curl_easy_setopt(h, CURLOPT_SSLCERT, c->o.cert);
 	if (c->o.key)
 		curl_easy_setopt(h, CURLOPT_SSLKEY, c->o.key);
-	if (c->basic && c->user) {
+	if (c->token && !q->plain) {
+		char *a = mlctl_aprintf("Authorization: Bearer %s", c->token);
+
+		*hdrs = curl_slist_append(*hdrs, a);
+		explicit_bzero(a, strlen(a));
+		free(a);
+	} else if ((c->basic || q->plain) && c->user) {
 		/* libcurl sends them to this host only, never after a redirect elsewhere */
 		curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(h, CURLOPT_USERNAME, c->user);
@@ -388,7 +394,7 @@ int oci_request(struct mlctl_oci *c, const struct oci_req *q, struct oci_resp *r
 {
 	char ebuf[CURL_ERROR_SIZE];
 	CURLcode cc = CURLE_OK;
-	int tries;
+	int tries, reauth = 0;
 
 	memset(resp, 0, sizeof(*resp));
 	for (tries = 1;; tries++) {
@@ -413,6 +419,24 @@ int oci_request(struct mlctl_oci *c, const struct oci_req *q, struct oci_resp *r
 		if (resp->sink_failed)
 			return mlctl_err_set(err, MLCTL_EIO, "cannot keep what %s sent for %s",
 					     c->loc.host, url_path(q->url));
+		/* a token for what the registry says this request needs, then once more */
+		if (cc == CURLE_OK && resp->status == 401 && c->realm && !q->plain && !reauth &&
+		    resp->www_auth) {
+			char *scope = NULL;
+			int r2;
+
+			reauth = 1;
+			if (oci_bearer_challenge(c, resp->www_auth, &scope) == 0 &&
+			    (!c->scope || !scope || strcmp(c->scope, scope))) {
+				r2 = oci_bearer_token(c, scope, err);
+				free(scope);
+				if (r2)
+					return r2;
+				tries--;
+				continue;
+			}
+			free(scope);
+		}
 		/* streamed bytes cannot be taken back: the caller resumes with a Range */
 		if (x.received > 0 || tries >= MAX_TRIES)
 			break;

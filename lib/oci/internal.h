@@ -32,6 +32,7 @@ struct oci_req {
 	oci_sink_fn sink;
 	void *sink_ctx;
 	size_t cap;           /* largest body kept without a sink */
+	int plain;            /* no Authorization of the session's (the token service itself) */
 };
 
 struct oci_resp {
@@ -51,6 +52,8 @@ struct mlctl_oci {
 	char *base;        /* "https://host" or "http://host" */
 	char *user, *pass; /* from docker's config.json, or NULL */
 	int basic;         /* send them (the registry asked for Basic) */
+	char *realm, *service; /* token authentication: where tokens come from */
+	char *token, *scope;   /* the bearer token held, and the scope it was asked for */
 	char *auth_from;   /* where they came from, for messages */
 	uint64_t sent;     /* bytes of bodies sent, over the session */
 	const struct mlctl_oci_uploads *uploads; /* where uploads in progress are kept */
@@ -83,6 +86,12 @@ char *oci_url_param(struct mlctl_oci *c, const char *url, const char *name, cons
 int oci_session_open(struct mlctl_oci **out, const struct mlctl_oci_loc *loc,
 		     const struct mlctl_oci_opts *o, const char *user, const char *pass,
 		     struct mlctl_err *err);
+
+/* token.c */
+/* Parse a Bearer challenge (realm, service, scope) into c; -1 when it is not one. */
+int oci_bearer_challenge(struct mlctl_oci *c, const char *www_auth, char **scope);
+/* A token for scope (NULL: none, to try the credentials) from the realm; kept in c. */
+int oci_bearer_token(struct mlctl_oci *c, const char *scope, struct mlctl_err *err);
 
 /* auth.c */
 /* Credentials for host from docker's config.json (or o->auth_file); 0 also when none. */

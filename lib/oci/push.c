@@ -179,10 +179,10 @@ static int try_mount(struct mlctl_oci *c, int *done, const char *repo, const cha
 	}
 	path = mlctl_aprintf("/v2/%s/blobs/uploads/", repo);
 	url = oci_url(c, path);
-	q.url = url = oci_url_param(c, url, "mount", digest);
 	free(path);
-	path = url;
-	q.url = url = oci_url_param(c, url, "from", from);
+	path = oci_url_param(c, url, "mount", digest);
+	free(url);
+	q.url = url = oci_url_param(c, path, "from", from);
 	free(path);
 	if (!(rc = oci_request(c, &q, &r, err)) && r.status == 201)
 		*done = 1;

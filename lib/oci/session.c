@@ -71,10 +71,23 @@ int oci_session_open(struct mlctl_oci **out, const struct mlctl_oci_loc *loc,
 		if ((rc = ping(c, &r, err)))
 			goto fail;
 	} else if (r.status == 401 && r.www_auth && !strncasecmp(r.www_auth, "bearer", 6)) {
-		rc = mlctl_err_set(err, MLCTL_ENET, "%s asks for bearer tokens, which this mlctl "
-				   "cannot get yet; only registries with Basic authentication or "
-				   "none can be used", c->loc.host);
-		goto fail;
+		char *scope = NULL;
+
+		/* token authentication: credentials (if any) go to its token service */
+		if (!c->user && (rc = oci_auth_lookup(c, err)))
+			goto fail;
+		if (oci_bearer_challenge(c, r.www_auth, &scope) < 0) {
+			rc = mlctl_err_set(err, MLCTL_ENET, "%s asks for a bearer token but names no "
+					   "realm to get one from", c->loc.host);
+			goto fail;
+		}
+		/* a token now only to try the credentials (login); others come per scope */
+		rc = c->user ? oci_bearer_token(c, scope, err) : 0;
+		free(scope);
+		if (rc)
+			goto fail;
+		oci_resp_release(&r);
+		r.status = 200;
 	}
 	if (r.status != 200) {
 		rc = session_fail(c, &r, err);
@@ -107,6 +120,12 @@ void mlctl_oci_free(struct mlctl_oci *c)
 	free(c->pass);
 	free(c->auth_from);
 	free(c->base);
+	free(c->realm);
+	free(c->service);
+	if (c->token)
+		explicit_bzero(c->token, strlen(c->token));
+	free(c->token);
+	free(c->scope);
 	free(c);
 }
 

@@ -1,0 +1,60 @@
+#!/usr/bin/env bats
+# Token authentication (docker's, as GHCR, Docker Hub and Harbor use it): a
+# real docker-registry configured with auth.token, and a token service of
+# the tests' own (tests/fixtures/token-server.py) that signs JWTs with
+# openssl and logs what it was asked.
+
+load helpers
+load oci
+
+setup_file() {
+	oci_start "$BATS_FILE_TMPDIR/oci" --token ci 'tok3n-pa55'
+}
+
+teardown_file() {
+	oci_stop
+}
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || exit 1
+	export MLCTL_REGISTRY="$BATS_TEST_TMPDIR/registry" MLCTL_ACTOR="Test <t@example.com>"
+	export NO_COLOR=1 HOME="$BATS_TEST_TMPDIR/home" MLCTL_RETRY_MS=1
+	mkdir -p "$HOME"
+	NS="$OCI/t$BATS_TEST_NUMBER"
+	make_project p demo 1.0.0
+	mlctl push p -q >/dev/null
+}
+
+tokens() {
+	grep -c "$1" "$OCI_DIR/token.log" || true
+}
+
+@test "push and pull through a token service: login tries the credentials, tokens per scope, reused" {
+	run -7 mlctl push demo:1.0.0 --to "$NS"
+	[[ "$output" == *"$OCI"* ]]
+	run -7 mlctl login "$OCI" -u ci --password-stdin <<< wrong
+	[[ "$output" == *"refused the credentials of 'ci'"*"for a token"* ]]
+	[[ "$output" != *wrong* ]]
+	run -0 mlctl login "$OCI" -u ci --password-stdin <<< 'tok3n-pa55'
+	before=$(tokens "^ci repository:t$BATS_TEST_NUMBER/demo:pull,push")
+	run -0 --separate-stderr mlctl push demo:1.0.0 --to "$NS" -v
+	[[ "$output$stderr" != *tok3n* ]]
+	# one token for the repository's pull and push, reused for every request after it
+	[ $(( $(tokens "^ci repository:t$BATS_TEST_NUMBER/demo:pull,push") - before )) -eq 1 ]
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other mlctl pull demo:1.0.0 --from "$NS" -o out -q
+	cmp out/model.bin p/model.bin
+	skopeo inspect --tls-verify=false --raw "docker://$NS/demo:1.0.0" > raw.json
+	[ -s raw.json ]
+}
+
+@test "anonymous pulls get pull-only tokens; a push without credentials is refused, exit 7" {
+	printf 'tok3n-pa55\n' | mlctl login "$OCI" -u ci --password-stdin -q
+	mlctl push demo:1.0.0 --to "$NS" -q
+	mlctl logout "$OCI" -q
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other run -0 mlctl pull demo:1.0.0 --from "$NS" -o anon
+	cmp anon/model.bin p/model.bin
+	grep -q "^anonymous repository:t$BATS_TEST_NUMBER/demo:pull" "$OCI_DIR/token.log"
+	next_version p 1.1.0
+	run -7 mlctl push p --to "$NS"
+	[[ "$output" == *"wants credentials"*"run 'mlctl login $OCI'"* ]]
+}
