@@ -55,6 +55,7 @@ vg() {
 	export HOME=$BATS_TEST_TMPDIR/home MLCTL_RETRY_MS=1
 	make_project p
 	git init -q --bare h.git
+	cp p/model.bin v1.bin
 	run -0 vg remote add origin --oci "$OCI/ml" --git "$BATS_TEST_TMPDIR/h.git"
 	run -0 vg remote list --json
 	run -7 vg push p --to origin
@@ -78,7 +79,8 @@ vg() {
 	run -0 vg logout "$OCI"
 	run -0 vg remote rm origin
 	oci_stop
-	cmp out/model.bin p/model.bin
+	cmp out/model.bin v1.bin
+	cmp prod/model.bin v1.bin
 }
 
 @test "token authentication and resumed uploads: valgrind-clean" {
