@@ -412,28 +412,46 @@ static int settle_tags(struct mlctl_registry *r, const struct tags *mine,
 	return rc;
 }
 
+/*
+ * The version a commit's push event stores, its manifest into m (the
+ * caller's to release): 1, or 0 when the commit holds another event.
+ */
+static int pushed_version(struct mlctl_registry *r, struct mlctl_manifest *m, const char *commit,
+			  const char *message, struct mlctl_err *err)
+{
+	struct mlctl_buf text = MLCTL_BUF_INIT;
+	struct event ev;
+	cJSON *json = NULL;
+	char *path = NULL;
+	int rc = 0;
+
+	if (reg_event_parse(&ev, &json, message) || strcmp(ev.type, "push") || !ev.model ||
+	    !ev.version)
+		goto out;
+	path = reg_version_path(ev.model, ev.version);
+	if (!(rc = mlctl_git_read(r->git, &text, commit, path, err)) &&
+	    !(rc = mlctl_manifest_parse(m, text.buf, text.len, path, MLCTL_MANIFEST_STORED, NULL,
+					err)))
+		rc = 1;
+out:
+	cJSON_Delete(json);
+	mlctl_buf_release(&text);
+	free(path);
+	return rc;
+}
+
 /* An event that arrived: counted; a push's files that are not here, wanted. */
 static int arrived(void *payload, const char *commit, const char *message,
 		   struct mlctl_err *err)
 {
 	struct rebase *rb = payload;
-	struct mlctl_buf text = MLCTL_BUF_INIT;
 	struct mlctl_manifest m;
-	struct event ev;
-	cJSON *json = NULL;
-	char *path = NULL;
 	size_t i, j;
-	int rc = 0;
+	int rc;
 
 	rb->res->fetched++;
-	if (reg_event_parse(&ev, &json, message) || strcmp(ev.type, "push") || !ev.model ||
-	    !ev.version)
-		goto out;
-	path = reg_version_path(ev.model, ev.version);
-	if ((rc = mlctl_git_read(rb->r->git, &text, commit, path, err)) ||
-	    (rc = mlctl_manifest_parse(&m, text.buf, text.len, path, MLCTL_MANIFEST_STORED, NULL,
-				       err)))
-		goto out;
+	if ((rc = pushed_version(rb->r, &m, commit, message, err)) <= 0)
+		return rc;
 	for (i = 0; i < m.nfiles; i++) {
 		const struct mlctl_file_entry *f = &m.files[i];
 
@@ -444,16 +462,12 @@ static int arrived(void *payload, const char *commit, const char *message,
 		if (j < rb->nw)
 			continue;
 		rb->w = mlctl_realloc(rb->w, (rb->nw + 1) * sizeof(*rb->w));
-		rb->w[rb->nw].model = mlctl_strdup(ev.model);
+		rb->w[rb->nw].model = mlctl_strdup(m.name);
 		memcpy(rb->w[rb->nw].sha, f->sha256, 65);
 		rb->w[rb->nw++].size = f->size;
 	}
 	mlctl_manifest_release(&m);
-out:
-	cJSON_Delete(json);
-	mlctl_buf_release(&text);
-	free(path);
-	return rc;
+	return 0;
 }
 
 static int put_blob(void *ctx, const void *data, size_t len)
@@ -596,22 +610,12 @@ static int outgoing(void *payload, const char *commit, const char *message,
 		    struct mlctl_err *err)
 {
 	struct rebase *rb = payload;
-	struct mlctl_buf text = MLCTL_BUF_INIT;
 	struct mlctl_oci_push_result o;
 	struct mlctl_manifest m;
-	struct event ev;
-	cJSON *json = NULL;
-	char *path = NULL;
-	int rc = 0;
+	int rc;
 
-	if (reg_event_parse(&ev, &json, message) || strcmp(ev.type, "push") || !ev.model ||
-	    !ev.version)
-		goto out;
-	path = reg_version_path(ev.model, ev.version);
-	if ((rc = mlctl_git_read(rb->r->git, &text, commit, path, err)) ||
-	    (rc = mlctl_manifest_parse(&m, text.buf, text.len, path, MLCTL_MANIFEST_STORED, NULL,
-				       err)))
-		goto out;
+	if ((rc = pushed_version(rb->r, &m, commit, message, err)) <= 0)
+		return rc;
 	rc = mlctl_oci_push(&o, rb->oci, rb->r->root, &m, err);
 	mlctl_manifest_release(&m);
 	if (!rc && (o.blobs_sent || !o.manifest_existed)) {
@@ -619,10 +623,6 @@ static int outgoing(void *payload, const char *commit, const char *message,
 		rb->res->blobs_sent += o.blobs_sent;
 		rb->res->bytes_sent += o.bytes_sent;
 	}
-out:
-	cJSON_Delete(json);
-	mlctl_buf_release(&text);
-	free(path);
 	return rc;
 }
 
