@@ -38,7 +38,8 @@ const char *oci_role_media_type(const char *role)
 	return "application/vnd.cncf.model.doc.v1.raw";
 }
 
-/* The role of the artifact that holds path: the entry equal to it, or the longest folder above it. */
+/* The role of the artifact that holds path: the entry equal to it, or the longest folder
+ * above it. */
 static const char *role_of(const struct mlctl_manifest *m, const char *path)
 {
 	const cJSON *a, *arts = cJSON_GetObjectItemCaseSensitive(m->json, "artifacts");

@@ -110,7 +110,10 @@ out:
 	return rc;
 }
 
-/* Chunks from u->off to the end of whole, each a PATCH; after a failed one, the registry says where to go on. */
+/*
+ * Chunks from u->off to the end of whole, each a PATCH; after a failed one,
+ * the registry says where to go on.
+ */
 static int send_chunks(struct mlctl_oci *c, struct upload *u, struct oci_body *whole,
 		       int *gone, struct mlctl_err *err)
 {
