@@ -93,6 +93,9 @@ json() {
 	[[ "$output" == "pulled demo:1.0.0 sha256:"*" from $NS/demo@sha256:"*" into remote" ]]
 	diff -r local remote
 	[ -x remote/serve.py ] && [ ! -x remote/model.bin ]
+	# the tag only resolved (HEAD); the manifest was read by its digest
+	grep -qE "\"HEAD /v2/t$BATS_TEST_NUMBER/demo/manifests/1.0.0 HTTP/1.1\" 200" "$OPEN_DIR/log"
+	grep -qE "\"GET /v2/t$BATS_TEST_NUMBER/demo/manifests/sha256:[0-9a-f]{64} HTTP/1.1\" 200" "$OPEN_DIR/log"
 	[ ! -e other ] # the pull made no registry
 	run -0 --separate-stderr mlctl push demo:1.0.0 --to origin --json
 	[ "$(echo "$output" | "$PY" -c 'import json,sys; r=json.load(sys.stdin)["remote"]; print(r["blobs_sent"], r["blobs_skipped"], r["bytes_sent"])')" = "0 5 0" ]

@@ -191,22 +191,57 @@ out:
 	return rc;
 }
 
+/*
+ * The digest a tag names now (HEAD, Docker-Content-Digest), so the manifest
+ * is then read by digest and checked against it; "" when the registry does
+ * not say (the manifest is then read by the tag, and its digest computed).
+ */
+static int resolve_tag(char out[72], struct mlctl_oci *c, const char *repo, const char *model,
+		       const char *tag, struct mlctl_err *err)
+{
+	char *path = mlctl_aprintf("/v2/%s/manifests/%s", repo, tag), *url = oci_url(c, path);
+	struct oci_req q = { .method = "HEAD", .url = url, .accept = MLCTL_OCI_MANIFEST_TYPE };
+	struct oci_resp r;
+	int rc = oci_request(c, &q, &r, err);
+
+	*out = '\0';
+	if (rc)
+		goto out;
+	if (r.status == 404)
+		rc = mlctl_err_set(err, MLCTL_ENOTFOUND, "%s has no version '%s' of %s (repository "
+				   "%s)", c->loc.host, tag, model, repo);
+	else if (r.status != 200)
+		rc = oci_status_fail(c, &r, path, err);
+	else if (r.digest && !strncmp(r.digest, "sha256:", 7) && strlen(r.digest) == 71 &&
+		 mlctl_is_sha256_hex(r.digest + 7))
+		snprintf(out, 72, "%s", r.digest);
+out:
+	oci_resp_release(&r);
+	free(url);
+	free(path);
+	return rc;
+}
+
 int mlctl_oci_fetch(struct mlctl_oci_version *v, struct mlctl_oci *c, const char *model,
 		    const char *ref, struct mlctl_err *err)
 {
 	struct mlctl_buf text = MLCTL_BUF_INIT;
 	struct sink s = { -1, &text, MLCTL_MANIFEST_MAX, NULL, 0, 0, NULL, NULL };
 	const cJSON *l, *mlayer = NULL;
-	char tag[129], origin[700];
+	char tag[129], origin[700], byd[72] = "";
 	const char *d;
 	int rc;
 
 	memset(v, 0, sizeof(*v));
 	if ((rc = mlctl_oci_repo(v->repo, sizeof(v->repo), &c->loc, model, err)))
 		return rc;
-	if (strncmp(ref, "sha256:", 7) && (rc = mlctl_oci_tag(tag, ref, err)))
+	if (strncmp(ref, "sha256:", 7) &&
+	    ((rc = mlctl_oci_tag(tag, ref, err)) ||
+	     (rc = resolve_tag(byd, c, v->repo, model, tag, err))))
 		return rc;
-	if ((rc = get_manifest(v, c, model, strncmp(ref, "sha256:", 7) ? tag : ref, err)))
+	/* by digest: the tag only says which; what arrives is checked against it */
+	if ((rc = get_manifest(v, c, model, *byd ? byd : strncmp(ref, "sha256:", 7) ? tag : ref,
+			       err)))
 		goto out;
 	cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(v->json, "layers")) {
 		if (annotation(l, MLCTL_OCI_MANIFEST_ANNOTATION))
