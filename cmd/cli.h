@@ -191,10 +191,12 @@ struct mlctl_sync_result;
 int cli_is_location(const char *word);
 /*
  * After push --to: when to is a remote with a git URL, sync the history with it
- * (*synced set). Prints and returns an exit code on failure.
+ * (*synced set). On failure, prints that sent (NAME:VERSION) went up all the
+ * same (with --json, remote, the OCI result, in the error document) and
+ * returns the exit code.
  */
 int cli_sync_after_push(struct cli *cli, struct mlctl_sync_result *res, int *synced,
-			struct mlctl_registry *r, const char *to);
+			struct mlctl_registry *r, const char *to, const char *sent, cJSON *remote);
 /* What a sync did, as JSON and as lines for people (cmd/remote.c). */
 cJSON *cli_sync_json(const char *remote, const struct mlctl_sync_result *res);
 void cli_sync_print(struct cli *cli, const char *remote, const struct mlctl_sync_result *res);

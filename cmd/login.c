@@ -71,7 +71,7 @@ int cmd_login(struct cli *cli, int argc, char **argv)
 	struct mlctl_buf pass = MLCTL_BUF_INIT;
 	const char *user = cli_opt(cli, "username");
 	char *where = NULL;
-	int rc;
+	int rc, unchecked = 0;
 
 	(void)argc;
 	if ((rc = cli_oci_opts(cli, &o)))
@@ -85,7 +85,7 @@ int cmd_login(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "give the password on standard input with --password-stdin "
 				 "(never on the command line, where others can read it)");
 	if ((rc = read_password(&pass, &err)) ||
-	    (rc = mlctl_oci_login(&where, argv[0], user, pass.buf, &o, &err))) {
+	    (rc = mlctl_oci_login(&where, &unchecked, argv[0], user, pass.buf, &o, &err))) {
 		rc = cli_fail(cli, &err);
 		goto out;
 	}
@@ -95,9 +95,13 @@ int cmd_login(struct cli *cli, int argc, char **argv)
 		cJSON_AddStringToObject(doc, "host", argv[0]);
 		cJSON_AddStringToObject(doc, "username", user);
 		cJSON_AddStringToObject(doc, "config", where);
+		cJSON_AddBoolToObject(doc, "checked", !unchecked);
 		cli_print_json(doc);
 	} else {
 		printf("logged in to %s as %s (credentials in %s)\n", argv[0], user, where);
+		if (unchecked)
+			cli_note(cli, "%s asks for no credentials, so they could not be tried; they "
+				 "are kept for when it does", argv[0]);
 	}
 out:
 	if (pass.buf)

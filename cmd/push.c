@@ -190,8 +190,12 @@ static int push_stored(struct cli *cli, const char *ref, const char *to)
 				 "package, not with a version the registry holds ('%s')", ref);
 	if ((rc = cli_open_registry(cli, &r, 0)))
 		return rc;
-	if (!(rc = cli_oci_open(cli, &c, &loc, r, to)) && !(rc = send_version(cli, &o, r, c, ref)))
-		rc = cli_sync_after_push(cli, &sres, &synced, r, to);
+	if (!(rc = cli_oci_open(cli, &c, &loc, r, to)) && !(rc = send_version(cli, &o, r, c, ref))) {
+		cJSON *rj = remote_json(&loc, &o);
+
+		rc = cli_sync_after_push(cli, &sres, &synced, r, to, ref, rj);
+		cJSON_Delete(rj);
+	}
 	mlctl_oci_free(c);
 	mlctl_registry_free(r);
 	if (rc)
@@ -294,8 +298,12 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 		/* opened afresh: a first push's registry was renamed into place */
 		char *ref = mlctl_aprintf("%s:%s", res.name, res.version);
 
-		if (!(rc = cli_open_registry(cli, &r, 0)) && !(rc = send_version(cli, &o, r, c, ref)))
-			rc = cli_sync_after_push(cli, &sres, &synced, r, to);
+		if (!(rc = cli_open_registry(cli, &r, 0)) && !(rc = send_version(cli, &o, r, c, ref))) {
+			cJSON *rj = remote_json(&loc, &o);
+
+			rc = cli_sync_after_push(cli, &sres, &synced, r, to, ref, rj);
+			cJSON_Delete(rj);
+		}
 		mlctl_registry_free(r);
 		mlctl_oci_free(c);
 		free(ref);

@@ -24,7 +24,7 @@ static const struct cli_opt opts[] = {
 const struct cli_cmd cli_cmd_remote = {
 	"remote", cmd_remote, "name the OCI registry (and git repository) a registry shares "
 	"its versions through",
-	"add NAME --oci HOST[:PORT]/NAMESPACE [--git URL] [--insecure] | rm NAME | list", opts,
+	"add NAME [--oci HOST[:PORT][/NAMESPACE]] [--git URL] [--insecure] | rm NAME | list", opts,
 	1, 2,
 };
 
@@ -130,8 +130,15 @@ int cli_oci_open(struct cli *cli, struct mlctl_oci **c, struct mlctl_oci_loc *lo
 		if (mlctl_oci_loc_parse(loc, word, &err))
 			return cli_fail(cli, &err);
 	} else {
-		if (!r && (rc = cli_open_registry(cli, &mine, 0)))
-			return rc;
+		if (!r && (rc = cli_registry_quiet(cli, &mine, &err))) {
+			if (rc == MLCTL_ENOTFOUND)
+				mlctl_err_set(&err, MLCTL_ENOTFOUND,
+					      "'%s' is not a remote here: there is no registry to keep "
+					      "remotes in (%.300s); add one with 'mlctl remote add %s "
+					      "--oci HOST/NAMESPACE', or give the OCI location "
+					      "(HOST[:PORT]/NAMESPACE) instead", word, err.msg, word);
+			return cli_fail(cli, &err);
+		}
 		rc = mlctl_registry_remote_get(r ? r : mine, &rm, word, &err);
 		mlctl_registry_free(mine);
 		if (rc)
@@ -174,7 +181,14 @@ static int remote_version(struct cli *cli, char version[256], char digest[72],
 
 	*digest = '\0';
 	if (ref->kind == MLCTL_REF_VERSION) {
+		/* a version this registry holds too must be the same content there */
 		snprintf(version, 256, "%s", ref->tag);
+		if (!cli_registry_quiet(cli, &r, &err) &&
+		    !mlctl_registry_resolve(r, &info, NULL, word, &err)) {
+			snprintf(digest, 72, "%s", info.digest);
+			mlctl_version_info_release(&info);
+		}
+		mlctl_registry_free(r);
 		return 0;
 	}
 	if (ref->kind == MLCTL_REF_LATEST)
@@ -246,7 +260,7 @@ fail:
 }
 
 int cli_sync_after_push(struct cli *cli, struct mlctl_sync_result *res, int *synced,
-			struct mlctl_registry *r, const char *to)
+			struct mlctl_registry *r, const char *to, const char *sent, cJSON *remote)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;
 	struct mlctl_oci_opts o;
@@ -265,8 +279,16 @@ int cli_sync_after_push(struct cli *cli, struct mlctl_sync_result *res, int *syn
 	mlctl_remote_release(&rm);
 	if ((rc = cli_oci_opts(cli, &o)))
 		return rc;
-	if (mlctl_registry_sync(r, res, to, &o, &err))
-		return cli_fail(cli, &err);
+	if (mlctl_registry_sync(r, res, to, &o, &err)) {
+		/* the bytes went up: say so, and what is left to do */
+		struct mlctl_err e2 = MLCTL_ERR_INIT;
+		cJSON *doc = cli_json_doc();
+
+		mlctl_err_set(&e2, err.code, "%s is stored here and on the OCI registry, but its "
+			      "history was not synced with '%s': %.700s", sent, to, err.msg);
+		cJSON_AddItemToObject(doc, "remote", cJSON_Duplicate(remote, 1));
+		return cli_fail_doc(cli, &e2, doc);
+	}
 	*synced = 1;
 	return 0;
 }
@@ -293,6 +315,10 @@ cJSON *cli_sync_json(const char *remote, const struct mlctl_sync_result *res)
 
 void cli_sync_print(struct cli *cli, const char *remote, const struct mlctl_sync_result *res)
 {
+	if (!*res->head) {
+		printf("synced with %s: no history on either side yet\n", remote);
+		return;
+	}
 	printf("synced with %s at %.12s: %zu event%s from the remote, %zu of ours put on top",
 	       remote, res->head, res->fetched, res->fetched == 1 ? "" : "s", res->rebased);
 	if (res->renumbered)
@@ -317,6 +343,29 @@ void cli_sync_print(struct cli *cli, const char *remote, const struct mlctl_sync
 	}
 	if (res->dropped)
 		cli_note(cli, "%zu of our events the remote had already", res->dropped);
+}
+
+/*
+ * A git URL that is a relative path (no scheme, no host:) made absolute, so
+ * the remote works from any folder; anything else as it is. NULL for NULL.
+ */
+static char *local_git_path(const char *url)
+{
+	const char *colon;
+	char *cwd;
+	char *out;
+
+	if (!url)
+		return NULL;
+	colon = strchr(url, ':');
+	if (*url == '/' || strstr(url, "://") || (colon && (!strchr(url, '/') ||
+							     colon < strchr(url, '/'))))
+		return mlctl_strdup(url);
+	if (!(cwd = getcwd(NULL, 0)))
+		return mlctl_strdup(url);
+	out = mlctl_aprintf("%s/%s", cwd, url);
+	free(cwd);
+	return out;
 }
 
 static int list(struct cli *cli)
@@ -374,6 +423,7 @@ int cmd_remote(struct cli *cli, int argc, char **argv)
 	struct mlctl_err err = MLCTL_ERR_INIT;
 	struct mlctl_registry *r = NULL;
 	struct mlctl_remote rm = { NULL, NULL, NULL, 0 };
+	char *git_abs = NULL;
 	int add = !strcmp(argv[0], "add"), rc;
 
 	if (!add && (cli_opt(cli, "oci") || cli_opt(cli, "git") || cli_opt(cli, "insecure")))
@@ -397,15 +447,17 @@ int cmd_remote(struct cli *cli, int argc, char **argv)
 	if (add) {
 		rm.name = argv[1];
 		rm.oci = (char *)cli_opt(cli, "oci");
-		rm.git = (char *)cli_opt(cli, "git");
+		rm.git = git_abs = local_git_path(cli_opt(cli, "git"));
 		rm.insecure = cli_opt(cli, "insecure") != NULL;
 		rc = mlctl_registry_remote_add(r, &rm, &err);
 	} else {
 		rc = mlctl_registry_remote_rm(r, argv[1], &err);
 	}
 	mlctl_registry_free(r);
-	if (rc)
+	if (rc) {
+		free(git_abs);
 		return cli_fail(cli, &err);
+	}
 	if (cli->json) {
 		cJSON *doc = cli_json_doc();
 
@@ -418,5 +470,6 @@ int cmd_remote(struct cli *cli, int argc, char **argv)
 	} else {
 		printf("removed remote %s\n", argv[1]);
 	}
+	free(git_abs);
 	return 0;
 }

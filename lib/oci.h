@@ -77,10 +77,11 @@ void mlctl_oci_free(struct mlctl_oci *c);
  * Try user and password against host, then keep them in docker's
  * config.json (o->auth_file, else $DOCKER_CONFIG/config.json, else
  * ~/.docker/config.json; made 0600), every other key kept. *where: the
- * file written (the caller's).
+ * file written (the caller's); *unchecked: the registry asked for no
+ * credentials, so they could not be tried.
  */
-int mlctl_oci_login(char **where, const char *host, const char *user, const char *pass,
-		    const struct mlctl_oci_opts *o, struct mlctl_err *err);
+int mlctl_oci_login(char **where, int *unchecked, const char *host, const char *user,
+		    const char *pass, const struct mlctl_oci_opts *o, struct mlctl_err *err);
 /* Forget host's credentials there; *had is 0 when there were none. */
 int mlctl_oci_logout(char **where, int *had, const char *host, const struct mlctl_oci_opts *o,
 		     struct mlctl_err *err);

@@ -184,11 +184,11 @@ load helpers
 		[ -z "$(ls -A | grep -v -e '^p$' -e '^separate-stderr-')" ] || { echo "$reg made: $(ls -A)"; false; }
 	done
 	run -2 --separate-stderr mlctl --registry ghcr.io/acme/models push p
-	[ "$stderr" = "mlctl: registry 'ghcr.io/acme/models' looks like a remote (host 'ghcr.io'), not a folder: mlctl keeps its registry in a local folder and does not reach remote registries; for a folder of that name write './ghcr.io/acme/models'" ]
+	[ "$stderr" = "mlctl: registry 'ghcr.io/acme/models' looks like a remote (host 'ghcr.io'), not a folder: mlctl keeps its registry in a local folder (remote registries are reached with 'mlctl remote add' and push --to, pull --from); for a folder of that name write './ghcr.io/acme/models'" ]
 	run -2 --separate-stderr mlctl --registry git@example.com:acme/models push p
 	[[ "$stderr" == "mlctl: registry 'git@example.com:acme/models' looks like a remote (host 'git@example.com'), "* ]]
 	run -2 --separate-stderr mlctl --registry oci://ghcr.io/acme/models push p
-	[ "$stderr" = "mlctl: registry 'oci://ghcr.io/acme/models' is a URL, not a folder: mlctl keeps its registry in a local folder and does not reach remote registries; give --registry or MLCTL_REGISTRY a path on this machine" ]
+	[ "$stderr" = "mlctl: registry 'oci://ghcr.io/acme/models' is a URL, not a folder: mlctl keeps its registry in a local folder (remote registries are reached with 'mlctl remote add' and push --to, pull --from); give --registry or MLCTL_REGISTRY a path on this machine" ]
 	# the remote is named before the model is validated
 	echo '{' > p/mlctl.json
 	run -2 mlctl --registry ghcr.io/acme/models push p

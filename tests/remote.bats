@@ -272,7 +272,7 @@ PY
 	make_project p demo 1.0.0
 	mlctl push p -q
 	run -7 mlctl push demo:1.0.0 --to "$AUTH/ml"
-	[[ "$output" == *"$AUTH wants credentials for GET /v2/ (401"*"run 'mlctl login $AUTH'"* ]]
+	[[ "$output" == *"$AUTH wants credentials for GET /v2/ (401"*"run 'mlctl login $AUTH -u USER --password-stdin'"* ]]
 	run -7 mlctl login "$AUTH" -u ci --password-stdin <<< 'wrong-pa55'
 	[[ "$output" == *"$AUTH refused the credentials of 'ci'"* ]]
 	[[ "$output" != *wrong-pa55* ]]
@@ -460,4 +460,47 @@ PY
 	run -0 mlctl push demo:1.0.0 --to "$OPEN/t$BATS_TEST_NUMBER"
 	run -6 mlctl push demo:1.0.0 --to "$AUTH/helper3"
 	[[ "$output" == *"cannot run docker-credential-nothere, the credential helper docker's config.json names"* ]]
+}
+
+@test "a version's tag never moves: another content under a pushed version is exit 4 before any byte is sent" {
+	make_project p demo 3.0.0
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/teamb mlctl push p --to "$NS" -q
+	before=$(skopeo inspect --tls-verify=false --raw "docker://$NS/demo:3.0.0" | sha256sum)
+	make_project q demo 3.0.0
+	mlctl push q -q
+	puts=$(oci_requests PUT "/v2/t$BATS_TEST_NUMBER/demo/blobs/uploads/")
+	run -4 mlctl push demo:3.0.0 --to "$NS"
+	[[ "$output" == *"$NS/demo:3.0.0 holds other content (version digest sha256:"*"a version's tag never moves"* ]]
+	[ "$(skopeo inspect --tls-verify=false --raw "docker://$NS/demo:3.0.0" | sha256sum)" = "$before" ]
+	[ "$(oci_requests PUT "/v2/t$BATS_TEST_NUMBER/demo/blobs/uploads/")" = "$puts" ]
+	# and a pull of that version into a registry that holds the other content says so
+	run -4 mlctl pull demo:3.0.0 --from "$NS" -o x
+	[[ "$output" == *"demo:3.0.0 is sha256:"*"in this registry but sha256:"*" on $OPEN"* ]]
+	[ ! -e x ]
+	# the same content built at another time (SOURCE_DATE_EPOCH) is the same version: nothing moves
+	SOURCE_DATE_EPOCH=1700000000 MLCTL_REGISTRY=$BATS_TEST_TMPDIR/teamb run -0 --separate-stderr mlctl push demo:3.0.0 --to "$NS" --json
+	[ "$(echo "$output" | "$PY" -c 'import json,sys; r=json.load(sys.stdin)["remote"]; print(r["blobs_sent"])')" = 0 ]
+	[ "$(skopeo inspect --tls-verify=false --raw "docker://$NS/demo:3.0.0" | sha256sum)" = "$before" ]
+}
+
+@test "SIGTERM stops a transfer at once: exit 143, and no tag names a half-sent version" {
+	make_project p demo 1.0.0
+	head -c 8000000 /dev/urandom >> p/model.bin
+	mlctl push p -q
+	mlctl push demo:1.0.0 --to "$NS" --limit-rate 1M -q &
+	pid=$!
+	sleep 1
+	start=$SECONDS
+	kill -TERM "$pid"
+	wait "$pid" && status=0 || status=$?
+	[ "$status" -eq 143 ]
+	[ $((SECONDS - start)) -le 2 ]
+	run curl -s -o /dev/null -w '%{http_code}' "http://$OPEN/v2/t$BATS_TEST_NUMBER/demo/manifests/1.0.0"
+	[ "$output" = 404 ]
+}
+
+@test "login to a registry that asks for no credentials says they could not be tried" {
+	run -0 --separate-stderr mlctl login "$OPEN" -u someone --password-stdin <<< 'whatever'
+	[[ "$stderr" == *"asks for no credentials, so they could not be tried"* ]]
+	run -0 mlctl logout "$OPEN"
 }

@@ -228,3 +228,16 @@ PY
 	done
 	[ "$n" -ge 5 ]
 }
+
+@test "a relative --git path works from any folder; an empty remote syncs; a failed sync after push --to says the bytes went up" {
+	mkdir sub && git init -q --bare sub/rel.git
+	mlctl --registry "$PWD/E" remote add rel --oci "$NS" --git sub/rel.git -q
+	[ "$(git -C E/index.git config remote.rel.url)" = "$BATS_TEST_TMPDIR/sub/rel.git" ]
+	run -0 bash -c "cd / && '$MLCTL' --registry '$BATS_TEST_TMPDIR/E' registry sync rel"
+	[ "$output" = "synced with rel: no history on either side yet" ]
+	make_project p demo 1.0.0
+	mlctl --registry "$PWD/E" remote add gone --oci "$NS" --git "$BATS_TEST_TMPDIR/nothere.git" -q
+	run -7 mlctl --registry "$PWD/E" push p --to gone
+	[[ "$output" == *"demo:1.0.0 is stored here and on the OCI registry, but its history was not synced with 'gone'"*"(remote 'gone', $BATS_TEST_TMPDIR/nothere.git); check its URL"* ]]
+	run -0 skopeo inspect --tls-verify=false --raw "docker://$NS/demo:1.0.0"
+}

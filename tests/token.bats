@@ -56,5 +56,5 @@ tokens() {
 	grep -q "^anonymous repository:t$BATS_TEST_NUMBER/demo:pull" "$OCI_DIR/token.log"
 	next_version p 1.1.0
 	run -7 mlctl push p --to "$NS"
-	[[ "$output" == *"wants credentials"*"run 'mlctl login $OCI'"* ]]
+	[[ "$output" == *"wants credentials"*"run 'mlctl login $OCI -u USER --password-stdin'"* ]]
 }

@@ -279,8 +279,8 @@ static int helper_store(const char *helper, const char *host, const char *user,
 	return rc;
 }
 
-int mlctl_oci_login(char **where, const char *host, const char *user, const char *pass,
-		    const struct mlctl_oci_opts *o, struct mlctl_err *err)
+int mlctl_oci_login(char **where, int *unchecked, const char *host, const char *user,
+		    const char *pass, const struct mlctl_oci_opts *o, struct mlctl_err *err)
 {
 	struct mlctl_oci_loc loc;
 	struct mlctl_oci *c = NULL;
@@ -302,6 +302,7 @@ int mlctl_oci_login(char **where, const char *host, const char *user, const char
 	/* the credentials are tried before they are kept */
 	if ((rc = oci_session_open(&c, &loc, o, user, pass, err)))
 		goto out;
+	*unchecked = !c->basic && !c->token; /* the registry asked for none */
 	if ((rc = read_config(&cfg, path, err)))
 		goto out;
 	if (!(auths = cJSON_GetObjectItemCaseSensitive(cfg, "auths")) || !cJSON_IsObject(auths)) {

@@ -214,7 +214,7 @@ static void backoff(int n, const char *retry_after)
 	}
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !mlctl_interrupted())
 		;
 }
 
@@ -276,6 +276,8 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 
 	(void)dltotal;
 	(void)ultotal;
+	if (mlctl_interrupted())
+		return 1; /* SIGINT or SIGTERM: the transfer stops now */
 	if (x->c->cur_file)
 		report(x->c, (uint64_t)(x->q->body ? ulnow : dlnow), 0);
 	return 0;
@@ -300,11 +302,10 @@ static void set_common(struct mlctl_oci *c, const struct oci_req *q, struct xfer
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
-	if (c->o.progress) {
-		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-		curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
-		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	}
+	/* also how a signal stops a transfer that would go on for minutes */
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	if (c->o.limit_rate) {
 		curl_easy_setopt(h, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)c->o.limit_rate);
 		curl_easy_setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)c->o.limit_rate);
@@ -411,6 +412,8 @@ int oci_request(struct mlctl_oci *c, const struct oci_req *q, struct oci_resp *r
 		curl_easy_setopt(c->h, CURLOPT_ERRORBUFFER, ebuf);
 		cc = curl_easy_perform(c->h);
 		curl_slist_free_all(hdrs);
+		if (mlctl_interrupted())
+			return mlctl_err_interrupted(err);
 		if (cc == CURLE_OK)
 			curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &resp->status);
 		if (q->body && cc == CURLE_OK)
@@ -443,9 +446,12 @@ int oci_request(struct mlctl_oci *c, const struct oci_req *q, struct oci_resp *r
 		if (cc != CURLE_OK ? !transient_curl(cc) : !transient_status(resp->status))
 			break;
 		backoff(tries, cc == CURLE_OK ? resp->retry_after : NULL);
+		if (mlctl_interrupted())
+			return mlctl_err_interrupted(err);
 	}
 	if (cc != CURLE_OK)
-		return mlctl_err_set(err, MLCTL_ENET, "cannot reach the OCI registry %s (%s %s): %s",
+		return mlctl_err_set(err, MLCTL_ENET, "cannot reach the OCI registry %s (%s %s): %s; "
+				     "check the address and that the registry is up",
 				     c->loc.host, q->method, url_path(q->url),
 				     *ebuf ? ebuf : curl_easy_strerror(cc));
 	return 0;
@@ -480,11 +486,13 @@ int oci_status_fail(struct mlctl_oci *c, const struct oci_resp *r, const char *w
 		if (c->user)
 			return mlctl_err_set(err, MLCTL_ENET,
 					     "%s refused the credentials of '%s' (from %s) for %s "
-					     "(%ld%s); run 'mlctl login %s' with the right ones",
+					     "(%ld%s); run 'mlctl login %s -u USER --password-stdin' "
+					     "with the right ones",
 					     c->loc.host, c->user, c->auth_from, what, r->status, why,
 					     c->loc.host);
 		return mlctl_err_set(err, MLCTL_ENET,
-				     "%s wants credentials for %s (%ld%s); run 'mlctl login %s'",
+				     "%s wants credentials for %s (%ld%s); run 'mlctl login %s -u "
+				     "USER --password-stdin'",
 				     c->loc.host, what, r->status, why, c->loc.host);
 	}
 	return mlctl_err_set(err, MLCTL_ENET, "%s answered %ld to %s%s", c->loc.host, r->status,

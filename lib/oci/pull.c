@@ -159,8 +159,9 @@ static int get_manifest(struct mlctl_oci_version *v, struct mlctl_oci *c, const 
 	if ((rc = oci_request(c, &q, &r, err)))
 		goto out;
 	if (r.status == 404) {
-		rc = mlctl_err_set(err, MLCTL_ENOTFOUND, "%s has no %s '%s' of %s (repository %s)",
-				   c->loc.host, strncmp(ref, "sha256:", 7) ? "version" : "manifest",
+		rc = mlctl_err_set(err, MLCTL_ENOTFOUND, "%s has no %s '%s' of %s (repository %s); "
+				   "check the reference, and that it was sent there with 'mlctl push "
+				   "--to'", c->loc.host, strncmp(ref, "sha256:", 7) ? "version" : "manifest",
 				   ref, model, v->repo);
 		goto out;
 	}
@@ -209,7 +210,8 @@ static int resolve_tag(char out[72], struct mlctl_oci *c, const char *repo, cons
 		goto out;
 	if (r.status == 404)
 		rc = mlctl_err_set(err, MLCTL_ENOTFOUND, "%s has no version '%s' of %s (repository "
-				   "%s)", c->loc.host, tag, model, repo);
+				   "%s); check the version, and that it was sent there with 'mlctl "
+				   "push %s:%s --to REMOTE'", c->loc.host, tag, model, repo, model, tag);
 	else if (r.status != 200)
 		rc = oci_status_fail(c, &r, path, err);
 	else if (r.digest && !strncmp(r.digest, "sha256:", 7) && strlen(r.digest) == 71 &&
@@ -347,8 +349,10 @@ int mlctl_oci_pull(struct mlctl_oci *c, const struct mlctl_oci_version *v, const
 		(*nfiles)++;
 	}
 	if (nglobs && !*nfiles) {
-		rc = mlctl_err_set(err, MLCTL_ENOTFOUND, "no file of %s:%s matches --file %s%s",
-				   v->m.name, v->m.version, globs[0], nglobs > 1 ? " (or the others)" : "");
+		rc = mlctl_err_set(err, MLCTL_ENOTFOUND, "no file of %s:%s matches --file %s%s; "
+				   "'mlctl show %s:%s --from REMOTE' lists them", v->m.name,
+				   v->m.version, globs[0], nglobs > 1 ? " (or the others)" : "",
+				   v->m.name, v->m.version);
 		goto out;
 	}
 	pretty = mlctl_manifest_pretty(&v->m, 0);
@@ -401,8 +405,9 @@ int mlctl_oci_latest(char out[256], struct mlctl_oci *c, const char *model, stru
 			snprintf(out, 256, "%s", v);
 	}
 	if (!*out)
-		rc = mlctl_err_set(err, MLCTL_ENOTFOUND, "%s has no version of %s (repository %s)",
-				   c->loc.host, model, repo);
+		rc = mlctl_err_set(err, MLCTL_ENOTFOUND, "%s has no version of %s (repository %s); "
+				   "send one with 'mlctl push %s:VERSION --to REMOTE'", c->loc.host,
+				   model, repo, model);
 out:
 	cJSON_Delete(doc);
 	oci_resp_release(&r);

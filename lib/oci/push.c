@@ -374,6 +374,67 @@ out:
 	return rc;
 }
 
+/*
+ * What the version's tag names already: nothing (0); this very version
+ * (1: nothing to send; res->digest becomes the tag's, which may differ in
+ * its build time only); or another version under this tag: MLCTL_ECONFLICT,
+ * before any byte is sent. A version's tag never moves.
+ */
+static int check_tag(struct mlctl_oci_push_result *res, struct mlctl_oci *c,
+		     const char *vdigest, struct mlctl_err *err)
+{
+	char *path = mlctl_aprintf("/v2/%s/manifests/%s", res->repo, res->tag);
+	char *url = oci_url(c, path), *byd = NULL;
+	struct oci_req q = { .method = "HEAD", .url = url, .accept = MLCTL_OCI_MANIFEST_TYPE };
+	struct oci_resp r;
+	cJSON *doc = NULL;
+	const char *theirs;
+	int rc = oci_request(c, &q, &r, err);
+
+	if (rc || r.status == 404)
+		goto out;
+	if (r.status != 200) {
+		rc = oci_status_fail(c, &r, path, err);
+		goto out;
+	}
+	if (r.digest && !strcmp(r.digest, res->digest)) {
+		rc = 1;
+		goto out;
+	}
+	/* another manifest: the same version built at another time, or another version */
+	oci_resp_release(&r);
+	q = (struct oci_req){ .method = "GET", .url = url, .accept = MLCTL_OCI_MANIFEST_TYPE,
+			      .cap = 4u * 1024 * 1024 };
+	if ((rc = oci_request(c, &q, &r, err)))
+		goto out;
+	doc = r.status == 200 ? cJSON_ParseWithLength(r.body.buf ? r.body.buf : "", r.body.len)
+			      : NULL;
+	theirs = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(doc, "annotations"), "io.mlctl.digest"));
+	if (theirs && !strcmp(theirs, vdigest)) {
+		char hex[65];
+
+		mlctl_sha256_hex(hex, r.body.buf ? r.body.buf : "", r.body.len);
+		snprintf(res->digest, sizeof(res->digest), "sha256:%s", hex);
+		rc = 1;
+		goto out;
+	}
+	rc = mlctl_err_set(err, MLCTL_ECONFLICT,
+			   "%s/%s:%s holds other content (version digest %s) than %s:%s here (%s); "
+			   "a version's tag never moves: push this content as another version "
+			   "(mlctl push DIR --bump patch), or pull the remote's with 'mlctl pull "
+			   "%s:%s --from %s/%s'", c->loc.host, res->repo, res->tag,
+			   theirs ? theirs : "unknown: not pushed by mlctl", res->model, res->tag,
+			   vdigest, res->model, res->tag, c->loc.host, c->loc.ns);
+out:
+	cJSON_Delete(doc);
+	oci_resp_release(&r);
+	free(byd);
+	free(url);
+	free(path);
+	return rc;
+}
+
 int mlctl_oci_push(struct mlctl_oci_push_result *res, struct mlctl_oci *c,
 		   const char *blob_root, const struct mlctl_manifest *m, struct mlctl_err *err)
 {
@@ -390,6 +451,21 @@ int mlctl_oci_push(struct mlctl_oci_push_result *res, struct mlctl_oci *c,
 		goto out;
 	mlctl_sha256_hex(hex, manifest, strlen(manifest));
 	snprintf(res->digest, sizeof(res->digest), "sha256:%s", hex);
+	mlctl_sha256_hex(hex, canonical, strlen(canonical));
+	{
+		char vdigest[72];
+
+		snprintf(vdigest, sizeof(vdigest), "sha256:%s", hex);
+		if ((rc = check_tag(res, c, vdigest, err)) < 0)
+			goto out;
+	}
+	if (rc == 1) { /* the tag names this version: every blob is there (the registry checked) */
+		res->manifest_existed = 1;
+		res->blobs_skipped = m->nfiles + 2;
+		res->bytes_skipped = mlctl_manifest_total_size(m) + strlen(canonical) + strlen(config);
+		rc = 0;
+		goto out;
+	}
 	oci_progress_start(c, mlctl_manifest_total_size(m) + strlen(canonical) + strlen(config));
 	for (i = 0; i < m->nfiles; i++)
 		if ((rc = push_file(res, c, blob_root, &m->files[i], err)))

@@ -129,9 +129,9 @@ int mlctl_registry_check_local(const char *root, struct mlctl_err *err)
 	if (scheme && (size_t)(scheme - root) < first)
 		return mlctl_err_set(err, MLCTL_EUSAGE,
 				     "registry '%s' is a URL, not a folder: mlctl keeps its "
-				     "registry in a local folder and does not reach remote "
-				     "registries; give --registry or MLCTL_REGISTRY a path on this "
-				     "machine",
+				     "registry in a local folder (remote registries are reached with "
+				     "'mlctl remote add' and push --to, pull --from); give --registry "
+				     "or MLCTL_REGISTRY a path on this machine",
 				     root);
 	/* user@host:path names the host before the ':'; host:port/path keeps its port */
 	if (colon && strspn(colon + 1, "0123456789") != (size_t)(root + first - colon - 1))
@@ -139,8 +139,9 @@ int mlctl_registry_check_local(const char *root, struct mlctl_err *err)
 	if (colon || (root[first] == '/' && is_host(root, first)))
 		return mlctl_err_set(err, MLCTL_EUSAGE,
 				     "registry '%s' looks like a remote (host '%.*s'), not a folder: "
-				     "mlctl keeps its registry in a local folder and does not reach "
-				     "remote registries; for a folder of that name write './%s'",
+				     "mlctl keeps its registry in a local folder (remote registries "
+				     "are reached with 'mlctl remote add' and push --to, pull --from); "
+				     "for a folder of that name write './%s'",
 				     root, (int)host, root, root);
 	return 0;
 }

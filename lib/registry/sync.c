@@ -559,8 +559,16 @@ static int merge(struct mlctl_registry *r, struct mlctl_sync_result *res,
 	int rc, rebased = 0;
 
 	*remote_head = '\0';
-	if ((rc = mlctl_git_fetch(r->git, url, specs, 2, err)) ||
-	    (rc = mlctl_git_head(r->git, local, err)))
+	if ((rc = mlctl_git_fetch(r->git, url, specs, 2, err))) {
+		char why[700];
+
+		snprintf(why, sizeof(why), "%.600s", err->msg);
+		rc = mlctl_err_set(err, rc, "%s (remote '%s', %s); check its URL with 'mlctl remote "
+				   "list', and that it is a git repository this machine can reach", why,
+				   name, url);
+		goto out;
+	}
+	if ((rc = mlctl_git_head(r->git, local, err)))
 		goto out;
 	if ((rc = mlctl_git_ref(r->git, remote_head, head_ref, err)) == MLCTL_ENOTFOUND) {
 		mlctl_err_clear(err); /* an empty remote */
