@@ -86,3 +86,13 @@ oci_restart() {
 	done
 	export OCI_PID
 }
+
+# oci_test_setup: each test in a folder of its own, with a registry, an
+# actor, a HOME (for docker's config.json) and quick retries
+oci_test_setup() {
+	cd "$BATS_TEST_TMPDIR" || exit 1
+	export MLCTL_REGISTRY="$BATS_TEST_TMPDIR/registry" MLCTL_ACTOR="Test <t@example.com>"
+	export NO_COLOR=1 HOME="$BATS_TEST_TMPDIR/home" MLCTL_RETRY_MS=1
+	unset SOURCE_DATE_EPOCH DOCKER_CONFIG
+	mkdir -p "$HOME"
+}

@@ -19,6 +19,29 @@ tour() {
 	section 'A five-minute tour'
 }
 
+# run_section WHAT: a fresh work folder with a copy of examples/ (the model not
+# trained yet), then each line on stdin run in it in a CI runner's bare
+# environment, localhost:5000 made $OCI; a line that fails names itself
+run_section() {
+	local n=0 line
+	mkdir -p work/examples bin home
+	cp -r "$BATS_TEST_DIRNAME/../examples/iris" work/examples/
+	rm -f work/examples/iris/model.pkl
+	ln -s "$MLCTL" bin/mlctl
+	while IFS= read -r line; do
+		n=$((n + 1))
+		line=${line//localhost:5000/${OCI:-localhost:5000}}
+		run env -i PATH="$PWD/bin:/usr/bin:/bin" HOME="$PWD/home" \
+			bash -c "cd '$PWD/work' && $line" </dev/null
+		[ "$status" -eq 0 ] || {
+			echo "README $1 line $n exits $status: $line"
+			echo "$output"
+			return 1
+		}
+	done
+	LINES_RUN=$n
+}
+
 @test "the README's tour has its lines (the extraction itself works)" {
 	run -0 tour
 	[ "${#lines[@]}" -ge 20 ]
@@ -27,22 +50,8 @@ tour() {
 }
 
 @test "the README's tour runs line by line in a fresh folder, fresh registry, bare environment" {
-	mkdir -p work/examples bin home
-	cp -r "$BATS_TEST_DIRNAME/../examples/iris" work/examples/
-	rm -f work/examples/iris/model.pkl
-	ln -s "$MLCTL" bin/mlctl
-	n=0
-	while IFS= read -r line; do
-		n=$((n + 1))
-		run env -i PATH="$PWD/bin:/usr/bin:/bin" HOME="$PWD/home" \
-			bash -c "cd '$PWD/work' && $line" </dev/null
-		[ "$status" -eq 0 ] || {
-			echo "README tour line $n exits $status: $line"
-			echo "$output"
-			false
-		}
-	done < <(tour)
-	[ "$n" -ge 20 ]
+	run_section tour < <(tour)
+	[ "$LINES_RUN" -ge 20 ]
 	# what the tour says happened did happen, in the default registry
 	reg=$PWD/home/.local/share/mlctl/registry
 	[ -f "$reg/mlctl.db" ]
@@ -54,25 +63,9 @@ tour() {
 
 @test "the README's OCI lines run as written against a docker-registry on a free port" {
 	oci_start "$BATS_TEST_TMPDIR/oci"
-	mkdir -p work/examples bin home
-	cp -r "$BATS_TEST_DIRNAME/../examples/iris" work/examples/
-	rm -f work/examples/iris/model.pkl
-	ln -s "$MLCTL" bin/mlctl
-	n=0
-	while IFS= read -r line; do
-		n=$((n + 1))
-		line=${line//localhost:5000/$OCI}
-		run env -i PATH="$PWD/bin:/usr/bin:/bin" HOME="$PWD/home" \
-			bash -c "cd '$PWD/work' && $line" </dev/null
-		[ "$status" -eq 0 ] || {
-			echo "README OCI line $n exits $status: $line"
-			echo "$output"
-			oci_stop
-			false
-		}
-	done < <(section 'Sharing through an OCI registry')
+	run_section OCI < <(section 'Sharing through an OCI registry') || { oci_stop; false; }
 	oci_stop
-	[ "$n" -ge 7 ]
+	[ "$LINES_RUN" -ge 7 ]
 	cmp work/deploy/model.pkl work/examples/iris/model.pkl
 	[ -f work/code/serve.py ] && [ ! -e work/code/model.pkl ]
 }

@@ -15,10 +15,8 @@ teardown_file() {
 }
 
 setup() {
-	cd "$BATS_TEST_TMPDIR" || exit 1
-	export MLCTL_REGISTRY="$BATS_TEST_TMPDIR/registry" MLCTL_ACTOR="Test <t@example.com>"
-	export NO_COLOR=1 HOME="$BATS_TEST_TMPDIR/home" MLCTL_RETRY_MS=1
-	mkdir -p "$HOME" big
+	oci_test_setup
+	mkdir -p big
 	NS="$OCI/t$BATS_TEST_NUMBER"
 	# 8 MiB of weights: eight chunks of 1 MiB
 	head -c 8388608 /dev/urandom > big/w.bin
@@ -97,10 +95,11 @@ posts() {
 	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other mlctl pull big:2.0.0 --from "$NS" -o out --limit-rate 3M -q &
 	pid=$!
 	# the restart comes once the file is being written (a few MiB in)
-	for i in $(seq 1 200); do
+	for i in $(seq 1 1200); do
 		[ -n "$(find . -maxdepth 2 -path './.out*' -name w.bin -size +2M 2>/dev/null)" ] && break
 		sleep 0.05
 	done
+	[ -n "$(find . -maxdepth 2 -path './.out*' -name w.bin 2>/dev/null)" ] # still under way
 	oci_restart 0.5
 	wait "$pid"
 	cmp out/w.bin big/w.bin

@@ -16,10 +16,7 @@ teardown_file() {
 }
 
 setup() {
-	cd "$BATS_TEST_TMPDIR" || exit 1
-	export MLCTL_REGISTRY="$BATS_TEST_TMPDIR/registry" MLCTL_ACTOR="Test <t@example.com>"
-	export NO_COLOR=1 HOME="$BATS_TEST_TMPDIR/home" MLCTL_RETRY_MS=1
-	mkdir -p "$HOME"
+	oci_test_setup
 	NS="$OCI/t$BATS_TEST_NUMBER"
 	make_project p demo 1.0.0
 	mlctl push p -q >/dev/null
