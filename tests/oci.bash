@@ -34,6 +34,7 @@ oci_start() {
 	fi
 	docker-registry serve "$dir/config.yml" >> "$dir/log" 2>&1 &
 	OCI_PID=$!
+	echo "$OCI_PID" > "$dir/pid" # a restart in a test's subshell writes its own
 	OCI="127.0.0.1:$port"
 	OCI_DIR=$dir
 	for i in $(seq 1 100); do
@@ -57,8 +58,12 @@ oci_stop() {
 		wait "$OCI_TOKEN_PID" 2>/dev/null || true
 	fi
 	[ -n "${OCI_PID:-}" ] || return 0
+	# the registry running now: the one started last (perhaps by a test's restart)
+	[ -f "$OCI_DIR/pid" ] && OCI_PID=$(cat "$OCI_DIR/pid")
 	kill "$OCI_PID" 2>/dev/null || true
 	wait "$OCI_PID" 2>/dev/null || true
+	# not a child of this shell (started in a test's subshell): wait for it to go
+	while kill -0 "$OCI_PID" 2>/dev/null; do sleep 0.05; done
 }
 
 # oci_requests METHOD PATH-REGEX: how many such requests the registry's access log has
@@ -80,6 +85,7 @@ oci_restart() {
 	sleep "${1:-0}"
 	docker-registry serve "$OCI_DIR/config.yml" >> "$OCI_DIR/log" 2>&1 &
 	OCI_PID=$!
+	echo "$OCI_PID" > "$OCI_DIR/pid"
 	for i in $(seq 1 100); do
 		curl -s -o /dev/null "http://$OCI/v2/" && break
 		sleep 0.1

@@ -15,8 +15,8 @@ setup_file() {
 }
 
 teardown_file() {
-	OCI_PID=$OPEN_PID oci_stop
-	OCI_PID=$AUTH_PID oci_stop
+	OCI_PID=$OPEN_PID OCI_DIR=$OPEN_DIR oci_stop
+	OCI_PID=$AUTH_PID OCI_DIR=$AUTH_DIR OCI_TOKEN_PID= oci_stop
 }
 
 setup() {
