@@ -131,12 +131,14 @@ int cli_oci_open(struct cli *cli, struct mlctl_oci **c, struct mlctl_oci_loc *lo
 			return cli_fail(cli, &err);
 	} else {
 		if (!r && (rc = cli_registry_quiet(cli, &mine, &err))) {
+			struct mlctl_err why = err;
+
 			if (rc == MLCTL_ENOTFOUND)
 				mlctl_err_set(&err, MLCTL_ENOTFOUND,
 					      "'%s' is not a remote here: there is no registry to keep "
 					      "remotes in (%.300s); add one with 'mlctl remote add %s "
 					      "--oci HOST/NAMESPACE', or give the OCI location "
-					      "(HOST[:PORT]/NAMESPACE) instead", word, err.msg, word);
+					      "(HOST[:PORT]/NAMESPACE) instead", word, why.msg, word);
 			return cli_fail(cli, &err);
 		}
 		rc = mlctl_registry_remote_get(r ? r : mine, &rm, word, &err);
