@@ -165,6 +165,9 @@ int cli_target(struct cli *cli, struct mlctl_target *t, const char *word);
 struct mlctl_oci;
 struct mlctl_oci_loc;
 struct mlctl_oci_opts;
+/* 1 when an option that only goes with a remote (CLI_OCI_OPTS, --chunk-size, --limit-rate,
+ * --aliases, --file) was given. */
+int cli_oci_opts_given(const struct cli *cli);
 /* The CLI_OCI_OPTS given (and --chunk-size, where a command has it); an exit code when bad. */
 int cli_oci_opts(struct cli *cli, struct mlctl_oci_opts *o);
 /*

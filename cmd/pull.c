@@ -88,9 +88,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 	(void)argc;
 	if (cli_opt(cli, "from"))
 		return pull_remote(cli, argv[0], cli_opt(cli, "from"), out);
-	if (cli_opt(cli, "file") || cli_opt(cli, "limit-rate") || cli_opt(cli, "insecure") ||
-	    cli_opt(cli, "registry-config") ||
-	    cli_opt(cli, "ca-file") || cli_opt(cli, "cert") || cli_opt(cli, "key"))
+	if (cli_oci_opts_given(cli))
 		return cli_usage(cli, "--file, --limit-rate, --insecure, --registry-config, --ca-file, "
 				 "--cert and --key go with --from REMOTE");
 	if ((rc = cli_target(cli, &t, argv[0])))

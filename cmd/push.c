@@ -263,10 +263,7 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 	/* a registry given as a remote is refused before any work is done */
 	if ((rc = cli_check_registry(cli)))
 		return rc;
-	if (!to && (cli_opt(cli, "chunk-size") || cli_opt(cli, "limit-rate") ||
-		    cli_opt(cli, "aliases") || cli_opt(cli, "insecure") ||
-		    cli_opt(cli, "registry-config") || cli_opt(cli, "ca-file") ||
-		    cli_opt(cli, "cert") || cli_opt(cli, "key")))
+	if (!to && cli_oci_opts_given(cli))
 		return cli_usage(cli, "--chunk-size, --limit-rate, --aliases, --insecure, "
 				 "--registry-config, --ca-file, --cert and --key go with --to REMOTE");
 	if (to && is_stored_ref(src))

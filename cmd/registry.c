@@ -242,8 +242,7 @@ int cmd_registry(struct cli *cli, int argc, char **argv)
 	}
 	if (argc > 1)
 		return cli_usage(cli, "'registry %s' takes no argument", argv[0]);
-	if (cli_opt(cli, "insecure") || cli_opt(cli, "registry-config") || cli_opt(cli, "ca-file") ||
-	    cli_opt(cli, "cert") || cli_opt(cli, "key"))
+	if (cli_oci_opts_given(cli))
 		return cli_usage(cli, "--insecure, --registry-config, --ca-file, --cert and --key go "
 				 "with 'registry sync'");
 	if (strcmp(argv[0], "verify") && strcmp(argv[0], "reindex") && strcmp(argv[0], "gc"))

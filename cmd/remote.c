@@ -85,6 +85,18 @@ static void show_progress(void *ctx, const struct mlctl_oci_progress *p)
 	cli_progress_line(line);
 }
 
+int cli_oci_opts_given(const struct cli *cli)
+{
+	static const char *const names[] = { "insecure", "registry-config", "ca-file", "cert", "key",
+					     "chunk-size", "limit-rate", "aliases", "file" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (cli_opt(cli, names[i]))
+			return 1;
+	return 0;
+}
+
 int cli_oci_opts(struct cli *cli, struct mlctl_oci_opts *o)
 {
 	const char *chunk = cli_opt(cli, "chunk-size"), *rate = cli_opt(cli, "limit-rate");

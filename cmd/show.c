@@ -247,8 +247,7 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	(void)argc;
 	if (cli_opt(cli, "from"))
 		return show_remote(cli, argv[0], cli_opt(cli, "from"));
-	if (cli_opt(cli, "insecure") || cli_opt(cli, "registry-config") ||
-	    cli_opt(cli, "ca-file") || cli_opt(cli, "cert") || cli_opt(cli, "key"))
+	if (cli_oci_opts_given(cli))
 		return cli_usage(cli, "--insecure, --registry-config, --ca-file, --cert and --key "
 				 "go with --from REMOTE");
 	if ((rc = cli_target(cli, &t, argv[0])))

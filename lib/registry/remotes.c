@@ -57,28 +57,35 @@ static char *key(const char *name, const char *var)
 	return mlctl_aprintf("remote.%s.%s", name, var);
 }
 
+/* remote.NAME.VAR into *out; NULL when it is not set. */
+static int get_var(struct mlctl_registry *r, char **out, const char *name, const char *var,
+		   struct mlctl_err *err)
+{
+	char *k = key(name, var);
+	int rc = mlctl_git_config_get(r->git, out, k, err);
+
+	free(k);
+	if (rc == MLCTL_ENOTFOUND) {
+		mlctl_err_clear(err);
+		rc = 0;
+	}
+	return rc;
+}
+
 int mlctl_registry_remote_get(struct mlctl_registry *r, struct mlctl_remote *out,
 			      const char *name, struct mlctl_err *err)
 {
 	struct mlctl_err e2 = MLCTL_ERR_INIT;
-	char *k, *insecure = NULL;
+	char *insecure = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = mlctl_remote_name_check(name, err)))
 		return rc;
-	k = key(name, "mlctloci");
-	if ((rc = mlctl_git_config_get(r->git, &out->oci, k, &e2)) && rc != MLCTL_ENOTFOUND)
+	if ((rc = get_var(r, &out->oci, name, "mlctloci", &e2)) ||
+	    (rc = get_var(r, &out->git, name, "url", &e2)) ||
+	    (rc = get_var(r, &insecure, name, "mlctlinsecure", &e2)))
 		goto fail;
-	free(k);
-	k = key(name, "url");
-	if ((rc = mlctl_git_config_get(r->git, &out->git, k, &e2)) && rc != MLCTL_ENOTFOUND)
-		goto fail;
-	free(k);
-	k = key(name, "mlctlinsecure");
-	if ((rc = mlctl_git_config_get(r->git, &insecure, k, &e2)) && rc != MLCTL_ENOTFOUND)
-		goto fail;
-	free(k);
 	out->insecure = insecure && !strcmp(insecure, "true");
 	free(insecure);
 	if (!out->oci && !out->git) {
@@ -90,7 +97,6 @@ int mlctl_registry_remote_get(struct mlctl_registry *r, struct mlctl_remote *out
 	out->name = mlctl_strdup(name);
 	return 0;
 fail:
-	free(k);
 	mlctl_remote_release(out);
 	*err = e2;
 	return rc;

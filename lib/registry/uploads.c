@@ -14,6 +14,14 @@
 #include "oci.h"
 #include "banned.h"
 
+/* Bind the key of an upload (host, repo, digest) to parameters 1-3. */
+static void bind_key(sqlite3_stmt *st, const char *host, const char *repo, const char *digest)
+{
+	sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, repo, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, digest, -1, SQLITE_STATIC);
+}
+
 static char *upload_get(void *ctx, const char *host, const char *repo, const char *digest)
 {
 	struct mlctl_registry *r = ctx;
@@ -23,9 +31,7 @@ static char *upload_get(void *ctx, const char *host, const char *repo, const cha
 	if (reg_db_prepare(r, &st, "SELECT location FROM uploads WHERE host = ? AND repo = ? "
 			   "AND digest = ?", NULL))
 		return NULL;
-	sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, repo, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, digest, -1, SQLITE_STATIC);
+	bind_key(st, host, repo, digest);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		loc = reg_col_text(st, 0);
 	sqlite3_finalize(st);
@@ -42,9 +48,7 @@ static void upload_put(void *ctx, const char *host, const char *repo, const char
 	    reg_db_prepare(r, &st, "INSERT OR REPLACE INTO uploads(host, repo, digest, location, "
 			   "offset, started) VALUES(?,?,?,?,?,?)", NULL))
 		return;
-	sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, repo, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, digest, -1, SQLITE_STATIC);
+	bind_key(st, host, repo, digest);
 	sqlite3_bind_text(st, 4, location, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)offset);
 	sqlite3_bind_int64(st, 6, mlctl_now());
@@ -60,9 +64,7 @@ static void upload_drop(void *ctx, const char *host, const char *repo, const cha
 	if (r->readonly || reg_db_prepare(r, &st, "DELETE FROM uploads WHERE host = ? AND "
 					  "repo = ? AND digest = ?", NULL))
 		return;
-	sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, repo, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, digest, -1, SQLITE_STATIC);
+	bind_key(st, host, repo, digest);
 	sqlite3_step(st);
 	sqlite3_finalize(st);
 }
