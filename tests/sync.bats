@@ -15,10 +15,8 @@ teardown_file() {
 }
 
 setup() {
-	cd "$BATS_TEST_TMPDIR" || exit 1
-	export NO_COLOR=1 HOME="$BATS_TEST_TMPDIR/home" MLCTL_RETRY_MS=1
-	unset SOURCE_DATE_EPOCH MLCTL_REGISTRY
-	mkdir -p "$HOME"
+	oci_test_setup
+	unset MLCTL_REGISTRY MLCTL_ACTOR # each team its own, through as()
 	git init -q --bare hist.git
 	NS="$OCI/t$BATS_TEST_NUMBER"
 	for t in A B; do

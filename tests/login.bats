@@ -1,0 +1,116 @@
+#!/usr/bin/env bats
+# mlctl login and logout, and the credentials push --to and pull --from
+# use (docker's config.json, DOCKER_CONFIG, --registry-config, credential
+# helpers), against real OCI registries (Debian's docker-registry on
+# 127.0.0.1, one open, one with htpasswd authentication).
+
+load helpers
+load oci
+
+setup_file() {
+	oci_start "$BATS_FILE_TMPDIR/open"
+	export OPEN=$OCI OPEN_DIR=$OCI_DIR OPEN_PID=$OCI_PID
+	oci_start "$BATS_FILE_TMPDIR/auth" ci 'pa55-w0rd-secret'
+	export AUTH=$OCI AUTH_DIR=$OCI_DIR AUTH_PID=$OCI_PID
+	OCI=$OPEN OCI_DIR=$OPEN_DIR
+}
+
+teardown_file() {
+	OCI_PID=$OPEN_PID OCI_DIR=$OPEN_DIR oci_stop
+	OCI_PID=$AUTH_PID OCI_DIR=$AUTH_DIR OCI_TOKEN_PID= oci_stop
+}
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || exit 1
+	export MLCTL_REGISTRY="$BATS_TEST_TMPDIR/registry"
+	export MLCTL_ACTOR="Test Runner <ci@example.com>"
+	export NO_COLOR=1 HOME="$BATS_TEST_TMPDIR/home" MLCTL_RETRY_MS=1
+	unset SOURCE_DATE_EPOCH DOCKER_CONFIG
+	mkdir -p "$HOME"
+	OCI=$OPEN OCI_DIR=$OPEN_DIR
+	# each test its own namespace on the shared registry
+	NS="$OPEN/t$BATS_TEST_NUMBER"
+}
+
+# json FILE EXPR: a value out of a JSON document (python's json as the reader)
+json() {
+	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+@test "credentials: none, wrong and right; kept 0600 where docker keeps them; skopeo uses them; logout" {
+	make_project p demo 1.0.0
+	mlctl push p -q
+	run -7 mlctl push demo:1.0.0 --to "$AUTH/ml"
+	[[ "$output" == *"$AUTH wants credentials for GET /v2/ (401"*"run 'mlctl login $AUTH -u USER --password-stdin'"* ]]
+	run -7 mlctl login "$AUTH" -u ci --password-stdin <<< 'wrong-pa55'
+	[[ "$output" == *"$AUTH refused the credentials of 'ci'"* ]]
+	[[ "$output" != *wrong-pa55* ]]
+	[ ! -e home/.docker ]
+	run -2 mlctl login "$AUTH" -u ci
+	[[ "$output" == *"--password-stdin (never on the command line"* ]]
+	run -0 mlctl login "$AUTH" -u ci --password-stdin <<< 'pa55-w0rd-secret'
+	[ "$output" = "logged in to $AUTH as ci (credentials in $HOME/.docker/config.json)" ]
+	[ "$(stat -c %a home/.docker/config.json)" = 600 ]
+	[ "$(json home/.docker/config.json 'd["auths"]["'"$AUTH"'"]["auth"]')" = "$(printf 'ci:pa55-w0rd-secret' | base64)" ]
+	run -0 --separate-stderr mlctl push demo:1.0.0 --to "$AUTH/ml" -v
+	[[ "$output$stderr" != *pa55-w0rd-secret* ]]
+	skopeo inspect --tls-verify=false --raw "docker://$AUTH/ml/demo:1.0.0" > raw.json
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other mlctl pull demo:1.0.0 --from "$AUTH/ml" -o out
+	cmp out/model.bin p/model.bin
+	# nothing of it in the registry's history or settings
+	! grep -rq pa55-w0rd-secret registry
+	run -0 mlctl logout "$AUTH"
+	[ "$output" = "removed the credentials for $AUTH from $HOME/.docker/config.json" ]
+	[ "$(json home/.docker/config.json 'd["auths"]')" = "{}" ]
+	run -7 mlctl pull demo:1.0.0 --from "$AUTH/ml" -o out2
+	run -0 --separate-stderr mlctl logout "$AUTH"
+	[[ "$stderr" == *"no credentials for $AUTH were kept"* ]]
+}
+
+@test "credentials from DOCKER_CONFIG and --registry-config; other keys of the file are kept" {
+	make_project p demo 1.0.0
+	mlctl push p -q
+	mkdir dc
+	printf '{"auths":{"https://%s/v1/":{"auth":"%s"}},"credsStore":"","experimental":"enabled"}\n' \
+		"$AUTH" "$(printf 'ci:pa55-w0rd-secret' | base64)" > dc/config.json
+	DOCKER_CONFIG=$PWD/dc run -0 mlctl push demo:1.0.0 --to "$AUTH/ml2"
+	run -7 mlctl push demo:1.0.0 --to "$AUTH/ml2"
+	run -0 mlctl login "$AUTH" -u ci --password-stdin --registry-config own.json <<< 'pa55-w0rd-secret'
+	run -0 mlctl push demo:1.0.0 --to "$AUTH/ml2" --registry-config own.json
+	DOCKER_CONFIG=$PWD/dc run -0 mlctl logout "$AUTH"
+	[ "$(json dc/config.json 'd["experimental"]')" = enabled ]
+	[ "$(json dc/config.json 'd["auths"]')" = "{}" ]
+}
+
+@test "credentials through docker's credential helpers: credsStore and credHelpers, for login, push and logout" {
+	make_project p demo 1.0.0
+	mlctl push p -q
+	export PATH="$FIXTURES:$PATH" CREDS_STORE=$BATS_TEST_TMPDIR/store.json
+	mkdir -p home/.docker
+	printf '{"credsStore": "mlctltest"}\n' > home/.docker/config.json
+	run -0 mlctl login "$AUTH" -u ci --password-stdin <<< 'pa55-w0rd-secret'
+	# the helper keeps the secret; config.json only names the host
+	[ "$(json store.json 'd["'"$AUTH"'"]["Secret"]')" = pa55-w0rd-secret ]
+	! grep -q pa55 home/.docker/config.json
+	[ "$(json home/.docker/config.json 'd["auths"]["'"$AUTH"'"]')" = "{}" ]
+	run -0 mlctl push demo:1.0.0 --to "$AUTH/helper"
+	run -0 mlctl logout "$AUTH"
+	[ "$(json store.json 'd')" = "{}" ]
+	run -7 mlctl push demo:1.0.0 --to "$AUTH/helper"
+	# credHelpers names a helper for one host; a helper that is not installed is a clear error
+	"$PY" -c 'import json,sys; json.dump({sys.argv[1]: {"Username": "ci", "Secret": "pa55-w0rd-secret"}}, open("store.json", "w"))' "$AUTH"
+	printf '{"credHelpers": {"%s": "mlctltest"}, "credsStore": "nothere"}\n' "$AUTH" > home/.docker/config.json
+	run -0 mlctl push demo:1.0.0 --to "$AUTH/helper2"
+	# asked only when a registry wants credentials
+	run -0 mlctl push demo:1.0.0 --to "$OPEN/t$BATS_TEST_NUMBER"
+	printf '{"credsStore": "nothere"}\n' > home/.docker/config.json
+	run -0 mlctl push demo:1.0.0 --to "$OPEN/t$BATS_TEST_NUMBER"
+	run -6 mlctl push demo:1.0.0 --to "$AUTH/helper3"
+	[[ "$output" == *"cannot run docker-credential-nothere, the credential helper docker's config.json names"* ]]
+}
+
+@test "login to a registry that asks for no credentials says they could not be tried" {
+	run -0 --separate-stderr mlctl login "$OPEN" -u someone --password-stdin <<< 'whatever'
+	[[ "$stderr" == *"asks for no credentials, so they could not be tried"* ]]
+	run -0 mlctl logout "$OPEN"
+}
