@@ -8,6 +8,7 @@
  * it depends on when or where it is built, so a version always gives the
  * same manifest digest.
  */
+#define _GNU_SOURCE
 #include "oci/internal.h"
 
 #include <stdlib.h>

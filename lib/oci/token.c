@@ -43,6 +43,59 @@ static char *param(const char *s, const char *key)
 	return NULL;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * A scope in one spelling: its actions sorted within each resource
+ * ("type:name:push,pull" -> "type:name:pull,push") and its resources
+ * sorted. distribution names the actions of a challenge in map order, so
+ * the same need comes as either spelling; this one is what a token is
+ * asked for and kept under.
+ */
+static char *scope_canonical(const char *scope)
+{
+	char *copy = mlctl_strdup(scope), *save = NULL, *one, **res = NULL;
+	struct mlctl_buf out = MLCTL_BUF_INIT;
+	size_t n = 0, i;
+
+	for (one = strtok_r(copy, " ", &save); one; one = strtok_r(NULL, " ", &save)) {
+		char *colon = strrchr(one, ':'), *asave = NULL, *a, **acts = NULL;
+		struct mlctl_buf r = MLCTL_BUF_INIT;
+		size_t na = 0, j;
+
+		res = mlctl_realloc(res, (n + 1) * sizeof(*res));
+		if (!colon) {
+			res[n++] = mlctl_strdup(one);
+			continue;
+		}
+		*colon = '\0';
+		for (a = strtok_r(colon + 1, ",", &asave); a; a = strtok_r(NULL, ",", &asave)) {
+			acts = mlctl_realloc(acts, (na + 1) * sizeof(*acts));
+			acts[na++] = a;
+		}
+		if (na)
+			qsort(acts, na, sizeof(*acts), cmp_str);
+		mlctl_buf_printf(&r, "%s:", one);
+		for (j = 0; j < na; j++)
+			if (!j || strcmp(acts[j], acts[j - 1]))
+				mlctl_buf_printf(&r, "%s%s", j ? "," : "", acts[j]);
+		free(acts);
+		res[n++] = mlctl_buf_detach(&r);
+	}
+	if (n)
+		qsort(res, n, sizeof(*res), cmp_str);
+	for (i = 0; i < n; i++) {
+		mlctl_buf_printf(&out, "%s%s", i ? " " : "", res[i]);
+		free(res[i]);
+	}
+	free(res);
+	free(copy);
+	return mlctl_buf_detach(&out);
+}
+
 int oci_bearer_challenge(struct mlctl_oci *c, const char *www_auth, char **scope)
 {
 	char *realm, *service;
@@ -57,7 +110,12 @@ int oci_bearer_challenge(struct mlctl_oci *c, const char *www_auth, char **scope
 	free(c->service);
 	c->realm = realm;
 	c->service = service;
-	*scope = param(www_auth + 7, "scope");
+	if ((*scope = param(www_auth + 7, "scope"))) {
+		char *canon = scope_canonical(*scope);
+
+		free(*scope);
+		*scope = canon;
+	}
 	return 0;
 }
 
