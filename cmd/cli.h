@@ -156,7 +156,7 @@ int cli_target(struct cli *cli, struct mlctl_target *t, const char *word);
 
 /* The options of commands that reach an OCI registry (push --to, pull --from, show --from, login). */
 #define CLI_OCI_OPTS                                                                           \
-	{ "insecure", 0, NULL, "allow plain http to a registry that is not on loopback" },     \
+	{ "insecure", 0, NULL, "take any TLS certificate, or plain http, from the registry" }, \
 	{ "registry-config", 0, "FILE", "credentials file to use instead of docker's "        \
 					"config.json" },                                       \
 	{ "ca-file", 0, "FILE", "CA certificates to verify the registry's TLS certificate" }, \

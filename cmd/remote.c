@@ -4,6 +4,8 @@
  * pull and show share to reach one: --to/--from as a remote's name or an
  * OCI location, and the TLS and credential options.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,7 +19,7 @@ static const struct cli_opt opts[] = {
 	{ "oci", 0, "HOST/NS", "add: the OCI registry and namespace the bytes go to "
 			       "(registry.example.com/ml)" },
 	{ "git", 0, "URL", "add: the git repository the history goes to" },
-	{ "insecure", 0, NULL, "add: allow plain http to a registry that is not on loopback" },
+	{ "insecure", 0, NULL, "add: take any TLS certificate, or plain http, from the registry" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -97,9 +99,28 @@ int cli_oci_opts_given(const struct cli *cli)
 	return 0;
 }
 
+/* A TLS file given: one that can be read now, not a TLS error later. */
+static int readable(struct cli *cli, const char *opt, const char *path)
+{
+	int is_dir;
+	FILE *f;
+
+	if (!path)
+		return 0;
+	is_dir = mlctl_is_dir(path);
+	errno = 0;
+	if (!is_dir && (f = fopen(path, "r"))) {
+		fclose(f);
+		return 0;
+	}
+	return cli_usage(cli, "--%s '%s' cannot be read (%s): give a PEM file", opt, path,
+			 is_dir ? "a folder" : strerror(errno));
+}
+
 int cli_oci_opts(struct cli *cli, struct mlctl_oci_opts *o)
 {
 	const char *chunk = cli_opt(cli, "chunk-size"), *rate = cli_opt(cli, "limit-rate");
+	int rc;
 
 	memset(o, 0, sizeof(*o));
 	o->insecure = cli_opt(cli, "insecure") != NULL;
@@ -107,6 +128,11 @@ int cli_oci_opts(struct cli *cli, struct mlctl_oci_opts *o)
 	o->ca_file = cli_opt(cli, "ca-file");
 	o->cert = cli_opt(cli, "cert");
 	o->key = cli_opt(cli, "key");
+	if (o->key && !o->cert)
+		return cli_usage(cli, "--key needs --cert: give the client certificate too");
+	if ((rc = readable(cli, "ca-file", o->ca_file)) || (rc = readable(cli, "cert", o->cert)) ||
+	    (rc = readable(cli, "key", o->key)))
+		return rc;
 	if (!cli->quiet && !cli->json && isatty(STDERR_FILENO))
 		o->progress = show_progress;
 	if (chunk) {

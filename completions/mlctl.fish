@@ -56,7 +56,7 @@ complete -c mlctl -n '__fish_seen_subcommand_from pull' -s f -l force -d 'replac
 complete -c mlctl -n '__fish_seen_subcommand_from pull show' -l from -x -a '(mlctl remote list -q 2>/dev/null | awk "NR > 1 { print \$1 }")' -d 'from a remote'
 complete -c mlctl -n '__fish_seen_subcommand_from pull' -l file -x -d 'only matching files'
 complete -c mlctl -n '__fish_seen_subcommand_from pull' -F
-complete -c mlctl -n '__fish_seen_subcommand_from push pull show login registry' -l insecure -d "plain http to a registry not on loopback"
+complete -c mlctl -n '__fish_seen_subcommand_from push pull show login registry' -l insecure -d "any certificate, or plain http"
 complete -c mlctl -n '__fish_seen_subcommand_from push pull show login registry' -l registry-config -r -F -d "credentials file"
 complete -c mlctl -n '__fish_seen_subcommand_from push pull show login registry' -l ca-file -r -F -d "CA certificates"
 complete -c mlctl -n '__fish_seen_subcommand_from push pull show login registry' -l cert -r -F -d "client certificate"
@@ -67,7 +67,7 @@ complete -c mlctl -n '__fish_seen_subcommand_from show' -F
 complete -c mlctl -n '__fish_seen_subcommand_from remote; and not __fish_seen_subcommand_from add rm list' -a 'add rm list'
 complete -c mlctl -n '__fish_seen_subcommand_from remote' -l oci -x -d 'OCI registry and namespace'
 complete -c mlctl -n '__fish_seen_subcommand_from remote' -l git -x -d 'git repository URL'
-complete -c mlctl -n '__fish_seen_subcommand_from remote' -l insecure -d 'plain http to a registry not on loopback'
+complete -c mlctl -n '__fish_seen_subcommand_from remote' -l insecure -d 'any certificate, or plain http'
 complete -c mlctl -n '__fish_seen_subcommand_from login' -s u -l username -x -d 'user name'
 complete -c mlctl -n '__fish_seen_subcommand_from login' -l password-stdin -d 'read the password from standard input'
 complete -c mlctl -n '__fish_seen_subcommand_from logout' -l registry-config -r -F -d 'credentials file'

@@ -4,12 +4,32 @@
 # a fixed http.secret so that upload sessions survive a restart. Started
 # by setup_file, stopped by its process id in teardown_file.
 
-# oci_start DIR [USER PASSWORD | --token USER PASSWORD]: start a registry
-# keeping its data in DIR, with htpasswd or token authentication (a token
-# service of tests/fixtures/token-server.py's); sets OCI (127.0.0.1:PORT),
-# OCI_DIR and OCI_PID
+# oci_tls_certs DIR: a CA (DIR/ca.pem), a certificate it signed for
+# 127.0.0.1 and localhost (DIR/server.pem, server.key) and one for a client
+# (DIR/client.pem, client.key)
+oci_tls_certs() {
+	local d=$1 who
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mlctl-test-ca \
+		-keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+	for who in server client; do
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=mlctl-test-$who" \
+			-keyout "$d/$who.key" -out "$d/$who.csr" 2>/dev/null
+		printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=%s\n' \
+			"$([ $who = server ] && echo serverAuth || echo clientAuth)" > "$d/$who.ext"
+		openssl x509 -req -in "$d/$who.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+			-CAcreateserial -days 2 -extfile "$d/$who.ext" -out "$d/$who.pem" 2>/dev/null
+	done
+}
+
+# oci_start DIR [USER PASSWORD | --token USER PASSWORD | --tls | --mtls]:
+# start a registry keeping its data in DIR, with htpasswd or token
+# authentication (a token service of tests/fixtures/token-server.py's), or
+# serving https with a certificate of DIR/ca.pem's (--mtls: and wanting a
+# client certificate that CA signed); sets OCI (127.0.0.1:PORT), OCI_DIR,
+# OCI_PID and OCI_URL (http://OCI or https://OCI)
 oci_start() {
 	local dir=$1 port i
+	local -a curl_tls=()
 	OCI_TOKEN_PID=
 	mkdir -p "$dir/data"
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -17,7 +37,11 @@ oci_start() {
 		printf 'version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n'
 		printf 'storage:\n  filesystem:\n    rootdirectory: %s/data\n  delete:\n    enabled: true\n' "$dir"
 		printf 'http:\n  addr: 127.0.0.1:%s\n  secret: mlctl-test-secret\n' "$port"
-		if [ "${2:-}" = --token ]; then
+		if [ "${2:-}" = --tls ] || [ "${2:-}" = --mtls ]; then
+			oci_tls_certs "$dir"
+			printf '  tls:\n    certificate: %s/server.pem\n    key: %s/server.key\n' "$dir" "$dir"
+			[ "$2" = --tls ] || printf '    clientcas:\n      - %s/ca.pem\n' "$dir"
+		elif [ "${2:-}" = --token ]; then
 			# token authentication: a token service of its own on another free port
 			OCI_TOKEN_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 			python3 "$BATS_TEST_DIRNAME/fixtures/token-server.py" "$dir" --init
@@ -37,18 +61,23 @@ oci_start() {
 	echo "$OCI_PID" > "$dir/pid" # a restart in a test's subshell writes its own
 	OCI="127.0.0.1:$port"
 	OCI_DIR=$dir
+	OCI_URL="http://$OCI"
+	if [ "${2:-}" = --tls ] || [ "${2:-}" = --mtls ]; then
+		OCI_URL="https://$OCI"
+		curl_tls=(--cacert "$dir/ca.pem" --cert "$dir/client.pem" --key "$dir/client.key")
+	fi
 	for i in $(seq 1 100); do
-		curl -s -o /dev/null "http://$OCI/v2/" && break
+		curl -s "${curl_tls[@]}" -o /dev/null "$OCI_URL/v2/" && break
 		sleep 0.1
 	done
-	curl -s -o /dev/null "http://$OCI/v2/" || { cat "$dir/log"; return 1; }
+	curl -s "${curl_tls[@]}" -o /dev/null "$OCI_URL/v2/" || { cat "$dir/log"; return 1; }
 	if [ -n "${OCI_TOKEN_PID:-}" ]; then
 		for i in $(seq 1 100); do
 			curl -s -o /dev/null "http://127.0.0.1:$OCI_TOKEN_PORT/token" && break
 			sleep 0.1
 		done
 	fi
-	export OCI OCI_DIR OCI_PID
+	export OCI OCI_DIR OCI_PID OCI_URL
 }
 
 # oci_stop: stop the registry oci_start started (and its token service)

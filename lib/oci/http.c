@@ -310,6 +310,11 @@ static void set_common(struct mlctl_oci *c, const struct oci_req *q, struct xfer
 		curl_easy_setopt(h, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)c->o.limit_rate);
 		curl_easy_setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)c->o.limit_rate);
 	}
+	if (c->o.insecure) {
+		/* as docker's insecure registries: any certificate (or plain http, session.c) */
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 	if (c->o.ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->o.ca_file);
 	if (c->o.cert)
@@ -390,6 +395,38 @@ static const char *url_path(const char *url)
 	return p ? p : url;
 }
 
+/*
+ * A TLS alert the server sent after the handshake (TLS 1.3 sends "certificate
+ * required" so): libcurl reports a failed read or write, which trying again
+ * does not mend.
+ */
+static int tls_alert(CURLcode cc, const char *ebuf)
+{
+	return (cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR) && strstr(ebuf, "SSL") &&
+	       strstr(ebuf, "alert");
+}
+
+/* What to do about a transfer that failed so. */
+static const char *tls_hint(CURLcode cc, const char *ebuf)
+{
+	if (tls_alert(cc, ebuf))
+		cc = CURLE_SSL_CONNECT_ERROR;
+	switch (cc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+		return "give --ca-file with the certificate of the CA that signed the registry's "
+		       "(or --insecure to take any certificate)";
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CLIENTCERT:
+		return "the TLS handshake failed: check --ca-file, and give --cert and --key when "
+		       "the registry wants a client certificate";
+	default:
+		return "check the address and that the registry is up";
+	}
+}
+
 int oci_request(struct mlctl_oci *c, const struct oci_req *q, struct oci_resp *resp,
 		struct mlctl_err *err)
 {
@@ -443,17 +480,18 @@ int oci_request(struct mlctl_oci *c, const struct oci_req *q, struct oci_resp *r
 		/* streamed bytes cannot be taken back: the caller resumes with a Range */
 		if (x.received > 0 || tries >= MAX_TRIES)
 			break;
-		if (cc != CURLE_OK ? !transient_curl(cc) : !transient_status(resp->status))
+		if (cc != CURLE_OK ? !transient_curl(cc) || tls_alert(cc, ebuf)
+				   : !transient_status(resp->status))
 			break;
 		backoff(tries, cc == CURLE_OK ? resp->retry_after : NULL);
 		if (mlctl_interrupted())
 			return mlctl_err_interrupted(err);
 	}
+	c->last_cc = cc;
 	if (cc != CURLE_OK)
 		return mlctl_err_set(err, MLCTL_ENET, "cannot reach the OCI registry %s (%s %s): %s; "
-				     "check the address and that the registry is up",
-				     c->loc.host, q->method, url_path(q->url),
-				     *ebuf ? ebuf : curl_easy_strerror(cc));
+				     "%s", c->loc.host, q->method, url_path(q->url),
+				     *ebuf ? ebuf : curl_easy_strerror(cc), tls_hint(cc, ebuf));
 	return 0;
 }
 

@@ -50,6 +50,7 @@ struct mlctl_oci {
 	struct mlctl_oci_loc loc;
 	struct mlctl_oci_opts o;
 	char *base;        /* "https://host" or "http://host" */
+	CURLcode last_cc;  /* how the last request that failed to happen failed */
 	char *user, *pass; /* from docker's config.json, or NULL */
 	int basic;         /* send them (the registry asked for Basic) */
 	char *realm, *service; /* token authentication: where tokens come from */

@@ -22,6 +22,37 @@ static int ping(struct mlctl_oci *c, struct oci_resp *r, struct mlctl_err *err)
 	return rc;
 }
 
+/*
+ * The first request: https, and where plain http is allowed (loopback,
+ * --insecure) plain http when the host speaks no TLS, as docker does. An
+ * https registry keeps its own error (a certificate not trusted, a client
+ * certificate wanted) rather than what plain http would say.
+ */
+static int ping_any(struct mlctl_oci *c, int may_plain, struct oci_resp *r,
+		    struct mlctl_err *err)
+{
+	struct mlctl_err plain_err = MLCTL_ERR_INIT;
+	char *https;
+	int rc = ping(c, r, err);
+
+	if (!rc || !may_plain || c->last_cc != CURLE_SSL_CONNECT_ERROR)
+		return rc;
+	https = c->base;
+	c->base = mlctl_aprintf("http://%s", c->loc.host);
+	oci_resp_release(r);
+	if (ping(c, r, &plain_err) == 0 && r->status != 400) {
+		mlctl_err_clear(err);
+		free(https);
+		return 0;
+	}
+	/* it speaks TLS, just not with us */
+	mlctl_err_clear(&plain_err);
+	oci_resp_release(r);
+	free(c->base);
+	c->base = https;
+	return rc;
+}
+
 static int session_fail(struct mlctl_oci *c, struct oci_resp *r, struct mlctl_err *err)
 {
 	if (r->status == 404)
@@ -36,7 +67,7 @@ int oci_session_open(struct mlctl_oci **out, const struct mlctl_oci_loc *loc,
 {
 	struct mlctl_oci *c = mlctl_calloc(1, sizeof(*c));
 	struct oci_resp r;
-	int plain = o->insecure || mlctl_oci_host_is_loopback(loc->host);
+	int may_plain = o->insecure || mlctl_oci_host_is_loopback(loc->host);
 	int rc;
 
 	*out = NULL;
@@ -46,7 +77,7 @@ int oci_session_open(struct mlctl_oci **out, const struct mlctl_oci_loc *loc,
 	c->o = *o;
 	if (!c->o.chunk)
 		c->o.chunk = MLCTL_OCI_CHUNK_DEFAULT;
-	c->base = mlctl_aprintf("%s://%s", plain ? "http" : "https", loc->host);
+	c->base = mlctl_aprintf("https://%s", loc->host);
 	if (!(c->h = curl_easy_init())) {
 		rc = mlctl_err_set(err, MLCTL_EINTERNAL, "cannot start libcurl");
 		goto fail;
@@ -56,7 +87,7 @@ int oci_session_open(struct mlctl_oci **out, const struct mlctl_oci_loc *loc,
 		c->pass = mlctl_strdup(pass ? pass : "");
 		c->auth_from = mlctl_strdup("standard input");
 	}
-	if ((rc = ping(c, &r, err)))
+	if ((rc = ping_any(c, may_plain, &r, err)))
 		goto fail;
 	if (r.status == 401 && r.www_auth && !strncasecmp(r.www_auth, "basic", 5)) {
 		/* credentials are looked for only when the registry asks for them */
