@@ -121,3 +121,8 @@ with_room() {
 	rm -f "$SMALL_FS/filler"
 	return $rc
 }
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now
+free_port() {
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}

@@ -114,3 +114,18 @@ json() {
 	[[ "$stderr" == *"asks for no credentials, so they could not be tried"* ]]
 	run -0 mlctl logout "$OPEN"
 }
+
+@test "a blob served by redirect to another host gets no credentials (Basic)" {
+	printf 'pa55-w0rd-secret\n' | mlctl login "$AUTH" -u ci --password-stdin -q
+	make_project p demo 1.0.0
+	mlctl push p --to "$AUTH/t$BATS_TEST_NUMBER" -q
+	OCI=$AUTH OCI_DIR=$AUTH_DIR oci_redirect_start "$BATS_TEST_TMPDIR/bucket.log"
+	printf 'pa55-w0rd-secret\n' | mlctl login "$FRONT" -u ci --password-stdin -q
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other run -0 mlctl pull demo:1.0.0 \
+		--from "$FRONT/t$BATS_TEST_NUMBER" -o out -q
+	kill "$FRONT_PID"
+	cmp out/model.bin p/model.bin
+	# every blob came from the bucket, and none with the registry's credentials
+	[ "$(grep -c '^bucket sha256:' bucket.log)" -ge 3 ]
+	[ "$(grep -vc ' auth=none$' bucket.log)" -eq 0 ]
+}

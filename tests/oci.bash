@@ -4,6 +4,17 @@
 # a fixed http.secret so that upload sessions survive a restart. Started
 # by setup_file, stopped by its process id in teardown_file.
 
+# oci_wait_port PORT: wait (10 s at most) for something to listen on 127.0.0.1:PORT
+oci_wait_port() {
+	local i
+	for i in $(seq 1 100); do
+		python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])))' \
+			"$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # oci_tls_certs DIR: a CA (DIR/ca.pem), a certificate it signed for
 # 127.0.0.1 and localhost (DIR/server.pem, server.key) and one for a client
 # (DIR/client.pem, client.key)
@@ -32,7 +43,7 @@ oci_start() {
 	local -a curl_tls=()
 	OCI_TOKEN_PID=
 	mkdir -p "$dir/data"
-	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	port=$(free_port)
 	{
 		printf 'version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n'
 		printf 'storage:\n  filesystem:\n    rootdirectory: %s/data\n  delete:\n    enabled: true\n' "$dir"
@@ -43,7 +54,7 @@ oci_start() {
 			[ "$2" = --tls ] || printf '    clientcas:\n      - %s/ca.pem\n' "$dir"
 		elif [ "${2:-}" = --token ]; then
 			# token authentication: a token service of its own on another free port
-			OCI_TOKEN_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+			OCI_TOKEN_PORT=$(free_port)
 			python3 "$BATS_TEST_DIRNAME/fixtures/token-server.py" "$dir" --init
 			printf 'auth:\n  token:\n    realm: http://127.0.0.1:%s/token\n    service: mlctl-test\n    issuer: mlctl-test-issuer\n    rootcertbundle: %s/cert.pem\n' "$OCI_TOKEN_PORT" "$dir"
 		elif [ -n "${2:-}" ]; then
@@ -130,4 +141,19 @@ oci_test_setup() {
 	export NO_COLOR=1 HOME="$BATS_TEST_TMPDIR/home" MLCTL_RETRY_MS=1
 	unset SOURCE_DATE_EPOCH DOCKER_CONFIG
 	mkdir -p "$HOME"
+}
+
+# oci_redirect_start LOG: in front of the registry oci_start started, a server
+# that answers blob GETs with a redirect to a bucket on another host and port
+# (tests/fixtures/blob-redirect.py; the bucket logs to LOG what
+# Authorization it was sent); sets FRONT (127.0.0.1:PORT) and FRONT_PID
+oci_redirect_start() {
+	local fp bp
+	fp=$(free_port)
+	bp=$(free_port)
+	python3 "$BATS_TEST_DIRNAME/fixtures/blob-redirect.py" "$fp" "$bp" "http://$OCI" \
+		"$OCI_DIR/data" "$1" &
+	FRONT_PID=$!
+	FRONT="127.0.0.1:$fp"
+	oci_wait_port "$fp" && oci_wait_port "$bp"
 }

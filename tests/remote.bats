@@ -313,7 +313,7 @@ PY
 
 @test "an unreachable registry is exit 7 with the address; nothing is stored when it is asked first" {
 	make_project p demo 1.0.0
-	port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	port=$(free_port)
 	run -7 mlctl push p --to "127.0.0.1:$port/ml"
 	[[ "$output" == *"cannot reach the OCI registry 127.0.0.1:$port (GET /v2/)"* ]]
 	[ ! -e registry ]

@@ -390,7 +390,7 @@ PY
 
 @test "http: a server that is already running is tested at its url" {
 	smoke_model http-good srv
-	port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	port=$(free_port)
 	(cd srv && KIND=http-good exec python3 serve_http.py "$port") & server=$!
 	"$PY" - srv/mlctl.json "$port" <<'PY'
 import json, sys

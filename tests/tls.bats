@@ -80,3 +80,24 @@ teardown() {
 	skopeo inspect --cert-dir certs --raw "docker://$NS/demo:1.0.0" > raw.json
 	[ -s raw.json ]
 }
+
+@test "HTTPS_PROXY carries every request through its tunnel; NO_PROXY goes around it" {
+	port=$(free_port)
+	"$PY" "$BATS_TEST_DIRNAME/fixtures/connect-proxy.py" "$port" "$BATS_TEST_TMPDIR/proxy.log" &
+	MTLS_PID=$!
+	oci_wait_port "$port"
+	before=$(oci_requests GET '/v2/')
+	HTTPS_PROXY=http://127.0.0.1:$port run -0 mlctl push demo:1.0.0 --to "$NS" --ca-file "$OCI_DIR/ca.pem" -q
+	grep -q "^CONNECT $OCI$" proxy.log
+	# nothing went around the proxy, nothing went in plain http through it
+	[ "$(grep -vc "^CONNECT $OCI$" proxy.log)" -eq 0 ]
+	[ "$(oci_requests GET '/v2/')" -gt "$before" ]
+	rm proxy.log
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other HTTPS_PROXY=http://127.0.0.1:$port NO_PROXY=127.0.0.1 \
+		run -0 mlctl pull demo:1.0.0 --from "$NS" --ca-file "$OCI_DIR/ca.pem" -o out -q
+	cmp out/model.bin p/model.bin
+	[ ! -e proxy.log ]
+	# a proxy that is not there: exit 7, naming the registry
+	HTTPS_PROXY=http://127.0.0.1:1 run -7 mlctl show demo:1.0.0 --from "$NS" --ca-file "$OCI_DIR/ca.pem"
+	[[ "$output" == *"$OCI"* ]]
+}
