@@ -139,6 +139,9 @@ typedef int (*mlctl_git_config_cb)(void *payload, const char *key, const char *v
 				   struct mlctl_err *err);
 int mlctl_git_config_each(struct mlctl_git *g, const char *prefix, mlctl_git_config_cb cb,
 			  void *payload, struct mlctl_err *err);
+/* Remove the header of section "[section "sub"]" when no key is left under it. */
+int mlctl_git_config_drop_section(struct mlctl_git *g, const char *section, const char *sub,
+				  struct mlctl_err *err);
 
 /* ---- sync with another repository (lib/gitstore/sync.c) ---- */
 /*

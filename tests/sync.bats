@@ -239,3 +239,27 @@ PY
 	[[ "$output" == *"demo:1.0.0 is stored here and on the OCI registry, but its history was not synced with 'gone'"*"(remote 'gone', $BATS_TEST_TMPDIR/nothere.git); check its URL"* ]]
 	run -0 skopeo inspect --tls-verify=false --raw "docker://$NS/demo:1.0.0"
 }
+
+@test "remote rm takes what the remote's sync fetched and its config section; a new remote of that name starts afresh" {
+	make_project p demo 1.0.0
+	as A push p --to origin -q
+	as B registry sync origin -q
+	[ -n "$(git -C B/index.git for-each-ref refs/mlctl/sync/origin/)" ]
+	run -0 as B remote rm origin
+	[ -z "$(git -C B/index.git for-each-ref refs/mlctl/sync/)" ]
+	run -1 grep -F '[remote "origin"]' B/index.git/config
+	# git reads what is left
+	git -C B/index.git config --list > /dev/null
+	# another history under the same name: nothing of the old one's taken for its own
+	git init -q --bare other.git
+	as B remote add origin --oci "$NS-2" --git "$BATS_TEST_TMPDIR/other.git" -q
+	run -0 --separate-stderr as B registry sync origin
+	[ -z "$(git -C B/index.git for-each-ref refs/mlctl/sync/origin/tags/)" ]
+	[ "$(git -C other.git rev-parse main)" = "$(git -C B/index.git rev-parse main)" ]
+	run -0 as B registry verify
+	# a remote and its section survive when another remote is removed
+	as B remote add mirror --oci "$NS-3" -q
+	as B remote rm mirror -q
+	[ "$(git -C B/index.git config remote.origin.url)" = "$BATS_TEST_TMPDIR/other.git" ]
+	run -1 grep -F '[remote "mirror"]' B/index.git/config
+}

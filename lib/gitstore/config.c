@@ -6,7 +6,9 @@
  */
 #include "gitstore/internal.h"
 
+#include <ctype.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "banned.h"
 
@@ -92,5 +94,73 @@ int mlctl_git_config_each(struct mlctl_git *g, const char *prefix, mlctl_git_con
 out:
 	git_config_iterator_free(it);
 	git_config_free(cfg);
+	return rc;
+}
+
+/* The end of the line at p (its newline, or end), and where the next line starts. */
+static const char *line_end(const char *p, const char *end, const char **next)
+{
+	const char *eol = memchr(p, '\n', (size_t)(end - p));
+
+	*next = eol ? eol + 1 : end;
+	return eol ? eol : end;
+}
+
+/* Past the blanks at the start of a line. */
+static const char *skip_blanks(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return p;
+}
+
+/* 1 when a line (p to eol) is blank or a comment. */
+static int line_is_empty(const char *p, const char *eol)
+{
+	while (p < eol && isspace((unsigned char)*p))
+		p++;
+	return p == eol || *p == '#' || *p == ';';
+}
+
+int mlctl_git_config_drop_section(struct mlctl_git *g, const char *section, const char *sub,
+				  struct mlctl_err *err)
+{
+	char *path = mlctl_path_join(git_repository_path(g->repo), "config");
+	char *header = mlctl_aprintf("[%s \"%s\"]", section, sub);
+	size_t hn = strlen(header);
+	struct mlctl_buf in = MLCTL_BUF_INIT, out = MLCTL_BUF_INIT;
+	const char *p, *end, *next;
+	int rc, dropped = 0;
+	struct stat st;
+
+	if ((rc = mlctl_read_file(&in, path, 16 * 1024 * 1024, err)))
+		goto done;
+	end = in.buf + in.len;
+	for (p = in.buf; p < end; p = next) {
+		const char *eol = line_end(p, end, &next), *q = skip_blanks(p, eol);
+
+		if ((size_t)(eol - q) >= hn && !memcmp(q, header, hn) && line_is_empty(q + hn, eol)) {
+			/* the header asked for: dropped when only blanks and comments follow it */
+			const char *r = next, *rn;
+
+			while (r < end && line_is_empty(r, line_end(r, end, &rn)))
+				r = rn;
+			if (r == end || *skip_blanks(r, end) == '[') {
+				dropped = 1;
+				continue;
+			}
+		}
+		mlctl_buf_add(&out, p, (size_t)(next - p));
+	}
+	if (dropped) {
+		mode_t mode = stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644;
+
+		rc = mlctl_write_file_atomic(path, out.buf ? out.buf : "", out.len, mode, err);
+	}
+done:
+	mlctl_buf_release(&in);
+	mlctl_buf_release(&out);
+	free(header);
+	free(path);
 	return rc;
 }

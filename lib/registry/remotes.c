@@ -102,6 +102,28 @@ fail:
 	return rc;
 }
 
+static int queue_drop(void *payload, const char *refname, const char *target, const char *commit,
+		      struct mlctl_err *err)
+{
+	(void)target;
+	(void)commit;
+	return mlctl_git_queue_ref(payload, refname, NULL, err);
+}
+
+/*
+ * What the last sync with a remote of this name fetched (refs/mlctl/sync/
+ * NAME/): gone with the remote, so that another remote given the name later
+ * never takes it for its own.
+ */
+static int drop_sync_refs(struct mlctl_registry *r, const char *name, struct mlctl_err *err)
+{
+	char *prefix = mlctl_aprintf("refs/mlctl/sync/%s/", name);
+	int rc = mlctl_git_refs(r->git, prefix, queue_drop, r->git, err);
+
+	free(prefix);
+	return rc;
+}
+
 int mlctl_registry_remote_add(struct mlctl_registry *r, const struct mlctl_remote *rm,
 			      struct mlctl_err *err)
 {
@@ -130,6 +152,9 @@ int mlctl_registry_remote_add(struct mlctl_registry *r, const struct mlctl_remot
 		mlctl_remote_release(&old);
 		goto out;
 	}
+	/* refs a remote of this name left behind (a remove cut short) */
+	if ((rc = drop_sync_refs(r, rm->name, err)))
+		goto out;
 	if (rm->oci) {
 		k = key(rm->name, "mlctloci");
 		if ((rc = mlctl_git_config_set(r->git, k, rm->oci, err)))
@@ -171,6 +196,10 @@ int mlctl_registry_remote_rm(struct mlctl_registry *r, const char *name, struct 
 		rc = mlctl_git_config_set(r->git, k, NULL, err);
 		free(k);
 	}
+	if (!rc)
+		rc = mlctl_git_config_drop_section(r->git, "remote", name, err);
+	if (!rc)
+		rc = drop_sync_refs(r, name, err);
 out:
 	return reg_end_write(r, rc, err);
 }
