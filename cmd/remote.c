@@ -197,8 +197,20 @@ int cli_oci_open(struct cli *cli, struct mlctl_oci **c, struct mlctl_oci_loc *lo
 		if (rc)
 			return cli_fail(cli, &err);
 	}
-	if (cli->verbose)
+	if (cli->verbose) {
+		struct mlctl_oci_quirks q;
+
+		mlctl_oci_quirks(&q, loc->host);
 		fprintf(stderr, "OCI registry: %s, namespace '%s'\n", loc->host, loc->ns);
+		if (q.monolithic)
+			fprintf(stderr, "OCI registry: %s: each blob in one PUT\n", q.registry);
+		else if (q.patch_max)
+			fprintf(stderr, "OCI registry: %s: upload chunks of %llu MiB at most\n",
+				q.registry, (unsigned long long)(q.patch_max >> 20));
+		else if (q.min_chunk)
+			fprintf(stderr, "OCI registry: %s: upload chunks of %llu MiB at least\n",
+				q.registry, (unsigned long long)(q.min_chunk >> 20));
+	}
 	if (mlctl_oci_open(c, loc, &o, &err))
 		return cli_fail(cli, &err);
 	return 0;

@@ -37,6 +37,19 @@ int mlctl_oci_loc_parse(struct mlctl_oci_loc *out, const char *s, struct mlctl_e
 /* 1 when host (with or without a port) is localhost, 127.x.y.z or [::1]. */
 int mlctl_oci_host_is_loopback(const char *host);
 /*
+ * What some registries want of uploads that the distribution spec leaves
+ * open (docs/mlctl-remote.md, "Registries"): PATCH bodies no larger than
+ * patch_max (0: any), none at all (monolithic: one PUT per blob), parts of
+ * min_chunk at least when the registry does not say (OCI-Chunk-Min-Length).
+ */
+struct mlctl_oci_quirks {
+	const char *registry; /* its name, for -v; NULL for any other */
+	uint64_t patch_max;
+	uint64_t min_chunk;
+	int monolithic;
+};
+void mlctl_oci_quirks(struct mlctl_oci_quirks *q, const char *host);
+/*
  * The repository a model goes to: NAMESPACE/NAME, checked against OCI's
  * grammar (lowercase letters and digits, separated by '.', '_', '__' or
  * runs of '-', components joined by '/'); MLCTL_EUSAGE naming the rule.

@@ -51,6 +51,7 @@ struct mlctl_oci {
 	struct mlctl_oci_opts o;
 	char *base;        /* "https://host" or "http://host" */
 	CURLcode last_cc;  /* how the last request that failed to happen failed */
+	struct mlctl_oci_quirks quirks; /* what this registry wants of uploads */
 	char *user, *pass; /* from docker's config.json, or NULL */
 	int basic;         /* send them (the registry asked for Basic) */
 	char *realm, *service; /* token authentication: where tokens come from */

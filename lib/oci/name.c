@@ -164,6 +164,44 @@ int mlctl_oci_host_is_loopback(const char *host)
 	return !strncmp(host, "127.", 4) && n >= 7;
 }
 
+/* 1 when host (its port left out) is domain or a host under it. */
+static int host_in(const char *host, const char *domain)
+{
+	size_t n = strcspn(host, ":"), d = strlen(domain);
+
+	if (n < d || strncmp(host + n - d, domain, d))
+		return 0;
+	return n == d || host[n - d - 1] == '.';
+}
+
+void mlctl_oci_quirks(struct mlctl_oci_quirks *q, const char *host)
+{
+	static const struct {
+		const char *domain, *registry;
+		uint64_t patch_max, min_chunk;
+		int monolithic;
+	} table[] = {
+		/* answers 416 to a PATCH of more than 4 MiB */
+		{ "ghcr.io", "GitHub Container Registry", 4ull << 20, 0, 0 },
+		/* take no chunked uploads: the whole blob in one PUT */
+		{ "gcr.io", "Google Container Registry", 0, 0, 1 },
+		{ "pkg.dev", "Google Artifact Registry", 0, 0, 1 },
+		/* parts go to S3 multipart uploads: 5 MiB at least but the last */
+		{ "amazonaws.com", "Amazon ECR", 0, 5ull << 20, 0 },
+	};
+	size_t i;
+
+	memset(q, 0, sizeof(*q));
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (host_in(host, table[i].domain)) {
+			q->registry = table[i].registry;
+			q->patch_max = table[i].patch_max;
+			q->min_chunk = table[i].min_chunk;
+			q->monolithic = table[i].monolithic;
+			return;
+		}
+}
+
 int mlctl_oci_repo(char *out, size_t n, const struct mlctl_oci_loc *loc, const char *model,
 		   struct mlctl_err *err)
 {

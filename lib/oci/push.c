@@ -120,6 +120,9 @@ static int send_chunks(struct mlctl_oci *c, struct upload *u, struct oci_body *w
 	uint64_t chunk = c->o.chunk < u->min ? u->min : c->o.chunk;
 	int recoveries = 0, rc = 0;
 
+	if (c->quirks.patch_max && chunk > c->quirks.patch_max)
+		chunk = c->quirks.patch_max;
+
 	*gone = 0;
 
 	while (u->off < whole->len) {
@@ -135,7 +138,8 @@ static int send_chunks(struct mlctl_oci *c, struct upload *u, struct oci_body *w
 			 (unsigned long long)(u->off + n - 1));
 		c->cur_base = u->off;
 		rc = oci_request(c, &q, &r, err);
-		if (!rc && r.status != 202)
+		/* 202 as the spec says; ECR answers 201 */
+		if (!rc && r.status != 202 && r.status != 201)
 			rc = oci_status_fail(c, &r, u->what, err);
 		if (!rc)
 			rc = next_location(c, &u->loc, &r, u->what, err);
@@ -201,10 +205,11 @@ static int upload(struct mlctl_oci *c, const char *repo, const char *digest,
 {
 	char *path = mlctl_aprintf("/v2/%s/blobs/uploads/", repo), *url = oci_url(c, path);
 	char *put = NULL, *what = mlctl_aprintf("the upload of %s", digest);
-	struct upload u = { repo, digest, what, NULL, 0, 0 };
+	struct upload u = { repo, digest, what, NULL, 0, c->quirks.min_chunk };
 	struct oci_req q = { .method = "POST", .url = url };
 	struct oci_resp r;
-	int chunked = body->len > c->o.chunk, rc = 0, gone = 1, restarted = 0;
+	int chunked = body->len > c->o.chunk && !c->quirks.monolithic;
+	int rc = 0, gone = 1, restarted = 0;
 
 	memset(&r, 0, sizeof(r));
 	*resumed = 0;
@@ -232,8 +237,7 @@ static int upload(struct mlctl_oci *c, const char *repo, const char *digest,
 			}
 			if ((rc = next_location(c, &u.loc, &r, what, err)))
 				goto out;
-			if (r.chunk_min)
-				u.min = strtoull(r.chunk_min, NULL, 10);
+			u.min = r.chunk_min ? strtoull(r.chunk_min, NULL, 10) : c->quirks.min_chunk;
 			oci_resp_release(&r);
 			if (chunked)
 				keep_session(c, &u);

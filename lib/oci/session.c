@@ -77,6 +77,7 @@ int oci_session_open(struct mlctl_oci **out, const struct mlctl_oci_loc *loc,
 	c->o = *o;
 	if (!c->o.chunk)
 		c->o.chunk = MLCTL_OCI_CHUNK_DEFAULT;
+	mlctl_oci_quirks(&c->quirks, loc->host);
 	c->base = mlctl_aprintf("https://%s", loc->host);
 	if (!(c->h = curl_easy_init())) {
 		rc = mlctl_err_set(err, MLCTL_EINTERNAL, "cannot start libcurl");

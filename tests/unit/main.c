@@ -45,6 +45,7 @@ int main(void)
 	test_smoke_compare();
 	test_target();
 	test_registry_location();
+	test_oci_quirks();
 	test_json_number();
 	printf("1..%d\n", unit_n);
 	return unit_failed ? 1 : 0;

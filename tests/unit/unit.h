@@ -42,6 +42,7 @@ void test_manifest_check(void);
 void test_smoke_compare(void);
 void test_target(void);
 void test_registry_location(void);
+void test_oci_quirks(void);
 void test_json_number(void);
 
 #endif
