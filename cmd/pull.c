@@ -21,6 +21,7 @@ static const struct cli_opt opts[] = {
 			       "HOST[:PORT]/NAMESPACE)" },
 	{ "file", 0, "GLOB", "--from: only the files whose path matches (repeatable)" },
 	{ "limit-rate", 0, "RATE", "--from: receive at most RATE bytes a second (64K, 10M)" },
+	{ "jobs", 'j', "N", "--from: blobs received at once (default 4)" },
 	CLI_OCI_OPTS,
 	{ NULL, 0, NULL, NULL },
 };
@@ -89,7 +90,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 	if (cli_opt(cli, "from"))
 		return pull_remote(cli, argv[0], cli_opt(cli, "from"), out);
 	if (cli_oci_opts_given(cli))
-		return cli_usage(cli, "--file, --limit-rate, --insecure, --registry-config, --ca-file, "
+		return cli_usage(cli, "--file, --limit-rate, --jobs, --insecure, --registry-config, --ca-file, "
 				 "--cert and --key go with --from REMOTE");
 	if ((rc = cli_target(cli, &t, argv[0])))
 		goto done;

@@ -22,6 +22,7 @@ static const struct cli_opt opts[] = {
 	{ "chunk-size", 0, "SIZE", "--to: send blobs larger than this in chunks of it "
 				   "(default 256M)" },
 	{ "limit-rate", 0, "RATE", "--to: send at most RATE bytes a second (64K, 10M)" },
+	{ "jobs", 'j', "N", "--to: blobs sent at once (default 4)" },
 	{ "aliases", 0, NULL, "--to: also tag the version with each alias it holds (for other "
 			      "tools; mlctl reads aliases from git)" },
 	CLI_OCI_OPTS,
@@ -264,7 +265,7 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_check_registry(cli)))
 		return rc;
 	if (!to && cli_oci_opts_given(cli))
-		return cli_usage(cli, "--chunk-size, --limit-rate, --aliases, --insecure, "
+		return cli_usage(cli, "--chunk-size, --limit-rate, --jobs, --aliases, --insecure, "
 				 "--registry-config, --ca-file, --cert and --key go with --to REMOTE");
 	if (to && is_stored_ref(src))
 		return push_stored(cli, src, to);

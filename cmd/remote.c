@@ -90,7 +90,7 @@ static void show_progress(void *ctx, const struct mlctl_oci_progress *p)
 int cli_oci_opts_given(const struct cli *cli)
 {
 	static const char *const names[] = { "insecure", "registry-config", "ca-file", "cert", "key",
-					     "chunk-size", "limit-rate", "aliases", "file" };
+					     "chunk-size", "limit-rate", "aliases", "file", "jobs" };
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -120,6 +120,7 @@ static int readable(struct cli *cli, const char *opt, const char *path)
 int cli_oci_opts(struct cli *cli, struct mlctl_oci_opts *o)
 {
 	const char *chunk = cli_opt(cli, "chunk-size"), *rate = cli_opt(cli, "limit-rate");
+	const char *jobs = cli_opt(cli, "jobs");
 	int rc;
 
 	memset(o, 0, sizeof(*o));
@@ -139,6 +140,16 @@ int cli_oci_opts(struct cli *cli, struct mlctl_oci_opts *o)
 		if (parse_size(&o->chunk, chunk) || o->chunk == 0)
 			return cli_usage(cli, "--chunk-size '%s' is not a size: give bytes, or a "
 					 "number with K, M or G (64M)", chunk);
+	}
+	o->jobs = MLCTL_OCI_JOBS_DEFAULT;
+	if (jobs) {
+		char *end;
+		unsigned long v = strtoul(jobs, &end, 10);
+
+		if (!*jobs || *end || *jobs == '-' || v < 1 || v > 64)
+			return cli_usage(cli, "--jobs '%s' is not a number of blobs at once: give 1 "
+					 "to 64", jobs);
+		o->jobs = (unsigned)v;
 	}
 	if (rate && (parse_size(&o->limit_rate, rate) || o->limit_rate == 0))
 		return cli_usage(cli, "--limit-rate '%s' is not a rate: give bytes a second, or a "

@@ -29,7 +29,7 @@ _mlctl() {
 	--color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
 	--compression) COMPREPLY=($(compgen -W "none gzip zstd gzip:9 zstd:19" -- "$cur")); return ;;
 	--bump) COMPREPLY=($(compgen -W "major minor patch" -- "$cur")); return ;;
-	--oci | --git | --username | -u | --chunk-size | --limit-rate | --file) return ;;
+	--oci | --git | --username | -u | --chunk-size | --limit-rate | --jobs | -j | --file) return ;;
 	--reason | --name | --version | --gate | --allow-license | --repeat | --warmup | --timeout-ms | --max-drift) return ;;
 	--baseline) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
 	--cases) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
@@ -46,8 +46,8 @@ _mlctl() {
 	validate) opts="--strict --gate --allow-license --junit --sarif --record" ;;
 	smoke) opts="--repeat --warmup --timeout-ms --cases --budget --env --junit --record --update-expect --baseline --max-drift" ;;
 	package) opts="--output -o --compression" ;;
-	push) opts="--bump --no-validate --to --chunk-size --limit-rate --aliases --insecure --registry-config --ca-file --cert --key" ;;
-	pull) opts="--output -o --force -f --from --file --limit-rate --insecure --registry-config --ca-file --cert --key" ;;
+	push) opts="--bump --no-validate --to --chunk-size --limit-rate --jobs -j --aliases --insecure --registry-config --ca-file --cert --key" ;;
+	pull) opts="--output -o --force -f --from --file --limit-rate --jobs -j --insecure --registry-config --ca-file --cert --key" ;;
 	show) opts="--from --insecure --registry-config --ca-file --cert --key" ;;
 	remote) opts="add rm list --oci --git --insecure" ;;
 	login) opts="--username -u --password-stdin --insecure --registry-config --ca-file --cert --key" ;;

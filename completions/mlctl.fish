@@ -49,6 +49,7 @@ complete -c mlctl -n '__fish_seen_subcommand_from push' -l to -x -a '(mlctl remo
 complete -c mlctl -n '__fish_seen_subcommand_from push' -l chunk-size -x -d 'upload chunk size'
 complete -c mlctl -n '__fish_seen_subcommand_from push' -l aliases -d 'also tag the version with its aliases'
 complete -c mlctl -n '__fish_seen_subcommand_from push pull' -l limit-rate -x -d 'bytes a second at most'
+complete -c mlctl -n '__fish_seen_subcommand_from push pull' -s j -l jobs -x -d 'blobs at once'
 complete -c mlctl -n '__fish_seen_subcommand_from push' -F
 # pull
 complete -c mlctl -n '__fish_seen_subcommand_from pull' -s o -l output -r -F -d 'target folder'

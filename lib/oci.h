@@ -20,6 +20,8 @@
 #define MLCTL_MODELPACK_CONFIG "application/vnd.cncf.model.config.v1+json"
 /* the annotation that marks mlctl.json's layer, its value the manifest schema */
 #define MLCTL_OCI_MANIFEST_ANNOTATION "io.mlctl.manifest"
+/* blobs moved at once unless --jobs says otherwise */
+#define MLCTL_OCI_JOBS_DEFAULT 4
 /* default size of an upload chunk; smaller blobs go up in one request */
 #define MLCTL_OCI_CHUNK_DEFAULT (256ull * 1024 * 1024)
 
@@ -74,6 +76,7 @@ struct mlctl_oci_opts {
 	const char *ca_file, *cert, *key;
 	uint64_t chunk;           /* upload chunk size (0: MLCTL_OCI_CHUNK_DEFAULT) */
 	uint64_t limit_rate;      /* bytes a second at most, each way (0: no limit) */
+	unsigned jobs;            /* blobs moved at once (0 or 1: one at a time) */
 	mlctl_oci_progress_fn progress; /* called as bytes move (at most 10 times a second) */
 	void *progress_ctx;
 };

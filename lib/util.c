@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <langinfo.h>
 #include <locale.h>
+#include <pthread.h>
 #include <signal.h>
 #include <openssl/evp.h>
 #include <string.h>
@@ -378,6 +379,7 @@ int mlctl_err_interrupted(struct mlctl_err *err)
 #ifndef MLCTL_NO_FAULTS
 void mlctl_fault(const char *point)
 {
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	static const char *seen[64];
 	static unsigned counts[64];
 	const char *at = getenv("MLCTL_FAULT"), *trace = getenv("MLCTL_FAULT_TRACE");
@@ -403,13 +405,16 @@ void mlctl_fault(const char *point)
 		return;
 	if (at[len] == ':')
 		want = (unsigned)strtoul(at + len + 1, NULL, 10);
+	/* transfer threads (--jobs) pass points too: the n-th time is counted once */
+	pthread_mutex_lock(&lock);
 	for (i = 0; i < MLCTL_ARRAY_SIZE(seen) && seen[i] && strcmp(seen[i], point); i++)
 		;
-	if (i == MLCTL_ARRAY_SIZE(seen))
-		return;
-	seen[i] = point;
-	if (++counts[i] >= want)
-		_exit(99);
+	if (i < MLCTL_ARRAY_SIZE(seen)) {
+		seen[i] = point;
+		if (++counts[i] >= want)
+			_exit(99);
+	}
+	pthread_mutex_unlock(&lock);
 }
 #endif
 

@@ -157,3 +157,9 @@ oci_redirect_start() {
 	FRONT="127.0.0.1:$fp"
 	oci_wait_port "$fp" && oci_wait_port "$bp"
 }
+
+# oci_inflight METHOD URI-REGEX: "N MOST": how many such requests the
+# registry served, and the most it served at once (tests/fixtures/inflight.py)
+oci_inflight() {
+	python3 "$BATS_TEST_DIRNAME/fixtures/inflight.py" "$OCI_DIR/log" "$1" "$2"
+}

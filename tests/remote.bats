@@ -421,3 +421,63 @@ PY
 	run curl -s -o /dev/null -w '%{http_code}' "http://$OPEN/v2/t$BATS_TEST_NUMBER/demo/manifests/1.0.0"
 	[ "$output" = 404 ]
 }
+
+# shards DIR N SIZE: N random files of SIZE bytes in DIR/data (the data artifact)
+shards() {
+	local i
+	for i in $(seq 1 "$2"); do
+		{ printf 'shard\n'; head -c "$3" /dev/urandom; } > "$1/data/s$i.bin"
+	done
+}
+
+@test "--jobs N moves up to N blobs at once, no more, and the same bytes arrive" {
+	make_project p demo 1.0.0
+	shards p 4 300000
+	mlctl push p -q
+	# each shard takes 2 s at 150 KB/s: the registry's log says how many it served at once
+	mlctl push demo:1.0.0 --to "$NS" -j 4 --limit-rate 150K -q
+	[ "$(oci_inflight PUT "^/v2/t$BATS_TEST_NUMBER/demo/blobs/uploads/.*digest=")" = "9 4" ]
+	mlctl push demo:1.0.0 --to "$NS/two" --jobs 2 --limit-rate 150K -q
+	[ "$(oci_inflight PUT "^/v2/t$BATS_TEST_NUMBER/two/demo/blobs/uploads/.*digest=")" = "9 2" ]
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other mlctl pull demo:1.0.0 --from "$NS" -o out -j 3 \
+		--limit-rate 150K -q
+	run -0 oci_inflight GET "^/v2/t$BATS_TEST_NUMBER/demo/blobs/sha256:"
+	[[ "$output" == *" 3" ]]
+	mlctl pull demo:1.0.0 -o local
+	diff -r local out
+	run -2 mlctl push demo:1.0.0 --to "$NS" -j 0
+	[[ "$output" == *"--jobs '0' is not a number of blobs at once: give 1 to 64"* ]]
+	run -2 mlctl pull demo:1.0.0 --from "$NS" -o x --jobs 65
+	[[ "$output" == *"--jobs '65'"* ]]
+	run -2 mlctl push p -j 2
+	[[ "$output" == *"--jobs"*"go with --to REMOTE"* ]]
+	[ ! -e x ]
+}
+
+@test "with --jobs, the first failure stops the other transfers; a corrupt stored blob is exit 5, not the registry's fault" {
+	make_project p demo 1.0.0
+	shards p 3 600000
+	mlctl push p -q
+	# the stored model.bin spoilt: the OCI registry refuses its digest
+	sha=$(sha256sum p/model.bin | cut -d' ' -f1)
+	blob=registry/blobs/sha256/${sha:0:2}/$sha
+	chmod u+w "$blob"
+	printf 'X' | dd of="$blob" bs=1 seek=100 conv=notrunc 2>/dev/null
+	run -5 mlctl push demo:1.0.0 --to "$NS" -j 4 --limit-rate 100K
+	[[ "$output" == *"the stored blob of 'model.bin' is corrupt (sha256:"*", not sha256:$sha); nothing was tagged: run 'mlctl registry verify'"* ]]
+	# the shards (6 s each at 100 KB/s) were cut off when model.bin failed: none arrived
+	for i in 1 2 3; do
+		s=$(sha256sum "p/data/s$i.bin" | cut -d' ' -f1)
+		run curl -s -o /dev/null -w '%{http_code}' -I "http://$OPEN/v2/t$BATS_TEST_NUMBER/demo/blobs/sha256:$s"
+		[ "$output" = 404 ]
+	done
+	run curl -s -o /dev/null -w '%{http_code}' "http://$OPEN/v2/t$BATS_TEST_NUMBER/demo/manifests/1.0.0"
+	[ "$output" = 404 ]
+	# verify names it, and good bytes pushed again repair it; then the push goes through
+	run -5 mlctl registry verify
+	[[ "$output" == *"$sha"* ]]
+	mlctl push p -q
+	mlctl push demo:1.0.0 --to "$NS" -q
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other mlctl pull demo:1.0.0 --from "$NS" -o out -q
+	cmp out/model.bin p/model.bin
+}

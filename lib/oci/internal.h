@@ -6,6 +6,8 @@
 #define MLCTL_OCI_INTERNAL_H
 
 #include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "oci.h"
@@ -52,6 +54,7 @@ struct mlctl_oci {
 	char *base;        /* "https://host" or "http://host" */
 	CURLcode last_cc;  /* how the last request that failed to happen failed */
 	struct mlctl_oci_quirks quirks; /* what this registry wants of uploads */
+	atomic_int *stop;  /* set when another worker failed: transfers stop (jobs.c) */
 	char *user, *pass; /* from docker's config.json, or NULL */
 	int basic;         /* send them (the registry asked for Basic) */
 	char *realm, *service; /* token authentication: where tokens come from */
@@ -60,6 +63,7 @@ struct mlctl_oci {
 	uint64_t sent;     /* bytes of bodies sent, over the session */
 	const struct mlctl_oci_uploads *uploads; /* where uploads in progress are kept */
 	size_t sent_chunks, resumed;
+	int put_refused;   /* the last blob's closing PUT was answered 400 */
 	/* progress: the file moving, what of it and of the whole was done before this request */
 	const char *cur_file;
 	uint64_t cur_size, cur_base, total_base, total_size;
@@ -82,6 +86,22 @@ int oci_status_fail(struct mlctl_oci *c, const struct oci_resp *r, const char *w
 char *oci_url(struct mlctl_oci *c, const char *path);
 /* url with "name=value" appended as a query parameter (value escaped). Caller frees. */
 char *oci_url_param(struct mlctl_oci *c, const char *url, const char *name, const char *value);
+
+/* jobs.c */
+/*
+ * One job (file f's blob) of a run, on session w; lock guards what the
+ * caller's ctx holds that jobs share (counters). 0, or an error code.
+ */
+typedef int (*oci_job_fn)(struct mlctl_oci *w, const struct mlctl_file_entry *f, void *ctx,
+			  pthread_mutex_t *lock, struct mlctl_err *err);
+/*
+ * Run a job for each of files[0..n) on up to c->o.jobs sessions at once
+ * (copies of c, each in a thread of its own, taking the largest files
+ * first); with one session, on c in the order given. The first failure
+ * stops the others and is what err says.
+ */
+int oci_jobs_run(struct mlctl_oci *c, const struct mlctl_file_entry *const *files, size_t n,
+		 oci_job_fn fn, void *ctx, struct mlctl_err *err);
 
 /* session.c */
 /* As mlctl_oci_open, with these credentials instead of docker's (user NULL: docker's). */

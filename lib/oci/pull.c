@@ -321,33 +321,56 @@ out:
 	return rc;
 }
 
+struct pull_jobs {
+	const struct mlctl_oci_version *v;
+	const char *root;
+	const struct mlctl_file_entry **files; /* the files wanted */
+};
+
+
+static int pull_job(struct mlctl_oci *w, const struct mlctl_file_entry *f, void *ctx,
+		    pthread_mutex_t *lock, struct mlctl_err *err)
+{
+	struct pull_jobs *pj = ctx;
+
+	(void)lock;
+	return pull_file(w, pj->v, f, pj->root, err);
+}
+
 int mlctl_oci_pull(struct mlctl_oci *c, const struct mlctl_oci_version *v, const char *dir,
 		   int force, const char *const *globs, size_t nglobs, size_t *nfiles,
 		   struct mlctl_err *err)
 {
 	struct mlctl_dir_stage st;
+	struct pull_jobs pj = { v, NULL, NULL };
 	char *pretty = NULL, *mpath = NULL;
+	uint64_t total = 0;
 	size_t i;
 	int rc;
 
 	*nfiles = 0;
 	if ((rc = mlctl_dir_stage_begin(&st, dir, force, err)))
 		goto out;
-	{
-		uint64_t total = 0;
+	pj.root = st.tmp;
+	pj.files = mlctl_calloc(v->m.nfiles ? v->m.nfiles : 1, sizeof(*pj.files));
+	for (i = 0; i < v->m.nfiles; i++)
+		if (wanted(v->m.files[i].path, globs, nglobs)) {
+			pj.files[(*nfiles)++] = &v->m.files[i];
+			total += v->m.files[i].size;
+		}
+	oci_progress_start(c, total);
+	/* the folders first: workers then only make files */
+	for (i = 0; i < *nfiles; i++) {
+		char *path = mlctl_path_join(st.tmp, pj.files[i]->path), *sub = mlctl_dirname(path);
 
-		for (i = 0; i < v->m.nfiles; i++)
-			if (wanted(v->m.files[i].path, globs, nglobs))
-				total += v->m.files[i].size;
-		oci_progress_start(c, total);
-	}
-	for (i = 0; i < v->m.nfiles; i++) {
-		if (!wanted(v->m.files[i].path, globs, nglobs))
-			continue;
-		if ((rc = pull_file(c, v, &v->m.files[i], st.tmp, err)))
+		rc = mlctl_mkdir_p(sub, 0755, err);
+		free(sub);
+		free(path);
+		if (rc)
 			goto out;
-		(*nfiles)++;
 	}
+	if ((rc = oci_jobs_run(c, pj.files, *nfiles, pull_job, &pj, err)))
+		goto out;
 	if (nglobs && !*nfiles) {
 		rc = mlctl_err_set(err, MLCTL_ENOTFOUND, "no file of %s:%s matches --file %s%s; "
 				   "'mlctl show %s:%s --from REMOTE' lists them", v->m.name,
@@ -362,6 +385,7 @@ int mlctl_oci_pull(struct mlctl_oci *c, const struct mlctl_oci_version *v, const
 	rc = mlctl_dir_stage_commit(&st, err);
 out:
 	mlctl_dir_stage_release(&st);
+	free(pj.files);
 	free(pretty);
 	free(mpath);
 	return rc;

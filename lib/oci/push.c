@@ -263,6 +263,7 @@ static int upload(struct mlctl_oci *c, const char *repo, const char *digest,
 			      .body = body };
 	if ((rc = oci_request(c, &q, &r, err)))
 		goto out;
+	c->put_refused = r.status == 400;
 	if (r.status != 201)
 		rc = oci_status_fail(c, &r, what, err);
 	else
@@ -311,6 +312,32 @@ static int push_blob(struct mlctl_oci_push_result *res, struct mlctl_oci *c, con
 	return 0;
 }
 
+/*
+ * The registry refused a blob's bytes (400, most likely DIGEST_INVALID):
+ * when they are not what this registry's store should hold, say so (the
+ * store is corrupt, exit 5) rather than blame the OCI registry. fd at 0.
+ * 0 when they are: err is left as it was.
+ */
+static int check_stored(const char *blob_root, const struct mlctl_file_entry *f, int fd,
+			struct mlctl_err *err)
+{
+	struct mlctl_sha256 *h = mlctl_sha256_new();
+	char buf[1 << 16], hex[65];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		mlctl_sha256_update(h, buf, (size_t)n);
+	mlctl_sha256_final_hex(h, hex);
+	mlctl_sha256_free(h);
+	if (n < 0 || !strcmp(hex, f->sha256))
+		return 0;
+	mlctl_blob_flag(blob_root, f->sha256);
+	mlctl_err_clear(err);
+	return mlctl_err_set(err, MLCTL_EINTEGRITY, "the stored blob of '%s' is corrupt (sha256:%s, "
+			     "not sha256:%s); nothing was tagged: run 'mlctl registry verify', then "
+			     "push the files again", f->path, hex, f->sha256);
+}
+
 static int push_file(struct mlctl_oci_push_result *res, struct mlctl_oci *c,
 		     const char *blob_root, const struct mlctl_file_entry *f, struct mlctl_err *err)
 {
@@ -325,7 +352,14 @@ static int push_file(struct mlctl_oci_push_result *res, struct mlctl_oci *c,
 		return rc;
 	}
 	digest = mlctl_aprintf("sha256:%s", f->sha256);
+	c->put_refused = 0;
 	rc = push_blob(res, c, f->path, digest, &body, err);
+	if (rc && c->put_refused && lseek(body.fd, 0, SEEK_SET) == 0) {
+		int bad = check_stored(blob_root, f, body.fd, err);
+
+		if (bad)
+			rc = bad; /* else the registry's answer stands */
+	}
 	close(body.fd);
 	free(digest);
 	free(src);
@@ -439,12 +473,107 @@ out:
 	return rc;
 }
 
+struct push_jobs {
+	struct mlctl_oci_push_result *res;
+	const char *blob_root;
+	const struct mlctl_manifest *m;
+};
+
+/* File f of the version, counted into the result under the jobs' lock. */
+static int push_job(struct mlctl_oci *w, const struct mlctl_file_entry *f, void *ctx,
+		    pthread_mutex_t *lock, struct mlctl_err *err)
+{
+	struct push_jobs *pj = ctx;
+	struct mlctl_oci_push_result mine, *res = pj->res;
+	int rc;
+
+	/* the names only: the counters are the others' too, added to under the lock */
+	memset(&mine, 0, sizeof(mine));
+	mine.model = res->model;
+	memcpy(mine.repo, res->repo, sizeof(mine.repo));
+	rc = push_file(&mine, w, pj->blob_root, f, err);
+	pthread_mutex_lock(lock);
+	res->blobs_sent += mine.blobs_sent;
+	res->blobs_skipped += mine.blobs_skipped;
+	res->blobs_mounted += mine.blobs_mounted;
+	res->bytes_sent += mine.bytes_sent;
+	res->bytes_skipped += mine.bytes_skipped;
+	res->bytes_resumed += mine.bytes_resumed;
+	pthread_mutex_unlock(lock);
+	return rc;
+}
+
+/*
+ * With a token service, the token to push, asked for once before the
+ * workers start (as docker asks for pull and push at once): each worker
+ * starts with it rather than asking for its own.
+ */
+static int push_token(struct mlctl_oci *c, const char *repo, struct mlctl_err *err)
+{
+	char *scope;
+	int rc = 0;
+
+	if (!c->realm)
+		return 0;
+	scope = mlctl_aprintf("repository:%s:pull,push", repo);
+	if (!c->scope || strcmp(c->scope, scope))
+		rc = oci_bearer_token(c, scope, err);
+	free(scope);
+	return rc;
+}
+
+/*
+ * Every file's blob, --jobs at once. A blob two files share goes up once:
+ * the second file finds it there (a HEAD) after the others are done, as it
+ * would one at a time, rather than racing the first with an upload of its own.
+ */
+/* Files by digest, and in the version's order among equal digests. */
+static int by_digest(const void *a, const void *b)
+{
+	const struct mlctl_file_entry *x = *(const struct mlctl_file_entry *const *)a;
+	const struct mlctl_file_entry *y = *(const struct mlctl_file_entry *const *)b;
+	int d = strcmp(x->sha256, y->sha256);
+
+	return d ? d : (x > y) - (x < y); /* both in one array */
+}
+
+static int push_files(struct mlctl_oci_push_result *res, struct mlctl_oci *c,
+		      const char *blob_root, const struct mlctl_manifest *m, struct mlctl_err *err)
+{
+	struct push_jobs pj = { res, blob_root, m };
+	const struct mlctl_file_entry **sorted = mlctl_calloc(m->nfiles + 1, sizeof(*sorted));
+	const struct mlctl_file_entry **first = mlctl_calloc(m->nfiles + 1, sizeof(*first));
+	unsigned char *again = mlctl_calloc(m->nfiles + 1, 1);
+	size_t i, nfirst = 0;
+	int rc = 0;
+
+	for (i = 0; i < m->nfiles; i++)
+		sorted[i] = &m->files[i];
+	qsort(sorted, m->nfiles, sizeof(*sorted), by_digest);
+	for (i = 1; i < m->nfiles; i++)
+		if (!strcmp(sorted[i]->sha256, sorted[i - 1]->sha256))
+			again[sorted[i] - m->files] = 1;
+	for (i = 0; i < m->nfiles; i++)
+		if (!again[i])
+			first[nfirst++] = &m->files[i];
+	if (c->o.jobs > 1 && nfirst > 1)
+		rc = push_token(c, res->repo, err);
+	if (!rc)
+		rc = oci_jobs_run(c, first, nfirst, push_job, &pj, err);
+	for (i = 0; !rc && i < m->nfiles; i++)
+		if (again[i])
+			rc = push_file(res, c, blob_root, &m->files[i], err);
+	free(sorted);
+	free(first);
+	free(again);
+	return rc;
+}
+
 int mlctl_oci_push(struct mlctl_oci_push_result *res, struct mlctl_oci *c,
 		   const char *blob_root, const struct mlctl_manifest *m, struct mlctl_err *err)
 {
 	char *canonical = mlctl_manifest_canonical(m), *config = NULL, *manifest = NULL;
 	char hex[65];
-	size_t i;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -471,9 +600,8 @@ int mlctl_oci_push(struct mlctl_oci_push_result *res, struct mlctl_oci *c,
 		goto out;
 	}
 	oci_progress_start(c, mlctl_manifest_total_size(m) + strlen(canonical) + strlen(config));
-	for (i = 0; i < m->nfiles; i++)
-		if ((rc = push_file(res, c, blob_root, &m->files[i], err)))
-			goto out;
+	if ((rc = push_files(res, c, blob_root, m, err)))
+		goto out;
 	if ((rc = push_mem(res, c, MLCTL_MANIFEST_FILE, canonical, err)) ||
 	    (rc = push_mem(res, c, "the config", config, err)))
 		goto out;
