@@ -3,7 +3,7 @@
 #   make test       install what is missing (onnxruntime-node too), build, run unit + CLI tests
 #   make test SANITIZE=address,undefined
 #   make demo       install what is missing, build, run the whole flow on examples/iris
-#   make bench      speed and memory against openssl/sha256sum/cp/tar on the same data
+#   make bench      speed and memory against openssl/sha256sum/cp/tar, and curl on a local registry
 #   make FAULTS=0   a build without the test-only fault points (MLCTL_FAULT)
 #   make fuzz       every parser under libFuzzer + ASan for FUZZ_SECONDS each (default 60)
 
