@@ -129,3 +129,15 @@ json() {
 	[ "$(grep -c '^bucket sha256:' bucket.log)" -ge 3 ]
 	[ "$(grep -vc ' auth=none$' bucket.log)" -eq 0 ]
 }
+
+@test "an identity token for a registry that wants a password (Basic) is exit 7 naming mlctl login" {
+	make_project p demo 1.0.0
+	mlctl push p -q
+	mkdir -p home/.docker
+	printf '{"auths": {"%s": {"identitytoken": "an-identity-token"}}}\n' "$AUTH" > home/.docker/config.json
+	before=$(registry_state)
+	run -7 mlctl push demo:1.0.0 --to "$AUTH/ident"
+	[[ "$output" == *"$AUTH wants a user and password (Basic), and $HOME/.docker/config.json holds an identity token for it; run 'mlctl login $AUTH -u USER --password-stdin'"* ]]
+	[[ "$output" != *an-identity-token* ]]
+	[ "$(registry_state)" = "$before" ]
+}

@@ -46,6 +46,38 @@ tokens() {
 	[ -s raw.json ]
 }
 
+@test "an identity token (docker's identitytoken, a helper's <token>) is traded in a POST for access tokens; a refused one is exit 7" {
+	mkdir -p "$HOME/.docker"
+	printf '{"auths": {"%s": {"identitytoken": "tok3n-pa55-refresh"}}}\n' "$OCI" > "$HOME/.docker/config.json"
+	run -0 --separate-stderr mlctl push demo:1.0.0 --to "$NS" -v
+	[[ "$output$stderr" != *tok3n* ]]
+	# the OAuth form in a POST body, for the repository's pull and push at once
+	grep -q "^oauth ci mlctl repository:t$BATS_TEST_NUMBER/demo:pull,push$" "$OCI_DIR/token.log"
+	! grep -q '^oauth: ' "$OCI_DIR/token.log"
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other mlctl pull demo:1.0.0 --from "$NS" -o out -q
+	cmp out/model.bin p/model.bin
+	# a credential helper's answer: Username "<token>", the identity token as Secret
+	export PATH="$FIXTURES:$PATH" CREDS_STORE=$BATS_TEST_TMPDIR/store.json
+	printf '{"credsStore": "mlctltest"}\n' > "$HOME/.docker/config.json"
+	printf '{"%s": {"Username": "<token>", "Secret": "tok3n-pa55-refresh"}}\n' "$OCI" > store.json
+	next_version p 1.1.0
+	run -0 mlctl push p --to "$NS" -q
+	[ "$(grep -c "^oauth ci mlctl repository:t$BATS_TEST_NUMBER/demo:pull,push$" "$OCI_DIR/token.log")" -ge 2 ]
+	# one the token service refuses: exit 7, log in again; the token nowhere
+	printf '{"%s": {"Username": "<token>", "Secret": "tok3n-stale"}}\n' "$OCI" > store.json
+	next_version p 1.2.0
+	mlctl push p -q
+	run -7 mlctl push demo:1.2.0 --to "$NS" -v
+	[[ "$output" == *"refused the identity token (from docker-credential-mlctltest"*"run 'mlctl login $OCI -u USER --password-stdin'"* ]]
+	[[ "$output" != *tok3n* ]]
+	grep -q '^oauth: refused$' "$OCI_DIR/token.log"
+	# nothing went up: an anonymous pull finds no 1.2.0
+	echo '{}' > none.json
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other2 run -3 mlctl pull demo:1.2.0 --from "$NS" -o x \
+		--registry-config none.json
+	[ ! -e x ]
+}
+
 @test "a blob served by redirect to another host gets no token" {
 	printf 'tok3n-pa55\n' | mlctl login "$OCI" -u ci --password-stdin -q
 	mlctl push demo:1.0.0 --to "$NS" -q

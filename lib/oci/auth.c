@@ -178,14 +178,14 @@ static int helper_get(struct mlctl_oci *c, const char *helper, const char *path,
 	if (!user || !secret) {
 		rc = mlctl_err_set(err, MLCTL_EIO, "docker-credential-%s gave no Username and "
 				   "Secret for %s", helper, c->loc.host);
-	} else if (!strcmp(user, "<token>")) {
-		rc = mlctl_err_set(err, MLCTL_ENET, "docker-credential-%s holds an identity token "
-				   "for %s, which needs a token service this mlctl cannot use yet; "
-				   "run 'mlctl login %s' with a user and password", helper,
-				   c->loc.host, c->loc.host);
 	} else {
-		c->user = mlctl_strdup(user);
-		c->pass = mlctl_strdup(secret);
+		/* "<token>": the secret is an identity token, for the token service only */
+		if (!strcmp(user, "<token>")) {
+			c->identity = mlctl_strdup(secret);
+		} else {
+			c->user = mlctl_strdup(user);
+			c->pass = mlctl_strdup(secret);
+		}
 		c->auth_from = mlctl_aprintf("docker-credential-%s (named in %s)", helper, path);
 	}
 	cJSON_Delete(doc);
@@ -200,7 +200,7 @@ int oci_auth_lookup(struct mlctl_oci *c, struct mlctl_err *err)
 {
 	char *path = config_path(&c->o);
 	cJSON *cfg = NULL, *e;
-	const char *auth, *user, *pass;
+	const char *auth, *user, *pass, *ident;
 	int rc;
 
 	if (!path)
@@ -215,7 +215,12 @@ int oci_auth_lookup(struct mlctl_oci *c, struct mlctl_err *err)
 	auth = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "auth"));
 	user = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "username"));
 	pass = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "password"));
-	if (auth && *auth) {
+	ident = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "identitytoken"));
+	if (ident && *ident) {
+		/* what docker keeps after a login to a registry handing out refresh tokens */
+		c->identity = mlctl_strdup(ident);
+		c->auth_from = mlctl_strdup(path);
+	} else if (auth && *auth) {
 		struct mlctl_buf b = MLCTL_BUF_INIT;
 		char *colon;
 

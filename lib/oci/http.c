@@ -533,6 +533,13 @@ int oci_status_fail(struct mlctl_oci *c, const struct oci_resp *r, const char *w
 
 	registry_message(why, sizeof(why), r);
 	if (r->status == 401 || r->status == 403) {
+		if (c->identity && !c->user)
+			return mlctl_err_set(err, MLCTL_ENET,
+					     "%s refused the identity token (from %s) for %s (%ld%s); "
+					     "run 'mlctl login %s -u USER --password-stdin', or your "
+					     "credential helper's login, to get a new one",
+					     c->loc.host, c->auth_from, what, r->status, why,
+					     c->loc.host);
 		if (c->user)
 			return mlctl_err_set(err, MLCTL_ENET,
 					     "%s refused the credentials of '%s' (from %s) for %s "

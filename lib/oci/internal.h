@@ -56,6 +56,7 @@ struct mlctl_oci {
 	struct mlctl_oci_quirks quirks; /* what this registry wants of uploads */
 	atomic_int *stop;  /* set when another worker failed: transfers stop (jobs.c) */
 	char *user, *pass; /* from docker's config.json, or NULL */
+	char *identity;    /* or an identity (OAuth refresh) token for the token service */
 	int basic;         /* send them (the registry asked for Basic) */
 	char *realm, *service; /* token authentication: where tokens come from */
 	char *token, *scope;   /* the bearer token held, and the scope it was asked for */

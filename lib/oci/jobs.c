@@ -118,6 +118,7 @@ static struct mlctl_oci *session_copy(struct worker *wk)
 	w->base = mlctl_strdup(c->base);
 	w->user = c->user ? mlctl_strdup(c->user) : NULL;
 	w->pass = c->pass ? mlctl_strdup(c->pass) : NULL;
+	w->identity = c->identity ? mlctl_strdup(c->identity) : NULL;
 	w->basic = c->basic;
 	w->realm = c->realm ? mlctl_strdup(c->realm) : NULL;
 	w->service = c->service ? mlctl_strdup(c->service) : NULL;

@@ -94,6 +94,13 @@ int oci_session_open(struct mlctl_oci **out, const struct mlctl_oci_loc *loc,
 		/* credentials are looked for only when the registry asks for them */
 		if (!c->user && (rc = oci_auth_lookup(c, err)))
 			goto fail;
+		if (!c->user && c->identity) {
+			rc = mlctl_err_set(err, MLCTL_ENET, "%s wants a user and password (Basic), "
+					   "and %s holds an identity token for it; run 'mlctl login "
+					   "%s -u USER --password-stdin'", c->loc.host, c->auth_from,
+					   c->loc.host);
+			goto fail;
+		}
 		if (!c->user) {
 			rc = oci_status_fail(c, &r, "GET /v2/", err);
 			goto fail;
@@ -114,7 +121,7 @@ int oci_session_open(struct mlctl_oci **out, const struct mlctl_oci_loc *loc,
 			goto fail;
 		}
 		/* a token now only to try the credentials (login); others come per scope */
-		rc = c->user ? oci_bearer_token(c, scope, err) : 0;
+		rc = c->user || c->identity ? oci_bearer_token(c, scope, err) : 0;
 		free(scope);
 		if (rc)
 			goto fail;
@@ -148,8 +155,11 @@ void mlctl_oci_free(struct mlctl_oci *c)
 		curl_easy_cleanup(c->h);
 	if (c->pass)
 		explicit_bzero(c->pass, strlen(c->pass));
+	if (c->identity)
+		explicit_bzero(c->identity, strlen(c->identity));
 	free(c->user);
 	free(c->pass);
+	free(c->identity);
 	free(c->auth_from);
 	free(c->base);
 	free(c->realm);

@@ -119,10 +119,23 @@ int oci_bearer_challenge(struct mlctl_oci *c, const char *www_auth, char **scope
 	return 0;
 }
 
+/* "&name=value" onto a form, the value escaped. */
+static void form_add(struct mlctl_oci *c, struct mlctl_buf *b, const char *name, const char *value)
+{
+	char *esc = curl_easy_escape(c->h, value, 0);
+
+	mlctl_buf_printf(b, "%s%s=%s", b->len ? "&" : "", name, esc ? esc : "");
+	if (esc)
+		explicit_bzero(esc, strlen(esc));
+	curl_free(esc);
+}
+
 int oci_bearer_token(struct mlctl_oci *c, const char *scope, struct mlctl_err *err)
 {
 	char *url = mlctl_strdup(c->realm), *next;
 	struct oci_req q = { .method = "GET", .plain = 1, .cap = 1024 * 1024 };
+	struct mlctl_buf form = MLCTL_BUF_INIT;
+	struct oci_body body = { -1, 0, 0, NULL, 0 };
 	struct oci_resp r;
 	cJSON *doc = NULL;
 	const char *tok;
@@ -137,7 +150,17 @@ int oci_bearer_token(struct mlctl_oci *c, const char *scope, struct mlctl_err *e
 		free(url);
 		return rc;
 	}
-	if (c->service) {
+	if (c->identity) {
+		/*
+		 * An identity token is an OAuth refresh token: traded for an access
+		 * token in a POST (the distribution token spec's OAuth form), never
+		 * put in a URL. client_id names this client, as the spec wants.
+		 */
+		form_add(c, &form, "grant_type", "refresh_token");
+		form_add(c, &form, "client_id", "mlctl");
+		if (c->service)
+			form_add(c, &form, "service", c->service);
+	} else if (c->service) {
 		next = oci_url_param(c, url, "service", c->service);
 		free(url);
 		url = next;
@@ -147,11 +170,23 @@ int oci_bearer_token(struct mlctl_oci *c, const char *scope, struct mlctl_err *e
 		char *copy = mlctl_strdup(scope), *save = NULL, *one;
 
 		for (one = strtok_r(copy, " ", &save); one; one = strtok_r(NULL, " ", &save)) {
+			if (c->identity) {
+				form_add(c, &form, "scope", one);
+				continue;
+			}
 			next = oci_url_param(c, url, "scope", one);
 			free(url);
 			url = next;
 		}
 		free(copy);
+	}
+	if (c->identity) {
+		form_add(c, &form, "refresh_token", c->identity);
+		body.mem = form.buf;
+		body.len = form.len;
+		q.method = "POST";
+		q.ctype = "application/x-www-form-urlencoded";
+		q.body = &body;
 	}
 	q.url = url;
 	if ((rc = oci_request(c, &q, &r, err)))
@@ -181,6 +216,9 @@ int oci_bearer_token(struct mlctl_oci *c, const char *scope, struct mlctl_err *e
 out:
 	if (r.body.buf)
 		explicit_bzero(r.body.buf, r.body.len);
+	if (form.buf)
+		explicit_bzero(form.buf, form.len);
+	mlctl_buf_release(&form);
 	cJSON_Delete(doc);
 	oci_resp_release(&r);
 	free(url);
