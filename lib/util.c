@@ -11,9 +11,12 @@
 #include <langinfo.h>
 #include <locale.h>
 #include <pthread.h>
-#include <signal.h>
 #include <openssl/evp.h>
+#include <signal.h>
+#include <spawn.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <wchar.h>
 
 #include "banned.h"
@@ -587,4 +590,74 @@ void mlctl_human_size(char out[32], uint64_t n)
 		snprintf(out, 32, "%llu B", (unsigned long long)n);
 	else
 		snprintf(out, 32, "%.1f %s", v, units[u]);
+}
+
+int mlctl_run_pipe(struct mlctl_buf *out, int *status, char *const argv[], const char *input,
+		   const char *env_add, int quiet)
+{
+	extern char **environ;
+	posix_spawn_file_actions_t fa;
+	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, ws, rc = -1, saved;
+	char **env = environ, chunk[4096];
+	size_t n_env = 0;
+	pid_t pid;
+	ssize_t n;
+
+	*status = -1;
+	if (env_add) {
+		while (environ[n_env])
+			n_env++;
+		env = mlctl_calloc(n_env + 2, sizeof(*env));
+		memcpy(env, environ, n_env * sizeof(*env));
+		env[n_env] = (char *)env_add;
+	}
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0)
+		goto out;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+	if (quiet)
+		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	ws = posix_spawnp(&pid, argv[0], &fa, NULL, argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	close(in[0]);
+	close(outp[1]);
+	in[0] = outp[1] = -1;
+	if (ws != 0) {
+		errno = ws;
+		goto out;
+	}
+	{
+		/* a program that exits early must not kill us with SIGPIPE */
+		struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+
+		sigaction(SIGPIPE, &ign, &old);
+		if (input)
+			(void)!mlctl_write_all(in[1], input, strlen(input));
+		sigaction(SIGPIPE, &old, NULL);
+	}
+	close(in[1]);
+	in[1] = -1;
+	while ((n = read(outp[0], chunk, sizeof(chunk))) > 0)
+		if (out->len < 64 * 1024)
+			mlctl_buf_add(out, chunk, (size_t)n);
+	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128;
+	rc = 0;
+out:
+	saved = errno;
+	if (in[0] >= 0)
+		close(in[0]);
+	if (in[1] >= 0)
+		close(in[1]);
+	if (outp[0] >= 0)
+		close(outp[0]);
+	if (outp[1] >= 0)
+		close(outp[1]);
+	explicit_bzero(chunk, sizeof(chunk));
+	if (env != environ)
+		free(env);
+	errno = saved;
+	return rc;
 }

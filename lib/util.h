@@ -117,6 +117,15 @@ int mlctl_write_file_atomic(const char *path, const void *data, size_t len, mode
 			    struct mlctl_err *err);
 int mlctl_write_all(int fd, const void *data, size_t len);
 /*
+ * Run argv[0] (looked up on PATH) with input (may be NULL) on its stdin and
+ * env_add ("NAME=value", may be NULL) added to the environment; what it
+ * prints on stdout into out (at most 64 KiB kept); its stderr goes to
+ * /dev/null when quiet. Its exit status into *status (128 when a signal
+ * ended it). -1 with errno set when it could not be started.
+ */
+int mlctl_run_pipe(struct mlctl_buf *out, int *status, char *const argv[], const char *input,
+		   const char *env_add, int quiet);
+/*
  * Read fd `in` to its end, hashing into h (hex, 65 bytes, when it is done)
  * and, when out >= 0, writing every byte there too; *total counts them.
  * src and dst name the two for messages. Stops at a signal.

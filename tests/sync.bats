@@ -263,3 +263,37 @@ PY
 	[ "$(git -C B/index.git config remote.origin.url)" = "$BATS_TEST_TMPDIR/other.git" ]
 	run -1 grep -F '[remote "mirror"]' B/index.git/config
 }
+
+@test "a git remote over http(s) that wants a password gets it from git's credential helper; none or a wrong one is exit 7 saying what to do" {
+	port=$(free_port)
+	python3 "$FIXTURES/git-http.py" "$BATS_TEST_TMPDIR" "$port" ci 'g1t-s3cret' git-http.log &
+	web=$!
+	oci_wait_port "$port"
+	url="http://127.0.0.1:$port/hist.git"
+	mlctl --registry A remote add web --oci "$NS" --git "$url" -q
+	make_project p demo 1.0.0
+	as A push p -q
+	# no helper: git's own answer would be a prompt; mlctl never prompts
+	run -7 as A registry sync web
+	[[ "$output" == *"it wants a user and password, and git's credential helpers have none for $url; set one up"* ]]
+	# a helper (git's own store) with a wrong password: refused, and the helper told to drop it
+	git config --global credential.helper "store --file=$BATS_TEST_TMPDIR/git-creds"
+	echo "http://ci:wrong-one@127.0.0.1:$port" > git-creds
+	run -7 as A registry sync web
+	[[ "$output" == *"it refused the user and password git's credential helper gave for $url"* ]]
+	[[ "$output" != *wrong-one* ]]
+	[ ! -s git-creds ]
+	grep -q " 401 refused$" git-http.log
+	# the right one: the history goes up over http, and git itself reads it there
+	echo "http://ci:g1t-s3cret@127.0.0.1:$port" > git-creds
+	run -0 as A registry sync web
+	[[ "$output" != *g1t-s3cret* ]]
+	[ "$(git -C hist.git rev-parse main)" = "$(git -C A/index.git rev-parse main)" ]
+	git -C hist.git log --format=%s main | grep -q 'demo'
+	! grep -rq g1t-s3cret A/index.git/config
+	# another team fetches through it too
+	mlctl --registry B remote add web --oci "$NS" --git "$url" -q
+	run -0 as B registry sync web
+	run -0 as B versions demo
+	kill "$web"
+}

@@ -4,6 +4,7 @@
  * read and queued, ancestry, and a commit's changes and signature, so that
  * local commits can be made again on top of what arrived.
  */
+#define _GNU_SOURCE
 #include "gitstore/internal.h"
 
 #include <stdlib.h>
@@ -11,15 +12,129 @@
 
 #include "banned.h"
 
-/* ssh: the agent's keys; https: nothing (a public repository, or a credential helper's job). */
+/*
+ * What an exchange with a remote asked of git's credential helpers: the
+ * credentials `git credential fill` gave (to approve or reject after), and
+ * how it went.
+ */
+struct creds {
+	char *url, *user, *pass;
+	int tries;
+	int none;    /* the remote wanted a password and the helpers had none */
+	int refused; /* the remote refused what they gave */
+};
+
+/* `git credential VERB` with these lines on its stdin; its answer into out. */
+static int run_credential(struct mlctl_buf *out, const char *verb, const char *lines)
+{
+	char *argv[] = { "git", "credential", (char *)verb, NULL };
+	int status;
+
+	/* never a prompt on a terminal: mlctl holds the registry's lock meanwhile */
+	if (mlctl_run_pipe(out, &status, argv, lines, "GIT_TERMINAL_PROMPT=0", 1) < 0)
+		return -1;
+	return status == 0 ? 0 : -1;
+}
+
+static char *credential_lines(const struct creds *cr, const char *user)
+{
+	struct mlctl_buf b = MLCTL_BUF_INIT;
+
+	mlctl_buf_printf(&b, "url=%s\n", cr->url);
+	if (user && *user)
+		mlctl_buf_printf(&b, "username=%s\n", user);
+	if (cr->pass)
+		mlctl_buf_printf(&b, "password=%s\n", cr->pass);
+	mlctl_buf_add(&b, "\n", 2); /* the blank line, and the NUL */
+	return b.buf;
+}
+
+/* Tell the helpers how the credentials they gave went (approve or reject). */
+static void credential_verdict(struct creds *cr, const char *verb)
+{
+	struct mlctl_buf out = MLCTL_BUF_INIT;
+	char *lines;
+
+	if (!cr->pass)
+		return;
+	lines = credential_lines(cr, cr->user);
+	(void)run_credential(&out, verb, lines);
+	explicit_bzero(lines, strlen(lines));
+	free(lines);
+	mlctl_buf_release(&out);
+}
+
+static void creds_release(struct creds *cr)
+{
+	if (cr->pass)
+		explicit_bzero(cr->pass, strlen(cr->pass));
+	free(cr->url);
+	free(cr->user);
+	free(cr->pass);
+}
+
+/*
+ * ssh: the agent's keys. A user and password (https): what git's credential
+ * helpers hold for the URL (`git credential fill`, as git push asks them);
+ * asked again after a refusal, the helpers are told (reject) and it stops.
+ */
 static int credentials(git_credential **out, const char *url, const char *user,
 		       unsigned int allowed, void *payload)
 {
-	(void)url;
-	(void)payload;
+	struct creds *cr = payload;
+	struct mlctl_buf ans = MLCTL_BUF_INIT;
+	char *lines, *line, *save = NULL;
+	int rc = GIT_PASSTHROUGH;
+
 	if (allowed & GIT_CREDENTIAL_SSH_KEY)
 		return git_credential_ssh_key_from_agent(out, user ? user : "git");
-	return GIT_PASSTHROUGH;
+	if (!(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) || !cr)
+		return GIT_PASSTHROUGH;
+	if (cr->tries++) {
+		cr->refused = 1;
+		credential_verdict(cr, "reject");
+		git_error_set_str(GIT_ERROR_NET, "the remote refused the credentials git's "
+						 "credential helper gave");
+		return GIT_EUSER;
+	}
+	free(cr->url);
+	cr->url = mlctl_strdup(url);
+	lines = credential_lines(cr, user);
+	if (run_credential(&ans, "fill", lines) == 0 && ans.buf) {
+		for (line = strtok_r(ans.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			if (!strncmp(line, "username=", 9) && !cr->user)
+				cr->user = mlctl_strdup(line + 9);
+			else if (!strncmp(line, "password=", 9) && !cr->pass)
+				cr->pass = mlctl_strdup(line + 9);
+		}
+	}
+	if (cr->user && cr->pass)
+		rc = git_credential_userpass_plaintext_new(out, cr->user, cr->pass) < 0 ? -1 : 0;
+	else
+		cr->none = 1;
+	explicit_bzero(lines, strlen(lines));
+	free(lines);
+	if (ans.buf)
+		explicit_bzero(ans.buf, ans.len);
+	mlctl_buf_release(&ans);
+	return rc;
+}
+
+/* The error of a fetch or push that failed, with what the credentials had to do with it. */
+static int exchange_fail(struct mlctl_err *err, const struct creds *cr, const char *what)
+{
+	if (cr->refused)
+		return mlctl_err_set(err, MLCTL_ENET, "%s: it refused the user and password git's "
+				     "credential helper gave for %s; store the right ones with "
+				     "'git credential approve' (or your helper's own login)",
+				     what, cr->url);
+	if (cr->none)
+		return mlctl_err_set(err, MLCTL_ENET, "%s: it wants a user and password, and git's "
+				     "credential helpers have none for %s; set one up "
+				     "(git config --global credential.helper store, or your "
+				     "platform's) and store them, as git push would need",
+				     what, cr->url);
+	return gs_git_fail(err, MLCTL_ENET, what);
 }
 
 /*
@@ -45,21 +160,27 @@ int mlctl_git_fetch(struct mlctl_git *g, const char *url, const char *const *ref
 	git_fetch_options o;
 	git_strarray specs = { (char **)refspecs, n };
 	git_remote *remote = NULL;
+	struct creds cr = { NULL, NULL, NULL, 0, 0, 0 };
 	int rc;
 
 	if ((rc = anonymous(&remote, g, url, err)))
 		return rc;
 	git_fetch_options_init(&o, GIT_FETCH_OPTIONS_VERSION);
 	o.callbacks.credentials = credentials;
+	o.callbacks.payload = &cr;
 	o.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	o.prune = GIT_FETCH_PRUNE;
 	if (git_remote_fetch(remote, &specs, &o, NULL) < 0)
-		rc = gs_git_fail(err, MLCTL_ENET, "cannot fetch from the git remote");
+		rc = exchange_fail(err, &cr, "cannot fetch from the git remote");
+	else
+		credential_verdict(&cr, "approve");
 	git_remote_free(remote);
+	creds_release(&cr);
 	return rc;
 }
 
 struct push_state {
+	struct creds cr; /* first: the credentials callback's payload too */
 	mlctl_git_rejected_cb cb;
 	void *payload;
 	int rejected;
@@ -84,7 +205,7 @@ int mlctl_git_push(struct mlctl_git *g, const char *url, const char *const *refs
 	git_push_options o;
 	git_strarray specs = { (char **)refspecs, n };
 	git_remote *remote = NULL;
-	struct push_state ps = { cb, payload, 0 };
+	struct push_state ps = { { NULL, NULL, NULL, 0, 0, 0 }, cb, payload, 0 };
 	int rc;
 
 	*rejected = 0;
@@ -97,9 +218,12 @@ int mlctl_git_push(struct mlctl_git *g, const char *url, const char *const *refs
 	o.callbacks.push_update_reference = on_push_update;
 	o.callbacks.payload = &ps;
 	if (git_remote_push(remote, &specs, &o) < 0)
-		rc = gs_git_fail(err, MLCTL_ENET, "cannot push to the git remote");
+		rc = exchange_fail(err, &ps.cr, "cannot push to the git remote");
+	else
+		credential_verdict(&ps.cr, "approve");
 	*rejected = (size_t)ps.rejected;
 	git_remote_free(remote);
+	creds_release(&ps.cr);
 	return rc;
 }
 

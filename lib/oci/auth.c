@@ -92,57 +92,11 @@ static int run_helper(struct mlctl_buf *out, int *status, const char *helper, co
 {
 	char *prog = mlctl_aprintf("docker-credential-%s", helper);
 	char *argv[] = { prog, (char *)verb, NULL };
-	posix_spawn_file_actions_t fa;
-	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, rc = 0, ws;
-	pid_t pid;
-	char chunk[4096];
-	ssize_t n;
+	int rc = 0;
 
-	*status = -1;
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0) {
-		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot run %s", prog);
-		goto out;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
-	ws = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(in[0]);
-	close(outp[1]);
-	in[0] = outp[1] = -1;
-	if (ws != 0) {
-		errno = ws;
+	if (mlctl_run_pipe(out, status, argv, input, NULL, 0) < 0)
 		rc = mlctl_err_errno(err, MLCTL_EIO, "cannot run %s, the credential helper docker's "
 				     "config.json names (is it installed and on PATH?)", prog);
-		goto out;
-	}
-	{
-		/* a helper that exits early must not kill us with SIGPIPE */
-		struct sigaction ign = { .sa_handler = SIG_IGN }, old;
-
-		sigaction(SIGPIPE, &ign, &old);
-		if (input)
-			(void)!mlctl_write_all(in[1], input, strlen(input));
-		sigaction(SIGPIPE, &old, NULL);
-	}
-	close(in[1]);
-	in[1] = -1;
-	while ((n = read(outp[0], chunk, sizeof(chunk))) > 0 && out->len < 64 * 1024)
-		mlctl_buf_add(out, chunk, (size_t)n);
-	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-		;
-	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128;
-out:
-	if (in[0] >= 0)
-		close(in[0]);
-	if (in[1] >= 0)
-		close(in[1]);
-	if (outp[0] >= 0)
-		close(outp[0]);
-	if (outp[1] >= 0)
-		close(outp[1]);
-	explicit_bzero(chunk, sizeof(chunk));
 	free(prog);
 	return rc;
 }

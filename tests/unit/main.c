@@ -36,6 +36,7 @@ int main(void)
 	test_names();
 	test_json();
 	test_paths();
+	test_run_pipe();
 	test_escape();
 	test_manifest();
 	test_hash();

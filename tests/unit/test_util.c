@@ -69,3 +69,22 @@ void test_escape(void)
 		  "\xe6\x97\xa5\xe6\x97\xa5...");
 	CHECK_STR(mlctl_escape(q, sizeof(q), ""), "");
 }
+
+void test_run_pipe(void)
+{
+	char *const sh[] = { "sh", "-c", "cat; printf '[%s]' \"$MLCTL_UNIT_X\"; echo oops >&2; exit 3",
+			     NULL };
+	char *const none[] = { "mlctl-no-such-program", NULL };
+	struct mlctl_buf out = MLCTL_BUF_INIT;
+	int status = 0;
+
+	CHECK(mlctl_run_pipe(&out, &status, sh, "in\n", "MLCTL_UNIT_X=y z", 1) == 0);
+	CHECK(status == 3);
+	mlctl_buf_add(&out, "", 1);
+	CHECK_STR(out.buf, "in\n[y z]");
+	mlctl_buf_reset(&out);
+	CHECK(mlctl_run_pipe(&out, &status, none, NULL, NULL, 1) == -1);
+	CHECK(status == -1);
+	CHECK(out.len == 0);
+	mlctl_buf_release(&out);
+}

@@ -33,6 +33,7 @@ void test_ref(void);
 void test_names(void);
 void test_json(void);
 void test_paths(void);
+void test_run_pipe(void);
 void test_escape(void);
 void test_manifest(void);
 void test_hash(void);
