@@ -297,3 +297,30 @@ PY
 	run -0 as B versions demo
 	kill "$web"
 }
+
+@test "git's url.*.insteadOf and pushInsteadOf rewrite the git URL as git would" {
+	git init -q --bare pushed.git
+	git config --global url."$BATS_TEST_TMPDIR/".insteadOf "team:"
+	git config --global url."$BATS_TEST_TMPDIR/pushed.git".pushInsteadOf "team:hist.git"
+	# a shorter match loses to the longest one
+	git config --global url."$BATS_TEST_TMPDIR/nothere/".insteadOf "te"
+	mlctl --registry C remote add short --oci "$NS" --git team:hist.git -q
+	make_project p demo 1.0.0
+	as C push p -q
+	run -0 as C registry sync short
+	# pushed where pushInsteadOf says (team:hist.git -> .../pushed.git)
+	[ "$(git -C pushed.git rev-parse main)" = "$(git -C C/index.git rev-parse main)" ]
+	run git -C hist.git rev-parse --verify -q main
+	[ "$status" -ne 0 ]
+	# without pushInsteadOf, insteadOf rewrites pushes too: C's history goes on top of
+	# what another team put in hist.git, and both versions are there
+	git config --global --unset url."$BATS_TEST_TMPDIR/pushed.git".pushInsteadOf
+	next_version p 2.0.0
+	as A push p --to origin -q
+	run -0 as C registry sync short
+	run -0 as C versions demo --json
+	[[ "$output" == *'"2.0.0"'* && "$output" == *'"1.0.0"'* ]]
+	[ "$(git -C hist.git rev-parse main)" = "$(git -C C/index.git rev-parse main)" ]
+	# the URL is kept as it was given
+	[ "$(git -C C/index.git config remote.short.url)" = team:hist.git ]
+}

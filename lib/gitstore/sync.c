@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "banned.h"
 
@@ -137,21 +138,81 @@ static int exchange_fail(struct mlctl_err *err, const struct creds *cr, const ch
 	return gs_git_fail(err, MLCTL_ENET, what);
 }
 
+/* The longest url.BASE.insteadOf (or pushInsteadOf) that begins a URL, as git picks it. */
+struct rewrite {
+	const char *url;
+	const char *key; /* "insteadof" or "pushinsteadof" */
+	char *base;
+	size_t matched;
+};
+
+static int rewrite_entry(const git_config_entry *e, void *payload)
+{
+	struct rewrite *rw = payload;
+	size_t n = strlen(e->name), klen = strlen(rw->key), vlen;
+	const char *dot;
+
+	/* url.BASE.KEY: BASE may hold dots itself, the key is the last part */
+	if (strncmp(e->name, "url.", 4) || n < 4 + klen + 2)
+		return 0;
+	dot = e->name + n - klen - 1;
+	if (*dot != '.' || strcasecmp(dot + 1, rw->key) || !e->value)
+		return 0;
+	vlen = strlen(e->value);
+	if (!vlen || vlen <= rw->matched || strncmp(rw->url, e->value, vlen))
+		return 0;
+	free(rw->base);
+	rw->base = mlctl_strndup(e->name + 4, (size_t)(dot - (e->name + 4)));
+	rw->matched = vlen;
+	return 0;
+}
+
 /*
- * A remote by URL, without git's url.*.insteadOf rewrites: libgit2 1.5 reads
- * them with a regular expression whose match data it never frees.
+ * url as git would use it: rewritten by the longest matching
+ * url.BASE.pushInsteadOf (push only), else url.BASE.insteadOf, of git's
+ * configuration (the registry's, global, XDG and system). Caller frees.
  */
-static int anonymous(git_remote **out, struct mlctl_git *g, const char *url,
+static char *rewrite_url(struct mlctl_git *g, const char *url, int push)
+{
+	static const char *const keys[] = { "pushinsteadof", "insteadof" };
+	git_config *cfg = NULL;
+	char *out = NULL;
+	size_t i;
+
+	/* every entry is looked at here: libgit2 1.5's own lookup leaks a regex's match data */
+	if (git_repository_config_snapshot(&cfg, g->repo) < 0)
+		return mlctl_strdup(url);
+	for (i = push ? 0 : 1; !out && i < 2; i++) {
+		struct rewrite rw = { url, keys[i], NULL, 0 };
+
+		git_config_foreach(cfg, rewrite_entry, &rw);
+		if (rw.base) {
+			out = mlctl_aprintf("%s%s", rw.base, url + rw.matched);
+			free(rw.base);
+		}
+	}
+	git_config_free(cfg);
+	return out ? out : mlctl_strdup(url);
+}
+
+/*
+ * A remote by URL (rewritten as git's insteadOf says, by rewrite_url: the
+ * libgit2 rewrite is skipped).
+ */
+static int anonymous(git_remote **out, struct mlctl_git *g, const char *url, int push,
 		     struct mlctl_err *err)
 {
 	git_remote_create_options o;
+	char *real = rewrite_url(g, url, push);
+	int rc = 0;
 
 	git_remote_create_options_init(&o, GIT_REMOTE_CREATE_OPTIONS_VERSION);
 	o.repository = g->repo;
 	o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
-	if (git_remote_create_with_opts(out, url, &o) < 0)
-		return gs_git_fail(err, MLCTL_EUSAGE, "cannot use the git remote");
-	return 0;
+	if (git_remote_create_with_opts(out, real, &o) < 0)
+		rc = gs_git_fail(err, MLCTL_EUSAGE, "cannot use the git remote");
+	free(real);
+	return rc;
 }
 
 int mlctl_git_fetch(struct mlctl_git *g, const char *url, const char *const *refspecs,
@@ -163,7 +224,7 @@ int mlctl_git_fetch(struct mlctl_git *g, const char *url, const char *const *ref
 	struct creds cr = { NULL, NULL, NULL, 0, 0, 0 };
 	int rc;
 
-	if ((rc = anonymous(&remote, g, url, err)))
+	if ((rc = anonymous(&remote, g, url, 0, err)))
 		return rc;
 	git_fetch_options_init(&o, GIT_FETCH_OPTIONS_VERSION);
 	o.callbacks.credentials = credentials;
@@ -211,7 +272,7 @@ int mlctl_git_push(struct mlctl_git *g, const char *url, const char *const *refs
 	*rejected = 0;
 	if (n == 0)
 		return 0;
-	if ((rc = anonymous(&remote, g, url, err)))
+	if ((rc = anonymous(&remote, g, url, 1, err)))
 		return rc;
 	git_push_options_init(&o, GIT_PUSH_OPTIONS_VERSION);
 	o.callbacks.credentials = credentials;
