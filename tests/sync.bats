@@ -5,6 +5,7 @@
 
 load helpers
 load oci
+load sshd
 
 setup_file() {
 	oci_start "$BATS_FILE_TMPDIR/oci"
@@ -12,6 +13,12 @@ setup_file() {
 
 teardown_file() {
 	oci_stop
+}
+
+# what a test started beyond the registry, stopped even when it failed
+teardown() {
+	[ -z "${SSHD_PID:-}" ] || sshd_stop
+	[ -z "${WEB_PID:-}" ] || kill "$WEB_PID" 2>/dev/null || true
 }
 
 setup() {
@@ -267,7 +274,7 @@ PY
 @test "a git remote over http(s) that wants a password gets it from git's credential helper; none or a wrong one is exit 7 saying what to do" {
 	port=$(free_port)
 	python3 "$FIXTURES/git-http.py" "$BATS_TEST_TMPDIR" "$port" ci 'g1t-s3cret' git-http.log &
-	web=$!
+	WEB_PID=$!
 	oci_wait_port "$port"
 	url="http://127.0.0.1:$port/hist.git"
 	mlctl --registry A remote add web --oci "$NS" --git "$url" -q
@@ -295,7 +302,6 @@ PY
 	mlctl --registry B remote add web --oci "$NS" --git "$url" -q
 	run -0 as B registry sync web
 	run -0 as B versions demo
-	kill "$web"
 }
 
 @test "git's url.*.insteadOf and pushInsteadOf rewrite the git URL as git would" {
@@ -323,4 +329,36 @@ PY
 	[ "$(git -C hist.git rev-parse main)" = "$(git -C C/index.git rev-parse main)" ]
 	# the URL is kept as it was given
 	[ "$(git -C C/index.git config remote.short.url)" = team:hist.git ]
+}
+
+@test "an ssh git remote: ssh-agent's keys, and the host key checked against known_hosts (unknown, changed and revoked are refused)" {
+	sshd_start "$BATS_TEST_TMPDIR/ssh" || skip "no OpenSSH server or agent here"
+	url="ssh://$SSH_USER@127.0.0.1:$SSH_PORT$BATS_TEST_TMPDIR/hist.git"
+	mlctl --registry C remote add ssh --oci "$NS" --git "$url" -q
+	make_project p demo 1.0.0
+	as C push p -q
+	mkdir -p "$HOME/.ssh"
+	# a host known_hosts does not name: refused, as ssh with StrictHostKeyChecking
+	run -7 as C registry sync ssh
+	[[ "$output" == *"[127.0.0.1]:$SSH_PORT is not in $HOME/.ssh/known_hosts or /etc/ssh/ssh_known_hosts; check its key and add it"* ]]
+	# known with another key: refused (someone in the middle)
+	ssh-keygen -q -t ed25519 -N '' -f other_key
+	echo "[127.0.0.1]:$SSH_PORT $(cut -d' ' -f1,2 other_key.pub)" > "$HOME/.ssh/known_hosts"
+	run -7 as C registry sync ssh
+	[[ "$output" == *"the host key of [127.0.0.1]:$SSH_PORT is not the one known_hosts has for it"* ]]
+	# known, in the hashed form ssh writes by default: the history goes up, git reads it there
+	echo "[127.0.0.1]:$SSH_PORT $SSH_HOST_KEY" > "$HOME/.ssh/known_hosts"
+	ssh-keygen -q -H -f "$HOME/.ssh/known_hosts" 2>/dev/null
+	! grep -q 127.0.0.1 "$HOME/.ssh/known_hosts"
+	run -0 as C registry sync ssh
+	[ "$(git -C hist.git rev-parse main)" = "$(git -C C/index.git rev-parse main)" ]
+	# the same key marked revoked: refused
+	echo "@revoked [127.0.0.1]:$SSH_PORT $SSH_HOST_KEY" >> "$HOME/.ssh/known_hosts"
+	run -7 as C registry sync ssh
+	[[ "$output" == *"is not the one known_hosts has"* ]]
+	# an agent without the key: refused, naming the user, not tried forever
+	echo "[127.0.0.1]:$SSH_PORT $SSH_HOST_KEY" > "$HOME/.ssh/known_hosts"
+	ssh-add -q -D 2>/dev/null
+	run -7 as C registry sync ssh
+	[[ "$output" == *"the ssh server took none of ssh-agent's keys for '$SSH_USER'"* ]]
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "banned.h"
 
@@ -22,7 +23,8 @@ struct creds {
 	char *url, *user, *pass;
 	int tries;
 	int none;    /* the remote wanted a password and the helpers had none */
-	int refused; /* the remote refused what they gave */
+	int refused; /* the remote refused what they gave (2: ssh-agent's keys) */
+	const char *target; /* the URL used (rewritten): its port names an ssh host */
 };
 
 /* `git credential VERB` with these lines on its stdin; its answer into out. */
@@ -87,8 +89,17 @@ static int credentials(git_credential **out, const char *url, const char *user,
 	char *lines, *line, *save = NULL;
 	int rc = GIT_PASSTHROUGH;
 
-	if (allowed & GIT_CREDENTIAL_SSH_KEY)
+	if (allowed & GIT_CREDENTIAL_SSH_KEY) {
+		/* asked again: the server took none of the agent's keys */
+		if (cr && cr->tries++) {
+			cr->refused = 2;
+			git_error_set(GIT_ERROR_SSH, "the ssh server took none of ssh-agent's keys "
+				      "for '%s'%s; add the right one (ssh-add)", user ? user : "git",
+				      getenv("SSH_AUTH_SOCK") ? "" : " (no agent: SSH_AUTH_SOCK is not set)");
+			return GIT_EUSER;
+		}
 		return git_credential_ssh_key_from_agent(out, user ? user : "git");
+	}
 	if (!(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) || !cr)
 		return GIT_PASSTHROUGH;
 	if (cr->tries++) {
@@ -121,9 +132,138 @@ static int credentials(git_credential **out, const char *url, const char *user,
 	return rc;
 }
 
+/*
+ * The name an ssh URL's host has in known_hosts: "host", or "[host]:port"
+ * for another port than 22. Caller frees; NULL when url is not ssh.
+ */
+static char *known_hosts_name(const char *url, const char *host)
+{
+	const char *p = strstr(url, "://");
+	long port = 22;
+
+	/* ssh://[user@]host[:port]/path; scp's user@host:path is port 22 */
+	if (p && (!strncmp(url, "ssh://", 6) || !strncmp(url, "git+ssh://", 10) ||
+		  !strncmp(url, "ssh+git://", 10))) {
+		size_t auth = strcspn(p + 3, "/");
+
+		p += 3;
+		if (memchr(p, '@', auth))
+			p = (const char *)memchr(p, '@', auth) + 1;
+		if (*p == '[' && strchr(p, ']'))
+			p = strchr(p, ']') + 1;
+		else
+			p += strcspn(p, ":/");
+		if (*p == ':' && p[1] >= '0' && p[1] <= '9')
+			port = strtol(p + 1, NULL, 10);
+	}
+	if (port != 22)
+		return mlctl_aprintf("[%s]:%ld", host, port);
+	return mlctl_strdup(host);
+}
+
+/*
+ * What known_hosts file says of name (ssh-keygen -F reads hashed names
+ * too): 1 when one of its keys is key (base64), 0 when it has keys for
+ * name but not this one (or this one revoked), -1 when it has none.
+ */
+static int known_key(const char *file, const char *name, const char *key)
+{
+	char *argv[] = { "ssh-keygen", "-F", (char *)name, "-f", (char *)file, NULL };
+	struct mlctl_buf out = MLCTL_BUF_INIT;
+	char *line, *save = NULL;
+	int status, found = -1;
+
+	if (access(file, R_OK) != 0 || mlctl_run_pipe(&out, &status, argv, NULL, NULL, 1) < 0 ||
+	    status != 0 || !out.buf) {
+		mlctl_buf_release(&out);
+		return -1;
+	}
+	mlctl_buf_add(&out, "", 1);
+	for (line = strtok_r(out.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f[4] = { NULL, NULL, NULL, NULL }, *s2 = NULL;
+		int i, revoked = 0;
+
+		if (*line == '#')
+			continue;
+		for (i = 0, f[0] = strtok_r(line, " \t", &s2); f[i] && i < 3;)
+			f[++i] = strtok_r(NULL, " \t", &s2);
+		if (f[0] && f[0][0] == '@') {
+			/* a marker: @revoked names a key never to take; @cert-authority is not a key */
+			revoked = !strcmp(f[0], "@revoked");
+			if (!revoked)
+				continue;
+			memmove(f, f + 1, 3 * sizeof(*f));
+		}
+		if (!f[2])
+			continue;
+		if (!strcmp(f[2], key)) {
+			found = revoked ? 0 : 1;
+			if (revoked)
+				break;
+		} else if (found < 0) {
+			found = 0;
+		}
+	}
+	mlctl_buf_release(&out);
+	return found;
+}
+
+/*
+ * An ssh host's key is checked against known_hosts (the user's, then the
+ * system's) as ssh does with StrictHostKeyChecking: a host not there, or
+ * there with another key, is refused (libgit2 1.5 takes any key unless
+ * told). TLS certificates are libgit2's to check.
+ */
+static int check_host(git_cert *cert, int valid, const char *host, void *payload)
+{
+	struct creds *cr = payload;
+	git_cert_hostkey *hk = (git_cert_hostkey *)cert;
+	const char *home = getenv("HOME");
+	char *name, *key, *mine = NULL;
+	int user = -1, sys = -1;
+
+	(void)valid;
+	if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2)
+		return GIT_PASSTHROUGH;
+	name = known_hosts_name(cr && cr->target ? cr->target : "", host);
+	if (!(hk->type & GIT_CERT_SSH_RAW)) {
+		git_error_set(GIT_ERROR_SSH, "cannot check the host key of %s: libssh2 gave no key",
+			      name);
+		free(name);
+		return -1;
+	}
+	key = mlctl_base64_encode(hk->hostkey, hk->hostkey_len);
+	if (home && *home) {
+		mine = mlctl_aprintf("%s/.ssh/known_hosts", home);
+		user = known_key(mine, name, key);
+	}
+	if (user != 1)
+		sys = known_key("/etc/ssh/ssh_known_hosts", name, key);
+	free(key);
+	if (user == 1 || sys == 1) {
+		free(mine);
+		free(name);
+		return 0;
+	}
+	if (user == 0 || sys == 0)
+		git_error_set(GIT_ERROR_SSH, "the host key of %s is not the one known_hosts has "
+			      "for it: someone may be in the middle; if the host's key really "
+			      "changed, remove the old one ('ssh-keygen -R %s') and check the new "
+			      "one", name, name);
+	else
+		git_error_set(GIT_ERROR_SSH, "%s is not in %s or /etc/ssh/ssh_known_hosts; check "
+			      "its key and add it, as a first 'ssh' to it would ask (ssh-keyscan "
+			      "gives the line)", name, mine ? mine : "~/.ssh/known_hosts");
+	free(mine);
+	free(name);
+	return -1;
+}
+
 /* The error of a fetch or push that failed, with what the credentials had to do with it. */
 static int exchange_fail(struct mlctl_err *err, const struct creds *cr, const char *what)
 {
+	if (cr->refused == 2)
+		return gs_git_fail(err, MLCTL_ENET, what);
 	if (cr->refused)
 		return mlctl_err_set(err, MLCTL_ENET, "%s: it refused the user and password git's "
 				     "credential helper gave for %s; store the right ones with "
@@ -221,13 +361,15 @@ int mlctl_git_fetch(struct mlctl_git *g, const char *url, const char *const *ref
 	git_fetch_options o;
 	git_strarray specs = { (char **)refspecs, n };
 	git_remote *remote = NULL;
-	struct creds cr = { NULL, NULL, NULL, 0, 0, 0 };
+	struct creds cr = { NULL, NULL, NULL, 0, 0, 0, NULL };
 	int rc;
 
 	if ((rc = anonymous(&remote, g, url, 0, err)))
 		return rc;
+	cr.target = git_remote_url(remote);
 	git_fetch_options_init(&o, GIT_FETCH_OPTIONS_VERSION);
 	o.callbacks.credentials = credentials;
+	o.callbacks.certificate_check = check_host;
 	o.callbacks.payload = &cr;
 	o.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	o.prune = GIT_FETCH_PRUNE;
@@ -266,7 +408,7 @@ int mlctl_git_push(struct mlctl_git *g, const char *url, const char *const *refs
 	git_push_options o;
 	git_strarray specs = { (char **)refspecs, n };
 	git_remote *remote = NULL;
-	struct push_state ps = { { NULL, NULL, NULL, 0, 0, 0 }, cb, payload, 0 };
+	struct push_state ps = { { NULL, NULL, NULL, 0, 0, 0, NULL }, cb, payload, 0 };
 	int rc;
 
 	*rejected = 0;
@@ -274,8 +416,11 @@ int mlctl_git_push(struct mlctl_git *g, const char *url, const char *const *refs
 		return 0;
 	if ((rc = anonymous(&remote, g, url, 1, err)))
 		return rc;
+	ps.cr.target = git_remote_pushurl(remote) ? git_remote_pushurl(remote)
+						  : git_remote_url(remote);
 	git_push_options_init(&o, GIT_PUSH_OPTIONS_VERSION);
 	o.callbacks.credentials = credentials;
+	o.callbacks.certificate_check = check_host;
 	o.callbacks.push_update_reference = on_push_update;
 	o.callbacks.payload = &ps;
 	if (git_remote_push(remote, &specs, &o) < 0)
