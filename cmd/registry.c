@@ -15,6 +15,9 @@ static const struct cli_opt opts[] = {
 	{ "repair", 0, NULL, "verify: heal missing or corrupt blobs from good copies (--from)" },
 	{ "from", 0, "DIR|PKG", "verify --repair: a project folder or package holding good "
 				"copies (repeatable)" },
+	{ "theirs", 0, "NAME:VERSION", "sync: keep the remote's NAME:VERSION where both sides "
+				       "pushed it with other content, dropping this registry's "
+				       "(repeatable)" },
 	CLI_OCI_OPTS,
 	{ NULL, 0, NULL, NULL },
 };
@@ -206,9 +209,19 @@ static int sync(struct cli *cli, const char *remote)
 	struct mlctl_oci_opts o;
 	int rc;
 
+	size_t ntheirs = 0, i;
+	const char *const *theirs = cli_opt_all(cli, "theirs", &ntheirs);
+
+	for (i = 0; i < ntheirs; i++) {
+		struct mlctl_ref ref;
+
+		if (mlctl_ref_parse(&ref, theirs[i], &err) || ref.kind != MLCTL_REF_VERSION)
+			return cli_usage(cli, "--theirs '%s' is not NAME:VERSION (iris:1.2.0)",
+					 theirs[i]);
+	}
 	if ((rc = cli_oci_opts(cli, &o)) || (rc = cli_open_registry(cli, &r, 0)))
 		return rc;
-	rc = mlctl_registry_sync(r, &res, remote, &o, &err);
+	rc = mlctl_registry_sync(r, &res, remote, &o, theirs, ntheirs, &err);
 	mlctl_registry_free(r);
 	if (rc)
 		return cli_fail(cli, &err);
@@ -238,6 +251,10 @@ int cmd_registry(struct cli *cli, int argc, char **argv)
 		if (dry_run || cli_opt(cli, "repair") || cli_opt(cli, "from"))
 			return cli_usage(cli, "--dry-run, --repair and --from do not go with "
 					 "'registry sync'");
+	} else if (cli_opt(cli, "theirs")) {
+		return cli_usage(cli, "--theirs goes with 'registry sync'");
+	}
+	if (!strcmp(argv[0], "sync")) {
 		return sync(cli, argv[1]);
 	}
 	if (argc > 1)

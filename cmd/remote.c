@@ -342,7 +342,7 @@ int cli_sync_after_push(struct cli *cli, struct mlctl_sync_result *res, int *syn
 	mlctl_remote_release(&rm);
 	if ((rc = cli_oci_opts(cli, &o)))
 		return rc;
-	if (mlctl_registry_sync(r, res, to, &o, &err)) {
+	if (mlctl_registry_sync(r, res, to, &o, NULL, 0, &err)) {
 		/* the bytes went up: say so, and what is left to do */
 		struct mlctl_err e2 = MLCTL_ERR_INIT;
 		cJSON *doc = cli_json_doc();
@@ -365,6 +365,7 @@ cJSON *cli_sync_json(const char *remote, const struct mlctl_sync_result *res)
 	cJSON_AddNumberToObject(j, "rebased", (double)res->rebased);
 	cJSON_AddNumberToObject(j, "dropped", (double)res->dropped);
 	cJSON_AddNumberToObject(j, "renumbered", (double)res->renumbered);
+	cJSON_AddNumberToObject(j, "given_up", (double)res->given_up);
 	cJSON_AddBoolToObject(j, "pushed_branch", res->pushed_branch);
 	cJSON_AddNumberToObject(j, "pushed_tags", (double)res->pushed_tags);
 	cJSON_AddNumberToObject(j, "blobs_fetched", (double)res->blobs_fetched);
@@ -406,6 +407,9 @@ void cli_sync_print(struct cli *cli, const char *remote, const struct mlctl_sync
 	}
 	if (res->dropped)
 		cli_note(cli, "%zu of our events the remote had already", res->dropped);
+	if (res->given_up)
+		cli_note(cli, "%zu of our events given up for the remote's versions (--theirs)",
+			 res->given_up);
 }
 
 /*

@@ -29,7 +29,7 @@ _mlctl() {
 	--color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
 	--compression) COMPREPLY=($(compgen -W "none gzip zstd gzip:9 zstd:19" -- "$cur")); return ;;
 	--bump) COMPREPLY=($(compgen -W "major minor patch" -- "$cur")); return ;;
-	--oci | --git | --username | -u | --chunk-size | --limit-rate | --jobs | -j | --file) return ;;
+	--oci | --git | --username | -u | --chunk-size | --limit-rate | --jobs | -j | --file | --theirs) return ;;
 	--reason | --name | --version | --gate | --allow-license | --repeat | --warmup | --timeout-ms | --max-drift) return ;;
 	--baseline) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
 	--cases) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
@@ -53,7 +53,7 @@ _mlctl() {
 	login) opts="--username -u --password-stdin --insecure --registry-config --ca-file --cert --key" ;;
 	logout) opts="--registry-config" ;;
 	alias) opts="set rm list --reason" ;;
-	registry) opts="verify reindex gc sync --dry-run --repair --from --insecure --registry-config --ca-file --cert --key" ;;
+	registry) opts="verify reindex gc sync --dry-run --repair --from --theirs --insecure --registry-config --ca-file --cert --key" ;;
 	completion) opts="bash zsh fish" ;;
 	help) opts="$commands" ;;
 	esac

@@ -94,5 +94,6 @@ complete -c mlctl -n '__fish_seen_subcommand_from registry; and __fish_seen_subc
 complete -c mlctl -n '__fish_seen_subcommand_from registry' -l dry-run -d 'gc: say what would be removed, remove nothing'
 complete -c mlctl -n '__fish_seen_subcommand_from registry' -l repair -d 'verify: heal missing or corrupt blobs from good copies'
 complete -c mlctl -n '__fish_seen_subcommand_from registry' -l from -r -F -d 'verify --repair: a project folder or package with good copies'
+complete -c mlctl -n '__fish_seen_subcommand_from registry' -l theirs -x -d "sync: keep the remote's NAME:VERSION, dropping ours"
 complete -c mlctl -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'
 complete -c mlctl -n '__fish_seen_subcommand_from help' -a "$cmds"

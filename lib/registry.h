@@ -279,6 +279,7 @@ struct mlctl_sync_result {
 	size_t rebased;     /* local events made again on top of them */
 	size_t dropped;     /* local events the remote had already */
 	size_t renumbered;  /* alias moves numbered after the remote's */
+	size_t given_up;    /* local events dropped for --theirs (a version, what named it) */
 	size_t pushed_tags; /* tags the remote lacked */
 	size_t blobs_fetched; /* files of arrived versions, from the remote's OCI registry */
 	uint64_t bytes_fetched;
@@ -288,14 +289,6 @@ struct mlctl_sync_result {
 	int pushed_branch;  /* the remote's branch was behind and was pushed */
 	char head[41];      /* the branch after the sync */
 };
-/*
- * Share the history with remote's git URL (docs/mlctl-registry.md, "sync"):
- * fetch, put local events on top of the remote's, push the branch and the
- * tags. The files of versions that arrived are fetched from the remote's OCI
- * registry (o: how to reach it) before the history names them here. A version pushed on both sides with other digests is MLCTL_ECONFLICT
- * (naming both) and changes nothing; a remote that cannot be reached, or
- * that keeps moving on, MLCTL_ENET.
- */
 /*
  * Where alias of name points in the history of remote's git repository, as
  * it is now (fetched, not merged): its version and digest. MLCTL_ENOTFOUND
@@ -308,7 +301,20 @@ struct mlctl_oci_uploads;
 /* Callbacks that keep uploads in progress in the registry's database (lib/oci.h). */
 void mlctl_registry_uploads(struct mlctl_registry *r, struct mlctl_oci_uploads *out);
 struct mlctl_oci_opts;
+/*
+ * Share the history with remote's git URL (docs/mlctl-registry.md, "sync"):
+ * fetch, put local events on top of the remote's, push the branch and the
+ * tags. The files of versions that arrived are fetched from the remote's
+ * OCI registry (o: how to reach it) before the history names them here. A
+ * version pushed on both sides with other digests is MLCTL_ECONFLICT
+ * (naming both) and changes nothing, unless give_up names it
+ * ("NAME:VERSION", --theirs): then the local one is dropped with the local
+ * events that name its digest, and the remote's taken. A give_up that names
+ * no such version is MLCTL_EUSAGE. A remote that cannot be reached, or that
+ * keeps moving on, MLCTL_ENET.
+ */
 int mlctl_registry_sync(struct mlctl_registry *r, struct mlctl_sync_result *res,
-			const char *remote, const struct mlctl_oci_opts *o, struct mlctl_err *err);
+			const char *remote, const struct mlctl_oci_opts *o,
+			const char *const *give_up, size_t ngive_up, struct mlctl_err *err);
 void mlctl_remotes_free(struct mlctl_remote *rm, size_t n);
 #endif

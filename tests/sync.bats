@@ -362,3 +362,41 @@ PY
 	run -7 as C registry sync ssh
 	[[ "$output" == *"the ssh server took none of ssh-agent's keys for '$SSH_USER'"* ]]
 }
+
+@test "sync --theirs NAME:VERSION keeps the remote's side of a conflicting version: ours goes with what named it, the rest of ours stays" {
+	make_project p demo 1.0.0
+	as A push p --to origin -q
+	make_project q demo 1.0.0
+	as B push q -q
+	as B alias set demo:1.0.0 staging -q
+	next_version q 1.1.0
+	as B push q -q
+	as B alias set demo:1.1.0 canary -q
+	ours=$(as B show demo:1.0.0 --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["digest"])')
+	theirs=$(as A show demo:1.0.0 --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["digest"])')
+	run -4 as B registry sync origin
+	[[ "$output" == *"Keep the remote's with 'mlctl registry sync origin --theirs demo:1.0.0'"* ]]
+	# --theirs for a version that is not in conflict, or not a version: nothing moves
+	before=$(git -C B/index.git rev-parse main)
+	run -2 as B registry sync origin --theirs demo:1.0.0 --theirs demo:1.1.0
+	[[ "$output" == *"--theirs demo:1.1.0: this registry has no demo:1.1.0 that the remote 'origin' has with other content; nothing was synced"* ]]
+	run -2 as B registry sync origin --theirs demo:staging
+	[[ "$output" == *"--theirs 'demo:staging' is not NAME:VERSION"* ]]
+	run -2 as B registry verify --theirs demo:1.0.0
+	[ "$(git -C B/index.git rev-parse main)" = "$before" ]
+	run -0 --separate-stderr as B registry sync origin --theirs demo:1.0.0 --json
+	[ "$(echo "$output" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["sync"]["given_up"])')" = 2 ]
+	# the remote's 1.0.0 here, our 1.1.0 and its alias kept; the alias on our 1.0.0 gone
+	[ "$(as B show demo:1.0.0 --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["digest"])')" = "$theirs" ]
+	as B show demo:1.1.0 -q >/dev/null
+	run -0 as B alias list demo --json
+	[[ "$output" == *canary* && "$output" != *staging* ]]
+	! git -C B/index.git log --format=%B main | grep -q "$ours"
+	[ "$(git -C hist.git rev-parse main)" = "$(git -C B/index.git rev-parse main)" ]
+	run -0 as B registry verify
+	gto_check hist.git
+	# the other team sees our 1.1.0, and their 1.0.0 unchanged
+	run -0 as A registry sync origin
+	[ "$(as A show demo:1.0.0 --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["digest"])')" = "$theirs" ]
+	as A show demo:1.1.0 -q >/dev/null
+}

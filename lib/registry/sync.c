@@ -53,7 +53,23 @@ struct rebase {
 	/* the files of the commit being made again */
 	struct mlctl_git_change *ch;
 	size_t nch;
+	/* --theirs: versions pushed on both sides whose local content is given up */
+	const char *const *theirs; /* NAME:VERSION */
+	size_t ntheirs;
+	char (*gave)[72];          /* the local digest given up, once it was */
 };
+
+/* Which --theirs names model:version, or -1. */
+static long theirs_index(const struct rebase *rb, const char *model, const char *version)
+{
+	size_t i, n = strlen(model);
+
+	for (i = 0; model && version && i < rb->ntheirs; i++)
+		if (!strncmp(rb->theirs[i], model, n) && rb->theirs[i][n] == ':' &&
+		    !strcmp(rb->theirs[i] + n + 1, version))
+			return (long)i;
+	return -1;
+}
 
 static int64_t *counter_of(struct rebase *rb, const char *model, const char *alias)
 {
@@ -81,6 +97,7 @@ static void rebase_release(struct rebase *rb)
 		free((char *)rb->ch[i].data);
 	}
 	free(rb->ch);
+	free(rb->gave);
 	for (i = 0; i < rb->nw; i++)
 		free(rb->w[i].model);
 	free(rb->w);
@@ -217,6 +234,7 @@ static int replant(void *payload, const char *commit, const char *message,
 	struct event ev;
 	cJSON *json = NULL;
 	int64_t when;
+	long k;
 	int rc, absent = 0;
 
 	if ((rc = mlctl_git_head(r->git, head, err)) ||
@@ -227,16 +245,31 @@ static int replant(void *payload, const char *commit, const char *message,
 				   "holds no event; run 'mlctl registry verify'", commit);
 		goto out;
 	}
+	k = ev.model && ev.version ? theirs_index(rb, ev.model, ev.version) : -1;
+	if (k >= 0 && *rb->gave[k] && ev.digest && !strcmp(ev.digest, rb->gave[k])) {
+		rb->res->given_up++; /* names the local content given up (an alias move, a record) */
+		goto out;
+	}
 	if (!strcmp(ev.type, "push") && ev.model && ev.version && ev.digest) {
 		path = reg_version_path(ev.model, ev.version);
 		if ((rc = digest_there(r, have, head, path, err)))
 			goto out;
+		if (*have && strcmp(have, ev.digest) && k >= 0) {
+			/* --theirs: the remote's stays, ours goes, with what names it after */
+			snprintf(rb->gave[k], sizeof(rb->gave[k]), "%s", ev.digest);
+			rb->res->given_up++;
+			goto out;
+		}
 		if (*have && strcmp(have, ev.digest)) {
 			rc = mlctl_err_set(err, MLCTL_ECONFLICT,
 					   "%s:%s is %s on the remote '%s' but %s here: it was pushed "
-					   "on both sides with other content; nothing was synced "
-					   "(push one of them under another version)",
-					   ev.model, ev.version, have, rb->remote, ev.digest);
+					   "on both sides with other content; nothing was synced. Keep "
+					   "the remote's with 'mlctl registry sync %s --theirs %s:%s' "
+					   "(this registry's %s:%s and what names it here are dropped: "
+					   "push its files again as another version), or have it pushed "
+					   "there under another version",
+					   ev.model, ev.version, have, rb->remote, ev.digest, rb->remote,
+					   ev.model, ev.version, ev.model, ev.version);
 			goto out;
 		}
 		if (*have) { /* the remote has this very version */
@@ -545,7 +578,8 @@ out:
 /* Fetch, and build the new history and tags, all queued; the database follows. */
 static int merge(struct mlctl_registry *r, struct mlctl_sync_result *res,
 		 const struct mlctl_remote *rm, const struct mlctl_oci_opts *o,
-		 char remote_head[41], struct tags *theirs, struct mlctl_err *err)
+		 const char *const *give_up, size_t ngive_up, char remote_head[41],
+		 struct tags *theirs, struct mlctl_err *err)
 {
 	const char *name = rm->name, *url = rm->git;
 	char *head_ref = mlctl_aprintf("refs/mlctl/sync/%s/heads/main", name);
@@ -553,12 +587,15 @@ static int merge(struct mlctl_registry *r, struct mlctl_sync_result *res,
 	char *spec_head = mlctl_aprintf("+%s:%s", MLCTL_GIT_BRANCH, head_ref);
 	char *spec_tags = mlctl_aprintf("+refs/tags/*:%s*", tags_ref);
 	const char *specs[2] = { spec_head, spec_tags };
-	struct rebase rb = { r, res, NULL, 0, NULL, 0, name, NULL, NULL, 0 };
+	struct rebase rb = { r, res, NULL, 0, NULL, 0, name, NULL, NULL, 0, give_up, ngive_up,
+			     NULL };
 	struct tags mine = { NULL, NULL, NULL, 0 };
 	char local[41], base[41];
+	size_t i;
 	int rc, rebased = 0;
 
 	*remote_head = '\0';
+	rb.gave = mlctl_calloc(ngive_up + 1, sizeof(*rb.gave));
 	if ((rc = mlctl_git_fetch(r->git, url, specs, 2, err))) {
 		char why[700];
 
@@ -589,10 +626,17 @@ static int merge(struct mlctl_registry *r, struct mlctl_sync_result *res,
 			    !(rc = mlctl_git_set_head(r->git, remote_head, err)))
 				rc = mlctl_git_log(r->git, remote_head, local, replant, &rb, err);
 		}
+	}
+	/* a --theirs that gave nothing up was a mistake: nothing is synced */
+	for (i = 0; !rc && i < ngive_up; i++)
+		if (!*rb.gave[i])
+			rc = mlctl_err_set(err, MLCTL_EUSAGE, "--theirs %s: this registry has no %s "
+					   "that the remote '%s' has with other content; nothing was "
+					   "synced (--theirs is for a version pushed on both sides)",
+					   give_up[i], give_up[i], name);
+	if (!rc && *remote_head && strcmp(remote_head, local)) {
 		/* the bytes of what arrived first: no history here names missing bytes */
-		if (!rc)
-			rc = mlctl_git_log(r->git, *local ? local : "", remote_head, arrived, &rb,
-					   err);
+		rc = mlctl_git_log(r->git, *local ? local : "", remote_head, arrived, &rb, err);
 		if (!rc)
 			rc = fetch_bytes(r, &rb, rm, o, err);
 	}
@@ -663,7 +707,7 @@ static int send_bytes(struct mlctl_registry *r, struct mlctl_sync_result *res,
 		      const struct mlctl_remote *rm, const struct mlctl_oci_opts *o,
 		      const char *remote_head, struct mlctl_err *err)
 {
-	struct rebase rb = { r, res, NULL, 0, NULL, 0, rm->name, NULL, NULL, 0 };
+	struct rebase rb = { r, res, NULL, 0, NULL, 0, rm->name, NULL, NULL, 0, NULL, 0, NULL };
 	struct mlctl_oci_opts oo = *o;
 	struct mlctl_oci_loc loc;
 	char head[41];
@@ -734,7 +778,8 @@ out:
 }
 
 int mlctl_registry_sync(struct mlctl_registry *r, struct mlctl_sync_result *res,
-			const char *remote, const struct mlctl_oci_opts *o, struct mlctl_err *err)
+			const char *remote, const struct mlctl_oci_opts *o,
+			const char *const *give_up, size_t ngive_up, struct mlctl_err *err)
 {
 	struct mlctl_remote rm;
 	struct refused rf = { MLCTL_BUF_INIT };
@@ -757,7 +802,7 @@ int mlctl_registry_sync(struct mlctl_registry *r, struct mlctl_sync_result *res,
 		mlctl_buf_reset(&rf.what);
 		memset(res, 0, sizeof(*res));
 		if (!(rc = reg_begin_write(r, err)) && !(rc = reg_catch_up_locked(r, NULL, err)))
-			rc = merge(r, res, &rm, o, remote_head, &theirs, err);
+			rc = merge(r, res, &rm, o, give_up, ngive_up, remote_head, &theirs, err);
 		if (!(rc = reg_end_write(r, rc, err)) &&
 		    !(rc = send_bytes(r, res, &rm, o, remote_head, err)))
 			rc = publish(r, res, rm.git, remote_head, &theirs, &rejected, &rf, err);
