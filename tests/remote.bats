@@ -15,6 +15,10 @@ teardown_file() {
 	oci_stop
 }
 
+teardown() {
+	[ -z "${FLAKY_PID:-}" ] || kill "$FLAKY_PID" 2>/dev/null || true
+}
+
 setup() {
 	cd "$BATS_TEST_TMPDIR" || exit 1
 	export MLCTL_REGISTRY="$BATS_TEST_TMPDIR/registry"
@@ -480,4 +484,51 @@ shards() {
 	mlctl push demo:1.0.0 --to "$NS" -q
 	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other mlctl pull demo:1.0.0 --from "$NS" -o out -q
 	cmp out/model.bin p/model.bin
+}
+
+# flaky_start RULES: tests/fixtures/flaky-front.py in front of the shared
+# registry (RULES as it takes them); sets FLAKY (127.0.0.1:PORT) and FLAKY_PID
+flaky_start() {
+	local port
+	port=$(free_port)
+	python3 "$FIXTURES/flaky-front.py" "$port" "http://$OPEN" flaky.log "$1" &
+	FLAKY_PID=$!
+	FLAKY="127.0.0.1:$port"
+	oci_wait_port "$port"
+}
+
+# gap METHOD PATH-REGEX: seconds between the first such request and the next one
+gap() {
+	awk -v m="$1" -v p="$2" '$2 == m && $3 ~ p { t[n++] = $1 } END { printf "%.3f\n", t[1] - t[0] }' flaky.log
+}
+
+@test "408, 429 (Retry-After in seconds or as a date), 500 and 503 are tried again; a 400 is not; five failures are exit 7" {
+	make_project p demo 1.0.0
+	mlctl push p -q
+	flaky_start "POST /blobs/uploads/\$ 408 - 1;HEAD /manifests/1.0.0 429 1 1;PUT /blobs/uploads/.*digest= 503 - 2;GET /v2/\$ 429 date+2 1"
+	run -0 mlctl push demo:1.0.0 --to "$FLAKY/t$BATS_TEST_NUMBER" -j 1
+	# each refused request was sent again, and went through
+	[ "$(grep -c ' injected$' flaky.log)" -eq 5 ]
+	grep -qE "^[0-9.]+ POST /v2/t$BATS_TEST_NUMBER/demo/blobs/uploads/ 202 passed$" flaky.log
+	# Retry-After honoured, in seconds and as an HTTP date (base delay here: 1 ms)
+	[ "$(gap HEAD '/manifests/1.0.0$' | cut -d. -f1)" -ge 1 ]
+	[ "$(gap GET '^/v2/$' | cut -d. -f1)" -ge 1 ]
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other mlctl pull demo:1.0.0 --from "$OPEN/t$BATS_TEST_NUMBER" -o out -q
+	cmp out/model.bin p/model.bin
+	kill "$FLAKY_PID"
+	# a blob the registry keeps failing to give: five tries, then exit 7 naming the status
+	: > flaky.log
+	flaky_start "GET /blobs/sha256: 500 - 99"
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/third run -7 mlctl pull demo:1.0.0 --from "$FLAKY/t$BATS_TEST_NUMBER" -o none -j 1
+	[[ "$output" == *"answered 500"* ]]
+	[ "$(grep -c ' GET .*/blobs/sha256:.* 500 injected$' flaky.log)" -eq 5 ]
+	[ ! -e none ]
+	kill "$FLAKY_PID"
+	# a 400 is an answer, not a hiccup: asked once
+	: > flaky.log
+	flaky_start "POST /blobs/uploads/\$ 400 - 99"
+	next_version p 1.1.0
+	run -7 mlctl push p --to "$FLAKY/t$BATS_TEST_NUMBER"
+	[ "$(grep -c ' POST .* 400 injected$' flaky.log)" -eq 1 ]
+	kill "$FLAKY_PID"
 }

@@ -185,7 +185,7 @@ static int transient_status(long s)
 
 /*
  * How long to wait before try number n (from 1): Retry-After when the
- * registry said (at most a minute), else 2^n times the base (MLCTL_RETRY_MS,
+ * registry said (seconds or a date; at most a minute), else 2^n times the base (MLCTL_RETRY_MS,
  * default 250 ms), with up to as much again of jitter, at most 16 s.
  */
 static void backoff(int n, const char *retry_after)
@@ -206,10 +206,18 @@ static void backoff(int n, const char *retry_after)
 		ms = 16000;
 	ms += ms > 0 ? rand() % (ms + 1) : 0;
 	if (retry_after && *retry_after) {
+		/* delay-seconds, or an HTTP date (RFC 9110, 10.2.3) */
 		char *end;
 		long secs = strtol(retry_after, &end, 10);
+		time_t when;
 
-		if (!*end && secs >= 0)
+		if (*end || end == retry_after) {
+			when = curl_getdate(retry_after, NULL);
+			secs = when > 0 ? (long)(when - time(NULL)) : -1;
+			if (when > 0 && secs < 0)
+				secs = 0; /* a date gone by: now */
+		}
+		if (secs >= 0)
 			ms = (secs > 60 ? 60 : secs) * 1000;
 	}
 	ts.tv_sec = ms / 1000;
