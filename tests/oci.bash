@@ -158,6 +158,17 @@ oci_redirect_start() {
 	oci_wait_port "$fp" && oci_wait_port "$bp"
 }
 
+# oci_redirect_pull FROM: pull demo:1.0.0 from FROM (the front oci_redirect_start
+# started) into out, as another machine; stop the front; check every blob
+# came from the bucket, and none with an Authorization header
+oci_redirect_pull() {
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other run -0 mlctl pull demo:1.0.0 --from "$1" -o out -q
+	kill "$FRONT_PID"
+	cmp out/model.bin p/model.bin
+	[ "$(grep -c '^bucket sha256:' "$BATS_TEST_TMPDIR/bucket.log")" -ge 3 ]
+	[ "$(grep -vc ' auth=none$' "$BATS_TEST_TMPDIR/bucket.log")" -eq 0 ]
+}
+
 # oci_inflight METHOD URI-REGEX: "N MOST": how many such requests the
 # registry served, and the most it served at once (tests/fixtures/inflight.py)
 oci_inflight() {
