@@ -91,26 +91,42 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* push --aliases: the version's manifest also under each alias it holds. */
+/*
+ * push --aliases: the version's manifest also under each alias it holds,
+ * as the history says once synced (a tag never goes back to a version an
+ * alias has left on the remote's history).
+ */
 static int tag_aliases(struct cli *cli, struct mlctl_registry *r, struct mlctl_oci *c,
-		       const struct mlctl_version_info *info, const struct mlctl_manifest *m,
-		       struct mlctl_err *err)
+		       const char *ref)
 {
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	struct mlctl_version_info info;
+	struct mlctl_manifest m;
 	struct mlctl_alias_info *a = NULL;
 	size_t n = 0, i;
-	int rc = mlctl_registry_aliases(r, &a, &n, info->name, info->digest, err);
+	int rc;
 
+	if (mlctl_registry_resolve(r, &info, &m, ref, &err))
+		return cli_fail(cli, &err);
+	rc = mlctl_registry_aliases(r, &a, &n, info.name, info.digest, &err);
 	for (i = 0; !rc && i < n; i++) {
-		if (!(rc = mlctl_oci_push_tag(c, m, a[i].alias, err)))
+		if (!(rc = mlctl_oci_push_tag(c, &m, a[i].alias, &err)))
 			cli_note(cli, "tagged %s too", a[i].alias);
 	}
 	mlctl_alias_infos_free(a, n);
-	return rc;
+	mlctl_version_info_release(&info);
+	mlctl_manifest_release(&m);
+	return rc ? cli_fail(cli, &err) : 0;
 }
 
-/* Send name:version from the registry to the OCI session; the result into res. */
+/*
+ * Send name:version from the registry to the OCI session; the result into
+ * res. A failure says the version is stored here all the same, and how to
+ * send it again (to: the remote as given).
+ */
 static int send_version(struct cli *cli, struct mlctl_oci_push_result *res,
-			struct mlctl_registry *r, struct mlctl_oci *c, const char *ref)
+			struct mlctl_registry *r, struct mlctl_oci *c, const char *ref,
+			const char *to)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;
 	struct mlctl_version_info info;
@@ -130,8 +146,16 @@ static int send_version(struct cli *cli, struct mlctl_oci_push_result *res,
 	rc = mlctl_oci_push(res, c, mlctl_registry_root(r), &m, &err);
 	secs = seconds_since(&t0);
 	mlctl_oci_set_uploads(c, NULL);
-	if (!rc && cli_opt(cli, "aliases"))
-		rc = tag_aliases(cli, r, c, &info, &m, &err);
+	if (rc) {
+		/* the version is stored here whatever happened on the way */
+		struct mlctl_err e2 = MLCTL_ERR_INIT;
+
+		mlctl_err_set(&e2, err.code, "%.600s; %s:%s is stored here, not (all of it) on "
+			      "the remote: 'mlctl push %s:%s --to %s' sends the rest",
+			      mlctl_interrupted() ? "interrupted while sending" : err.msg,
+			      info.name, info.version, info.name, info.version, to);
+		err = e2;
+	}
 	mlctl_version_info_release(&info);
 	mlctl_manifest_release(&m);
 	if (rc)
@@ -191,11 +215,14 @@ static int push_stored(struct cli *cli, const char *ref, const char *to)
 				 "package, not with a version the registry holds ('%s')", ref);
 	if ((rc = cli_open_registry(cli, &r, 0)))
 		return rc;
-	if (!(rc = cli_oci_open(cli, &c, &loc, r, to)) && !(rc = send_version(cli, &o, r, c, ref))) {
+	if (!(rc = cli_oci_open(cli, &c, &loc, r, to)) &&
+	    !(rc = send_version(cli, &o, r, c, ref, to))) {
 		cJSON *rj = remote_json(&loc, &o);
 
 		rc = cli_sync_after_push(cli, &sres, &synced, r, to, ref, rj);
 		cJSON_Delete(rj);
+		if (!rc && cli_opt(cli, "aliases"))
+			rc = tag_aliases(cli, r, c, ref);
 	}
 	mlctl_oci_free(c);
 	mlctl_registry_free(r);
@@ -237,6 +264,24 @@ static int check_oci_name(struct cli *cli, const char *src)
 	return rc ? cli_fail(cli, &err) : 0;
 }
 
+/* What the local push did: the first line of push's output. */
+static void print_stored(struct cli *cli, const struct mlctl_push_result *res)
+{
+	char size[32];
+
+	if (res->existed) {
+		printf("%s:%s is already in the registry with digest %s; nothing to do\n",
+		       res->name, res->version, res->digest);
+		return;
+	}
+	mlctl_human_size(size, res->size);
+	printf("pushed %s:%s %s\n", res->name, res->version, res->digest);
+	cli_note(cli, "%zu file%s, %s; %zu new blob%s stored", res->nfiles,
+		 res->nfiles == 1 ? "" : "s", size, res->blobs_written,
+		 res->blobs_written == 1 ? "" : "s");
+	fflush(stdout);
+}
+
 static int is_stored_ref(const char *src)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;
@@ -258,7 +303,7 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 	struct mlctl_oci_loc loc;
 	struct mlctl_oci_push_result o;
 	struct mlctl_sync_result sres;
-	char size[32], why[512] = "";
+	char why[512] = "";
 	int validated = cli_opt(cli, "no-validate") == NULL, rc, synced = 0;
 
 	/* a registry given as a remote is refused before any work is done */
@@ -296,11 +341,17 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 		/* opened afresh: a first push's registry was renamed into place */
 		char *ref = mlctl_aprintf("%s:%s", res.name, res.version);
 
-		if (!(rc = cli_open_registry(cli, &r, 0)) && !(rc = send_version(cli, &o, r, c, ref))) {
+		/* the version is stored: said now, before the network has its say */
+		if (!cli->json)
+			print_stored(cli, &res);
+		if (!(rc = cli_open_registry(cli, &r, 0)) &&
+		    !(rc = send_version(cli, &o, r, c, ref, to))) {
 			cJSON *rj = remote_json(&loc, &o);
 
 			rc = cli_sync_after_push(cli, &sres, &synced, r, to, ref, rj);
 			cJSON_Delete(rj);
+			if (!rc && cli_opt(cli, "aliases"))
+				rc = tag_aliases(cli, r, c, ref);
 		}
 		mlctl_registry_free(r);
 		mlctl_oci_free(c);
@@ -318,7 +369,6 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 		cli_note(cli, "--bump %s skipped: %s; change the model's files or mlctl.json to "
 			 "push a new version", bump, why);
 	}
-	mlctl_human_size(size, res.size);
 	if (cli->json) {
 		cJSON *doc = cli_json_doc();
 
@@ -343,14 +393,8 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 		if (synced)
 			cJSON_AddItemToObject(doc, "sync", cli_sync_json(to, &sres));
 		cli_print_json(doc);
-	} else if (res.existed) {
-		printf("%s:%s is already in the registry with digest %s; nothing to do\n", res.name,
-		       res.version, res.digest);
-	} else {
-		printf("pushed %s:%s %s\n", res.name, res.version, res.digest);
-		cli_note(cli, "%zu file%s, %s; %zu new blob%s stored", res.nfiles,
-			 res.nfiles == 1 ? "" : "s", size, res.blobs_written,
-			 res.blobs_written == 1 ? "" : "s");
+	} else if (!to) {
+		print_stored(cli, &res);
 	}
 	if (to && !cli->json)
 		print_remote(&loc, &o);

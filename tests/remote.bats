@@ -526,7 +526,11 @@ gap() {
 	: > flaky.log
 	flaky_start "POST /blobs/uploads/\$ 400 - 99"
 	next_version p 1.1.0
-	run -7 mlctl push p --to "$FLAKY/t$BATS_TEST_NUMBER"
+	run -7 --separate-stderr mlctl push p --to "$FLAKY/t$BATS_TEST_NUMBER"
 	[ "$(grep -c ' POST .* 400 injected$' flaky.log)" -eq 1 ]
+	# stored before the network had its say: the push says so, and how to send the rest
+	[[ "$output" == "pushed demo:1.1.0 sha256:"* ]]
+	[[ "$stderr" == *"answered 400"*"demo:1.1.0 is stored here, not (all of it) on the remote: 'mlctl push demo:1.1.0 --to $FLAKY/t$BATS_TEST_NUMBER' sends the rest"* ]]
+	mlctl show demo:1.1.0 -q >/dev/null
 	kill "$FLAKY_PID"
 }

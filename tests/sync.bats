@@ -400,3 +400,23 @@ PY
 	[ "$(as A show demo:1.0.0 --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["digest"])')" = "$theirs" ]
 	as A show demo:1.1.0 -q >/dev/null
 }
+
+@test "push --to --aliases tags from the history as synced: a tag never goes back to a version the alias left elsewhere" {
+	make_project p demo 1.0.0
+	as A push p -q
+	as A alias set demo:1.0.0 production -q
+	as A push demo:1.0.0 --to origin --aliases -q
+	as B registry sync origin -q
+	next_version p 1.1.0
+	as B push p -q
+	as B alias set demo:1.1.0 production -q
+	as B push demo:1.1.0 --to origin --aliases -q
+	tagged() { curl -sI "http://$OCI/v2/t$BATS_TEST_NUMBER/demo/manifests/$1" | tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p'; }
+	new=$(tagged 1.1.0)
+	[ "$(tagged production)" = "$new" ]
+	# A still has production on 1.0.0 here; its push syncs first, and tags nothing back
+	run -0 --separate-stderr as A push demo:1.0.0 --to origin --aliases
+	[[ "$stderr" != *"tagged production"* ]]
+	[ "$(tagged production)" = "$new" ]
+	[ "$(as A alias list demo --json | "$PY" -c 'import json,sys; print([a["version"] for a in json.load(sys.stdin)["aliases"] if a["alias"] == "production"][0])')" = 1.1.0 ]
+}
