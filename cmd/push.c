@@ -169,6 +169,11 @@ static int send_version(struct cli *cli, struct mlctl_oci_push_result *res,
 		mlctl_human_size(size, res->bytes_resumed);
 		snprintf(resumed, sizeof(resumed), " (and went on with uploads it had %s of)", size);
 	}
+	if (res->blobs_restarted)
+		cli_note(cli, "%zu upload%s an earlier push began %s dropped by the registry (a "
+			 "break in the middle of a chunk leaves distribution nothing to go on "
+			 "from): sent again from the start", res->blobs_restarted,
+			 res->blobs_restarted == 1 ? "" : "s", res->blobs_restarted == 1 ? "was" : "were");
 	cli_note(cli, "sent %zu blob%s (%s)%s, skipped %zu the registry had (%s), in %.1f s "
 		 "(%s/s)", res->blobs_sent, res->blobs_sent == 1 ? "" : "s", sent, resumed,
 		 res->blobs_skipped, skipped, secs, rate);
@@ -191,6 +196,7 @@ static cJSON *remote_json(const struct mlctl_oci_loc *loc, const struct mlctl_oc
 	cJSON_AddNumberToObject(j, "bytes_skipped", (double)o->bytes_skipped);
 	cJSON_AddNumberToObject(j, "bytes_resumed", (double)o->bytes_resumed);
 	cJSON_AddNumberToObject(j, "blobs_mounted", (double)o->blobs_mounted);
+	cJSON_AddNumberToObject(j, "blobs_restarted", (double)o->blobs_restarted);
 	free(ref);
 	return j;
 }

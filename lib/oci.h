@@ -139,6 +139,7 @@ struct mlctl_oci_push_result {
 	int manifest_existed; /* the tag named this very manifest already */
 	uint64_t bytes_resumed; /* of uploads an earlier run began: what the registry had */
 	size_t blobs_mounted;   /* taken from another repository of the registry, not sent */
+	size_t blobs_restarted; /* sent afresh: the registry had dropped an earlier run's upload */
 };
 /*
  * Send version m (its files from the blob store at blob_root) to repo

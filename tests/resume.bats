@@ -49,6 +49,29 @@ posts() {
 	cmp out/w.bin big/w.bin
 }
 
+@test "mlctl killed (SIGKILL) in the middle of a chunk: the next push asks, is told the upload is gone, says so and sends it whole" {
+	mlctl push big:1.0.0 --to "$NS" --chunk-size 1M --limit-rate 512K -q &
+	pid=$!
+	# two chunks in and part of the third on the registry's disk (2 s a chunk): killed there
+	up="$OCI_DIR/data/docker/registry/v2/repositories/t$BATS_TEST_NUMBER/big/_uploads"
+	for i in $(seq 1 400); do
+		[ "$(find "$up" -name data -size +2100k 2>/dev/null | wc -l)" -ge 1 ] && break
+		sleep 0.05
+	done
+	kill -9 "$pid"
+	wait "$pid" || true
+	[ "$(sqlite3 registry/mlctl.db "SELECT offset FROM uploads WHERE digest = 'sha256:$SHA'")" = 2097152 ]
+	# asked whatever the chunk size is now; distribution keeps nothing of an upload a
+	# break cut mid-chunk (it drops it), so the blob goes again from its start
+	run -0 --separate-stderr mlctl push big:1.0.0 --to "$NS" --json
+	[ "$(echo "$output" | "$PY" -c 'import json,sys; r=json.load(sys.stdin)["remote"]; print(r["blobs_restarted"], r["bytes_resumed"])')" = "1 0" ]
+	[[ "$stderr" == *"1 upload an earlier push began was dropped by the registry"*"sent again from the start"* ]]
+	[ "$(oci_requests GET "/v2/t$BATS_TEST_NUMBER/big/blobs/uploads/")" = 1 ]
+	[ "$(sqlite3 registry/mlctl.db 'SELECT count(*) FROM uploads')" = 0 ]
+	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other mlctl pull big:1.0.0 --from "$NS" -o out -q
+	cmp out/w.bin big/w.bin
+}
+
 @test "mlctl killed, the registry restarted: the session survives it and the push goes on" {
 	MLCTL_FAULT=oci-chunk:5 run mlctl push big:1.0.0 --to "$NS" --chunk-size 1M
 	[ "$status" -eq 99 ]

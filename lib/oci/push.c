@@ -199,9 +199,14 @@ static int try_mount(struct mlctl_oci *c, int *done, const char *repo, const cha
 	return rc;
 }
 
-/* Send a blob the registry lacks: an upload it kept from an earlier run goes on. */
+/*
+ * Send a blob the registry lacks: an upload it kept from an earlier run
+ * goes on (in chunks, whatever the chunk size now), from where the registry
+ * says. *restarted is 1 when one was kept but the registry had dropped it
+ * (distribution drops an upload a break cut in the middle of a chunk).
+ */
 static int upload(struct mlctl_oci *c, const char *repo, const char *digest,
-		  struct oci_body *body, uint64_t *resumed, struct mlctl_err *err)
+		  struct oci_body *body, uint64_t *resumed, int *restarted, struct mlctl_err *err)
 {
 	char *path = mlctl_aprintf("/v2/%s/blobs/uploads/", repo), *url = oci_url(c, path);
 	char *put = NULL, *what = mlctl_aprintf("the upload of %s", digest);
@@ -209,11 +214,12 @@ static int upload(struct mlctl_oci *c, const char *repo, const char *digest,
 	struct oci_req q = { .method = "POST", .url = url };
 	struct oci_resp r;
 	int chunked = body->len > c->o.chunk && !c->quirks.monolithic;
-	int rc = 0, gone = 1, restarted = 0;
+	int rc = 0, gone = 1, afresh = 0;
 
 	memset(&r, 0, sizeof(r));
 	*resumed = 0;
-	if (chunked && c->uploads && c->uploads->get &&
+	*restarted = 0;
+	if (!c->quirks.monolithic && c->uploads && c->uploads->get &&
 	    (u.loc = c->uploads->get(c->uploads->ctx, c->loc.host, repo, digest))) {
 		struct mlctl_err e2 = MLCTL_ERR_INIT;
 
@@ -222,8 +228,10 @@ static int upload(struct mlctl_oci *c, const char *repo, const char *digest,
 			free(u.loc);
 			u.loc = NULL;
 			u.off = 0;
+			*restarted = 1;
 		} else {
 			*resumed = u.off;
+			chunked = 1; /* what is left goes on in chunks, as it began */
 		}
 	}
 	for (;;) {
@@ -248,9 +256,10 @@ static int upload(struct mlctl_oci *c, const char *repo, const char *digest,
 			body = NULL; /* all sent: the PUT closes the upload */
 			break;
 		}
-		if (!gone || restarted++)
+		if (!gone || afresh++)
 			goto out;
 		/* the registry forgot the upload (restarted, its state lost): once more afresh */
+		*restarted = 1;
 		mlctl_err_clear(err);
 		drop_session(c, &u);
 		free(u.loc);
@@ -283,7 +292,7 @@ static int push_blob(struct mlctl_oci_push_result *res, struct mlctl_oci *c, con
 		     const char *digest, struct oci_body *body, struct mlctl_err *err)
 {
 	uint64_t resumed = 0;
-	int has, rc;
+	int has, rc, restarted = 0;
 
 	oci_progress_file(c, what, body->len, 0);
 	if ((rc = blob_has(c, &has, res->repo, digest, body->len, err)))
@@ -303,9 +312,10 @@ static int push_blob(struct mlctl_oci_push_result *res, struct mlctl_oci *c, con
 		oci_progress_done(c, body->len);
 		return 0;
 	}
-	if ((rc = upload(c, res->repo, digest, body, &resumed, err)))
+	if ((rc = upload(c, res->repo, digest, body, &resumed, &restarted, err)))
 		return rc;
 	res->blobs_sent++;
+	res->blobs_restarted += (size_t)restarted;
 	res->bytes_sent += body->len - resumed;
 	res->bytes_resumed += resumed;
 	oci_progress_done(c, body->len);
@@ -499,6 +509,7 @@ static int push_job(struct mlctl_oci *w, const struct mlctl_file_entry *f, void 
 	res->bytes_sent += mine.bytes_sent;
 	res->bytes_skipped += mine.bytes_skipped;
 	res->bytes_resumed += mine.bytes_resumed;
+	res->blobs_restarted += mine.blobs_restarted;
 	pthread_mutex_unlock(lock);
 	return rc;
 }
