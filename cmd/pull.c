@@ -6,8 +6,8 @@
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
-
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "oci.h"
@@ -40,18 +40,26 @@ static int pull_remote(struct cli *cli, const char *word, const char *from, cons
 	struct mlctl_oci_version v;
 	size_t nglobs = 0, nfiles = 0;
 	const char *const *globs = cli_opt_all(cli, "file", &nglobs);
-	char *def = NULL;
+	char *def = NULL, size[32], rate[32];
+	uint64_t nbytes = 0;
+	struct timespec t0, t1;
+	double secs;
 	int rc;
 
 	if ((rc = cli_remote_fetch(cli, &c, &loc, &v, word, from)))
 		return rc;
 	if (!out)
 		out = def = mlctl_aprintf("%s-%s", mlctl_basename(v.m.name), v.m.version);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (mlctl_oci_pull(c, &v, out, cli_opt(cli, "force") != NULL, globs, nglobs, &nfiles,
-			   &err)) {
+			   &nbytes, &err)) {
 		rc = cli_fail(cli, &err);
 		goto out;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	mlctl_human_size(size, nbytes);
+	mlctl_human_size(rate, secs > 0 ? (uint64_t)((double)nbytes / secs) : 0);
 	if (cli->json) {
 		cJSON *doc = cli_json_doc();
 		char *oref = mlctl_aprintf("%s/%s@%s", loc.host, v.repo, v.digest);
@@ -67,6 +75,10 @@ static int pull_remote(struct cli *cli, const char *word, const char *from, cons
 	} else {
 		printf("pulled %s:%s %s from %s/%s@%s into %s\n", v.m.name, v.m.version,
 		       v.version_digest, loc.host, v.repo, v.digest, out);
+		fflush(stdout);
+		/* the summary line, as push's: on stderr, so a pipe of the result stays clean */
+		cli_note(cli, "received %zu file%s (%s) in %.1f s (%s/s)", nfiles,
+			 nfiles == 1 ? "" : "s", size, secs, rate);
 		if (nglobs)
 			cli_note(cli, "%zu of %zu files (--file)", nfiles, v.m.nfiles);
 	}

@@ -27,7 +27,7 @@ const struct cli_cmd cli_cmd_registry = {
 	"verify: re-hash every blob, read every git object and check git and the database "
 	"agree; reindex: rebuild the database from git; gc: remove what crashed writes left; "
 	"sync: share the history with a remote's git repository",
-	"verify [--repair [--from DIR|PKG]...] | reindex | gc [--dry-run] | sync REMOTE", opts, 1, 2,
+	"verify [--repair [--from DIR|PKG]...] | reindex | gc [--dry-run] | sync REMOTE [--theirs NAME:VERSION]...", opts, 1, 2,
 };
 
 /* "3 orphan blobs (1.2 MiB)" */

@@ -280,6 +280,10 @@ static int remote_version(struct cli *cli, char version[256], char digest[72],
 	snprintf(version, 256, "%s", info.version);
 	snprintf(digest, 72, "%s", info.digest);
 	mlctl_version_info_release(&info);
+	if (ref->kind == MLCTL_REF_ALIAS)
+		cli_note(cli, "%s resolved to %s by this registry's history, which may be behind "
+			 "the team's; a remote with a git URL reads the alias from its history "
+			 "('mlctl pull %s --from REMOTE')", word, version, word);
 	return 0;
 }
 

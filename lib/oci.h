@@ -175,7 +175,12 @@ int mlctl_oci_fetch(struct mlctl_oci_version *out, struct mlctl_oci *c, const ch
 		    const char *ref, struct mlctl_err *err);
 void mlctl_oci_version_release(struct mlctl_oci_version *v);
 typedef int (*mlctl_oci_put_fn)(void *ctx, const void *data, size_t len);
-/* Stream the blob sha (hex) of model's repository to put, checking its digest and size. */
+/*
+ * Stream the blob sha (hex) of model's repository to put, checking its
+ * digest and size; counted in the progress mlctl_oci_progress_begin began.
+ * MLCTL_ENOTFOUND when the repository has no such blob.
+ */
+void mlctl_oci_progress_begin(struct mlctl_oci *c, uint64_t total);
 int mlctl_oci_blob_fetch(struct mlctl_oci *c, const char *model, const char *sha,
 			 uint64_t size, mlctl_oci_put_fn put, void *ctx, struct mlctl_err *err);
 /* The highest version of model the registry has a tag for. MLCTL_ENOTFOUND when none. */
@@ -184,10 +189,11 @@ int mlctl_oci_latest(char out[256], struct mlctl_oci *c, const char *model, stru
  * Write v's files (those whose path matches one of globs, all when
  * nglobs is 0) and its mlctl.json into dir, as mlctl_registry_pull does:
  * each blob's sha256 checked as it streams, a temporary sibling renamed
- * into place at the end. The number of files written into *nfiles.
+ * into place at the end. The number of files written into *nfiles, their
+ * bytes into *nbytes.
  */
 int mlctl_oci_pull(struct mlctl_oci *c, const struct mlctl_oci_version *v, const char *dir,
 		   int force, const char *const *globs, size_t nglobs, size_t *nfiles,
-		   struct mlctl_err *err);
+		   uint64_t *nbytes, struct mlctl_err *err);
 
 #endif

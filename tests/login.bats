@@ -131,3 +131,17 @@ json() {
 	[[ "$output" != *an-identity-token* ]]
 	[ "$(registry_state)" = "$before" ]
 }
+
+@test "login and logout take a registry host only: a scheme or a namespace is exit 2 saying what to give; a wrong password at login says to check it" {
+	run -2 mlctl login "http://$AUTH" -u ci --password-stdin <<< x
+	[[ "$output" == *"'http://$AUTH' is not a registry host: give HOST[:PORT] (no scheme, no path)"* ]]
+	run -2 mlctl login "$AUTH/team" -u ci --password-stdin <<< x
+	[[ "$output" == *"login names a registry host, not a namespace: 'mlctl login $AUTH'"* ]]
+	printf 'pa55-w0rd-secret\n' | mlctl login "$AUTH" -u ci --password-stdin -q
+	run -2 mlctl logout "$AUTH/team"
+	[[ "$output" == *"logout names a registry host, not a namespace: 'mlctl logout $AUTH'"* ]]
+	grep -q "$AUTH" home/.docker/config.json
+	run -7 mlctl login "$AUTH" -u ci --password-stdin <<< 'not-it'
+	[[ "$output" == *"$AUTH refused the credentials of 'ci' for GET /v2/ (401"*"check the user and password; nothing was kept"* ]]
+	[[ "$output" != *not-it* ]]
+}

@@ -85,7 +85,8 @@ json() {
 	mlctl pull demo:1.0.0 -o local
 	# another machine: a registry of its own that has never seen the version
 	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other run -0 mlctl pull demo:1.0.0 --from "$NS" -o remote
-	[[ "$output" == "pulled demo:1.0.0 sha256:"*" from $NS/demo@sha256:"*" into remote" ]]
+	[[ "${lines[0]}" == "pulled demo:1.0.0 sha256:"*" from $NS/demo@sha256:"*" into remote" ]]
+	[[ "${lines[1]}" == "received 3 files ("*" KiB) in "*" s ("*"/s)" ]]
 	diff -r local remote
 	[ -x remote/serve.py ] && [ ! -x remote/model.bin ]
 	# the tag only resolved (HEAD); the manifest was read by its digest
@@ -204,8 +205,9 @@ PY
 	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other run -0 mlctl pull demo --from "$NS" -o latest
 	[[ "$output" == "pulled demo:1.10.0 "* ]]
 	mlctl alias set demo:1.9.0 production -q
-	run -0 mlctl pull demo:production --from "$NS" -o prod --json
+	run -0 --separate-stderr mlctl pull demo:production --from "$NS" -o prod --json
 	[ "$(echo "$output" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["version"])')" = 1.9.0 ]
+	[[ "$stderr" == *"demo:production resolved to 1.9.0 by this registry's history, which may be behind the team's"* ]]
 	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other run -3 mlctl pull demo:production --from "$NS" -o x
 	[[ "$output" == *"give the version (NAME:VERSION)"* ]]
 	run -3 mlctl pull demo:7.7.7 --from "$NS" -o x
@@ -379,8 +381,9 @@ PY
 	skopeo inspect --tls-verify=false --raw "docker://$NS/demo:1.1.0" > m11.json
 	curl -sf -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
 		--data-binary @m11.json "http://$OPEN/v2/t$BATS_TEST_NUMBER/demo/manifests/production"
-	run -0 mlctl pull demo:production --from "$NS" -o prod
+	run -0 --separate-stderr mlctl pull demo:production --from "$NS" -o prod
 	[[ "$output" == "pulled demo:1.0.0 "* ]]
+	[[ "$stderr" == *"resolved to 1.0.0 by this registry's history"* ]]
 	run -2 mlctl push p --aliases
 	[[ "$output" == *"go with --to REMOTE"* ]]
 }

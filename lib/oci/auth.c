@@ -238,6 +238,22 @@ static int helper_store(const char *helper, const char *host, const char *user,
 	return rc;
 }
 
+/* A registry host as login and logout take it: HOST[:PORT], nothing more. */
+static int host_only(struct mlctl_oci_loc *loc, const char *verb, const char *host,
+		     struct mlctl_err *err)
+{
+	if (mlctl_oci_loc_parse(loc, host, err)) {
+		mlctl_err_clear(err);
+		return mlctl_err_set(err, MLCTL_EUSAGE, "'%s' is not a registry host: give "
+				     "HOST[:PORT] (no scheme, no path), as in 'mlctl %s "
+				     "registry.example.com'", host, verb);
+	}
+	if (*loc->ns)
+		return mlctl_err_set(err, MLCTL_EUSAGE, "%s names a registry host, not a "
+				     "namespace: 'mlctl %s %s'", verb, verb, loc->host);
+	return 0;
+}
+
 int mlctl_oci_login(char **where, int *unchecked, const char *host, const char *user,
 		    const char *pass, const struct mlctl_oci_opts *o, struct mlctl_err *err)
 {
@@ -251,13 +267,8 @@ int mlctl_oci_login(char **where, int *unchecked, const char *host, const char *
 	if (!path)
 		return mlctl_err_set(err, MLCTL_EIO, "no place for credentials: set HOME or "
 				     "DOCKER_CONFIG, or give --registry-config FILE");
-	if ((rc = mlctl_oci_loc_parse(&loc, host, err)))
+	if ((rc = host_only(&loc, "login", host, err)))
 		goto out;
-	if (*loc.ns) {
-		rc = mlctl_err_set(err, MLCTL_EUSAGE, "log in to a registry host, not a "
-				   "namespace: 'mlctl login %s'", loc.host);
-		goto out;
-	}
 	/* the credentials are tried before they are kept */
 	if ((rc = oci_session_open(&c, &loc, o, user, pass, err)))
 		goto out;
@@ -309,7 +320,7 @@ int mlctl_oci_logout(char **where, int *had, const char *host, const struct mlct
 	*had = 0;
 	if (!path)
 		return 0;
-	if ((rc = mlctl_oci_loc_parse(&loc, host, err)))
+	if ((rc = host_only(&loc, "logout", host, err)))
 		goto out;
 	if ((rc = read_config(&cfg, path, err)))
 		goto out;

@@ -406,13 +406,18 @@ static void set_method(CURL *h, const struct oci_req *q)
 	}
 }
 
-/* The path of a URL, for messages: never its query (upload state) or credentials. */
-static const char *url_path(const char *url)
+/*
+ * The path of a URL, for messages: never its query (an upload's signed
+ * state, a token's scope) or credentials. Into buf, which it returns.
+ */
+static const char *url_path(char *buf, size_t n, const char *url)
 {
 	const char *p = strstr(url, "://");
 
 	p = p ? strchr(p + 3, '/') : NULL;
-	return p ? p : url;
+	p = p ? p : url;
+	snprintf(buf, n, "%.*s", (int)strcspn(p, "?#"), p);
+	return buf;
 }
 
 /*
@@ -450,7 +455,7 @@ static const char *tls_hint(CURLcode cc, const char *ebuf)
 int oci_request(struct mlctl_oci *c, const struct oci_req *q, struct oci_resp *resp,
 		struct mlctl_err *err)
 {
-	char ebuf[CURL_ERROR_SIZE];
+	char ebuf[CURL_ERROR_SIZE], pbuf[512];
 	CURLcode cc = CURLE_OK;
 	int tries, reauth = 0;
 
@@ -478,7 +483,7 @@ int oci_request(struct mlctl_oci *c, const struct oci_req *q, struct oci_resp *r
 		resp->received = x.received;
 		if (resp->sink_failed)
 			return mlctl_err_set(err, MLCTL_EIO, "cannot keep what %s sent for %s",
-					     c->loc.host, url_path(q->url));
+					     c->loc.host, url_path(pbuf, sizeof(pbuf), q->url));
 		/* a token for what the registry says this request needs, then once more */
 		if (cc == CURLE_OK && resp->status == 401 && c->realm && !q->plain && !reauth &&
 		    resp->www_auth) {
@@ -500,7 +505,9 @@ int oci_request(struct mlctl_oci *c, const struct oci_req *q, struct oci_resp *r
 		/* streamed bytes cannot be taken back: the caller resumes with a Range */
 		if (x.received > 0 || tries >= MAX_TRIES || (c->stop && atomic_load(c->stop)))
 			break;
-		if (cc != CURLE_OK ? !transient_curl(cc) || tls_alert(cc, ebuf)
+		/* nothing listening where a registry was never reached: a typo, not a hiccup */
+		if (cc != CURLE_OK ? !transient_curl(cc) || tls_alert(cc, ebuf) ||
+					     (q->first && cc == CURLE_COULDNT_CONNECT)
 				   : !transient_status(resp->status))
 			break;
 		backoff(tries, cc == CURLE_OK ? resp->retry_after : NULL);
@@ -510,7 +517,7 @@ int oci_request(struct mlctl_oci *c, const struct oci_req *q, struct oci_resp *r
 	c->last_cc = cc;
 	if (cc != CURLE_OK)
 		return mlctl_err_set(err, MLCTL_ENET, "cannot reach the OCI registry %s (%s %s): %s; "
-				     "%s", c->loc.host, q->method, url_path(q->url),
+				     "%s", c->loc.host, q->method, url_path(pbuf, sizeof(pbuf), q->url),
 				     *ebuf ? ebuf : curl_easy_strerror(cc), tls_hint(cc, ebuf));
 	return 0;
 }
@@ -548,6 +555,11 @@ int oci_status_fail(struct mlctl_oci *c, const struct oci_resp *r, const char *w
 					     "credential helper's login, to get a new one",
 					     c->loc.host, c->auth_from, what, r->status, why,
 					     c->loc.host);
+		if (c->user && !strcmp(c->auth_from, "standard input"))
+			/* mlctl login trying them */
+			return mlctl_err_set(err, MLCTL_ENET, "%s refused the credentials of '%s' "
+					     "for %s (%ld%s): check the user and password; nothing "
+					     "was kept", c->loc.host, c->user, what, r->status, why);
 		if (c->user)
 			return mlctl_err_set(err, MLCTL_ENET,
 					     "%s refused the credentials of '%s' (from %s) for %s "

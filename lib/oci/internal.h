@@ -35,6 +35,7 @@ struct oci_req {
 	void *sink_ctx;
 	size_t cap;           /* largest body kept without a sink */
 	int plain;            /* no Authorization of the session's (the token service itself) */
+	int first;            /* the first contact: a refused connection is not tried again */
 };
 
 struct oci_resp {

@@ -28,6 +28,9 @@ struct jobs {
 	/* progress: what each worker moved, and when the line was last drawn */
 	uint64_t *done;
 	double last;
+	/* the file that last moved: shown while a worker is between files */
+	const char *file;
+	uint64_t file_done, file_size;
 	/* the database of uploads, behind the lock */
 	struct mlctl_oci_uploads uploads;
 };
@@ -96,6 +99,15 @@ static void progress(void *ctx, const struct mlctl_oci_progress *p)
 	all.total_size = J->c->total_size;
 	if (all.total_done > all.total_size)
 		all.total_done = all.total_size;
+	if (p->file && *p->file) {
+		J->file = p->file;
+		J->file_done = p->file_done;
+		J->file_size = p->file_size;
+	} else if (J->file) {
+		all.file = J->file;
+		all.file_done = J->file_done;
+		all.file_size = J->file_size;
+	}
 	if (p->seconds - J->last >= 0.1 || all.total_done == all.total_size) {
 		J->last = p->seconds;
 		J->c->o.progress(J->c->o.progress_ctx, &all);

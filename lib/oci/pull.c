@@ -109,9 +109,10 @@ static int get_blob(struct mlctl_oci *c, struct sink *s, const char *repo, const
 		rc = oci_request(c, &q, &r, err);
 		if (!rc && r.status != 200 && r.status != 206) {
 			rc = r.status == 404
-				     ? mlctl_err_set(err, MLCTL_EINTEGRITY,
+				     ? mlctl_err_set(err, MLCTL_ENOTFOUND,
 						     "%s has no blob %s for %s in %s; push the version "
-						     "again", c->loc.host, digest, what, repo)
+						     "there again from a registry that holds it",
+						     c->loc.host, digest, what, repo)
 				     : oci_status_fail(c, &r, path, err);
 			oci_resp_release(&r);
 			goto out;
@@ -127,9 +128,12 @@ static int get_blob(struct mlctl_oci *c, struct sink *s, const char *repo, const
 	if (s->got != size || strncmp(digest, "sha256:", 7) || strcmp(hex, digest + 7))
 		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
 				   "%s sent %s for %s with sha256:%.12s… and %llu bytes, not %s and "
-				   "%llu: the blob on the registry is corrupt; nothing was written",
+				   "%llu: the blob on the registry is corrupt; nothing was written. "
+				   "A push skips a blob the registry says it has: the registry must "
+				   "drop it first (DELETE /v2/%s/blobs/%s where it allows deletes, "
+				   "else its own tools), then 'mlctl push' sends it again",
 				   c->loc.host, what, repo, hex, (unsigned long long)s->got, digest,
-				   (unsigned long long)size);
+				   (unsigned long long)size, repo, digest);
 out:
 	mlctl_sha256_free(s->h);
 	s->h = NULL;
@@ -339,7 +343,7 @@ static int pull_job(struct mlctl_oci *w, const struct mlctl_file_entry *f, void 
 
 int mlctl_oci_pull(struct mlctl_oci *c, const struct mlctl_oci_version *v, const char *dir,
 		   int force, const char *const *globs, size_t nglobs, size_t *nfiles,
-		   struct mlctl_err *err)
+		   uint64_t *nbytes, struct mlctl_err *err)
 {
 	struct mlctl_dir_stage st;
 	struct pull_jobs pj = { v, NULL, NULL };
@@ -349,6 +353,7 @@ int mlctl_oci_pull(struct mlctl_oci *c, const struct mlctl_oci_version *v, const
 	int rc;
 
 	*nfiles = 0;
+	*nbytes = 0;
 	if ((rc = mlctl_dir_stage_begin(&st, dir, force, err)))
 		goto out;
 	pj.root = st.tmp;
@@ -359,6 +364,7 @@ int mlctl_oci_pull(struct mlctl_oci *c, const struct mlctl_oci_version *v, const
 			total += v->m.files[i].size;
 		}
 	oci_progress_start(c, total);
+	*nbytes = total;
 	/* the folders first: workers then only make files */
 	for (i = 0; i < *nfiles; i++) {
 		char *path = mlctl_path_join(st.tmp, pj.files[i]->path), *sub = mlctl_dirname(path);
@@ -440,6 +446,11 @@ out:
 	return rc;
 }
 
+void mlctl_oci_progress_begin(struct mlctl_oci *c, uint64_t total)
+{
+	oci_progress_start(c, total);
+}
+
 int mlctl_oci_blob_fetch(struct mlctl_oci *c, const char *model, const char *sha,
 			 uint64_t size, mlctl_oci_put_fn put, void *ctx, struct mlctl_err *err)
 {
@@ -451,7 +462,15 @@ int mlctl_oci_blob_fetch(struct mlctl_oci *c, const char *model, const char *sha
 		return rc;
 	digest = mlctl_aprintf("sha256:%s", sha);
 	what = mlctl_aprintf("a file of %s", model);
-	rc = get_blob(c, &s, repo, digest, size, what, err);
+	{
+		/* the progress line names it by model and digest: all a sync knows of it */
+		char *label = mlctl_aprintf("%s %.19s", model, digest);
+
+		oci_progress_file(c, label, size, 0);
+		rc = get_blob(c, &s, repo, digest, size, what, err);
+		oci_progress_done(c, rc ? 0 : size);
+		free(label);
+	}
 	free(digest);
 	free(what);
 	return rc;

@@ -15,7 +15,7 @@
 static int ping(struct mlctl_oci *c, struct oci_resp *r, struct mlctl_err *err)
 {
 	char *url = oci_url(c, "/v2/");
-	struct oci_req q = { .method = "GET", .url = url };
+	struct oci_req q = { .method = "GET", .url = url, .first = 1 };
 	int rc = oci_request(c, &q, r, err);
 
 	free(url);

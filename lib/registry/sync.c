@@ -21,6 +21,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "blobstore.h"
 #include "oci.h"
@@ -548,6 +549,13 @@ static int fetch_bytes(struct mlctl_registry *r, struct rebase *rb, const struct
 	if ((rc = mlctl_oci_loc_parse(&loc, rm->oci, err)) ||
 	    (rc = mlctl_oci_open(&c, &loc, &oo, err)) || (rc = reg_claim_tmp(r, err)))
 		goto out;
+	{
+		uint64_t total = 0;
+
+		for (i = 0; i < rb->nw; i++)
+			total += rb->w[i].size;
+		mlctl_oci_progress_begin(c, total);
+	}
 	for (i = 0; !rc && i < rb->nw; i++) {
 		struct mlctl_blob_writer *w = NULL;
 		char *staged = NULL;
@@ -557,6 +565,14 @@ static int fetch_bytes(struct mlctl_registry *r, struct rebase *rb, const struct
 			break;
 		rc = mlctl_oci_blob_fetch(c, rb->w[i].model, rb->w[i].sha, rb->w[i].size, put_blob,
 					  w, err);
+		if (rc == MLCTL_ENOTFOUND)
+			rc = mlctl_err_set(err, MLCTL_ENOTFOUND,
+					   "the history of remote '%s' names a version of %s whose file "
+					   "sha256:%.12s is not in the OCI location %s (this registry's "
+					   "--oci for '%s'): the team that pushed it may send its bytes "
+					   "elsewhere; compare 'mlctl remote list' on both sides, or have "
+					   "it pushed there", rm->name, rb->w[i].model, rb->w[i].sha,
+					   rm->oci, rm->name);
 		if (rc) {
 			mlctl_blob_writer_abort(w);
 			break;
@@ -596,6 +612,23 @@ static int merge(struct mlctl_registry *r, struct mlctl_sync_result *res,
 
 	*remote_head = '\0';
 	rb.gave = mlctl_calloc(ngive_up + 1, sizeof(*rb.gave));
+	{
+		/* a path (or file://) that holds no repository: said plainly */
+		const char *path = !strncmp(url, "file://", 7) ? url + 7 : url;
+		char *head = mlctl_path_join(path, "HEAD"), *dot = mlctl_path_join(path, ".git");
+		struct stat st;
+
+		rc = 0;
+		if (*path == '/' && stat(head, &st) != 0 && !mlctl_is_dir(dot))
+			rc = mlctl_err_set(err, MLCTL_ENET, "no git repository at %s (remote '%s'); "
+					   "make one with 'git init --bare -b main %s', or give the "
+					   "remote another URL ('mlctl remote rm %s', then 'mlctl "
+					   "remote add')", path, name, path, name);
+		free(head);
+		free(dot);
+		if (rc)
+			goto out;
+	}
 	if ((rc = mlctl_git_fetch(r->git, url, specs, 2, err))) {
 		char why[700];
 
