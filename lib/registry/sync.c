@@ -633,9 +633,14 @@ static int merge(struct mlctl_registry *r, struct mlctl_sync_result *res,
 		char why[700];
 
 		snprintf(why, sizeof(why), "%.600s", err->msg);
-		rc = mlctl_err_set(err, rc, "%s (remote '%s', %s); check its URL with 'mlctl remote "
-				   "list', and that it is a git repository this machine can reach", why,
-				   name, url);
+		/* credentials and host keys say what to do themselves; the rest is the URL's */
+		if (strstr(why, "credential") || strstr(why, "host key") || strstr(why, "ssh-agent") ||
+		    strstr(why, "known_hosts"))
+			rc = mlctl_err_set(err, rc, "%s (remote '%s')", why, name);
+		else
+			rc = mlctl_err_set(err, rc, "%s (remote '%s', %s); check its URL with 'mlctl "
+					   "remote list', and that it is a git repository this machine "
+					   "can reach", why, name, url);
 		goto out;
 	}
 	if ((rc = mlctl_git_head(r->git, local, err)))
