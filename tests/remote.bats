@@ -447,7 +447,11 @@ shards() {
 	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other mlctl pull demo:1.0.0 \
 		--from "$FLAKY/t$BATS_TEST_NUMBER" -o out -j 3 -q
 	run -0 python3 "$FIXTURES/inflight.py" --front flaky.log GET "/t$BATS_TEST_NUMBER/demo/blobs/sha256:"
-	[ "$output" = "8 3" ]
+	echo "blob GETs, most at once: $output"
+	# each blob once or more (a GET may be retried), never more than 3 at once, and at
+	# some point more than one (1.5 s a shard; the rest are small)
+	read -r n most <<< "$output"
+	[ "$n" -ge 8 ] && [ "$most" -le 3 ] && [ "$most" -ge 2 ]
 	mlctl pull demo:1.0.0 -o local
 	diff -r local out
 	run -2 mlctl push demo:1.0.0 --to "$NS" -j 0

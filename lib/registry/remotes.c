@@ -4,7 +4,8 @@
  * history. They are this registry's settings, not its history: kept in
  * index.git/config as git keeps its remotes (remote.NAME.url, which git
  * itself uses; remote.NAME.mlctloci and .mlctlinsecure beside it), so a
- * reindex or a sync never touches them.
+ * reindex or a sync never touches them. Also where a remote's history
+ * says an alias points (fetched, not merged).
  */
 #include "registry/internal.h"
 
@@ -289,4 +290,55 @@ void mlctl_remotes_free(struct mlctl_remote *rm, size_t n)
 	for (i = 0; i < n; i++)
 		mlctl_remote_release(&rm[i]);
 	free(rm);
+}
+
+int mlctl_registry_remote_alias(struct mlctl_registry *r, char version[256], char digest[72],
+				const char *remote, const char *name, const char *alias,
+				struct mlctl_err *err)
+{
+	char *head_ref = mlctl_aprintf("refs/mlctl/sync/%s/heads/main", remote);
+	char *spec = mlctl_aprintf("+%s:%s", MLCTL_GIT_BRANCH, head_ref);
+	char *path = mlctl_aprintf("models/%s/aliases.json", name), head[41];
+	struct mlctl_buf text = MLCTL_BUF_INIT;
+	struct mlctl_remote rm;
+	const char *specs[1] = { spec };
+	cJSON *doc = NULL, *a;
+	const char *v, *d;
+	int rc;
+
+	*version = *digest = '\0';
+	if ((rc = mlctl_registry_remote_get(r, &rm, remote, err)))
+		goto out;
+	if (!rm.git) {
+		rc = mlctl_err_set(err, MLCTL_EUSAGE, "remote '%s' has no git URL to read where "
+				   "alias '%s' points; give the version (NAME:VERSION)", remote, alias);
+		goto out;
+	}
+	if ((rc = mlctl_git_fetch(r->git, rm.git, specs, 1, err)) ||
+	    (rc = mlctl_git_ref(r->git, head, head_ref, err)) ||
+	    (rc = mlctl_git_read(r->git, &text, head, path, err))) {
+		if (rc == MLCTL_ENOTFOUND)
+			mlctl_err_set(err, MLCTL_ENOTFOUND, "the history of remote '%s' has no alias "
+				      "'%s' of %s", remote, alias, name);
+		goto out;
+	}
+	doc = cJSON_ParseWithLength(text.buf, text.len);
+	a = cJSON_GetObjectItemCaseSensitive(doc, alias);
+	v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "version"));
+	d = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "digest"));
+	if (!v || !d || strlen(v) >= 256 || strlen(d) >= 72) {
+		rc = mlctl_err_set(err, MLCTL_ENOTFOUND, "the history of remote '%s' has no alias "
+				   "'%s' of %s", remote, alias, name);
+		goto out;
+	}
+	snprintf(version, 256, "%s", v);
+	snprintf(digest, 72, "%s", d);
+out:
+	cJSON_Delete(doc);
+	mlctl_buf_release(&text);
+	mlctl_remote_release(&rm);
+	free(head_ref);
+	free(spec);
+	free(path);
+	return rc;
 }
