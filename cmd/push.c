@@ -97,7 +97,7 @@ static double seconds_since(const struct timespec *t0)
  * alias has left on the remote's history).
  */
 static int tag_aliases(struct cli *cli, struct mlctl_registry *r, struct mlctl_oci *c,
-		       const char *ref)
+		       const char *ref, const char *to)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;
 	struct mlctl_version_info info;
@@ -109,6 +109,9 @@ static int tag_aliases(struct cli *cli, struct mlctl_registry *r, struct mlctl_o
 	if (mlctl_registry_resolve(r, &info, &m, ref, &err))
 		return cli_fail(cli, &err);
 	rc = mlctl_registry_aliases(r, &a, &n, info.name, info.digest, &err);
+	if (!rc && n && cli_is_location(to))
+		cli_note(cli, "tags set from this registry's aliases, which may be behind the team's: "
+			 "a remote with a git URL syncs them first");
 	for (i = 0; !rc && i < n; i++) {
 		if (!(rc = mlctl_oci_push_tag(c, &m, a[i].alias, &err)))
 			cli_note(cli, "tagged %s too", a[i].alias);
@@ -146,7 +149,15 @@ static int send_version(struct cli *cli, struct mlctl_oci_push_result *res,
 	rc = mlctl_oci_push(res, c, mlctl_registry_root(r), &m, &err);
 	secs = seconds_since(&t0);
 	mlctl_oci_set_uploads(c, NULL);
-	if (rc) {
+	if (rc == MLCTL_ECONFLICT && !cli_is_location(to)) {
+		/* the way out, when the remote's history can take the other side */
+		struct mlctl_err e2 = MLCTL_ERR_INIT;
+
+		mlctl_err_set(&e2, err.code, "%.700s; to keep the remote's instead: 'mlctl registry "
+			      "sync %s --theirs %s:%s' (a remote with a git URL)", err.msg, to,
+			      info.name, info.version);
+		err = e2;
+	} else if (rc && rc != MLCTL_ECONFLICT) {
 		/* the version is stored here whatever happened on the way */
 		struct mlctl_err e2 = MLCTL_ERR_INIT;
 
@@ -169,6 +180,8 @@ static int send_version(struct cli *cli, struct mlctl_oci_push_result *res,
 		mlctl_human_size(size, res->bytes_resumed);
 		snprintf(resumed, sizeof(resumed), " (and went on with uploads it had %s of)", size);
 	}
+	if (cli->json)
+		return 0; /* all of it is in the document */
 	if (res->blobs_restarted)
 		cli_note(cli, "%zu upload%s an earlier push began %s dropped by the registry (a "
 			 "break in the middle of a chunk leaves distribution nothing to go on "
@@ -228,7 +241,7 @@ static int push_stored(struct cli *cli, const char *ref, const char *to)
 		rc = cli_sync_after_push(cli, &sres, &synced, r, to, ref, rj);
 		cJSON_Delete(rj);
 		if (!rc && cli_opt(cli, "aliases"))
-			rc = tag_aliases(cli, r, c, ref);
+			rc = tag_aliases(cli, r, c, ref, to);
 	}
 	mlctl_oci_free(c);
 	mlctl_registry_free(r);
@@ -357,7 +370,7 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 			rc = cli_sync_after_push(cli, &sres, &synced, r, to, ref, rj);
 			cJSON_Delete(rj);
 			if (!rc && cli_opt(cli, "aliases"))
-				rc = tag_aliases(cli, r, c, ref);
+				rc = tag_aliases(cli, r, c, ref, to);
 		}
 		mlctl_registry_free(r);
 		mlctl_oci_free(c);

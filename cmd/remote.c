@@ -75,6 +75,8 @@ static void show_progress(void *ctx, const struct mlctl_oci_progress *p)
 		cli_progress_clear();
 		return;
 	}
+	if (!*p->file)
+		return; /* between files: the next one's line comes at once */
 	part(file, sizeof(file), p->file_done, p->file_size);
 	part(all, sizeof(all), p->total_done, p->total_size);
 	mlctl_human_size(rate, (uint64_t)bps);

@@ -53,7 +53,7 @@ json() {
 	MLCTL_REGISTRY=$BATS_TEST_TMPDIR/other mlctl pull demo:1.0.0 --from "$AUTH/ml" -o out
 	cmp out/model.bin p/model.bin
 	# nothing of it in the registry's history or settings
-	! grep -rq pa55-w0rd-secret registry
+	! grep -rq pa55-w0rd-secret registry || false
 	run -0 mlctl logout "$AUTH"
 	[ "$output" = "removed the credentials for $AUTH from $HOME/.docker/config.json" ]
 	[ "$(json home/.docker/config.json 'd["auths"]')" = "{}" ]
@@ -86,7 +86,7 @@ json() {
 	run -0 mlctl login "$AUTH" -u ci --password-stdin <<< 'pa55-w0rd-secret'
 	# the helper keeps the secret; config.json only names the host
 	[ "$(json store.json 'd["'"$AUTH"'"]["Secret"]')" = pa55-w0rd-secret ]
-	! grep -q pa55 home/.docker/config.json
+	! grep -q pa55 home/.docker/config.json || false
 	[ "$(json home/.docker/config.json 'd["auths"]["'"$AUTH"'"]')" = "{}" ]
 	run -0 mlctl push demo:1.0.0 --to "$AUTH/helper"
 	run -0 mlctl logout "$AUTH"

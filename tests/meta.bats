@@ -178,3 +178,8 @@ PY
 	mlctl push p -q >/dev/null
 	run -6 bash -c "'$MLCTL' show demo > /dev/full"
 }
+
+@test "no assertion is a bare '! command' (bash's errexit ignores it): '! command || false' or 'run !'" {
+	bad=$(grep -nE '^[[:space:]]*! ' "$BATS_TEST_DIRNAME"/*.bats | grep -vE '\|\||; then$' || true)
+	[ -z "$bad" ] || { echo "$bad"; false; }
+}

@@ -338,12 +338,14 @@ PY
 	tr '\r' '\n' < tty.txt > lines.txt
 	grep -qE '^.\[Kmodel\.bin [0-9.]+ [KM]iB/2\.[0-9] MiB · all [0-9.]+ [KM]iB/2\.[0-9] MiB · [0-9.]+ [KM]iB/s · ETA 0:0[0-9]' lines.txt
 	grep -q "^sent to $NS/demo:1.0.0 sha256:" lines.txt
+	# every progress line names a file (none drawn between two files)
+	! grep -qE $'^\e\\[K [0-9]' lines.txt || false
 	# a pipe: the summary only
 	run -0 --separate-stderr mlctl push demo:1.0.0 --to "$NS/again" --limit-rate 4M
 	[[ "$stderr" != *ETA* && "$stderr" != *$'\r'* ]]
 	[[ "$stderr" == "sent 5 blobs"* ]]
 	script -q -c "'$MLCTL' push demo:1.0.0 --to '$NS/quiet' -q --limit-rate 4M" /dev/null > q.txt
-	! grep -q ETA q.txt
+	! grep -q ETA q.txt || false
 	script -q -c "'$MLCTL' pull demo:1.0.0 --from '$NS' -o out --limit-rate 1M" /dev/null > pull.txt
 	tr '\r' '\n' < pull.txt | grep -qE 'model\.bin .* · ETA'
 	cmp out/model.bin p/model.bin

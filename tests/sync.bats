@@ -297,7 +297,7 @@ PY
 	[[ "$output" != *g1t-s3cret* ]]
 	[ "$(git -C hist.git rev-parse main)" = "$(git -C A/index.git rev-parse main)" ]
 	git -C hist.git log --format=%s main | grep -q 'demo'
-	! grep -rq g1t-s3cret A/index.git/config
+	! grep -rq g1t-s3cret A/index.git/config || false
 	# another team fetches through it too
 	mlctl --registry B remote add web --oci "$NS" --git "$url" -q
 	run -0 as B registry sync web
@@ -354,7 +354,7 @@ PY
 	# known, in the hashed form ssh writes by default: the history goes up, git reads it there
 	echo "[127.0.0.1]:$SSH_PORT $SSH_HOST_KEY" > "$HOME/.ssh/known_hosts"
 	ssh-keygen -q -H -f "$HOME/.ssh/known_hosts" 2>/dev/null
-	! grep -q 127.0.0.1 "$HOME/.ssh/known_hosts"
+	! grep -q 127.0.0.1 "$HOME/.ssh/known_hosts" || false
 	run -0 as C registry sync ssh
 	[ "$(git -C hist.git rev-parse main)" = "$(git -C C/index.git rev-parse main)" ]
 	# the same key marked revoked: refused
@@ -381,6 +381,9 @@ PY
 	theirs=$(as A show demo:1.0.0 --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["digest"])')
 	run -4 as B registry sync origin
 	[[ "$output" == *"Keep the remote's with 'mlctl registry sync origin --theirs demo:1.0.0'"* ]]
+	run -4 as B push demo:1.0.0 --to origin
+	[[ "$output" == *"a version's tag never moves"*"to keep the remote's instead: 'mlctl registry sync origin --theirs demo:1.0.0'"* ]]
+	[[ "$output" != *"sends the rest"* ]]
 	# --theirs for a version that is not in conflict, or not a version: nothing moves
 	before=$(git -C B/index.git rev-parse main)
 	run -2 as B registry sync origin --theirs demo:1.0.0 --theirs demo:1.1.0
@@ -396,7 +399,7 @@ PY
 	as B show demo:1.1.0 -q >/dev/null
 	run -0 as B alias list demo --json
 	[[ "$output" == *canary* && "$output" != *staging* ]]
-	! git -C B/index.git log --format=%B main | grep -q "$ours"
+	! git -C B/index.git log --format=%B main | grep -q "$ours" || false
 	[ "$(git -C hist.git rev-parse main)" = "$(git -C B/index.git rev-parse main)" ]
 	run -0 as B registry verify
 	gto_check hist.git

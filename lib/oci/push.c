@@ -470,11 +470,9 @@ static int check_tag(struct mlctl_oci_push_result *res, struct mlctl_oci *c,
 	rc = mlctl_err_set(err, MLCTL_ECONFLICT,
 			   "%s/%s:%s holds other content (version digest %s) than %s:%s here (%s); "
 			   "a version's tag never moves: push this content as another version "
-			   "(mlctl push DIR --bump patch); to keep the remote's instead, a "
-			   "remote with a git URL takes it with 'mlctl registry sync REMOTE "
-			   "--theirs %s:%s'", c->loc.host, res->repo, res->tag,
+			   "(mlctl push DIR --bump patch)", c->loc.host, res->repo, res->tag,
 			   theirs ? theirs : "unknown: not pushed by mlctl", res->model, res->tag,
-			   vdigest, res->model, res->tag);
+			   vdigest);
 out:
 	cJSON_Delete(doc);
 	oci_resp_release(&r);
