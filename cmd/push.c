@@ -219,6 +219,29 @@ static void print_remote(const struct mlctl_oci_loc *loc, const struct mlctl_oci
 	printf("sent to %s/%s:%s %s\n", loc->host, o->repo, o->tag, o->digest);
 }
 
+/*
+ * push --to after the version is stored: its bytes, then the history (a
+ * remote with a git URL), then --aliases' tags from the history as synced.
+ */
+static int send_sync_tag(struct cli *cli, struct mlctl_oci_push_result *o,
+			 struct mlctl_sync_result *sres, int *synced, struct mlctl_registry *r,
+			 struct mlctl_oci *c, const struct mlctl_oci_loc *loc, const char *ref,
+			 const char *to)
+{
+	cJSON *rj;
+	int rc;
+
+	*synced = 0;
+	if ((rc = send_version(cli, o, r, c, ref, to)))
+		return rc;
+	rj = remote_json(loc, o);
+	rc = cli_sync_after_push(cli, sres, synced, r, to, ref, rj);
+	cJSON_Delete(rj);
+	if (!rc && cli_opt(cli, "aliases"))
+		rc = tag_aliases(cli, r, c, ref, to);
+	return rc;
+}
+
 /* push REF --to REMOTE: a version the registry holds, to the remote only. */
 static int push_stored(struct cli *cli, const char *ref, const char *to)
 {
@@ -234,15 +257,8 @@ static int push_stored(struct cli *cli, const char *ref, const char *to)
 				 "package, not with a version the registry holds ('%s')", ref);
 	if ((rc = cli_open_registry(cli, &r, 0)))
 		return rc;
-	if (!(rc = cli_oci_open(cli, &c, &loc, r, to)) &&
-	    !(rc = send_version(cli, &o, r, c, ref, to))) {
-		cJSON *rj = remote_json(&loc, &o);
-
-		rc = cli_sync_after_push(cli, &sres, &synced, r, to, ref, rj);
-		cJSON_Delete(rj);
-		if (!rc && cli_opt(cli, "aliases"))
-			rc = tag_aliases(cli, r, c, ref, to);
-	}
+	if (!(rc = cli_oci_open(cli, &c, &loc, r, to)))
+		rc = send_sync_tag(cli, &o, &sres, &synced, r, c, &loc, ref, to);
 	mlctl_oci_free(c);
 	mlctl_registry_free(r);
 	if (rc)
@@ -363,15 +379,8 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 		/* the version is stored: said now, before the network has its say */
 		if (!cli->json)
 			print_stored(cli, &res);
-		if (!(rc = cli_open_registry(cli, &r, 0)) &&
-		    !(rc = send_version(cli, &o, r, c, ref, to))) {
-			cJSON *rj = remote_json(&loc, &o);
-
-			rc = cli_sync_after_push(cli, &sres, &synced, r, to, ref, rj);
-			cJSON_Delete(rj);
-			if (!rc && cli_opt(cli, "aliases"))
-				rc = tag_aliases(cli, r, c, ref, to);
-		}
+		if (!(rc = cli_open_registry(cli, &r, 0)))
+			rc = send_sync_tag(cli, &o, &sres, &synced, r, c, &loc, ref, to);
 		mlctl_registry_free(r);
 		mlctl_oci_free(c);
 		free(ref);

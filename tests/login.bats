@@ -27,11 +27,6 @@ setup() {
 	NS="$OPEN/t$BATS_TEST_NUMBER"
 }
 
-# json FILE EXPR: a value out of a JSON document (python's json as the reader)
-json() {
-	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
-}
-
 @test "credentials: none, wrong and right; kept 0600 where docker keeps them; skopeo uses them; logout" {
 	make_project p demo 1.0.0
 	mlctl push p -q

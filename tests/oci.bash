@@ -174,3 +174,8 @@ oci_redirect_pull() {
 oci_inflight() {
 	python3 "$BATS_TEST_DIRNAME/fixtures/inflight.py" "$OCI_DIR/log" "$1" "$2"
 }
+
+# json FILE EXPR: a value out of a JSON document (python's json as the reader)
+json() {
+	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}

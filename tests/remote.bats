@@ -26,11 +26,6 @@ setup() {
 	NS="$OPEN/t$BATS_TEST_NUMBER"
 }
 
-# json FILE EXPR: a value out of a JSON document (python's json as the reader)
-json() {
-	"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
-}
-
 @test "remote add, list and rm; git reads the URL from index.git/config" {
 	run -0 mlctl remote add origin --oci "$NS" --git "$BATS_TEST_TMPDIR/hist.git"
 	[ "$output" = "added remote origin: OCI $NS, git $BATS_TEST_TMPDIR/hist.git" ]
