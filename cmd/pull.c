@@ -75,13 +75,14 @@ static int pull_remote(struct cli *cli, const char *word, const char *from, cons
 	} else {
 		printf("pulled %s:%s %s from %s/%s@%s into %s\n", v.m.name, v.m.version,
 		       v.version_digest, loc.host, v.repo, v.digest, out);
-		fflush(stdout);
-		/* the summary line, as push's: on stderr, so a pipe of the result stays clean */
-		cli_note(cli, "received %zu file%s (%s) in %.1f s (%s/s)", nfiles,
-			 nfiles == 1 ? "" : "s", size, secs, rate);
+
 		if (nglobs)
 			cli_note(cli, "%zu of %zu files (--file)", nfiles, v.m.nfiles);
 	}
+	fflush(stdout);
+	/* the summary line, as push's: on stderr, so stdout (a result, a document) stays clean */
+	cli_note(cli, "received %zu file%s (%s) in %.1f s (%s/s)", nfiles, nfiles == 1 ? "" : "s",
+		 size, secs, rate);
 out:
 	mlctl_oci_version_release(&v);
 	mlctl_oci_free(c);

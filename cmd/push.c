@@ -180,8 +180,6 @@ static int send_version(struct cli *cli, struct mlctl_oci_push_result *res,
 		mlctl_human_size(size, res->bytes_resumed);
 		snprintf(resumed, sizeof(resumed), " (and went on with uploads it had %s of)", size);
 	}
-	if (cli->json)
-		return 0; /* all of it is in the document */
 	if (res->blobs_restarted)
 		cli_note(cli, "%zu upload%s an earlier push began %s dropped by the registry (a "
 			 "break in the middle of a chunk leaves distribution nothing to go on "
