@@ -47,20 +47,25 @@ static int list(struct cli *cli, const char *name)
 			cJSON_AddStringToObject(o, "digest", a[i].digest);
 			cJSON_AddStringToObject(o, "moved", when);
 			cJSON_AddStringToObject(o, "actor", a[i].actor);
+			if (*a[i].before)
+				cJSON_AddStringToObject(o, "before", a[i].before);
+			else
+				cJSON_AddNullToObject(o, "before");
 			cJSON_AddItemToArray(arr, o);
 		}
 		cli_print_json(doc);
 	} else if (n) {
 		struct cli_table t;
 
-		cli_table_init(&t, 6);
-		cli_table_row(&t, "MODEL", "ALIAS", "VERSION", "DIGEST", "MOVED", "BY");
+		cli_table_init(&t, 7);
+		cli_table_row(&t, "MODEL", "ALIAS", "VERSION", "DIGEST", "BEFORE", "MOVED", "BY");
 		for (i = 0; i < n; i++) {
 			char when[32], dig[32];
 
 			mlctl_time_iso(when, a[i].moved);
 			snprintf(dig, sizeof(dig), "%.19s", a[i].digest);
-			cli_table_row(&t, a[i].model, a[i].alias, a[i].version, dig, when, a[i].actor);
+			cli_table_row(&t, a[i].model, a[i].alias, a[i].version, dig,
+				      *a[i].before ? a[i].before : "-", when, a[i].actor);
 		}
 		cli_table_print(cli, &t);
 		cli_table_release(&t);

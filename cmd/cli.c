@@ -566,3 +566,28 @@ void cli_print_report(struct cli *cli, const struct mlctl_report *rep, int stric
 	       rep->digest[0] ? " " : "", rep->digest);
 }
 
+
+void cli_deliver_hooks(struct cli *cli)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	struct mlctl_deliver_result res;
+	struct mlctl_registry *r = NULL;
+	const char *root = mlctl_hooks_queued_root(), *b = getenv("MLCTL_HOOK_BUDGET");
+	double budget = b && *b ? strtod(b, NULL) : 5.0;
+
+	(void)cli;
+	if (!root || mlctl_interrupted() || !(budget > 0))
+		return;
+	fflush(stdout);
+	if (mlctl_registry_open(&r, root, 0, &err) ||
+	    mlctl_registry_deliver(r, NULL, budget, 0, &res, &err)) {
+		mlctl_warn("webhooks not sent: %s; 'mlctl hook deliver' sends them", err.msg);
+		mlctl_registry_free(r);
+		return;
+	}
+	if (res.pending)
+		mlctl_warn("%zu webhook%s not delivered yet (see 'mlctl hook log'); 'mlctl hook "
+			   "deliver' sends %s", res.pending, res.pending == 1 ? "" : "s",
+			   res.pending == 1 ? "it" : "them");
+	mlctl_registry_free(r);
+}

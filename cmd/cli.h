@@ -117,6 +117,12 @@ int cmd_versions(struct cli *cli, int argc, char **argv);
 int cmd_show(struct cli *cli, int argc, char **argv);
 int cmd_registry(struct cli *cli, int argc, char **argv);
 int cmd_alias(struct cli *cli, int argc, char **argv);
+int cmd_deprecate(struct cli *cli, int argc, char **argv);
+int cmd_history(struct cli *cli, int argc, char **argv);
+int cmd_policy(struct cli *cli, int argc, char **argv);
+int cmd_promote(struct cli *cli, int argc, char **argv);
+int cmd_hook(struct cli *cli, int argc, char **argv);
+int cmd_diff(struct cli *cli, int argc, char **argv);
 int cmd_completion(struct cli *cli, int argc, char **argv);
 int cmd_remote(struct cli *cli, int argc, char **argv);
 int cmd_login(struct cli *cli, int argc, char **argv);
@@ -125,11 +131,20 @@ int cmd_help(struct cli *cli, int argc, char **argv);
 
 extern const struct cli_cmd cli_cmd_init, cli_cmd_validate, cli_cmd_smoke, cli_cmd_package, cli_cmd_push, cli_cmd_pull,
 	cli_cmd_list, cli_cmd_versions, cli_cmd_show, cli_cmd_alias, cli_cmd_registry, cli_cmd_completion,
-	cli_cmd_help, cli_cmd_remote, cli_cmd_login, cli_cmd_logout;
+	cli_cmd_help, cli_cmd_remote, cli_cmd_login, cli_cmd_logout, cli_cmd_deprecate,
+	cli_cmd_undeprecate, cli_cmd_history, cli_cmd_policy, cli_cmd_promote, cli_cmd_approve,
+	cli_cmd_rollback, cli_cmd_hook, cli_cmd_diff;
 
 struct mlctl_report;
 /* Findings grouped by file, then a summary line. */
 void cli_print_report(struct cli *cli, const struct mlctl_report *rep, int strict, FILE *f);
+
+/*
+ * At a command's end: send the webhooks its events queued, within
+ * MLCTL_HOOK_BUDGET seconds (default 5; 0 sends none), saying on stderr
+ * what is left for 'mlctl hook deliver'. Never changes the exit code.
+ */
+void cli_deliver_hooks(struct cli *cli);
 
 struct mlctl_registry;
 /* As cli_open_registry without create, printing nothing: the library's code, the message in err. */

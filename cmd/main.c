@@ -12,7 +12,8 @@
 
 const struct cli_cmd *const cli_commands[] = {
 	&cli_cmd_init, &cli_cmd_validate, &cli_cmd_package, &cli_cmd_push, &cli_cmd_pull, &cli_cmd_list,
-	&cli_cmd_versions, &cli_cmd_show, &cli_cmd_alias, &cli_cmd_smoke, &cli_cmd_registry, &cli_cmd_remote,
+	&cli_cmd_versions, &cli_cmd_history, &cli_cmd_show, &cli_cmd_diff, &cli_cmd_alias, &cli_cmd_policy, &cli_cmd_promote, &cli_cmd_approve, &cli_cmd_rollback,
+	&cli_cmd_deprecate, &cli_cmd_undeprecate, &cli_cmd_smoke, &cli_cmd_registry, &cli_cmd_hook, &cli_cmd_remote,
 	&cli_cmd_login, &cli_cmd_logout, &cli_cmd_completion, &cli_cmd_help, NULL,
 };
 
@@ -69,6 +70,8 @@ int main(int argc, char **argv)
 		else if (rc < 0)
 			rc = 0;
 		free(args);
+		/* the webhooks of the events this command made, whatever came after them */
+		cli_deliver_hooks(&cli);
 	}
 	if (mlctl_interrupted()) {
 		/* everything is cleaned up: now die of the signal, as a shell expects */

@@ -120,6 +120,14 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		goto done;
 	}
 	real = t.resolved; /* a link to a folder: the folder it points to was filled */
+	if (t.kind == MLCTL_TARGET_REF && (t.info.deprecated || t.info.model_deprecated)) {
+		char when[32];
+
+		mlctl_time_iso(when, t.info.deprecated ? t.info.deprecated : t.info.model_deprecated);
+		mlctl_warn("%s%s:%s is deprecated (since %s); pulled anyway: see 'mlctl history %s'",
+			   t.info.deprecated ? "" : "the model of ", t.m.name, t.m.version, when,
+			   t.m.name);
+	}
 	if (cli->json) {
 		cJSON *doc = cli_json_doc();
 
@@ -130,6 +138,8 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		if (real)
 			cJSON_AddStringToObject(doc, "resolved", real);
 		cJSON_AddNumberToObject(doc, "files", (double)t.m.nfiles);
+		cJSON_AddBoolToObject(doc, "deprecated", t.kind == MLCTL_TARGET_REF &&
+						 (t.info.deprecated || t.info.model_deprecated));
 		cli_print_json(doc);
 	} else {
 		printf("pulled %s:%s %s into %s%s%s%s\n", t.m.name, t.m.version, t.digest, out,

@@ -392,7 +392,7 @@ void cli_sync_print(struct cli *cli, const char *remote, const struct mlctl_sync
 	printf("synced with %s at %.12s: %zu event%s from the remote, %zu of ours put on top",
 	       remote, res->head, res->fetched, res->fetched == 1 ? "" : "s", res->rebased);
 	if (res->renumbered)
-		printf(" (%zu alias move%s renumbered)", res->renumbered,
+		printf(" (%zu tag%s renumbered)", res->renumbered,
 		       res->renumbered == 1 ? "" : "s");
 	printf(", %s, %zu tag%s pushed\n", res->pushed_branch ? "branch pushed" : "branch as it was",
 	       res->pushed_tags, res->pushed_tags == 1 ? "" : "s");

@@ -51,6 +51,20 @@ static void print_json(const struct mlctl_target *t, const struct mlctl_record_i
 	}
 	cJSON_AddStringToObject(doc, "actor", t->info.actor);
 	cJSON_AddBoolToObject(doc, "validated", t->info.validated);
+	{
+		char when[32];
+
+		mlctl_time_iso(when, t->info.deprecated);
+		if (t->info.deprecated)
+			cJSON_AddStringToObject(doc, "deprecated", when);
+		else
+			cJSON_AddNullToObject(doc, "deprecated");
+		mlctl_time_iso(when, t->info.model_deprecated);
+		if (t->info.model_deprecated)
+			cJSON_AddStringToObject(doc, "model_deprecated", when);
+		else
+			cJSON_AddNullToObject(doc, "model_deprecated");
+	}
 	cJSON_AddItemToObject(doc, "manifest", cJSON_Duplicate(t->m.json, 1));
 	aliases = cJSON_AddArrayToObject(doc, "aliases");
 	for (i = 0; i < nal; i++)
@@ -83,10 +97,19 @@ static void print_stored(struct cli *cli, const struct mlctl_target *t,
 	mlctl_time_iso(when, t->info.created);
 	printf("created:     %s by %s\n", when, t->info.actor);
 	printf("validated:   %s\n", t->info.validated ? "yes" : "no (pushed with --no-validate)");
+	if (t->info.deprecated) {
+		mlctl_time_iso(when, t->info.deprecated);
+		printf("deprecated:  since %s (see 'mlctl history %s')\n", when, t->info.name);
+	}
+	if (t->info.model_deprecated) {
+		mlctl_time_iso(when, t->info.model_deprecated);
+		printf("deprecated:  the model, since %s\n", when);
+	}
 	if (nal) {
 		printf("aliases:    ");
 		for (i = 0; i < nal; i++)
-			printf(" %s", al[i].alias);
+			printf(" %s%s%s%s", al[i].alias, *al[i].before ? " (before: " : "",
+			       al[i].before, *al[i].before ? ")" : "");
 		putchar('\n');
 	}
 	for (i = 0; i < nrec; i++) {

@@ -53,6 +53,14 @@ int cmd_versions(struct cli *cli, int argc, char **argv)
 			cJSON_AddStringToObject(o, "created", when);
 			cJSON_AddStringToObject(o, "actor", v[i].actor);
 			cJSON_AddBoolToObject(o, "validated", v[i].validated);
+			if (v[i].deprecated) {
+				char dep[32];
+
+				mlctl_time_iso(dep, v[i].deprecated);
+				cJSON_AddStringToObject(o, "deprecated", dep);
+			} else {
+				cJSON_AddNullToObject(o, "deprecated");
+			}
 			names = cJSON_AddArrayToObject(o, "aliases");
 			for (k = 0; k < nal; k++)
 				if (!strcmp(al[k].version, v[i].version))
@@ -63,10 +71,16 @@ int cmd_versions(struct cli *cli, int argc, char **argv)
 	} else {
 		struct cli_table t;
 
-		cli_table_init(&t, 6);
-		cli_table_row(&t, "VERSION", "DIGEST", "SIZE", "CREATED", "BY", "ALIASES");
+		int dep = 0;
+
+		for (i = 0; i < n; i++)
+			dep |= v[i].deprecated != 0;
+		/* a DEPRECATED column only where there is something to say in it */
+		cli_table_init(&t, dep ? 7 : 6);
+		cli_table_row(&t, "VERSION", "DIGEST", "SIZE", "CREATED", "BY", "ALIASES",
+			      "DEPRECATED");
 		for (i = 0; i < n; i++) {
-			char size[32], when[32], dig[32];
+			char size[32], when[32], dig[32], depw[32];
 			struct mlctl_buf names = MLCTL_BUF_INIT;
 
 			mlctl_human_size(size, v[i].size);
@@ -77,11 +91,22 @@ int cmd_versions(struct cli *cli, int argc, char **argv)
 				if (!strcmp(al[k].version, v[i].version))
 					mlctl_buf_printf(&names, "%s%s", names.len ? "," : "",
 							 al[k].alias);
-			cli_table_row(&t, v[i].version, dig, size, when, v[i].actor, names.buf);
+			if (v[i].deprecated)
+				mlctl_time_iso(depw, v[i].deprecated);
+			else
+				snprintf(depw, sizeof(depw), "-");
+			cli_table_row(&t, v[i].version, dig, size, when, v[i].actor, names.buf, depw);
 			mlctl_buf_release(&names);
 		}
 		cli_table_print(cli, &t);
 		cli_table_release(&t);
+	}
+	if (n && v[0].model_deprecated) {
+		char when[32];
+
+		mlctl_time_iso(when, v[0].model_deprecated);
+		cli_note(cli, "model %s is deprecated (since %s) and takes no new version; see "
+			 "'mlctl history %s'", v[0].name, when, v[0].name);
 	}
 	mlctl_version_infos_free(v, n);
 	mlctl_alias_infos_free(al, nal);

@@ -7,7 +7,7 @@ _mlctl() {
 		words=("${COMP_WORDS[@]}")
 		cword=$COMP_CWORD
 	}
-	local commands="init validate package push pull list versions show alias smoke registry remote login logout completion help"
+	local commands="init validate package push pull list versions history show diff alias policy promote approve rollback deprecate undeprecate smoke registry hook remote login logout completion help"
 	local global="--registry --json --quiet -q --verbose -v --color --help -h --version"
 	local cmd="" i
 	for ((i = 1; i < cword; i++)); do
@@ -30,6 +30,11 @@ _mlctl() {
 	--compression) COMPREPLY=($(compgen -W "none gzip zstd gzip:9 zstd:19" -- "$cur")); return ;;
 	--bump) COMPREPLY=($(compgen -W "major minor patch" -- "$cur")); return ;;
 	--oci | --git | --username | -u | --chunk-size | --limit-rate | --jobs | -j | --file | --theirs) return ;;
+	--alias | --actor | --since | --until | --limit | -n | --gate-vs-current | --approvals | --max-wait) return ;;
+	--secret-env) COMPREPLY=($(compgen -e -- "$cur")); return ;;
+	--events) COMPREPLY=($(compgen -W "model_version.created model_version.deprecated model_version.undeprecated model_version_alias.created model_version_alias.deleted model_version_record.created registered_model.deprecated registered_model.undeprecated approval.created policy.updated" -- "$cur")); return ;;
+	--require) COMPREPLY=($(compgen -W "validated smoke-passed" -- "$cur")); return ;;
+	--type) COMPREPLY=($(compgen -W "push alias unalias promote rollback record deprecate undeprecate policy approve" -- "$cur")); return ;;
 	--reason | --name | --version | --gate | --allow-license | --repeat | --warmup | --timeout-ms | --max-drift) return ;;
 	--baseline) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
 	--cases) COMPREPLY=($(compgen -f -- "$cur" || true)); return ;;
@@ -53,6 +58,11 @@ _mlctl() {
 	login) opts="--username -u --password-stdin --insecure --registry-config --ca-file --cert --key" ;;
 	logout) opts="--registry-config" ;;
 	alias) opts="set rm list --reason" ;;
+	deprecate | undeprecate | approve | rollback) opts="--reason" ;;
+	promote) opts="--reason --force" ;;
+	hook) opts="add list rm test deliver log --secret-env --events --reason --max-wait --limit -n" ;;
+	policy) opts="set show list rm --require --gate --gate-vs-current --approvals --from --reason" ;;
+	history) opts="--alias --actor --since --until --type --limit -n" ;;
 	registry) opts="verify reindex gc sync --dry-run --repair --from --theirs --insecure --registry-config --ca-file --cert --key" ;;
 	completion) opts="bash zsh fish" ;;
 	help) opts="$commands" ;;

@@ -1,5 +1,5 @@
 # fish completion for mlctl
-set -l cmds init validate package push pull list versions show alias smoke registry remote login logout completion help
+set -l cmds init validate package push pull list versions history show diff alias policy promote approve rollback deprecate undeprecate smoke registry hook remote login logout completion help
 complete -c mlctl -f
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a init -d 'write mlctl.json from a folder'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a validate -d 'check a project, package or version'
@@ -11,7 +11,16 @@ complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a versions -d "lis
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a show -d 'show a version, package or project'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a smoke -d 'run the model on known cases'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a alias -d 'point a movable name at a version'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a diff -d 'compare two versions'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a history -d "a model's events, newest first"
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a policy -d 'the rules promote checks'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a promote -d 'move an alias under its policy'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a approve -d "approve a version for an alias's policy"
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a rollback -d 'move an alias back to what it held before'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a deprecate -d 'mark a version or a model as not to be used'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a undeprecate -d 'take a deprecation back'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a registry -d 'verify, reindex, gc or sync'
+complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a hook -d "webhooks for the registry's events"
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a remote -d 'add, remove or list remotes'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a login -d 'keep credentials for an OCI registry'
 complete -c mlctl -n "not __fish_seen_subcommand_from $cmds" -a logout -d 'forget the credentials for an OCI registry'
@@ -88,6 +97,31 @@ complete -c mlctl -n '__fish_seen_subcommand_from smoke' -F
 # alias
 complete -c mlctl -n '__fish_seen_subcommand_from alias; and not __fish_seen_subcommand_from set rm list' -a 'set rm list'
 complete -c mlctl -n '__fish_seen_subcommand_from alias' -l reason -x -d 'why the alias moves'
+# deprecate, undeprecate, promote, approve, rollback
+complete -c mlctl -n '__fish_seen_subcommand_from deprecate undeprecate promote approve rollback' -l reason -x -d 'why'
+complete -c mlctl -n '__fish_seen_subcommand_from promote' -l force -d 'move though rules are unmet'
+# hook
+complete -c mlctl -n '__fish_seen_subcommand_from hook; and not __fish_seen_subcommand_from add list rm test deliver log' -a 'add list rm test deliver log'
+complete -c mlctl -n '__fish_seen_subcommand_from hook' -l secret-env -x -a '(set -n)' -d 'the variable holding the secret'
+complete -c mlctl -n '__fish_seen_subcommand_from hook' -l events -x -a 'model_version.created model_version.deprecated model_version.undeprecated model_version_alias.created model_version_alias.deleted model_version_record.created registered_model.deprecated registered_model.undeprecated approval.created policy.updated' -d 'only these events'
+complete -c mlctl -n '__fish_seen_subcommand_from hook' -l reason -x -d 'why'
+complete -c mlctl -n '__fish_seen_subcommand_from hook' -l max-wait -x -d 'seconds to wait for retries'
+complete -c mlctl -n '__fish_seen_subcommand_from hook' -s n -l limit -x -d 'at most N messages'
+# policy
+complete -c mlctl -n '__fish_seen_subcommand_from policy; and not __fish_seen_subcommand_from set show list rm' -a 'set show list rm'
+complete -c mlctl -n '__fish_seen_subcommand_from policy' -l require -x -a 'validated smoke-passed' -d 'a passing record'
+complete -c mlctl -n '__fish_seen_subcommand_from policy' -l gate -x -d 'a metric threshold'
+complete -c mlctl -n '__fish_seen_subcommand_from policy' -l gate-vs-current -x -d 'a bound on the change from the current version'
+complete -c mlctl -n '__fish_seen_subcommand_from policy' -l approvals -x -d 'approvals by N others'
+complete -c mlctl -n '__fish_seen_subcommand_from policy' -l from -x -d 'an alias that must hold it first'
+complete -c mlctl -n '__fish_seen_subcommand_from policy' -l reason -x -d 'why'
+# history
+complete -c mlctl -n '__fish_seen_subcommand_from history' -l alias -x -d 'only this alias'
+complete -c mlctl -n '__fish_seen_subcommand_from history' -l actor -x -d 'only this actor'
+complete -c mlctl -n '__fish_seen_subcommand_from history' -l since -x -d 'from this UTC time'
+complete -c mlctl -n '__fish_seen_subcommand_from history' -l until -x -d 'before this UTC time'
+complete -c mlctl -n '__fish_seen_subcommand_from history' -l type -x -a 'push alias unalias promote rollback record deprecate undeprecate policy approve' -d 'only this event type'
+complete -c mlctl -n '__fish_seen_subcommand_from history' -s n -l limit -x -d 'at most N events'
 # registry, completion, help
 complete -c mlctl -n '__fish_seen_subcommand_from registry; and not __fish_seen_subcommand_from verify reindex gc sync' -a 'verify reindex gc sync'
 complete -c mlctl -n '__fish_seen_subcommand_from registry; and __fish_seen_subcommand_from sync' -x -a '(mlctl remote list -q 2>/dev/null | awk "NR > 1 { print \$1 }")'

@@ -65,6 +65,13 @@ int mlctl_git_commit(struct mlctl_git *g, char out[41], const struct mlctl_git_c
  */
 int mlctl_git_tag(struct mlctl_git *g, const char *name, const char *commit,
 		  const char *message, const char *actor, int64_t when, struct mlctl_err *err);
+/*
+ * While on, mlctl_git_tag replaces a tag that is there (on disk, not queued
+ * by this change) as another object, wherever it points: a replay from the
+ * start makes every event tag as this mlctl does, and an identical one
+ * stays as it is.
+ */
+void mlctl_git_remake_tags(struct mlctl_git *g, int on);
 /* The file at path in commit; MLCTL_ENOTFOUND when absent. */
 int mlctl_git_read(struct mlctl_git *g, struct mlctl_buf *out, const char *commit,
 		   const char *path, struct mlctl_err *err);

@@ -86,6 +86,10 @@ int mlctl_alias_is_readable(const char *alias);
 char *mlctl_version_tag(const char *name, const char *version);
 /* NAME#ALIAS#N when the alias is set, NAME#ALIAS!#N when it is removed. */
 char *mlctl_alias_tag(const char *name, const char *alias, int removed, int64_t n);
+/* GTO's deprecation tags: NAME@vVERSION!#N (a version), NAME@deprecated#N (version NULL: the model). */
+char *mlctl_deprecate_tag(const char *name, const char *version, int64_t n);
+/* 1 for a tag name of GTO's forms, which mlctl makes and remakes from the events. */
+int mlctl_is_event_tag(const char *tag);
 /* NULL when git can hold refs/tags/TAG, else why not (a static string). */
 const char *mlctl_tag_problem(const char *tag);
 /* 0 when the alias's tags for name can be made, else MLCTL_EUSAGE saying why. */

@@ -256,17 +256,22 @@ int mlctl_semver_bump(char **out, const char *from, const char *part, struct mlc
 
 static int alias_char_ok(char c, int legacy)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '-' || (legacy && c == '.');
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+	       (legacy && ((c >= 'A' && c <= 'Z') || c == '.'));
 }
 
-/* A letter, then letters, digits, '_', '-', ending in a letter or digit; legacy: '.' too. */
+/*
+ * GTO's stage names: a lowercase letter (so an alias never reads as a
+ * version), then lowercase letters, digits, '_', '-', ending in a letter or
+ * digit. legacy: what older mlctl took too, capitals and '.'.
+ */
 static int alias_ok(const char *alias, int legacy)
 {
 	size_t n = strlen(alias), i;
 	char last = n ? alias[n - 1] : 0;
 
-	if (n == 0 || n > 64 || !isalpha((unsigned char)alias[0]) || !alias_char_ok(alias[0], 0))
+	if (n == 0 || n > 64 || !isalpha((unsigned char)alias[0]) ||
+	    !alias_char_ok(alias[0], legacy))
 		return 0;
 	for (i = 1; i < n; i++)
 		if (!alias_char_ok(alias[i], legacy))
@@ -279,9 +284,9 @@ int mlctl_alias_check(const char *alias, struct mlctl_err *err)
 	if (alias_ok(alias, 0))
 		return 0;
 	return mlctl_err_set(err, MLCTL_EUSAGE,
-			     "alias '%.100s' is not valid; an alias starts with a letter, holds only "
-			     "letters, digits, '_' and '-' (no dots), ends in a letter or digit and "
-			     "has at most 64 characters, such as 'production'",
+			     "alias '%.100s' is not valid; an alias starts with a lowercase letter, "
+			     "holds only lowercase letters, digits, '_' and '-' (no dots), ends in a "
+			     "letter or digit and has at most 64 characters, such as 'production'",
 			     alias);
 }
 
@@ -298,6 +303,21 @@ char *mlctl_version_tag(const char *name, const char *version)
 char *mlctl_alias_tag(const char *name, const char *alias, int removed, int64_t n)
 {
 	return mlctl_aprintf("%s#%s%s#%lld", name, alias, removed ? "!" : "", (long long)n);
+}
+
+char *mlctl_deprecate_tag(const char *name, const char *version, int64_t n)
+{
+	if (version)
+		return mlctl_aprintf("%s@v%s!#%lld", name, version, (long long)n);
+	return mlctl_aprintf("%s@deprecated#%lld", name, (long long)n);
+}
+
+int mlctl_is_event_tag(const char *tag)
+{
+	size_t n = strlen(tag);
+
+	return strstr(tag, "@v") || strchr(tag, '#') ||
+	       (n > 11 && !strcmp(tag + n - 11, "@deprecated"));
 }
 
 const char *mlctl_tag_problem(const char *tag)

@@ -112,6 +112,7 @@ struct mlctl_model_info {
 struct mlctl_version_info {
 	char *name, *version, *digest, *actor;
 	int validated; /* passed validate when pushed (0: pushed with --no-validate) */
+	int64_t deprecated, model_deprecated; /* when it, and its model, were deprecated; 0: not */
 	int64_t created;
 	uint64_t size;
 	size_t nfiles;
@@ -182,8 +183,198 @@ int mlctl_registry_alias_rm(struct mlctl_registry *r, struct mlctl_alias_move *m
 			    struct mlctl_err *err);
 void mlctl_alias_move_release(struct mlctl_alias_move *mv);
 
+struct mlctl_deprecation {
+	char name[MLCTL_NAME_MAX + 1];
+	char version[256], digest[72]; /* "" for the model */
+	int unchanged;                 /* it was so already: nothing recorded */
+	char *tag;                     /* the GTO tag made (NAME@vX!#N, NAME@deprecated#N), or NULL */
+};
+
+/*
+ * Deprecate (undo 0) or undeprecate what target names: NAME alone is the
+ * model, any other reference (NAME:VERSION, NAME:ALIAS, a digest) a
+ * version. One event: a git commit writing models/NAME/deprecation.json or
+ * models/NAME/deprecations/VERSION.json, GTO's tag for a deprecation, the
+ * rows. A deprecated version is not promoted, and warned about on pull; a
+ * deprecated model takes no new version. Doing it twice changes nothing.
+ */
+int mlctl_registry_deprecate(struct mlctl_registry *r, struct mlctl_deprecation *d,
+			     const char *target, int undo, const char *reason,
+			     struct mlctl_err *err);
+void mlctl_deprecation_release(struct mlctl_deprecation *d);
+
+/*
+ * A policy on an alias: the rules 'mlctl promote' checks before it moves the
+ * alias (docs/mlctl-policy.md). require: "validated", "smoke-passed" (a
+ * passing record of that kind for the digest); gates: "METRIC OP NUMBER" on
+ * the candidate's metrics; vs_current: "METRIC OP NUMBER" on the candidate's
+ * metric minus the one of the version the alias holds now; approvals: by
+ * that many actors other than the promoter; from: an alias that must have
+ * held the version first.
+ */
+struct mlctl_policy {
+	char **require, **gates, **vs_current;
+	size_t nrequire, ngates, nvs_current;
+	int64_t approvals;
+	char *from;
+	/* as stored: */
+	char *model, *alias, *digest, *actor, *reason; /* digest: sha256: of the rules */
+	int64_t time;
+};
+
+/*
+ * Set the policy of name's alias (p), or remove it (p NULL), as one event
+ * (models/NAME/policies/ALIAS.json). A gate naming a metric no version of
+ * the model has, an unknown requirement, or a from equal to alias is
+ * MLCTL_EUSAGE. Approvals made under the old rules no longer count. *changed
+ * is 0 when the rules were so already (nothing recorded).
+ */
+int mlctl_registry_policy_set(struct mlctl_registry *r, const char *name, const char *alias,
+			      const struct mlctl_policy *p, const char *reason, int *changed,
+			      struct mlctl_err *err);
+/* The policies of a model's alias, a model (alias NULL) or all (both NULL), by model and alias. */
+int mlctl_registry_policies(struct mlctl_registry *r, const char *name, const char *alias,
+			    struct mlctl_policy **out, size_t *n, struct mlctl_err *err);
+void mlctl_policies_free(struct mlctl_policy *p, size_t n);
+
+struct mlctl_promotion {
+	struct mlctl_alias_move mv;
+	char policy_digest[72]; /* the policy checked, "" when the alias has none */
+	size_t nrules;          /* rules checked */
+	char **unmet;           /* each rule not met, with why: the refusal, or what --force passed */
+	size_t nunmet;
+	int forced;
+};
+
+/*
+ * Move alias to the version ref names under the alias's policy, in one
+ * write: every rule is checked under the lock and every unmet one listed
+ * (MLCTL_EGATE, nothing moved) unless force (which needs a reason) moves it
+ * anyway, recorded as forced with what it passed over. No policy: a plain
+ * move. An alias that moved between the caller's look and the lock (another
+ * promotion) is MLCTL_ECONFLICT. Release p with mlctl_promotion_release.
+ */
+int mlctl_registry_promote(struct mlctl_registry *r, struct mlctl_promotion *p, const char *ref,
+			   const char *alias, const char *reason, int force,
+			   struct mlctl_err *err);
+void mlctl_promotion_release(struct mlctl_promotion *p);
+
+struct mlctl_approval {
+	char name[MLCTL_NAME_MAX + 1], version[256], digest[72];
+	size_t have, need; /* approvals of this digest under the policy now, and how many it asks */
+};
+
+/*
+ * Approve ref's version for alias under the alias's policy: one event. No
+ * policy is MLCTL_ENOTFOUND; a second approval by the same actor
+ * MLCTL_ECONFLICT; approving what you promoted yourself, or a deprecated
+ * version, MLCTL_EGATE.
+ */
+int mlctl_registry_approve(struct mlctl_registry *r, struct mlctl_approval *a, const char *ref,
+			   const char *alias, const char *reason, struct mlctl_err *err);
+
+/*
+ * Move alias back to the version it held before the current one (walking
+ * further back when repeated: a rollback undoes one move); recorded as a
+ * move via rollback. Nothing before: MLCTL_ENOTFOUND.
+ */
+int mlctl_registry_rollback(struct mlctl_registry *r, struct mlctl_alias_move *mv,
+			    const char *name, const char *alias, const char *reason,
+			    struct mlctl_err *err);
+/* What a rollback of alias would go to ("" when nothing), and what it holds now. */
+int mlctl_registry_alias_before(struct mlctl_registry *r, char version[256], char digest[72],
+				const char *name, const char *alias, struct mlctl_err *err);
+
+/* ---- webhooks (Standard Webhooks; docs/mlctl-hook.md) ---- */
+
+struct mlctl_hook {
+	char *id, *url, *secret_env, *actor;
+	char **events; /* the event names it takes; none: every one */
+	size_t nevents;
+	int64_t time;
+};
+
+/* 1 when name is an event name hooks can take (model_version.created...). */
+int mlctl_hook_event_known(const char *name);
+/* Every event name, NULL-terminated. */
+extern const char *const mlctl_hook_events[];
+
+/*
+ * Add a hook (one event: hooks/ID.json in git; the secret stays in the
+ * environment variable secret_env, never in the registry), its new id into
+ * id; remove one by id (MLCTL_ENOTFOUND when there is none).
+ */
+int mlctl_registry_hook_add(struct mlctl_registry *r, char id[17], const char *url,
+			    const char *secret_env, const char *const *events, size_t nevents,
+			    const char *reason, struct mlctl_err *err);
+int mlctl_registry_hook_rm(struct mlctl_registry *r, const char *id, const char *reason,
+			   struct mlctl_err *err);
+int mlctl_registry_hooks(struct mlctl_registry *r, struct mlctl_hook **out, size_t *n,
+			 struct mlctl_err *err);
+void mlctl_hooks_free(struct mlctl_hook *h, size_t n);
+
+struct mlctl_delivery {
+	int64_t id, attempts, status, created, next_at, done_at;
+	char *hook_id, *msg_id, *event, *state, *error; /* state: pending, delivered, failed */
+};
+
+/* The outbox, newest first: of one hook (or all, hook_id NULL), at most limit (0: all). */
+int mlctl_registry_hook_log(struct mlctl_registry *r, const char *hook_id, int64_t limit,
+			    struct mlctl_delivery **out, size_t *n, struct mlctl_err *err);
+void mlctl_deliveries_free(struct mlctl_delivery *d, size_t n);
+
+struct mlctl_deliver_result {
+	size_t delivered, failed, retrying; /* this run: sent, given up, to try again later */
+	size_t pending;                     /* left in the outbox, due or not */
+};
+
+/*
+ * Send the outbox's due webhooks (of one hook, or all), each at least once:
+ * 2xx delivers it; 408, 429, 5xx or no answer tries again later (after
+ * Retry-After when given, else 1 s, 2 s, 4 s... with jitter, 8 tries in
+ * all); any other answer gives it up. budget_s > 0: one pass, stopping when
+ * the budget is spent (a command's own events, at its end); else it waits
+ * for the retries that fall due within max_wait_s. A failure to deliver is
+ * never an error: res says what happened; errors are the registry's own.
+ */
+int mlctl_registry_deliver(struct mlctl_registry *r, const char *hook_id, double budget_s,
+			   double max_wait_s, struct mlctl_deliver_result *res,
+			   struct mlctl_err *err);
+/* Queue a hook.test message for one hook (MLCTL_ENOTFOUND for no such hook). */
+int mlctl_registry_hook_test(struct mlctl_registry *r, const char *id, struct mlctl_err *err);
+/* Where this process queued webhooks (its command delivers them at its end), or NULL. */
+const char *mlctl_hooks_queued_root(void);
+
+struct mlctl_history_filter {
+	const char *model;            /* required */
+	const char *alias, *actor;    /* NULL: any; actor matches any part, ignoring case */
+	const char *type;             /* an event type (push, alias, deprecate...), or NULL */
+	int64_t since, until;         /* unix seconds, [since, until); 0: open */
+	int64_t limit;                /* at most this many, newest first; 0: all */
+};
+
+/* One event as history gives it; the strings live until the callback returns. */
+struct mlctl_history_event {
+	const char *model, *type, *version, *digest, *alias, *from, *actor, *reason, *tag;
+	const char *commit, *kind; /* kind: a record's (validate, smoke), else NULL */
+	const char *via;           /* an alias move's: promote, rollback; else NULL */
+	int passed;                /* a record's result, -1 for other events */
+	int64_t time;
+};
+
+typedef int (*mlctl_history_cb)(void *payload, const struct mlctl_history_event *ev,
+				struct mlctl_err *err);
+/*
+ * A model's events newest first, those f lets through, one callback each
+ * (streamed: memory does not grow with the history). An unknown model, or
+ * an alias the model never had, is MLCTL_ENOTFOUND.
+ */
+int mlctl_registry_history(struct mlctl_registry *r, const struct mlctl_history_filter *f,
+			   mlctl_history_cb cb, void *payload, struct mlctl_err *err);
+
 struct mlctl_alias_info {
 	char *model, *alias, *version, *digest, *actor;
+	char *before; /* what it held before (where a rollback goes), "" when nothing */
 	int64_t moved;
 };
 

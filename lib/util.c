@@ -12,6 +12,8 @@
 #include <locale.h>
 #include <pthread.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
@@ -320,6 +322,32 @@ int mlctl_base64_decode(struct mlctl_buf *out, const char *text)
 	return 0;
 }
 
+void mlctl_hmac_sha256(unsigned char mac[32], const void *key, size_t keylen, const void *data,
+		       size_t len)
+{
+	unsigned int n = 32;
+
+	if (!HMAC(EVP_sha256(), key, (int)keylen, data, len, mac, &n)) {
+		fputs("mlctl: HMAC-SHA256 failed in libcrypto\n", stderr);
+		abort();
+	}
+}
+
+void mlctl_random_uuid(char out[37])
+{
+	unsigned char b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1) {
+		fputs("mlctl: no random bytes from libcrypto\n", stderr);
+		abort();
+	}
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
+}
+
 int mlctl_is_sha256_hex(const char *s)
 {
 	size_t i;
@@ -561,6 +589,29 @@ void mlctl_time_iso(char out[32], int64_t t)
 
 	gmtime_r(&tt, &tm);
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int mlctl_time_parse(int64_t *out, const char *s)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	/* a date, else a date and time (seconds optional); UTC, with or without the Z */
+	if (!(end = strptime(s, "%Y-%m-%d", &tm)) || (*end && *end != 'T' && *end != ' '))
+		return -1;
+	if (*end) {
+		const char *t = strptime(end + 1, "%H:%M:%S", &tm);
+
+		if (!t)
+			t = strptime(end + 1, "%H:%M", &tm);
+		if (!t || (*t && strcmp(t, "Z")))
+			return -1;
+	}
+	if (tm.tm_year < 70 || tm.tm_mday < 1)
+		return -1;
+	*out = (int64_t)timegm(&tm);
+	return 0;
 }
 
 int64_t mlctl_now(void)

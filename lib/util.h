@@ -91,6 +91,11 @@ void mlctl_sha256_hex(char hex[65], const void *data, size_t len);
 char *mlctl_base64_encode(const void *data, size_t len);
 int mlctl_base64_decode(struct mlctl_buf *out, const char *text);
 int mlctl_is_sha256_hex(const char *s);
+/* HMAC-SHA256 of data under key (libcrypto). */
+void mlctl_hmac_sha256(unsigned char mac[32], const void *key, size_t keylen, const void *data,
+		       size_t len);
+/* A random (version 4) UUID, 36 characters and a NUL. */
+void mlctl_random_uuid(char out[37]);
 
 /* Files. */
 #define MLCTL_IO_CHUNK (1024 * 1024)
@@ -267,6 +272,8 @@ int mlctl_locale_is_utf8(void);
 
 /* UTC time as "2026-01-02T03:04:05Z". */
 void mlctl_time_iso(char out[32], int64_t t);
+/* YYYY-MM-DD, or with THH:MM[:SS][Z] after it, as UTC: 0, or -1 for anything else. */
+int mlctl_time_parse(int64_t *out, const char *s);
 int64_t mlctl_now(void);
 /* Milliseconds on the monotonic clock: for deadlines and durations. */
 double mlctl_mono_ms(void);

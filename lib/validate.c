@@ -55,7 +55,7 @@ int mlctl_gate_parse(char name[128], char op[3], double *value, const char *s)
 	return *end ? -1 : 0;
 }
 
-static int gate_holds(double have, const char *op, double want)
+int mlctl_gate_holds(double have, const char *op, double want)
 {
 	if (!strcmp(op, ">="))
 		return have >= want;
@@ -91,7 +91,7 @@ static void one_gate(struct mlctl_report *rep, const cJSON *metrics, const char 
 				 expr, where, name);
 		return;
 	}
-	if (!gate_holds(m->valuedouble, op, want))
+	if (!mlctl_gate_holds(m->valuedouble, op, want))
 		mlctl_report_add(rep, MLV200, MLCTL_SEV_ERROR, "mlctl.json",
 				 "metric %s is %g, but gate %s needs %s %g", name, m->valuedouble,
 				 where, op, want);

@@ -42,5 +42,7 @@ int mlctl_validate_damaged(const struct mlctl_report *rep, int is_package, struc
 
 /* Parse a gate: NAME OP NUMBER with OP one of >= <= > < ==. */
 int mlctl_gate_parse(char name[128], char op[3], double *value, const char *s);
+/* 1 when have OP want holds (OP as mlctl_gate_parse gives it). */
+int mlctl_gate_holds(double have, const char *op, double want);
 
 #endif

@@ -16,7 +16,7 @@ options_of() {
 
 @test "the command list is what we expect" {
 	run -0 commands
-	[ "$(echo $output)" = "init validate package push pull list versions show alias smoke registry remote login logout completion help" ]
+	[ "$(echo $output)" = "init validate package push pull list versions history show diff alias policy promote approve rollback deprecate undeprecate smoke registry hook remote login logout completion help" ]
 }
 
 @test "every command's --help exits 0 without touching any registry" {

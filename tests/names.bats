@@ -183,7 +183,7 @@ NAME_RULE="use lowercase letters, digits, '_' and '-', starting and ending with 
 		[[ "$stderr" == *"version '$v' cannot be tagged 'demo@v$v'"* ]]
 	done
 	run -2 --separate-stderr mlctl alias set demo:1.0.0 p..q
-	[[ "$stderr" == "mlctl: alias 'p..q' is not valid; an alias starts with a letter, holds only letters, digits, '_' and '-' (no dots)"* ]]
+	[[ "$stderr" == "mlctl: alias 'p..q' is not valid; an alias starts with a lowercase letter, holds only lowercase letters, digits, '_' and '-' (no dots)"* ]]
 	run -2 mlctl alias rm demo p..q
 	run -2 mlctl alias set demo:1.0.0 staging.lock
 	[ "$(registry_state)" = "$before" ]

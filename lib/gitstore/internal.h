@@ -34,6 +34,7 @@ struct mlctl_git {
 	struct pending_tag *tags;
 	size_t ntags, atags;
 	void *tag_names; /* struct tag_key of each, a search tree: a lookup is not a scan */
+	int remake;      /* mlctl_git_remake_tags: a tag there in another form is replaced */
 	/* applied, for mlctl_git_rollback: loose files and folders made, refs moved */
 	char **made;
 	size_t nmade;

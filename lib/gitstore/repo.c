@@ -405,6 +405,24 @@ int mlctl_git_tag(struct mlctl_git *g, const char *name, const char *commit,
 			have = &g->tags[(*found)->i].id;
 	}
 	/* look the ref up by its exact name: revparse would read "@", "-g" and such as syntax */
+	if (!have && !deleted && g->remake && git_reference_lookup(&ref, g->repo, refname) == 0) {
+		int same;
+
+		if (make_sig(&sig, actor, when) < 0 ||
+		    git_tag_annotation_create(&tag_id, g->repo, name, target, sig, message) < 0) {
+			rc = gs_git_fail(err, MLCTL_EIO, "cannot tag the registry's history");
+			goto done;
+		}
+		same = git_reference_type(ref) == GIT_REFERENCE_DIRECT &&
+		       git_oid_equal(git_reference_target(ref), &tag_id);
+		if (!same) { /* replaced: removed, then made again, both undone on a failure */
+			gs_track(g, &tag_id);
+			gs_queue_ref(g, mlctl_strdup(refname), NULL);
+			gs_queue_ref(g, refname, &tag_id);
+			refname = NULL;
+		}
+		goto done;
+	}
 	if (have || (!deleted && git_reference_lookup(&ref, g->repo, refname) == 0)) {
 		git_object *peeled = NULL, *obj = NULL;
 		int same;
@@ -442,6 +460,11 @@ done:
 	git_signature_free(sig);
 	free(refname);
 	return rc;
+}
+
+void mlctl_git_remake_tags(struct mlctl_git *g, int on)
+{
+	g->remake = on;
 }
 
 static int lookup_tree(git_tree **tree, git_repository *repo, const char *commit,

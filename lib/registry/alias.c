@@ -47,10 +47,15 @@ static int aliases_file(struct mlctl_registry *r, char **out, const char *name,
 	return rc;
 }
 
-/* Set (to != NULL) or remove an alias: git commit and tag, then rows, under the lock. */
-static int move_alias(struct mlctl_registry *r, struct mlctl_alias_move *mv, const char *name,
-		      const char *alias, const struct mlctl_version_info *to, const char *reason,
-		      struct mlctl_err *err)
+/*
+ * Set (to != NULL) or remove an alias: git commit and tag, then rows, under
+ * the lock. how (NULL for a plain move) says by what (promote, rollback),
+ * adds its fields to the event, and checks, under the lock, what the alias
+ * holds now before anything is written.
+ */
+int reg_move_alias(struct mlctl_registry *r, struct mlctl_alias_move *mv, const char *name,
+		   const char *alias, const struct mlctl_version_info *to, const char *reason,
+		   const struct reg_how *how, struct mlctl_err *err)
 {
 	char head[41], was[256], was_digest[72], have[72], *actor = mlctl_actor();
 	char *path = mlctl_aprintf("models/%s/aliases.json", name), *file = NULL, *msg = NULL;
@@ -77,7 +82,7 @@ static int move_alias(struct mlctl_registry *r, struct mlctl_alias_move *mv, con
 		rc = 0;
 		snprintf(mv->version, sizeof(mv->version), "%s", to->version);
 		snprintf(mv->digest, sizeof(mv->digest), "%s", to->digest);
-		if (!strcmp(was, to->version)) {
+		if (!strcmp(was, to->version) && !how) {
 			mv->unchanged = 1; /* already there: nothing to record */
 			goto done;
 		}
@@ -92,6 +97,12 @@ static int move_alias(struct mlctl_registry *r, struct mlctl_alias_move *mv, con
 		snprintf(mv->version, sizeof(mv->version), "%s", was);
 		snprintf(mv->digest, sizeof(mv->digest), "%s", was_digest);
 	}
+	if (how && (rc = how->check(r, how->payload, was, was_digest, actor, err)))
+		goto done;
+	if (to && !strcmp(was, to->version)) {
+		mv->unchanged = 1; /* already there (the check may still refuse): nothing to record */
+		goto done;
+	}
 	if ((rc = aliases_file(r, &file, name, alias, to ? mv->version : NULL, mv->digest, err)))
 		goto done;
 	ch.path = path;
@@ -103,7 +114,9 @@ static int move_alias(struct mlctl_registry *r, struct mlctl_alias_move *mv, con
 	ev.alias = alias;
 	ev.version = mv->version;
 	ev.digest = mv->digest;
-	ev.n = moves + 1;
+	if ((rc = reg_next_counter(r, name, &ev.n, err)))
+		goto done;
+	ev.from = to && *was ? was : NULL;
 	ev.actor = actor;
 	ev.time = now;
 	ev.reason = reason;
@@ -120,15 +133,23 @@ static int move_alias(struct mlctl_registry *r, struct mlctl_alias_move *mv, con
 	cJSON_AddNumberToObject(evj, "time", (double)now);
 	if (reason)
 		cJSON_AddStringToObject(evj, "reason", reason);
+	if (how) {
+		cJSON *it;
+
+		ev.via = how->via;
+		cJSON_AddStringToObject(evj, "via", how->via);
+		cJSON_ArrayForEach(it, how->extra)
+			cJSON_AddItemToObject(evj, it->string, cJSON_Duplicate(it, 1));
+	}
 	msg = to ? mlctl_aprintf("alias %s %s -> %s", name, alias, ev.version)
 		 : mlctl_aprintf("unalias %s %s (was %s)", name, alias, ev.version);
 	if ((rc = reg_git_event(r, head, &ch, 1, evj, msg, actor, now, err)))
 		goto done;
 	if ((rc = reg_apply_alias(r, &ev, head, err)) ||
-	    (rc = reg_insert_event(r, &ev, head, err)) ||
+	    (rc = reg_insert_event(r, &ev, head, err)) || (rc = reg_notify(r, evj, err)) ||
 	    (rc = reg_meta_set(r, "git_head", head, err)) || (rc = reg_reserve_space(r, err)))
 		goto done;
-	mv->tag = mlctl_alias_tag(name, alias, !to, ev.n);
+	mv->tag = mlctl_strdup(ev.tag);
 	mlctl_fault("alias-staged");
 done:
 	if ((rc = reg_end_write(r, rc, err))) {
@@ -157,7 +178,10 @@ int mlctl_registry_alias_set(struct mlctl_registry *r, struct mlctl_alias_move *
 	snprintf(mv->name, sizeof(mv->name), "%s", to.name);
 	rc = mlctl_alias_tags_check(to.name, alias, err);
 	if (!rc)
-		rc = move_alias(r, mv, to.name, alias, &to, reason, err);
+		rc = reg_move_alias(r, mv, to.name, alias, &to, reason, NULL, err);
+	if (!rc && !mv->unchanged && to.deprecated)
+		mlctl_warn("%s:%s is deprecated; the alias moved as asked ('mlctl promote' refuses "
+			   "a deprecated version)", to.name, to.version);
 	mlctl_version_info_release(&to);
 	return rc;
 }
@@ -177,7 +201,7 @@ int mlctl_registry_alias_rm(struct mlctl_registry *r, struct mlctl_alias_move *m
 	    (rc = mlctl_alias_tags_check(name, alias, err)))
 		return rc;
 	snprintf(mv->name, sizeof(mv->name), "%s", name);
-	return move_alias(r, mv, name, alias, NULL, reason, err);
+	return reg_move_alias(r, mv, name, alias, NULL, reason, NULL, err);
 }
 
 void mlctl_alias_move_release(struct mlctl_alias_move *mv)
@@ -196,6 +220,7 @@ void mlctl_alias_infos_free(struct mlctl_alias_info *a, size_t n)
 		free(a[i].version);
 		free(a[i].digest);
 		free(a[i].actor);
+		free(a[i].before);
 	}
 	free(a);
 }
@@ -240,6 +265,13 @@ int mlctl_registry_aliases(struct mlctl_registry *r, struct mlctl_alias_info **o
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, digest, -1, SQLITE_STATIC);
 	a = reg_collect_rows(r, st, sizeof(*a), &cnt, fill_alias_row, &rc, err);
+	for (size_t i = 0; !rc && i < cnt; i++) {
+		char before[256], digest_before[72];
+
+		rc = mlctl_registry_alias_before(r, before, digest_before, a[i].model, a[i].alias,
+						 err);
+		a[i].before = mlctl_strdup(before);
+	}
 	if (rc) {
 		mlctl_alias_infos_free(a, cnt);
 		return rc;

@@ -55,7 +55,41 @@ static const char *const migrations[] = {
 	"CREATE TABLE uploads(host TEXT NOT NULL, repo TEXT NOT NULL, digest TEXT NOT NULL,"
 	" location TEXT NOT NULL, offset INTEGER NOT NULL, started INTEGER NOT NULL,"
 	" PRIMARY KEY(host, repo, digest));",
+	/* 6: GTO's tags (one counter and strictly increasing tag times per model),
+	 * deprecations, and what each event moved from and tagged; the history is
+	 * replayed afresh after it (reg_migrate's replay) so every tag takes this form */
+	"ALTER TABLE models ADD COLUMN tag_n INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE models ADD COLUMN tag_time INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE models ADD COLUMN deprecated INTEGER;"
+	"ALTER TABLE versions ADD COLUMN deprecated INTEGER;"
+	"ALTER TABLE events ADD COLUMN from_version TEXT;"
+	"ALTER TABLE events ADD COLUMN tag TEXT;"
+	"CREATE INDEX events_model ON events(model, time);"
+	"CREATE INDEX events_time ON events(time);"
+	"CREATE INDEX events_tag ON events(tag);"
+	"ALTER TABLE alias_moves ADD COLUMN via TEXT;"
+	"ALTER TABLE events ADD COLUMN via TEXT;"
+	"CREATE TABLE policies(model TEXT NOT NULL, alias TEXT NOT NULL, policy TEXT NOT NULL,"
+	" policy_digest TEXT NOT NULL, actor TEXT NOT NULL, time INTEGER NOT NULL, reason TEXT,"
+	" git_commit TEXT NOT NULL, PRIMARY KEY(model, alias));"
+	"CREATE TABLE approvals(id INTEGER PRIMARY KEY, model TEXT NOT NULL, alias TEXT NOT NULL,"
+	" version TEXT NOT NULL, digest TEXT NOT NULL, policy_digest TEXT NOT NULL,"
+	" actor TEXT NOT NULL, time INTEGER NOT NULL, reason TEXT, git_commit TEXT NOT NULL);"
+	"CREATE INDEX approvals_key ON approvals(model, alias, digest);"
+	"CREATE TABLE hooks(id TEXT PRIMARY KEY, url TEXT NOT NULL, events TEXT NOT NULL,"
+	" secret_env TEXT NOT NULL, actor TEXT NOT NULL, time INTEGER NOT NULL,"
+	" git_commit TEXT NOT NULL);"
+	/* the webhooks to send: this registry's own, not history (a reindex keeps them) */
+	"CREATE TABLE outbox(id INTEGER PRIMARY KEY, hook_id TEXT NOT NULL, msg_id TEXT NOT NULL,"
+	" event TEXT NOT NULL, body TEXT NOT NULL, created INTEGER NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,"
+	" claimed_until INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'pending',"
+	" last_status INTEGER, last_error TEXT, done_at INTEGER);"
+	"CREATE INDEX outbox_due ON outbox(state, next_at);",
 };
+
+/* The first schema whose history must be replayed afresh when a registry reaches it. */
+#define REPLAY_FROM 6
 
 /* ---------------------------------------------------------------- SQL helpers */
 
@@ -394,7 +428,7 @@ int reg_schema_latest(void)
 	return (int)MLCTL_ARRAY_SIZE(migrations);
 }
 
-int reg_migrate(struct mlctl_registry *r, struct mlctl_err *err)
+int reg_migrate(struct mlctl_registry *r, int *replay, struct mlctl_err *err)
 {
 	int version = reg_schema_version(r), rc;
 	size_t i;
@@ -412,13 +446,16 @@ int reg_migrate(struct mlctl_registry *r, struct mlctl_err *err)
 		if ((rc = reg_db_exec(r, sql, err)))
 			return rc;
 	}
+	if (replay)
+		*replay = version > 0 && version < REPLAY_FROM;
 	return 0;
 }
 
 int reg_db_reset(struct mlctl_registry *r, struct mlctl_err *err)
 {
-	static const char *const tables[] = { "alias_moves", "aliases", "records", "events",
-					      "files", "versions", "models" };
+	static const char *const tables[] = { "hooks", "approvals", "policies", "alias_moves",
+					      "aliases", "records", "events", "files", "versions",
+					      "models" };
 	size_t i;
 	int rc = reg_db_exec(r, "PRAGMA defer_foreign_keys = ON", err);
 

@@ -48,6 +48,8 @@ int reg_event_parse(struct event *ev, cJSON **json, const char *message)
 	STR(kind)
 	STR(path)
 	STR(alias)
+	STR(from)
+	STR(via)
 #undef STR
 	*json = j;
 	if (event_int(&ev->n, cJSON_GetObjectItemCaseSensitive(j, "n")) ||
@@ -57,6 +59,12 @@ int reg_event_parse(struct event *ev, cJSON **json, const char *message)
 	it = cJSON_GetObjectItemCaseSensitive(j, "validated");
 	ev->validated = !cJSON_IsFalse(it); /* absent (older events): validated */
 	return ev->type && ev->actor ? 0 : -1;
+}
+
+int reg_event_counted(const struct event *ev)
+{
+	return ev->type && (!strcmp(ev->type, "alias") || !strcmp(ev->type, "unalias") ||
+			    !strcmp(ev->type, "deprecate"));
 }
 
 char *reg_version_path(const char *name, const char *version)
@@ -164,7 +172,8 @@ int reg_insert_event(struct mlctl_registry *r, const struct event *ev, const cha
 
 	if ((rc = reg_db_prepare(r, &st,
 				 "INSERT INTO events(type, model, version, digest, actor, time, "
-				 "reason, git_commit, alias) VALUES(?,?,?,?,?,?,?,?,?)",
+				 "reason, git_commit, alias, from_version, tag, via) "
+				 "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
 				 err)))
 		return rc;
 	sqlite3_bind_text(st, 1, ev->type, -1, SQLITE_STATIC);
@@ -176,6 +185,9 @@ int reg_insert_event(struct mlctl_registry *r, const struct event *ev, const cha
 	sqlite3_bind_text(st, 7, ev->reason, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, commit, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, ev->alias, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, ev->from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, *ev->tag ? ev->tag : NULL, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, ev->via, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : reg_db_fail(err, r->db, "registry database");
 	sqlite3_finalize(st);
 	return rc;
@@ -234,7 +246,85 @@ int reg_insert_record(struct mlctl_registry *r, const struct event *ev, const ch
 	return rc;
 }
 
-/* GTO's tags: NAME#ALIAS#N when the alias is set, NAME#ALIAS!#N when it is removed. */
+/*
+ * GTO's tags. One counter per model, over every tag that carries one
+ * (NAME#ALIAS#N, NAME#ALIAS!#N, NAME@vX.Y.Z!#N, NAME@deprecated#N): the next is
+ * 1 + the largest. GTO orders a model's events by tag time at one-second
+ * resolution, so each tag of a model is dated max(event time, last + 1 s).
+ * Both are worked out as the events are applied, in history order, so a
+ * replay anywhere (reindex, a sync's rebuilt history, a migration) makes the
+ * very same tag objects.
+ */
+
+/* The counter the model's next counted tag takes (1 for a model with none yet). */
+int reg_next_counter(struct mlctl_registry *r, const char *model, int64_t *n,
+		     struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, s;
+
+	*n = 1;
+	if ((rc = reg_db_prepare(r, &st, "SELECT tag_n FROM models WHERE name = ?", err)))
+		return rc;
+	sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
+	if ((s = sqlite3_step(st)) == SQLITE_ROW)
+		*n = sqlite3_column_int64(st, 0) + 1;
+	else if (s != SQLITE_DONE)
+		rc = reg_db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Make tag (annotated: tagger the actor, message the reason) on commit as
+ * the model's next tag, dated after its last one; counter is the one it
+ * carries (from reg_next_counter), 0 for none.
+ */
+int reg_model_tag(struct mlctl_registry *r, const struct event *ev, const char *commit,
+		     const char *message, const char *tag, int64_t counter,
+		     struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t last = 0, when;
+	int rc, s;
+
+	if ((rc = reg_db_prepare(r, &st, "SELECT tag_time FROM models WHERE name = ?", err)))
+		return rc;
+	sqlite3_bind_text(st, 1, ev->model, -1, SQLITE_STATIC);
+	if ((s = sqlite3_step(st)) == SQLITE_ROW)
+		last = sqlite3_column_int64(st, 0);
+	else if (s != SQLITE_DONE)
+		rc = reg_db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	when = last && ev->time <= last ? last + 1 : ev->time;
+	if ((rc = reg_db_prepare(r, &st,
+				 "UPDATE models SET tag_time = ?1, tag_n = max(tag_n, ?2) "
+				 "WHERE name = ?3",
+				 err)))
+		return rc;
+	sqlite3_bind_int64(st, 1, when);
+	sqlite3_bind_int64(st, 2, counter);
+	sqlite3_bind_text(st, 3, ev->model, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : reg_db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	if (!rc)
+		rc = mlctl_git_tag(r->git, tag, commit, message, ev->actor, when, err);
+	return rc;
+}
+
+int reg_tag_push(struct mlctl_registry *r, struct event *ev, const char *commit,
+		 struct mlctl_err *err)
+{
+	char *tag = reg_tag_name(ev->model, ev->version);
+	int rc;
+
+	snprintf(ev->tag, sizeof(ev->tag), "%s", tag);
+	rc = reg_model_tag(r, ev, commit, ev->digest, tag, 0, err);
+	free(tag);
+	return rc;
+}
 
 /* The commit a version was pushed in, where its NAME@vVERSION tag points. */
 static int version_commit(struct mlctl_registry *r, char out[41], const char *name,
@@ -247,18 +337,23 @@ static int version_commit(struct mlctl_registry *r, char out[41], const char *na
 				     "an alias names %s:%s, which is not in the registry; run "
 				     "'mlctl registry reindex'",
 				     name, version);
-	return rc < 0 ? rc : 0;
+	return rc == 1 ? 0 : rc;
 }
 
-/* Inside a write transaction: an alias event's row, its move, and its GTO tag. */
-int reg_apply_alias(struct mlctl_registry *r, const struct event *ev, const char *commit,
+/*
+ * Inside a write transaction: an alias event's row, its move, and its GTO
+ * tag; ev->n becomes the model's next counter (whatever the event's record
+ * says: older mlctl counted per alias), ev->tag the tag.
+ */
+int reg_apply_alias(struct mlctl_registry *r, struct event *ev, const char *commit,
 		    struct mlctl_err *err)
 {
 	int removed = !strcmp(ev->type, "unalias"), rc;
 	sqlite3_stmt *st = NULL;
-	char vcommit[41], *tag = NULL, *msg = NULL;
+	char vcommit[41], *tag, *msg = NULL;
 
-	if ((rc = version_commit(r, vcommit, ev->model, ev->version, err)))
+	if ((rc = version_commit(r, vcommit, ev->model, ev->version, err)) ||
+	    (rc = reg_next_counter(r, ev->model, &ev->n, err)))
 		return rc;
 	if (removed)
 		rc = reg_db_prepare(r, &st, "DELETE FROM aliases WHERE model = ? AND alias = ?",
@@ -284,7 +379,7 @@ int reg_apply_alias(struct mlctl_registry *r, const struct event *ev, const char
 	if (rc ||
 	    (rc = reg_db_prepare(r, &st,
 				 "INSERT INTO alias_moves(model, alias, n, version, digest, time, "
-				 "actor, reason, git_commit) VALUES(?,?,?,?,?,?,?,?,?)",
+				 "actor, reason, git_commit, via) VALUES(?,?,?,?,?,?,?,?,?,?)",
 				 err)))
 		return rc;
 	sqlite3_bind_text(st, 1, ev->model, -1, SQLITE_STATIC);
@@ -298,16 +393,18 @@ int reg_apply_alias(struct mlctl_registry *r, const struct event *ev, const char
 	sqlite3_bind_text(st, 7, ev->actor, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, ev->reason, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, commit, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, ev->via, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : reg_db_fail(err, r->db, "registry database");
 	sqlite3_finalize(st);
 	if (rc)
 		return rc;
 	/* the tag points at the version's own commit, so GTO reads it as that version's stage */
 	tag = mlctl_alias_tag(ev->model, ev->alias, removed, ev->n);
+	snprintf(ev->tag, sizeof(ev->tag), "%s", tag);
 	msg = ev->reason ? mlctl_strdup(ev->reason)
 			 : mlctl_aprintf("%s %s %s %s", removed ? "unalias" : "alias", ev->model,
 					 ev->alias, ev->version);
-	rc = mlctl_git_tag(r->git, tag, vcommit, msg, ev->actor, ev->time, err);
+	rc = reg_model_tag(r, ev, vcommit, msg, tag, ev->n, err);
 	free(tag);
 	free(msg);
 	return rc;
@@ -350,9 +447,9 @@ struct replay {
 	size_t events, skipped;
 };
 
-/* Apply one event (its commit's) to the database; its rows are undone by the caller on failure. */
-static int apply_event(struct mlctl_registry *r, const struct event *ev, const char *commit,
-		       struct mlctl_err *err)
+/* A push event: the version's rows from its manifest in git, checked, and its tag. */
+static int apply_push(struct mlctl_registry *r, struct event *ev, const char *commit,
+		      struct mlctl_err *err)
 {
 	struct mlctl_buf text = MLCTL_BUF_INIT;
 	struct mlctl_manifest m;
@@ -361,85 +458,132 @@ static int apply_event(struct mlctl_registry *r, const struct event *ev, const c
 	int rc = 0;
 
 	memset(&m, 0, sizeof(m));
-	if (!strcmp(ev->type, "push")) {
-		if (!ev->model || !ev->version || !ev->digest) {
-			rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
-					   "push event in commit %.12s lacks model, version or digest",
-					   commit);
-			goto done;
-		}
-		tag = reg_tag_name(ev->model, ev->version);
-		if ((why = mlctl_tag_problem(tag))) {
-			rc = mlctl_err_set(err, MLCTL_EINTEGRITY, "its tag '%s' is not valid: %s",
-					   tag, why);
-			goto done;
-		}
-		path = reg_version_path(ev->model, ev->version);
-		if ((rc = mlctl_git_read(r->git, &text, commit, path, err)))
-			goto done;
-		if ((rc = mlctl_manifest_parse(&m, text.buf, text.len, path,
-					       MLCTL_MANIFEST_STORED, NULL, err))) {
-			err->code = rc = MLCTL_EINTEGRITY;
-			goto done;
-		}
-		if (strcmp(m.name, ev->model) || strcmp(m.version, ev->version)) {
-			rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
-					   "%s names %s:%s, not the event's model and version",
-					   path, m.name, m.version);
-			goto done;
-		}
-		mlctl_manifest_digest(&m, digest);
-		if (strcmp(digest, ev->digest)) {
-			rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
-					   "%s at commit %.12s has digest %s, but its event says %s",
-					   path, commit, digest, ev->digest);
-			goto done;
-		}
-		if ((rc = reg_insert_version(r, &m, digest, ev->actor, ev->time, commit,
-					     ev->validated, err)))
-			goto done;
-		if ((rc = mlctl_git_tag(r->git, tag, commit, ev->digest, ev->actor, ev->time, err)))
-			goto done;
+	if (!ev->model || !ev->version || !ev->digest) {
+		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+				   "push event in commit %.12s lacks model, version or digest",
+				   commit);
+		goto done;
 	}
-	if (!strcmp(ev->type, "record")) {
-		char *summary;
-
-		if (!ev->model || !ev->version || !ev->digest || !ev->kind || !ev->path) {
-			rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
-					   "record event in commit %.12s lacks model, version, digest, "
-					   "kind or path",
-					   commit);
-			goto done;
-		}
-		if ((rc = mlctl_git_read(r->git, &text, commit, ev->path, err)))
-			goto done;
-		summary = reg_report_summary(text.buf, text.len);
-		rc = reg_insert_record(r, ev, summary, commit, err);
-		free(summary);
-		if (rc)
-			goto done;
+	tag = reg_tag_name(ev->model, ev->version);
+	if ((why = mlctl_tag_problem(tag))) {
+		rc = mlctl_err_set(err, MLCTL_EINTEGRITY, "its tag '%s' is not valid: %s",
+				   tag, why);
+		goto done;
 	}
-	if (!strcmp(ev->type, "alias") || !strcmp(ev->type, "unalias")) {
-		if (!ev->model || !ev->alias || !ev->version || !ev->digest || ev->n < 1) {
-			rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
-					   "%s event in commit %.12s lacks model, alias, version, "
-					   "digest or move number",
-					   ev->type, commit);
-			goto done;
-		}
-		if ((rc = mlctl_alias_tags_check(ev->model, ev->alias, err)))
-			goto done;
-		if ((rc = reg_apply_alias(r, ev, commit, err)))
-			goto done;
+	path = reg_version_path(ev->model, ev->version);
+	if ((rc = mlctl_git_read(r->git, &text, commit, path, err)))
+		goto done;
+	if ((rc = mlctl_manifest_parse(&m, text.buf, text.len, path,
+				       MLCTL_MANIFEST_STORED, NULL, err))) {
+		err->code = rc = MLCTL_EINTEGRITY;
+		goto done;
 	}
-	/* events of kinds this version does not know are kept in the log as they are */
-	rc = reg_insert_event(r, ev, commit, err);
+	if (strcmp(m.name, ev->model) || strcmp(m.version, ev->version)) {
+		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+				   "%s names %s:%s, not the event's model and version",
+				   path, m.name, m.version);
+		goto done;
+	}
+	mlctl_manifest_digest(&m, digest);
+	if (strcmp(digest, ev->digest)) {
+		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+				   "%s at commit %.12s has digest %s, but its event says %s",
+				   path, commit, digest, ev->digest);
+		goto done;
+	}
+	if ((rc = reg_insert_version(r, &m, digest, ev->actor, ev->time, commit,
+				     ev->validated, err)) ||
+	    (rc = reg_tag_push(r, ev, commit, err)))
+		goto done;
 done:
 	mlctl_manifest_release(&m);
 	mlctl_buf_release(&text);
 	free(path);
 	free(tag);
 	return rc;
+}
+
+/* A record event: its row, with the summary of the report in git. */
+static int apply_record(struct mlctl_registry *r, struct event *ev, const char *commit,
+			struct mlctl_err *err)
+{
+	struct mlctl_buf text = MLCTL_BUF_INIT;
+	char *summary;
+	int rc;
+
+	if (!ev->model || !ev->version || !ev->digest || !ev->kind || !ev->path) {
+		rc = mlctl_err_set(err, MLCTL_EINTEGRITY,
+				   "record event in commit %.12s lacks model, version, digest, "
+				   "kind or path",
+				   commit);
+		goto done;
+	}
+	if ((rc = mlctl_git_read(r->git, &text, commit, ev->path, err)))
+		goto done;
+	summary = reg_report_summary(text.buf, text.len);
+	rc = reg_insert_record(r, ev, summary, commit, err);
+	free(summary);
+done:
+	mlctl_buf_release(&text);
+	return rc;
+}
+
+/* Apply one event (its commit's) to the database; its rows are undone by the caller on failure. */
+static int apply_event(struct mlctl_registry *r, struct event *ev, const cJSON *json,
+		       const char *commit, struct mlctl_err *err)
+{
+	int rc = 0;
+
+	if (!strcmp(ev->type, "push") && (rc = apply_push(r, ev, commit, err)))
+		return rc;
+	if (!strcmp(ev->type, "record") && (rc = apply_record(r, ev, commit, err)))
+		return rc;
+	if (!strcmp(ev->type, "alias") || !strcmp(ev->type, "unalias")) {
+		if (!ev->model || !ev->alias || !ev->version || !ev->digest || ev->n < 1)
+			return mlctl_err_set(err, MLCTL_EINTEGRITY,
+					     "%s event in commit %.12s lacks model, alias, version, "
+					     "digest or move number",
+					     ev->type, commit);
+		if ((rc = mlctl_alias_tags_check(ev->model, ev->alias, err)))
+			return rc;
+		if ((rc = reg_apply_alias(r, ev, commit, err)))
+			return rc;
+	}
+	if (!strcmp(ev->type, "deprecate") || !strcmp(ev->type, "undeprecate")) {
+		if (!ev->model || (ev->version && !ev->digest))
+			return mlctl_err_set(err, MLCTL_EINTEGRITY,
+					     "%s event in commit %.12s lacks model or digest", ev->type,
+					     commit);
+		if ((rc = reg_apply_deprecate(r, ev, commit, err)))
+			return rc;
+	}
+	if (!strcmp(ev->type, "policy")) {
+		const cJSON *pol = cJSON_GetObjectItemCaseSensitive(json, "policy");
+
+		if (!ev->model || !ev->alias || !pol)
+			return mlctl_err_set(err, MLCTL_EINTEGRITY,
+					     "policy event in commit %.12s lacks model, alias or policy",
+					     commit);
+		if ((rc = reg_apply_policy(r, ev, cJSON_IsNull(pol) ? NULL : pol, commit, err)))
+			return rc;
+	}
+	if (!strcmp(ev->type, "approve")) {
+		const cJSON *pd = cJSON_GetObjectItemCaseSensitive(json, "policy_digest");
+
+		if (!ev->model || !ev->alias || !ev->version || !ev->digest || !cJSON_IsString(pd))
+			return mlctl_err_set(err, MLCTL_EINTEGRITY,
+					     "approve event in commit %.12s lacks model, alias, version, "
+					     "digest or policy digest",
+					     commit);
+		if ((rc = reg_apply_approve(r, ev, pd->valuestring, commit, err)))
+			return rc;
+	}
+	if (!strcmp(ev->type, "hook") &&
+	    (rc = reg_apply_hook(r, ev, cJSON_GetObjectItemCaseSensitive(json, "hook"), commit,
+				 err)))
+		return rc;
+	/* events of kinds this version does not know are kept in the log as they are */
+	return reg_insert_event(r, ev, commit, err);
 }
 
 /*
@@ -500,7 +644,7 @@ static int replay_commit(void *payload, const char *commit, const char *message,
 				   "no event record, or one without type and actor or with a time "
 				   "or number that is not a finite integer");
 	else
-		rc = apply_event(r, &ev, commit, &why);
+		rc = apply_event(r, &ev, json, commit, &why);
 	if (rc && replay_stops(r, rc)) {
 		*err = why;
 		goto done;
@@ -533,12 +677,37 @@ static int commit_exists(struct mlctl_registry *r, const char *commit)
 	return ok;
 }
 
+/* An event tag (GTO's forms) that no event in the database made: queued for removal. */
+static int drop_unmade(void *payload, const char *refname, const char *target,
+		       const char *commit, struct mlctl_err *err)
+{
+	struct mlctl_registry *r = payload;
+	const char *name = refname + strlen("refs/tags/");
+	sqlite3_stmt *st = NULL;
+	int rc, s;
+
+	(void)target;
+	(void)commit;
+	if (!mlctl_is_event_tag(name))
+		return 0;
+	if ((rc = reg_db_prepare(r, &st, "SELECT 1 FROM events WHERE tag = ?", err)))
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	s = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (s == SQLITE_ROW)
+		return 0;
+	if (s != SQLITE_DONE)
+		return reg_db_fail(err, r->db, "registry database");
+	return mlctl_git_queue_ref(r->git, refname, NULL, err);
+}
+
 /* Inside a write transaction: bring the database up to git's tip. */
 int reg_catch_up_locked(struct mlctl_registry *r, size_t *events, struct mlctl_err *err)
 {
 	struct replay rp = { r, 0, 0 };
 	char head[41], db_head[64];
-	int rc;
+	int rc, fresh;
 
 	if ((rc = mlctl_git_head(r->git, head, err)) ||
 	    (rc = reg_meta_get(r, db_head, sizeof(db_head), "git_head", err)))
@@ -552,13 +721,20 @@ int reg_catch_up_locked(struct mlctl_registry *r, size_t *events, struct mlctl_e
 	mlctl_git_clear_stale_locks(r->git);
 	if (*db_head && !mlctl_git_contains(r->git, head, db_head) && commit_exists(r, db_head)) {
 		/* the history was rewritten (a sync put local events on top of a remote's):
-		 * what the database holds is replayed afresh, and the tags of the old
-		 * commits go (the replay makes them again where they belong) */
-		if ((rc = reg_db_reset(r, err)) || (rc = reg_drop_stray_tags(r, head, err)))
+		 * what the database holds is replayed afresh */
+		if ((rc = reg_db_reset(r, err)))
 			return rc;
 		*db_head = '\0';
 	}
+	/* a replay from the start (reindex, a rewritten history, a migration) makes every
+	 * event tag again as this mlctl does (the same objects, for the same history, so
+	 * most stay as they are); then the event tags no event made go */
+	fresh = !*db_head;
+	mlctl_git_remake_tags(r->git, fresh);
 	rc = mlctl_git_log(r->git, db_head, head, replay_commit, &rp, err);
+	mlctl_git_remake_tags(r->git, 0);
+	if (!rc && fresh)
+		rc = mlctl_git_refs(r->git, "refs/tags/", drop_unmade, r, err);
 	if (events)
 		*events = rp.events;
 	return rc;

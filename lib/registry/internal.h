@@ -37,7 +37,10 @@ struct event {
 	const char *kind, *path; /* record: its kind and file in git */
 	int passed;              /* record: the gate passed */
 	const char *alias;       /* alias, unalias: which, and its move number */
+	const char *from;        /* alias: the version it moved off, when it had one */
+	const char *via;         /* alias: "promote", "rollback"; NULL for a plain move */
 	int64_t n;
+	char tag[512];           /* the GTO tag applying the event made, "" for none */
 	int64_t time;
 	int validated; /* push: 1 unless pushed with --no-validate */
 };
@@ -66,13 +69,16 @@ int reg_busy_wait(void *arg, int tries);
 int reg_set_wal(struct mlctl_registry *r, const char *dbpath, struct mlctl_err *err);
 int reg_schema_version(struct mlctl_registry *r);
 int reg_schema_latest(void);
-int reg_migrate(struct mlctl_registry *r, struct mlctl_err *err);
+/* Bring the schema forward; *replay (when not NULL) set when the history must be replayed afresh. */
+int reg_migrate(struct mlctl_registry *r, int *replay, struct mlctl_err *err);
 /* Inside a write transaction: every row but the schema's gone, git_head "" (to replay all). */
 int reg_db_reset(struct mlctl_registry *r, struct mlctl_err *err);
 
 /* events.c */
 /* The event in a commit's message (JSON after the first blank line); -1 when there is none. */
 int reg_event_parse(struct event *ev, cJSON **json, const char *message);
+/* 1 for an event whose GTO tag carries the model's counter (alias, unalias, deprecate). */
+int reg_event_counted(const struct event *ev);
 char *reg_version_path(const char *name, const char *version);
 char *reg_tag_name(const char *name, const char *version);
 int reg_model_id(struct mlctl_registry *r, int64_t *id, const char *name, int create,
@@ -88,16 +94,47 @@ int reg_git_event(struct mlctl_registry *r, char head[41], const struct mlctl_gi
 char *reg_report_summary(const char *report, size_t len);
 int reg_insert_record(struct mlctl_registry *r, const struct event *ev, const char *summary,
 		      const char *commit, struct mlctl_err *err);
-int reg_apply_alias(struct mlctl_registry *r, const struct event *ev, const char *commit,
+int reg_apply_alias(struct mlctl_registry *r, struct event *ev, const char *commit,
 		    struct mlctl_err *err);
+/* Inside a write transaction, the version's rows in: its NAME@vVERSION tag on commit, in ev->tag. */
+int reg_tag_push(struct mlctl_registry *r, struct event *ev, const char *commit,
+		 struct mlctl_err *err);
+/* The model's next GTO tag, named tag, on commit: see events.c. */
+int reg_model_tag(struct mlctl_registry *r, const struct event *ev, const char *commit,
+		  const char *message, const char *tag, int64_t counter, struct mlctl_err *err);
+/* deprecate.c: inside a write transaction, a (un)deprecate event's rows and tag. */
+int reg_apply_deprecate(struct mlctl_registry *r, struct event *ev, const char *commit,
+			struct mlctl_err *err);
+/* How an alias moves when not plainly (alias.c, reg_move_alias): see promote.c. */
+struct reg_how {
+	const char *via;  /* "promote", "rollback" */
+	cJSON *extra;     /* fields for the event (forced, unmet, policy_digest) */
+	/* under the lock, before anything is written: what the alias holds now (was, "" when
+	 * unset) and who acts; non-zero refuses the move */
+	int (*check)(struct mlctl_registry *r, void *payload, const char *was,
+		     const char *was_digest, const char *actor, struct mlctl_err *err);
+	void *payload;
+};
+int reg_move_alias(struct mlctl_registry *r, struct mlctl_alias_move *mv, const char *name,
+		   const char *alias, const struct mlctl_version_info *to, const char *reason,
+		   const struct reg_how *how, struct mlctl_err *err);
+/* promote.c: inside a write transaction, an approve event's row. */
+int reg_apply_approve(struct mlctl_registry *r, const struct event *ev, const char *policy,
+		      const char *commit, struct mlctl_err *err);
+/* hooks.c: inside a write transaction, a hook event's row (hook NULL: removed). */
+int reg_apply_hook(struct mlctl_registry *r, const struct event *ev, const cJSON *hook,
+		   const char *commit, struct mlctl_err *err);
+/* Inside the write of an event (evj, as in git): a webhook for each hook that takes it. */
+int reg_notify(struct mlctl_registry *r, const cJSON *evj, struct mlctl_err *err);
+/* policy.c: inside a write transaction, a policy event's row (policy NULL: removed). */
+int reg_apply_policy(struct mlctl_registry *r, const struct event *ev, const cJSON *policy,
+		     const char *commit, struct mlctl_err *err);
+int reg_next_counter(struct mlctl_registry *r, const char *model, int64_t *n,
+		     struct mlctl_err *err);
 int reg_alias_state(struct mlctl_registry *r, const char *name, const char *alias,
 		    char version[256], char digest[72], int64_t *moves, struct mlctl_err *err);
 int reg_catch_up_locked(struct mlctl_registry *r, size_t *events, struct mlctl_err *err);
 int reg_catch_up(struct mlctl_registry *r, struct mlctl_err *err);
-
-/* sync.c */
-/* Queue the removal of event tags (GTO's forms) on commits head does not reach. */
-int reg_drop_stray_tags(struct mlctl_registry *r, const char *head, struct mlctl_err *err);
 
 /* push.c */
 /* Under the write lock: a staged blob into place, noted (with a folder made) for the undo. */

@@ -264,7 +264,7 @@ static int build_registry(const char *dir, struct mlctl_err *err)
 	}
 	if ((rc = reg_set_wal(&b, dbpath, err)) ||
 	    (rc = reg_db_exec(&b, "PRAGMA synchronous = FULL", err)) ||
-	    (rc = reg_db_exec(&b, "BEGIN", err)) || (rc = reg_migrate(&b, err)) ||
+	    (rc = reg_db_exec(&b, "BEGIN", err)) || (rc = reg_migrate(&b, NULL, err)) ||
 	    (rc = reg_db_exec(&b, "COMMIT", err)))
 		goto done;
 	mlctl_fault("setup-db");
@@ -523,7 +523,7 @@ static int open_for_reading(struct mlctl_registry *r, const char *dbpath, const 
 static int open_for_writing(struct mlctl_registry *r, const char *dbpath, const char *gitdir,
 			    int fresh, struct mlctl_err *err)
 {
-	int rc;
+	int rc, replay = 0;
 
 	if (sqlite3_open_v2(dbpath, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
@@ -554,7 +554,9 @@ static int open_for_writing(struct mlctl_registry *r, const char *dbpath, const 
 	if (!rc)
 		rc = mlctl_git_open(&r->git, gitdir, 1, err);
 	if (!rc)
-		rc = reg_migrate(r, err);
+		rc = reg_migrate(r, &replay, err);
+	if (!rc && replay) /* every event is applied again, its tags made in today's form */
+		rc = reg_db_reset(r, err);
 	if (!rc)
 		rc = reg_catch_up_locked(r, NULL, err);
 	return reg_end_write(r, rc, err);

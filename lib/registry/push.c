@@ -229,6 +229,27 @@ static int highest_version(struct mlctl_registry *r, char out[256], char digest[
 	return 0;
 }
 
+/* A model deprecated takes no new version (MLCTL_EGATE), until it is undeprecated. */
+static int refuse_deprecated(struct mlctl_registry *r, const char *name, struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, s;
+
+	if ((rc = reg_db_prepare(r, &st, "SELECT deprecated FROM models WHERE name = ?", err)))
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		rc = mlctl_err_set(err, MLCTL_EGATE,
+				   "model '%s' is deprecated and takes no new version; see 'mlctl "
+				   "history %s', or take it back with 'mlctl undeprecate %s'",
+				   name, name, name);
+	else if (s != SQLITE_ROW && s != SQLITE_DONE)
+		rc = reg_db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /*
  * Under the write lock: settle the version, make its git commit and tag (in
  * memory) and its rows, and only then, when nothing but I/O can fail any
@@ -281,6 +302,8 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 			rc = staging_install(r, sg, &healed, err);
 		goto done;
 	}
+	if ((rc = refuse_deprecated(r, m->name, err)))
+		goto done;
 	for (i = 0; i < m->nfiles; i++)
 		if (!staging_has(sg, m->files[i].sha256) &&
 		    !mlctl_blob_exists(r->root, m->files[i].sha256)) {
@@ -309,9 +332,6 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 	msg = mlctl_aprintf("push %s %s", m->name, m->version);
 	if ((rc = reg_git_event(r, head, &ch, 1, evj, msg, actor, now, err)))
 		goto done;
-	tag = reg_tag_name(m->name, m->version);
-	if ((rc = mlctl_git_tag(r->git, tag, head, digest, actor, now, err)))
-		goto done;
 	memset(&ev, 0, sizeof(ev));
 	ev.type = "push";
 	ev.model = m->name;
@@ -321,7 +341,8 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 	ev.time = now;
 	ev.validated = validated;
 	if ((rc = reg_insert_version(r, m, digest, actor, now, head, validated, err)) ||
-	    (rc = reg_insert_event(r, &ev, head, err)) ||
+	    (rc = reg_tag_push(r, &ev, head, err)) ||
+	    (rc = reg_insert_event(r, &ev, head, err)) || (rc = reg_notify(r, evj, err)) ||
 	    (rc = reg_meta_set(r, "git_head", head, err)))
 		goto done;
 	/* the blobs go in place before git names them; from here on a failure is undone */

@@ -46,7 +46,7 @@ void mlctl_model_infos_free(struct mlctl_model_info *m, size_t n)
 
 #define VERSION_COLS \
 	"m.name, v.version, v.digest, v.actor, v.created, v.size, v.nfiles, v.manifest, " \
-	"v.validated"
+	"v.validated, v.deprecated, m.deprecated"
 
 static void fill_version(struct mlctl_version_info *v, sqlite3_stmt *st)
 {
@@ -58,6 +58,8 @@ static void fill_version(struct mlctl_version_info *v, sqlite3_stmt *st)
 	v->size = (uint64_t)sqlite3_column_int64(st, 5);
 	v->nfiles = (size_t)sqlite3_column_int64(st, 6);
 	v->validated = sqlite3_column_int(st, 8);
+	v->deprecated = sqlite3_column_int64(st, 9);
+	v->model_deprecated = sqlite3_column_int64(st, 10);
 }
 
 static void fill_version_row(void *item, sqlite3_stmt *st)

@@ -79,7 +79,7 @@ int mlctl_registry_record(struct mlctl_registry *r, const struct mlctl_version_i
 	ev.passed = passed;
 	ev.path = path;
 	if ((rc = reg_insert_record(r, &ev, summary, head, err)) ||
-	    (rc = reg_insert_event(r, &ev, head, err)) ||
+	    (rc = reg_insert_event(r, &ev, head, err)) || (rc = reg_notify(r, evj, err)) ||
 	    (rc = reg_meta_set(r, "git_head", head, err)))
 		goto done;
 	rc = reg_reserve_space(r, err);

@@ -52,6 +52,23 @@ static void unlink_db(const char *path)
 	}
 }
 
+/* The webhooks still to send are this registry's, not history: they go into the new database. */
+static int keep_outbox(struct mlctl_registry *r, sqlite3 *fresh, struct mlctl_err *err)
+{
+	char *dbpath = mlctl_path_join(r->root, "mlctl.db"), *sql;
+	int rc;
+
+	sql = sqlite3_mprintf("ATTACH %Q AS old; INSERT INTO outbox SELECT * FROM old.outbox; "
+			      "DETACH old;", dbpath);
+	rc = sqlite3_exec(fresh, sql, NULL, NULL, NULL);
+	sqlite3_free(sql);
+	free(dbpath);
+	if (rc != SQLITE_OK && !strstr(sqlite3_errmsg(fresh), "no such table"))
+		return reg_db_fail(err, fresh, "registry database (keeping the webhook outbox)");
+	sqlite3_exec(fresh, "DETACH old", NULL, NULL, NULL);
+	return 0;
+}
+
 /* Replay all of git into the new database fresh (as r->db), committed when this returns 0. */
 static int rebuild(struct mlctl_registry *r, sqlite3 *fresh, const char *path,
 		   struct mlctl_reindex_result *res, struct mlctl_err *err)
@@ -64,8 +81,10 @@ static int rebuild(struct mlctl_registry *r, sqlite3 *fresh, const char *path,
 	if (!(rc = reg_set_wal(r, path, err)) &&
 	    !(rc = reg_db_exec(r, "PRAGMA synchronous = FULL", err)) &&
 	    !(rc = reg_db_exec(r, "PRAGMA foreign_keys = ON", err)) &&
-	    !(rc = reg_migrate(r, err)) && !(rc = reg_begin_write(r, err)))
+	    !(rc = reg_migrate(r, NULL, err)) && !(rc = reg_begin_write(r, err)))
 		rc = reg_end_write(r, reg_catch_up_locked(r, &res->events, err), err);
+	if (!rc && old)
+		rc = keep_outbox(r, fresh, err);
 	if (!rc) {
 		res->versions = (size_t)count_rows(fresh, "versions");
 		res->records = (size_t)count_rows(fresh, "records");

@@ -29,9 +29,9 @@
 
 #define SYNC_TRIES 3
 
-/* Moves seen per model and alias: the largest move number, to go on from. */
+/* Counted events (GTO's tag counter) seen per model, to go on from. */
 struct counter {
-	char *model, *alias;
+	char *model;
 	int64_t n;
 };
 
@@ -72,15 +72,15 @@ static long theirs_index(const struct rebase *rb, const char *model, const char 
 	return -1;
 }
 
-static int64_t *counter_of(struct rebase *rb, const char *model, const char *alias)
+static int64_t *counter_of(struct rebase *rb, const char *model)
 {
 	size_t i;
 
 	for (i = 0; i < rb->nc; i++)
-		if (!strcmp(rb->c[i].model, model) && !strcmp(rb->c[i].alias, alias))
+		if (!strcmp(rb->c[i].model, model))
 			return &rb->c[i].n;
 	rb->c = mlctl_realloc(rb->c, (rb->nc + 1) * sizeof(*rb->c));
-	rb->c[rb->nc] = (struct counter){ mlctl_strdup(model), mlctl_strdup(alias), 0 };
+	rb->c[rb->nc] = (struct counter){ mlctl_strdup(model), 0 };
 	return &rb->c[rb->nc++].n;
 }
 
@@ -88,10 +88,8 @@ static void rebase_release(struct rebase *rb)
 {
 	size_t i;
 
-	for (i = 0; i < rb->nc; i++) {
+	for (i = 0; i < rb->nc; i++)
 		free(rb->c[i].model);
-		free(rb->c[i].alias);
-	}
 	free(rb->c);
 	for (i = 0; i < rb->nch; i++) {
 		free((char *)rb->ch[i].path);
@@ -109,7 +107,7 @@ static void rebase_release(struct rebase *rb)
 	rb->nc = rb->nch = 0;
 }
 
-/* The remote's history: how far each alias's moves are numbered. */
+/* The remote's history: how far each model's tag counter went. */
 static int count_moves(void *payload, const char *commit, const char *message,
 		       struct mlctl_err *err)
 {
@@ -120,11 +118,9 @@ static int count_moves(void *payload, const char *commit, const char *message,
 
 	(void)commit;
 	(void)err;
-	if (!reg_event_parse(&ev, &json, message) && ev.model && ev.alias &&
-	    (!strcmp(ev.type, "alias") || !strcmp(ev.type, "unalias"))) {
-		n = counter_of(rb, ev.model, ev.alias);
-		if (ev.n > *n)
-			*n = ev.n;
+	if (!reg_event_parse(&ev, &json, message) && ev.model && reg_event_counted(&ev)) {
+		n = counter_of(rb, ev.model);
+		*n += 1;
 	}
 	cJSON_Delete(json);
 	return 0;
@@ -209,7 +205,7 @@ static int moved_aliases(struct mlctl_registry *r, char **out, const char *head,
 	return rc;
 }
 
-/* The message of an alias move renumbered n: its first line, then the event. */
+/* The message of an event renumbered n: its first line, then the event. */
 static char *renumbered(const char *message, cJSON *json, int64_t n)
 {
 	const char *nl = strchr(message, '\n');
@@ -279,7 +275,7 @@ static int replant(void *payload, const char *commit, const char *message,
 		}
 	}
 	if ((!strcmp(ev.type, "alias") || !strcmp(ev.type, "unalias")) && ev.model && ev.alias) {
-		int64_t *n = counter_of(rb, ev.model, ev.alias);
+		int64_t *n = counter_of(rb, ev.model);
 		struct mlctl_git_change ch;
 
 		if ((rc = moved_aliases(r, &file, head, &ev, &absent, err)))
@@ -298,6 +294,15 @@ static int replant(void *payload, const char *commit, const char *message,
 		ch = (struct mlctl_git_change){ path, file, strlen(file) };
 		rc = mlctl_git_commit(r->git, made, &ch, 1, msg, actor, when, err);
 	} else {
+		if (ev.model && reg_event_counted(&ev)) { /* a deprecation takes a counter too */
+			int64_t *n = counter_of(rb, ev.model);
+
+			*n += 1;
+			if (*n != ev.n)
+				rb->res->renumbered++;
+			free(msg);
+			msg = renumbered(message, json, *n);
+		}
 		rb->nch = 0;
 		if (!(rc = mlctl_git_changes(r->git, commit, keep_change, rb, err)))
 			rc = mlctl_git_commit(r->git, made, rb->ch, rb->nch, msg, actor, when, err);
@@ -318,40 +323,10 @@ out:
 	return rc;
 }
 
-/* A tag name of GTO's forms (NAME@vX.Y.Z, NAME#ALIAS#N): mlctl's to make and remove. */
-static int is_event_tag(const char *name)
-{
-	return strstr(name, "@v") || strchr(name, '#');
-}
-
 struct tags {
 	char **name, **target, **commit;
 	size_t n;
 };
-
-struct stray {
-	struct mlctl_registry *r;
-	const char *head;
-};
-
-static int drop_stray(void *payload, const char *refname, const char *target,
-		      const char *commit, struct mlctl_err *err)
-{
-	struct stray *st = payload;
-
-	(void)target;
-	if (!is_event_tag(refname + strlen("refs/tags/")) ||
-	    (*commit && mlctl_git_contains(st->r->git, st->head, commit)))
-		return 0;
-	return mlctl_git_queue_ref(st->r->git, refname, NULL, err);
-}
-
-int reg_drop_stray_tags(struct mlctl_registry *r, const char *head, struct mlctl_err *err)
-{
-	struct stray st = { r, head };
-
-	return mlctl_git_refs(r->git, "refs/tags/", drop_stray, &st, err);
-}
 
 static int collect_tag(void *payload, const char *refname, const char *target,
 		       const char *commit, struct mlctl_err *err)
@@ -415,7 +390,7 @@ static int settle_tags(struct mlctl_registry *r, const struct tags *mine,
 	for (i = 0; !rc && rebased && i < mine->n; i++) {
 		const char *t = tag_target(theirs, mine->name[i]);
 
-		if (is_event_tag(mine->name[i]) && (!t || strcmp(t, mine->target[i]))) {
+		if (mlctl_is_event_tag(mine->name[i]) && (!t || strcmp(t, mine->target[i]))) {
 			char *ref = mlctl_aprintf("refs/tags/%s", mine->name[i]);
 
 			rc = mlctl_git_queue_ref(r->git, ref, NULL, err);
@@ -429,7 +404,7 @@ static int settle_tags(struct mlctl_registry *r, const struct tags *mine,
 		if (k >= 0 && !strcmp(mine->target[k], theirs->target[i]))
 			continue;
 		ref = mlctl_aprintf("refs/tags/%s", theirs->name[i]);
-		if (k >= 0 && !(rebased && is_event_tag(theirs->name[i]))) {
+		if (k >= 0 && !(rebased && mlctl_is_event_tag(theirs->name[i]))) {
 			/* the same commit, another tag object (made elsewhere): theirs stays */
 			if (strcmp(mine->commit[k], theirs->commit[i]))
 				rc = mlctl_err_set(err, MLCTL_ECONFLICT,
@@ -799,7 +774,7 @@ static int publish(struct mlctl_registry *r, struct mlctl_sync_result *res, cons
 		res->pushed_branch = 1;
 	}
 	for (i = 0; i < mine.n; i++) {
-		if (!is_event_tag(mine.name[i]) || tag_target(theirs, mine.name[i]))
+		if (!mlctl_is_event_tag(mine.name[i]) || tag_target(theirs, mine.name[i]))
 			continue;
 		specs[n++] = mlctl_aprintf("refs/tags/%s:refs/tags/%s", mine.name[i], mine.name[i]);
 		res->pushed_tags++;

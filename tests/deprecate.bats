@@ -1,0 +1,116 @@
+#!/usr/bin/env bats
+# mlctl deprecate / undeprecate: versions and models marked not to be used,
+# kept in git (a file per version or model, GTO's deregistration and
+# deprecation tags) and the database, and honoured by push, pull, versions,
+# show and alias set.
+
+load helpers
+
+two_versions() {
+	make_project p
+	mlctl push p -q
+	next_version p 1.1.0
+	mlctl push p -q
+}
+
+gto_check() {
+	"$PY" "$FIXTURES/gto-check.py" "$MLCTL_REGISTRY/index.git"
+}
+
+@test "a deprecated version is marked, warned about on pull, and tagged as GTO deregisters" {
+	two_versions
+	run -0 mlctl deprecate demo:1.0.0 --reason "trained on leaked data"
+	[ "$output" = "demo:1.0.0 is deprecated (tag demo@v1.0.0!#1)" ]
+	run -0 mlctl versions demo
+	[[ "${lines[0]}" =~ DEPRECATED$ ]]
+	[[ "${lines[1]}" =~ ^1\.1\.0\ .*\ -$ ]]
+	[[ "${lines[2]}" =~ ^1\.0\.0\ .*\ 20[0-9-]+T[0-9:]+Z$ ]]
+	run -0 mlctl versions demo --json
+	/usr/bin/python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+v = {x["version"]: x["deprecated"] for x in d["versions"]}
+assert v["1.1.0"] is None and v["1.0.0"].endswith("Z"), v' "$output"
+	run -0 --separate-stderr mlctl pull demo:1.0.0 -o out
+	[[ "$stderr" == "mlctl: warning: demo:1.0.0 is deprecated (since "*"); pulled anyway: see 'mlctl history demo'" ]]
+	[ -f out/model.bin ]
+	run -0 mlctl show demo:1.0.0
+	[[ "$output" == *"deprecated:  since "* ]]
+	run -0 mlctl show demo:1.0.0 --json
+	[[ "$output" == *'"deprecated": "20'* ]]
+	git=$MLCTL_REGISTRY/index.git
+	[ "$(git -C "$git" rev-parse 'demo@v1.0.0!#1^{commit}')" = "$(git -C "$git" rev-parse 'demo@v1.0.0^{commit}')" ]
+	[ "$(git -C "$git" for-each-ref 'refs/tags/demo@v1.0.0!#1' --format='%(contents:subject)')" = "trained on leaked data" ]
+	run -0 git -C "$git" show main:models/demo/deprecations/1.0.0.json
+	[[ "$output" == *'"deprecated":true'* && "$output" == *'"reason":"trained on leaked data"'* ]]
+	run -0 gto_check
+	[[ "$output" == *"deregister 1"* ]]
+	# again: nothing recorded
+	before=$(registry_state)
+	run -0 mlctl deprecate demo:1.0.0
+	[ "$output" = "demo:1.0.0 is deprecated already" ]
+	[ "$(registry_state)" = "$before" ]
+	# an alias may still be set to it, with a warning
+	run -0 --separate-stderr mlctl alias set demo:1.0.0 old
+	[[ "$stderr" == *"demo:1.0.0 is deprecated; the alias moved as asked"* ]]
+	run -0 mlctl undeprecate demo:1.0.0 --reason "false alarm"
+	[ "$output" = "demo:1.0.0 is no longer deprecated" ]
+	run -0 --separate-stderr mlctl pull demo:1.0.0 -o out2
+	[ -z "$stderr" ]
+	run -0 mlctl registry verify
+}
+
+@test "a deprecated model takes no new version until it is undeprecated" {
+	two_versions
+	cp -r p p110
+	run -0 mlctl deprecate demo --reason "replaced by demo-v2"
+	[ "$output" = "model demo is deprecated (tag demo@deprecated#1)" ]
+	next_version p 1.2.0
+	before=$(registry_state)
+	run -1 --separate-stderr mlctl push p
+	[ "$stderr" = "mlctl: model 'demo' is deprecated and takes no new version; see 'mlctl history demo', or take it back with 'mlctl undeprecate demo'" ]
+	[ "$(registry_state)" = "$before" ]
+	run -1 mlctl push p --json
+	[[ "$output" == *'"code": "gate_failed"'* ]]
+	# the version stored, pushed again, is still the no-op a CI re-run needs
+	run -0 mlctl push p110
+	[[ "$output" == *"demo:1.1.0"* ]]
+	run -0 --separate-stderr mlctl versions demo
+	[[ "$stderr" == "model demo is deprecated (since "*") and takes no new version; see 'mlctl history demo'" ]]
+	run -0 --separate-stderr mlctl pull demo:1.1.0 -o out
+	[[ "$stderr" == *"the model of demo:1.1.0 is deprecated"* ]]
+	run -0 mlctl undeprecate demo
+	[ "$output" = "model demo is no longer deprecated" ]
+	next_version p 1.2.0
+	run -0 mlctl push p -q
+	run -0 gto_check
+	[[ "$output" == *"deprecated 1"* ]]
+	run -0 mlctl registry verify
+}
+
+@test "deprecations survive reindex and sync's rebuild as they were" {
+	two_versions
+	mlctl deprecate demo:1.0.0 -q
+	mlctl deprecate demo -q
+	mlctl undeprecate demo -q
+	before=$(mlctl versions demo --json; git -C "$MLCTL_REGISTRY/index.git" for-each-ref refs/tags --format='%(refname) %(objectname)')
+	run -0 mlctl registry reindex
+	[ "$(mlctl versions demo --json; git -C "$MLCTL_REGISTRY/index.git" for-each-ref refs/tags --format='%(refname) %(objectname)')" = "$before" ]
+	run -0 mlctl registry verify
+}
+
+@test "bad deprecate commands are clear errors and change nothing" {
+	two_versions
+	before=$(registry_state)
+	run -3 --separate-stderr mlctl deprecate nosuch
+	[ "$stderr" = "mlctl: model 'nosuch' is not in the registry; see 'mlctl list'" ]
+	run -3 mlctl deprecate demo:9.9.9
+	run -3 mlctl deprecate demo:production
+	run -2 mlctl deprecate 'demo:1.0.0:x'
+	run -2 mlctl deprecate demo:1.0.0 --reason ""
+	run -2 mlctl deprecate
+	run -2 mlctl deprecate demo extra
+	run -0 mlctl undeprecate demo:1.0.0
+	[ "$output" = "demo:1.0.0 is not deprecated" ]
+	[ "$(registry_state)" = "$before" ]
+}
