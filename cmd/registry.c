@@ -12,6 +12,8 @@
 
 static const struct cli_opt opts[] = {
 	{ "dry-run", 0, NULL, "gc: say what would be removed, remove nothing" },
+	{ "prune-deprecated", 0, NULL, "gc: also drop the bytes of deprecated versions no alias "
+				       "ever held" },
 	{ "repair", 0, NULL, "verify: heal missing or corrupt blobs from good copies (--from)" },
 	{ "from", 0, "DIR|PKG", "verify --repair: a project folder or package holding good "
 				"copies (repeatable)" },
@@ -27,7 +29,7 @@ const struct cli_cmd cli_cmd_registry = {
 	"verify: re-hash every blob, read every git object and check git and the database "
 	"agree; reindex: rebuild the database from git; gc: remove what crashed writes left; "
 	"sync: share the history with a remote's git repository",
-	"verify [--repair [--from DIR|PKG]...] | reindex | gc [--dry-run] | sync REMOTE [--theirs NAME:VERSION]...", opts, 1, 2,
+	"verify [--repair [--from DIR|PKG]...] | reindex | gc [--dry-run] [--prune-deprecated] | sync REMOTE [--theirs NAME:VERSION]...", opts, 1, 2,
 };
 
 /* "3 orphan blobs (1.2 MiB)" */
@@ -155,14 +157,14 @@ static int verify(struct cli *cli, struct mlctl_registry *r)
 	return rc ? cli_fail(cli, &err) : 0;
 }
 
-static int gc(struct cli *cli, struct mlctl_registry *r, int dry_run)
+static int gc(struct cli *cli, struct mlctl_registry *r, int dry_run, int prune)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;
 	struct mlctl_garbage g;
 	uint64_t bytes;
 	char total[32], *blobs, *objs, *tmp;
 	size_t i;
-	int rc = mlctl_registry_gc(r, &g, dry_run, &err);
+	int rc = mlctl_registry_gc(r, &g, dry_run, prune, &err);
 
 	if (rc) {
 		mlctl_garbage_release(&g);
@@ -179,10 +181,16 @@ static int gc(struct cli *cli, struct mlctl_registry *r, int dry_run)
 		arr = cJSON_AddArrayToObject(doc, "paths");
 		for (i = 0; i < g.npaths; i++)
 			cJSON_AddItemToArray(arr, cJSON_CreateString(g.paths[i]));
+		arr = cJSON_AddArrayToObject(doc, "pruned");
+		for (i = 0; i < g.npruned; i++)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(g.pruned[i]));
 		cli_print_json(doc);
 		mlctl_garbage_release(&g);
 		return 0;
 	}
+	for (i = 0; i < g.npruned; i++)
+		printf("%s the bytes of %s (deprecated, never held by an alias)\n",
+		       dry_run ? "would prune" : "pruned", g.pruned[i]);
 	for (i = 0; i < g.npaths && (dry_run || cli->verbose); i++)
 		printf("%s %s\n", dry_run ? "would remove" : "removed", g.paths[i]);
 	if (!g.npaths) {
@@ -265,8 +273,8 @@ int cmd_registry(struct cli *cli, int argc, char **argv)
 	if (strcmp(argv[0], "verify") && strcmp(argv[0], "reindex") && strcmp(argv[0], "gc"))
 		return cli_usage(cli, "'registry %s' is not known; use verify, reindex, gc or sync",
 				 argv[0]);
-	if (dry_run && strcmp(argv[0], "gc"))
-		return cli_usage(cli, "--dry-run goes with 'registry gc'");
+	if ((dry_run || cli_opt(cli, "prune-deprecated")) && strcmp(argv[0], "gc"))
+		return cli_usage(cli, "--dry-run and --prune-deprecated go with 'registry gc'");
 	if (cli_opt(cli, "repair") && strcmp(argv[0], "verify"))
 		return cli_usage(cli, "--repair goes with 'registry verify'");
 	cli_opt_all(cli, "from", &nfrom);
@@ -276,7 +284,8 @@ int cmd_registry(struct cli *cli, int argc, char **argv)
 	if (rc)
 		return rc;
 	if (!strcmp(argv[0], "verify") || !strcmp(argv[0], "gc")) {
-		rc = !strcmp(argv[0], "gc") ? gc(cli, r, dry_run) : verify(cli, r);
+		rc = !strcmp(argv[0], "gc") ? gc(cli, r, dry_run, cli_opt(cli, "prune-deprecated") !=
+						 NULL) : verify(cli, r);
 		mlctl_registry_free(r);
 		return rc;
 	}

@@ -393,6 +393,8 @@ struct mlctl_garbage {
 	uint64_t blob_bytes, tmp_bytes, git_bytes;
 	char **paths;
 	size_t npaths;
+	char **pruned; /* gc --prune-deprecated: NAME:VERSION of each version pruned */
+	size_t npruned;
 };
 
 void mlctl_garbage_release(struct mlctl_garbage *g);
@@ -426,10 +428,14 @@ void mlctl_verify_report_release(struct mlctl_verify_report *rep);
 /*
  * Remove the garbage (see struct mlctl_garbage), under the write lock, so
  * that no write in progress loses anything; with dry_run set, only find
- * it. What was (or would be) removed goes into out.
+ * it. What was (or would be) removed goes into out. prune_deprecated also
+ * drops the bytes of deprecated versions (or of deprecated models') that no
+ * alias ever held: this registry's own choice, not history (noted in the
+ * pruned table, which reindex keeps); their history stays, and a pull of
+ * one says where to get it.
  */
 int mlctl_registry_gc(struct mlctl_registry *r, struct mlctl_garbage *out, int dry_run,
-		      struct mlctl_err *err);
+		      int prune_deprecated, struct mlctl_err *err);
 struct mlctl_reindex_result {
 	size_t events, versions, records, aliases;
 };

@@ -516,8 +516,16 @@ size_t mlctl_display_width(const char *s)
 	memset(&st, 0, sizeof(st));
 	while (n > 0) {
 		wchar_t wc;
-		size_t k = mbrtowc(&wc, s, n, &st);
+		size_t k;
 		int w;
+
+		if ((unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f) {
+			cols++; /* printable ASCII, most of what a table holds: one column */
+			s++;
+			n--;
+			continue;
+		}
+		k = mbrtowc(&wc, s, n, &st);
 
 		if (k == (size_t)-1 || k == (size_t)-2 || k == 0)
 			return cols + n; /* not text in this locale: a column a byte */

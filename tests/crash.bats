@@ -104,10 +104,10 @@ crash_each() {
 	[ -n "$list" ] || { echo "$what passes no fault point"; return 1; }
 	# the change is in once git's branch names it (a first push that builds its registry
 	# beside: once that is renamed into place); from there on, it is wholly there
-	local effect=git-branch
+	local effect=${CRASH_EFFECT:-git-branch}
 	! grep -q '^setup-renamed:' <<<"$list" || effect=setup-renamed
 	for point in $list; do
-		[[ $point != "$effect":* ]] || took_effect=1
+		[[ $point != "$effect" && $point != "$effect":* ]] || took_effect=1
 		restore
 		MLCTL_FAULT=$point "$@" >/dev/null 2>&1 && got=0 || got=$?
 		[ "$got" -eq 99 ] || { echo "MLCTL_FAULT=$point $*: exit $got, not the crash"; return 1; }
@@ -220,6 +220,10 @@ crash_each() {
 	run -0 mlctl registry verify
 	[ "${#lines[@]}" -eq 4 ]
 	crash_each "registry gc" "$MLCTL" registry gc
+	mlctl deprecate demo:1.1.0 -q
+	# a change of this registry's own, not of git: it is in once its first write commits
+	CRASH_EFFECT=db-committed:1 crash_each "registry gc --prune-deprecated" "$MLCTL" registry gc \
+		--prune-deprecated
 }
 
 # killed_after MS CMD...: start CMD, kill -9 it after MS milliseconds (if it still runs)

@@ -114,3 +114,45 @@ assert v["1.1.0"] is None and v["1.0.0"].endswith("Z"), v' "$output"
 	[ "$output" = "demo:1.0.0 is not deprecated" ]
 	[ "$(registry_state)" = "$before" ]
 }
+
+@test "gc --prune-deprecated drops the bytes of deprecated versions no alias held, and nothing else" {
+	make_project p
+	mlctl push p -q
+	cp -r p p100
+	next_version p 1.1.0
+	mlctl push p -q
+	next_version p 1.2.0
+	mlctl push p -q
+	mlctl alias set demo:1.1.0 production -q
+	mlctl alias set demo:1.2.0 production -q
+	mlctl deprecate demo:1.0.0 -q
+	mlctl deprecate demo:1.1.0 -q
+	# plain gc keeps every version's bytes, deprecated or not
+	run -0 mlctl registry gc
+	[ "$output" = "nothing to remove" ]
+	before=$(registry_state; blobs_state)
+	run -0 mlctl registry gc --prune-deprecated --dry-run
+	[ "${lines[0]}" = "would prune the bytes of demo:1.0.0 (deprecated, never held by an alias)" ]
+	[ "$(registry_state; blobs_state)" = "$before" ]
+	run -0 mlctl registry gc --prune-deprecated --json
+	[[ "$output" == *'"pruned": ['*'"demo:1.0.0"'* ]]
+	[[ "$output" == *'"count": 1'* ]]
+	# 1.1.0 (a rollback target) and 1.2.0 pull; 1.0.0 says where to get it
+	run -0 mlctl pull demo:1.1.0 -o a -q
+	run -0 mlctl pull demo:1.2.0 -o b -q
+	run -3 --separate-stderr mlctl pull demo:1.0.0 -o c
+	[ "$stderr" = "mlctl: demo:1.0.0 is deprecated and its files were pruned from this registry ('registry gc --prune-deprecated'); pull it from a remote that has it ('mlctl pull demo:1.0.0 --from REMOTE'), or push its folder again" ]
+	[ ! -e c ]
+	run -0 mlctl versions demo
+	[ "${#lines[@]}" = 4 ]
+	run -0 mlctl registry verify
+	run -0 mlctl registry reindex
+	run -0 mlctl registry verify
+	run -0 mlctl registry gc --prune-deprecated
+	[ "$output" = "nothing to remove" ]
+	# its folder pushed again: the bytes are back
+	run -0 mlctl push p100
+	run -0 mlctl pull demo:1.0.0 -o c -q
+	cmp c/model.bin p100/model.bin
+	run -0 mlctl registry verify
+}

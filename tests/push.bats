@@ -301,7 +301,7 @@ assert any(f["severity"] == "error" for f in d["findings"]), d' "$output"
 	make_project p
 	mlctl push p -q
 	# take the database back to schema 1: no validated column, no records, no aliases, no uploads
-	sqlite3 "$MLCTL_REGISTRY/mlctl.db" "DROP TABLE approvals; DROP TABLE policies; DROP INDEX events_model; DROP INDEX events_time; DROP INDEX events_tag; ALTER TABLE events DROP COLUMN from_version; ALTER TABLE events DROP COLUMN tag; ALTER TABLE models DROP COLUMN tag_n; ALTER TABLE models DROP COLUMN tag_time; ALTER TABLE models DROP COLUMN deprecated; ALTER TABLE versions DROP COLUMN deprecated; DROP TABLE uploads; DROP TABLE records; DROP TABLE aliases; DROP TABLE alias_moves; ALTER TABLE events DROP COLUMN alias; ALTER TABLE versions DROP COLUMN validated; PRAGMA user_version = 1;"
+	sqlite3 "$MLCTL_REGISTRY/mlctl.db" "DROP TABLE pruned; DROP TABLE outbox; DROP TABLE hooks; DROP TABLE approvals; DROP TABLE policies; ALTER TABLE events DROP COLUMN via; DROP INDEX events_model; DROP INDEX events_time; DROP INDEX events_tag; ALTER TABLE events DROP COLUMN from_version; ALTER TABLE events DROP COLUMN tag; ALTER TABLE models DROP COLUMN tag_n; ALTER TABLE models DROP COLUMN tag_time; ALTER TABLE models DROP COLUMN deprecated; ALTER TABLE versions DROP COLUMN deprecated; DROP TABLE uploads; DROP TABLE records; DROP TABLE aliases; DROP TABLE alias_moves; ALTER TABLE events DROP COLUMN alias; ALTER TABLE versions DROP COLUMN validated; PRAGMA user_version = 1;"
 	run -0 mlctl show demo
 	[[ "$output" == *"validated:   yes"* ]]
 	run -0 sqlite3 "$MLCTL_REGISTRY/mlctl.db" "PRAGMA user_version"

@@ -161,6 +161,9 @@ int mlctl_git_apply(struct mlctl_git *g, struct mlctl_err *err)
 	size_t i;
 	int rc = 0;
 
+	if ((rc = gs_ready(g, err)))
+		return rc;
+
 	if ((git_repository_odb(&odb, g->repo)) < 0 || gs_disk_odb(&disk, g) < 0) {
 		rc = gs_git_fail(err, MLCTL_EIO, "cannot write to the registry's history");
 		goto done;

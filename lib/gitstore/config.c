@@ -33,6 +33,9 @@ int mlctl_git_config_get(struct mlctl_git *g, char **out, const char *key, struc
 	git_buf buf = { 0 };
 	int rc;
 
+	if ((rc = gs_ready(g, err)))
+		return rc;
+
 	*out = NULL;
 	if ((rc = local_config(&cfg, g, err)))
 		return rc;
@@ -56,6 +59,9 @@ int mlctl_git_config_set(struct mlctl_git *g, const char *key, const char *value
 	git_config *cfg;
 	int rc;
 
+	if ((rc = gs_ready(g, err)))
+		return rc;
+
 	if ((rc = local_config(&cfg, g, err)))
 		return rc;
 	if (value)
@@ -75,6 +81,9 @@ int mlctl_git_config_each(struct mlctl_git *g, const char *prefix, mlctl_git_con
 	git_config_iterator *it = NULL;
 	git_config_entry *e;
 	int rc;
+
+	if ((rc = gs_ready(g, err)))
+		return rc;
 
 	if ((rc = local_config(&cfg, g, err)))
 		return rc;
@@ -125,14 +134,18 @@ static int line_is_empty(const char *p, const char *eol)
 int mlctl_git_config_drop_section(struct mlctl_git *g, const char *section, const char *sub,
 				  struct mlctl_err *err)
 {
-	char *path = mlctl_path_join(git_repository_path(g->repo), "config");
-	char *header = mlctl_aprintf("[%s \"%s\"]", section, sub);
-	size_t hn = strlen(header);
+	char *path, *header;
+	size_t hn;
 	struct mlctl_buf in = MLCTL_BUF_INIT, out = MLCTL_BUF_INIT;
 	const char *p, *end, *next;
 	int rc, dropped = 0;
 	struct stat st;
 
+	if ((rc = gs_ready(g, err)))
+		return rc;
+	path = mlctl_path_join(git_repository_path(g->repo), "config");
+	header = mlctl_aprintf("[%s \"%s\"]", section, sub);
+	hn = strlen(header);
 	if ((rc = mlctl_read_file(&in, path, 16 * 1024 * 1024, err)))
 		goto done;
 	end = in.buf + in.len;

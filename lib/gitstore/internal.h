@@ -35,6 +35,8 @@ struct mlctl_git {
 	size_t ntags, atags;
 	void *tag_names; /* struct tag_key of each, a search tree: a lookup is not a scan */
 	int remake;      /* mlctl_git_remake_tags: a tag there in another form is replaced */
+	int create;      /* gs_ready may make the repository */
+	int inited;      /* libgit2 was started for it (stopped by mlctl_git_free) */
 	/* applied, for mlctl_git_rollback: loose files and folders made, refs moved */
 	char **made;
 	size_t nmade;
@@ -43,6 +45,8 @@ struct mlctl_git {
 };
 
 /* repo.c */
+/* The repository opened (libgit2 started) if it is not yet: every operation but the tip's read. */
+int gs_ready(struct mlctl_git *g, struct mlctl_err *err);
 int gs_git_fail(struct mlctl_err *err, int code, const char *what);
 void gs_forget(struct mlctl_git *g);
 void gs_track(struct mlctl_git *g, const git_oid *id);

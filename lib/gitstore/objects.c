@@ -147,12 +147,16 @@ static int is_hex(const char *s, size_t n)
 int mlctl_git_garbage(struct mlctl_git *g, int remove, mlctl_git_garbage_cb cb, void *payload,
 		      struct mlctl_err *err)
 {
-	struct reach w = { g->repo, { NULL, NULL, 0, 0 }, NULL, 0, 0, 0 };
-	char *objects = mlctl_path_join(g->path, "objects");
+	struct reach w = { NULL, { NULL, NULL, 0, 0 }, NULL, 0, 0, 0 };
+	char *objects;
 	DIR *d = NULL, *sd;
 	struct dirent *e, *f;
 	int rc = 0;
 
+	if ((rc = gs_ready(g, err)))
+		return rc;
+	w.repo = g->repo;
+	objects = mlctl_path_join(g->path, "objects");
 	if (reachable(&w) < 0) {
 		rc = gs_git_fail(err, MLCTL_EIO, "cannot read the registry's history");
 		goto done;
@@ -355,6 +359,9 @@ int mlctl_git_check_objects(struct mlctl_git *g, size_t *n, size_t *nbad, mlctl_
 {
 	struct connect c;
 	int rc = 0;
+
+	if ((rc = gs_ready(g, err)))
+		return rc;
 
 	memset(&c, 0, sizeof(c));
 	c.repo = g->repo;

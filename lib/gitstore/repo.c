@@ -7,8 +7,10 @@
 
 #include <git2/sys/mempack.h>
 #include <git2/sys/odb_backend.h>
+#include <errno.h>
 #include <search.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "banned.h"
 
@@ -19,25 +21,32 @@ int gs_git_fail(struct mlctl_err *err, int code, const char *what)
 	return mlctl_err_set(err, code, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
 }
 
-int mlctl_git_open(struct mlctl_git **out, const char *path, int create, struct mlctl_err *err)
+/*
+ * Open the repository for real: libgit2 started (which, built with mbedTLS
+ * as Debian's is, parses the whole CA bundle, some milliseconds) only when
+ * an operation needs more than the branch's tip.
+ */
+int gs_ready(struct mlctl_git *g, struct mlctl_err *err)
 {
-	struct mlctl_git *g = mlctl_calloc(1, sizeof(*g));
 	git_odb *odb = NULL;
 	int rc;
 
-	*out = NULL;
-	git_libgit2_init();
-	/* refs reach the disk before the database's COMMIT names them */
-	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
-	g->path = mlctl_strdup(path);
-	rc = git_repository_open_bare(&g->repo, path);
-	if (rc == GIT_ENOTFOUND && create) {
+	if (g->repo)
+		return 0;
+	if (!g->inited) {
+		git_libgit2_init();
+		/* refs reach the disk before the database's COMMIT names them */
+		git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+		g->inited = 1;
+	}
+	rc = git_repository_open_bare(&g->repo, g->path);
+	if (rc == GIT_ENOTFOUND && g->create) {
 		git_repository_init_options opts;
 
 		git_repository_init_options_init(&opts, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
 		opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH;
 		opts.initial_head = "main";
-		rc = git_repository_init_ext(&g->repo, path, &opts);
+		rc = git_repository_init_ext(&g->repo, g->path, &opts);
 	}
 	/* every write goes to memory first (highest priority), until mlctl_git_apply */
 	if (rc >= 0 && (rc = git_repository_odb(&odb, g->repo)) >= 0 &&
@@ -49,6 +58,27 @@ int mlctl_git_open(struct mlctl_git **out, const char *path, int create, struct 
 	git_odb_free(odb);
 	if (rc < 0) {
 		rc = gs_git_fail(err, MLCTL_EIO, "cannot open the registry's git repository");
+		git_repository_free(g->repo);
+		g->repo = NULL;
+		return rc;
+	}
+	return 0;
+}
+
+int mlctl_git_open(struct mlctl_git **out, const char *path, int create, struct mlctl_err *err)
+{
+	struct mlctl_git *g = mlctl_calloc(1, sizeof(*g));
+	int rc;
+
+	*out = NULL;
+	g->path = mlctl_strdup(path);
+	g->create = create;
+	/* a repository there already opens when first used (see gs_ready) */
+	if (!create && mlctl_is_dir(path)) {
+		*out = g;
+		return 0;
+	}
+	if ((rc = gs_ready(g, err))) {
 		mlctl_git_free(g);
 		return rc;
 	}
@@ -91,8 +121,9 @@ void mlctl_git_free(struct mlctl_git *g)
 	free(g->objects);
 	git_repository_free(g->repo);
 	free(g->path);
+	if (g->inited)
+		git_libgit2_shutdown();
 	free(g);
-	git_libgit2_shutdown();
 }
 
 /* Remember an object this change wrote (to memory), for mlctl_git_apply. */
@@ -105,6 +136,60 @@ void gs_track(struct mlctl_git *g, const git_oid *id)
 	git_oid_cpy(&g->objects[g->nobjects++], id);
 }
 
+/*
+ * The branch's tip as git keeps it on disk, without starting libgit2: HEAD
+ * naming the branch, then the branch's loose ref or its line in
+ * packed-refs. 1 when found (oid, or "" for a branch with no commit yet), 0
+ * when the layout is anything else (libgit2 then reads it).
+ */
+static int quick_head(const struct mlctl_git *g, char oid[41])
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+	struct mlctl_buf b = MLCTL_BUF_INIT;
+	char *p = mlctl_path_join(g->path, "HEAD");
+	size_t blen = strlen(MLCTL_GIT_BRANCH);
+	const char *line, *end;
+	int found = 0;
+
+	oid[0] = '\0';
+	if (mlctl_read_file(&b, p, 4096, &err) || strcmp(b.buf, "ref: " MLCTL_GIT_BRANCH "\n"))
+		goto done;
+	free(p);
+	p = mlctl_path_join(g->path, MLCTL_GIT_BRANCH);
+	if (access(p, F_OK) == 0) {
+		found = !mlctl_read_file(&b, p, 4096, &err) && b.len == 41 && b.buf[40] == '\n' &&
+			strspn(b.buf, "0123456789abcdef") == 40;
+		if (found)
+			memcpy(oid, b.buf, 40);
+		oid[found ? 40 : 0] = '\0';
+		goto done;
+	}
+	free(p);
+	p = mlctl_path_join(g->path, "packed-refs");
+	if (access(p, F_OK) != 0) {
+		found = errno == ENOENT; /* no ref at all: the branch has no commit yet */
+		goto done;
+	}
+	if (mlctl_read_file(&b, p, 64 << 20, &err))
+		goto done;
+	found = 1;
+	for (line = b.buf; *line; line = *end ? end + 1 : end) {
+		if (!(end = strchr(line, '\n')))
+			end = line + strlen(line);
+		if ((size_t)(end - line) == 41 + blen && line[40] == ' ' &&
+		    !strncmp(line + 41, MLCTL_GIT_BRANCH, blen) &&
+		    strspn(line, "0123456789abcdef") == 40) {
+			memcpy(oid, line, 40);
+			oid[40] = '\0';
+			break;
+		}
+	}
+done:
+	mlctl_buf_release(&b);
+	free(p);
+	return found;
+}
+
 int mlctl_git_head(struct mlctl_git *g, char oid[41], struct mlctl_err *err)
 {
 	git_oid id;
@@ -115,6 +200,10 @@ int mlctl_git_head(struct mlctl_git *g, char oid[41], struct mlctl_err *err)
 		git_oid_tostr(oid, 41, &g->head);
 		return 0;
 	}
+	if (!g->repo && quick_head(g, oid))
+		return 0;
+	if ((rc = gs_ready(g, err)))
+		return rc;
 	rc = git_reference_name_to_id(&id, g->repo, MLCTL_GIT_BRANCH);
 	if (rc == GIT_ENOTFOUND)
 		return 0;
@@ -272,6 +361,9 @@ int mlctl_git_commit(struct mlctl_git *g, char out[41], const struct mlctl_git_c
 	int have_head, rc = 0;
 	size_t i;
 
+	if ((rc = gs_ready(g, err)))
+		return rc;
+
 	if (g->moved) {
 		have_head = 1;
 		git_oid_cpy(&head_id, &g->head);
@@ -393,6 +485,9 @@ int mlctl_git_tag(struct mlctl_git *g, const char *name, const char *commit,
 	struct tag_key probe = { refname, 0 }, **found;
 	int rc = 0, valid = 0, deleted = 0;
 
+	if ((rc = gs_ready(g, err)))
+		return rc;
+
 	if (git_oid_fromstr(&id, commit) < 0 ||
 	    git_object_lookup(&target, g->repo, &id, GIT_OBJECT_COMMIT) < 0) {
 		rc = gs_git_fail(err, MLCTL_EIO, "cannot find the commit to tag");
@@ -489,6 +584,9 @@ int mlctl_git_read(struct mlctl_git *g, struct mlctl_buf *out, const char *commi
 	git_blob *blob = NULL;
 	int rc;
 
+	if ((rc = gs_ready(g, err)))
+		return rc;
+
 	mlctl_buf_reset(out);
 	if ((rc = lookup_tree(&tree, g->repo, commit, err)))
 		return rc;
@@ -515,6 +613,9 @@ int mlctl_git_log(struct mlctl_git *g, const char *since, const char *until,
 	git_revwalk *walk = NULL;
 	git_oid id;
 	int rc = 0, next = 0;
+
+	if ((rc = gs_ready(g, err)))
+		return rc;
 
 	if (git_revwalk_new(&walk, g->repo) < 0)
 		return gs_git_fail(err, MLCTL_EIO, "cannot read the registry's history");
@@ -588,10 +689,13 @@ static int files_visit(const char *root, const git_tree_entry *e, void *payload)
 int mlctl_git_files(struct mlctl_git *g, const char *commit, mlctl_git_file_cb cb,
 		    void *payload, struct mlctl_err *err)
 {
-	struct files_walk w = { g->repo, cb, payload, err, 0 };
+	struct files_walk w = { NULL, cb, payload, err, 0 };
 	git_tree *tree = NULL;
 	int rc;
 
+	if ((rc = gs_ready(g, err)))
+		return rc;
+	w.repo = g->repo;
 	if ((rc = lookup_tree(&tree, g->repo, commit, err)))
 		return rc;
 	if (git_tree_walk(tree, GIT_TREEWALK_PRE, files_visit, &w) < 0 && !w.rc)

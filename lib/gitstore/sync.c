@@ -364,6 +364,9 @@ int mlctl_git_fetch(struct mlctl_git *g, const char *url, const char *const *ref
 	struct creds cr = { NULL, NULL, NULL, 0, 0, 0, NULL };
 	int rc;
 
+	if ((rc = gs_ready(g, err)))
+		return rc;
+
 	if ((rc = anonymous(&remote, g, url, 0, err)))
 		return rc;
 	cr.target = git_remote_url(remote);
@@ -411,6 +414,9 @@ int mlctl_git_push(struct mlctl_git *g, const char *url, const char *const *refs
 	struct push_state ps = { { NULL, NULL, NULL, 0, 0, 0, NULL }, cb, payload, 0 };
 	int rc;
 
+	if ((rc = gs_ready(g, err)))
+		return rc;
+
 	*rejected = 0;
 	if (n == 0)
 		return 0;
@@ -436,8 +442,11 @@ int mlctl_git_push(struct mlctl_git *g, const char *url, const char *const *refs
 int mlctl_git_ref(struct mlctl_git *g, char oid[41], const char *refname, struct mlctl_err *err)
 {
 	git_oid id;
-	int rc = git_reference_name_to_id(&id, g->repo, refname);
+	int rc;
 
+	if ((rc = gs_ready(g, err)))
+		return rc;
+	rc = git_reference_name_to_id(&id, g->repo, refname);
 	oid[0] = '\0';
 	if (rc == GIT_ENOTFOUND)
 		return mlctl_err_set(err, MLCTL_ENOTFOUND, "no ref %s", refname);
@@ -454,6 +463,9 @@ int mlctl_git_refs(struct mlctl_git *g, const char *prefix, mlctl_git_ref_cb cb,
 	git_reference *ref;
 	size_t plen = strlen(prefix);
 	int rc = 0, next;
+
+	if ((rc = gs_ready(g, err)))
+		return rc;
 
 	if (git_reference_iterator_new(&it, g->repo) < 0)
 		return gs_git_fail(err, MLCTL_EIO, "cannot read the registry's refs");
@@ -481,6 +493,9 @@ int mlctl_git_merge_base(struct mlctl_git *g, char out[41], const char *a, const
 	git_oid x, y, base;
 	int rc;
 
+	if ((rc = gs_ready(g, err)))
+		return rc;
+
 	out[0] = '\0';
 	if (git_oid_fromstr(&x, a) < 0 || git_oid_fromstr(&y, b) < 0)
 		return mlctl_err_set(err, MLCTL_EINTERNAL, "not a commit id");
@@ -497,6 +512,9 @@ int mlctl_git_contains(struct mlctl_git *g, const char *tip, const char *commit)
 {
 	git_oid t, c;
 
+	if (gs_ready(g, NULL))
+		return 0;
+
 	if (git_oid_fromstr(&t, tip) < 0 || git_oid_fromstr(&c, commit) < 0)
 		return 0;
 	return git_oid_equal(&t, &c) || git_graph_descendant_of(g->repo, &t, &c) == 1;
@@ -504,8 +522,12 @@ int mlctl_git_contains(struct mlctl_git *g, const char *tip, const char *commit)
 
 int mlctl_git_set_head(struct mlctl_git *g, const char *commit, struct mlctl_err *err)
 {
+	int rc;
 	git_oid id, cur;
 	int have;
+
+	if ((rc = gs_ready(g, err)))
+		return rc;
 
 	if (git_oid_fromstr(&id, commit) < 0)
 		return mlctl_err_set(err, MLCTL_EINTERNAL, "not a commit id");
@@ -523,7 +545,11 @@ int mlctl_git_set_head(struct mlctl_git *g, const char *commit, struct mlctl_err
 int mlctl_git_queue_ref(struct mlctl_git *g, const char *refname, const char *target,
 			struct mlctl_err *err)
 {
+	int rc;
 	git_oid id;
+
+	if ((rc = gs_ready(g, err)))
+		return rc;
 
 	if (target && git_oid_fromstr(&id, target) < 0)
 		return mlctl_err_set(err, MLCTL_EINTERNAL, "not an object id");
@@ -534,9 +560,13 @@ int mlctl_git_queue_ref(struct mlctl_git *g, const char *refname, const char *ta
 int mlctl_git_commit_info(struct mlctl_git *g, const char *commit, char **message, char **actor,
 			  int64_t *when, struct mlctl_err *err)
 {
+	int rc;
 	git_commit *c = NULL;
 	git_oid id;
 	const git_signature *a;
+
+	if ((rc = gs_ready(g, err)))
+		return rc;
 
 	*message = *actor = NULL;
 	if (git_oid_fromstr(&id, commit) < 0 || git_commit_lookup(&c, g->repo, &id) < 0)
@@ -579,12 +609,16 @@ static int on_delta(const git_diff_delta *d, float progress, void *payload)
 int mlctl_git_changes(struct mlctl_git *g, const char *commit, mlctl_git_file_cb cb,
 		      void *payload, struct mlctl_err *err)
 {
-	struct diff_state s = { g->repo, cb, payload, err, 0 };
+	struct diff_state s = { NULL, cb, payload, err, 0 };
 	git_commit *c = NULL, *parent = NULL;
 	git_tree *new_tree = NULL, *old_tree = NULL;
 	git_diff *diff = NULL;
 	git_oid id;
 	int rc = 0;
+
+	if ((rc = gs_ready(g, err)))
+		return rc;
+	s.repo = g->repo;
 
 	if (git_oid_fromstr(&id, commit) < 0 || git_commit_lookup(&c, g->repo, &id) < 0 ||
 	    git_commit_tree(&new_tree, c) < 0 ||

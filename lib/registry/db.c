@@ -85,7 +85,10 @@ static const char *const migrations[] = {
 	" attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,"
 	" claimed_until INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'pending',"
 	" last_status INTEGER, last_error TEXT, done_at INTEGER);"
-	"CREATE INDEX outbox_due ON outbox(state, next_at);",
+	"CREATE INDEX outbox_due ON outbox(state, next_at);"
+	/* versions whose bytes gc --prune-deprecated removed here: this registry's, not history */
+	"CREATE TABLE pruned(model TEXT NOT NULL, version TEXT NOT NULL, digest TEXT NOT NULL,"
+	" time INTEGER NOT NULL, actor TEXT NOT NULL, PRIMARY KEY(model, version));",
 };
 
 /* The first schema whose history must be replayed afresh when a registry reaches it. */

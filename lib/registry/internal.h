@@ -142,6 +142,8 @@ int reg_install_blob(struct mlctl_registry *r, const char *staged, const char *s
 		     struct mlctl_err *err);
 
 /* gc.c */
+/* 1 when this registry pruned the bytes of name:version, 0 when not, -1 on a database error. */
+int reg_pruned(struct mlctl_registry *r, const char *name, const char *version);
 int reg_collect_garbage(struct mlctl_registry *r, struct mlctl_garbage *g, int remove,
 			struct mlctl_err *err);
 

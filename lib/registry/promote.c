@@ -310,22 +310,23 @@ void mlctl_promotion_release(struct mlctl_promotion *p)
 /* ---------------------------------------------------------------- rollback */
 
 /*
- * The alias's moves replayed as a stack: a move pushes where it went (an
- * unalias pushes nothing held), a rollback pops; so the top is what the
- * alias holds, and the one below it what a rollback goes to.
+ * The alias's moves taken as a stack: a move pushes where it went (an
+ * unalias pushes nothing held), a rollback pops; the top is what the alias
+ * holds, the one below it what a rollback goes to. Read newest first, a
+ * rollback skips the next move down, so only the last few moves are read
+ * (n, the model's counter, orders them as the history does: the index).
  */
 int mlctl_registry_alias_before(struct mlctl_registry *r, char version[256], char digest[72],
 				const char *name, const char *alias, struct mlctl_err *err)
 {
 	sqlite3_stmt *st = NULL;
-	char (*ver)[256] = NULL, (*dig)[72] = NULL;
-	size_t n = 0, cap = 0;
-	int rc, s;
+	int64_t skip = 0;
+	int rc, s, seen = 0;
 
 	version[0] = digest[0] = '\0';
 	if ((rc = reg_db_prepare(r, &st,
 				 "SELECT version, digest, via FROM alias_moves WHERE model = ? AND "
-				 "alias = ? ORDER BY id",
+				 "alias = ? ORDER BY n DESC",
 				 err)))
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -336,28 +337,18 @@ int mlctl_registry_alias_before(struct mlctl_registry *r, char version[256], cha
 		const char *d = (const char *)sqlite3_column_text(st, 1);
 
 		if (via && !strcmp(via, "rollback")) {
-			if (n)
-				n--;
-			continue;
+			skip++;
+		} else if (skip) {
+			skip--;
+		} else if (seen++) { /* the one below the top */
+			snprintf(version, 256, "%s", v ? v : "");
+			snprintf(digest, 72, "%s", v && d ? d : "");
+			break;
 		}
-		if (n == cap) {
-			cap = cap ? 2 * cap : 8;
-			ver = mlctl_realloc(ver, cap * sizeof(*ver));
-			dig = mlctl_realloc(dig, cap * sizeof(*dig));
-		}
-		snprintf(ver[n], sizeof(ver[n]), "%s", v ? v : "");
-		snprintf(dig[n], sizeof(dig[n]), "%s", v && d ? d : "");
-		n++;
 	}
-	if (s != SQLITE_DONE)
+	if (s != SQLITE_ROW && s != SQLITE_DONE)
 		rc = reg_db_fail(err, r->db, "registry database");
 	sqlite3_finalize(st);
-	if (!rc && n >= 2) {
-		snprintf(version, 256, "%s", ver[n - 2]);
-		snprintf(digest, 72, "%s", dig[n - 2]);
-	}
-	free(ver);
-	free(dig);
 	return rc;
 }
 

@@ -101,6 +101,16 @@ int mlctl_registry_pull(struct mlctl_registry *r, struct mlctl_version_info *inf
 
 	if ((rc = mlctl_registry_resolve(r, info, &m, ref, err)))
 		return rc;
+	if (reg_pruned(r, info->name, info->version) == 1) {
+		rc = mlctl_err_set(err, MLCTL_ENOTFOUND,
+				   "%s:%s is deprecated and its files were pruned from this registry "
+				   "('registry gc --prune-deprecated'); pull it from a remote that has "
+				   "it ('mlctl pull %s:%s --from REMOTE'), or push its folder again",
+				   info->name, info->version, info->name, info->version);
+		mlctl_manifest_release(&m);
+		mlctl_version_info_release(info);
+		return rc;
+	}
 	if ((rc = mlctl_dir_stage_begin(&st, dir, force, err)))
 		goto done;
 	for (i = 0; i < m.nfiles; i++) {

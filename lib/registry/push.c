@@ -229,6 +229,22 @@ static int highest_version(struct mlctl_registry *r, char out[256], char digest[
 	return 0;
 }
 
+static int unprune(struct mlctl_registry *r, const struct mlctl_manifest *m,
+		   struct mlctl_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = reg_db_prepare(r, &st, "DELETE FROM pruned WHERE model = ? AND version = ?",
+				 err)))
+		return rc;
+	sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, m->version, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : reg_db_fail(err, r->db, "registry database");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* A model deprecated takes no new version (MLCTL_EGATE), until it is undeprecated. */
 static int refuse_deprecated(struct mlctl_registry *r, const char *name, struct mlctl_err *err)
 {
@@ -298,8 +314,8 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 	mlctl_manifest_digest(m, digest);
 	if ((rc = check_existing(r, m, digest, res, err))) {
 		/* the version is stored: its blobs that are missing or corrupt take these bytes */
-		if (rc == 1)
-			rc = staging_install(r, sg, &healed, err);
+		if (rc == 1 && !(rc = staging_install(r, sg, &healed, err)))
+			rc = unprune(r, m, err); /* pruned here: its bytes are back */
 		goto done;
 	}
 	if ((rc = refuse_deprecated(r, m->name, err)))

@@ -47,6 +47,10 @@ void mlctl_model_infos_free(struct mlctl_model_info *m, size_t n)
 #define VERSION_COLS \
 	"m.name, v.version, v.digest, v.actor, v.created, v.size, v.nfiles, v.manifest, " \
 	"v.validated, v.deprecated, m.deprecated"
+/* The same without the manifest (column 7 NULL): lists read no manifest text. */
+#define VERSION_LIST_COLS \
+	"m.name, v.version, v.digest, v.actor, v.created, v.size, v.nfiles, NULL, " \
+	"v.validated, v.deprecated, m.deprecated"
 
 static void fill_version(struct mlctl_version_info *v, sqlite3_stmt *st)
 {
@@ -77,11 +81,36 @@ static void fill_model_row(void *item, sqlite3_stmt *st)
 	m->latest = NULL;
 }
 
-static int version_desc(const void *a, const void *b)
-{
-	const struct mlctl_version_info *x = a, *y = b;
+/* A version and its semver, parsed once for the sort. */
+struct keyed {
+	struct mlctl_semver s;
+	int ok;
+	struct mlctl_version_info v;
+};
 
-	return mlctl_semver_cmp_str(y->version, x->version);
+static int keyed_desc(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+
+	if (!x->ok || !y->ok)
+		return y->ok - x->ok;
+	return mlctl_semver_cmp(&y->s, &x->s);
+}
+
+/* Highest version first. */
+static void sort_versions(struct mlctl_version_info *v, size_t n)
+{
+	struct keyed *k = mlctl_calloc(n + 1, sizeof(*k));
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		k[i].ok = mlctl_semver_parse(&k[i].s, v[i].version, NULL) == 0;
+		k[i].v = v[i];
+	}
+	qsort(k, n, sizeof(*k), keyed_desc);
+	for (i = 0; i < n; i++)
+		v[i] = k[i].v;
+	free(k);
 }
 
 int mlctl_registry_versions(struct mlctl_registry *r, struct mlctl_version_info **out,
@@ -95,7 +124,7 @@ int mlctl_registry_versions(struct mlctl_registry *r, struct mlctl_version_info 
 	*out = NULL;
 	*n = 0;
 	if ((rc = reg_db_prepare(r, &st,
-				 "SELECT " VERSION_COLS " FROM versions v JOIN models m ON "
+				 "SELECT " VERSION_LIST_COLS " FROM versions v JOIN models m ON "
 				 "m.id = v.model_id WHERE m.name = ?",
 				 err)))
 		return rc;
@@ -108,7 +137,7 @@ int mlctl_registry_versions(struct mlctl_registry *r, struct mlctl_version_info 
 		mlctl_version_infos_free(v, cnt);
 		return rc;
 	}
-	qsort(v, cnt, sizeof(*v), version_desc);
+	sort_versions(v, cnt);
 	*out = v;
 	*n = cnt;
 	return 0;
@@ -130,15 +159,43 @@ int mlctl_registry_list(struct mlctl_registry *r, struct mlctl_model_info **out,
 				 err)))
 		return rc;
 	m = reg_collect_rows(r, st, sizeof(*m), &cnt, fill_model_row, &rc, err);
-	for (i = 0; !rc && i < cnt; i++) {
-		struct mlctl_version_info *v;
-		size_t nv;
+	/* each model's latest (highest release, else highest prerelease) in one pass */
+	if (!rc && !(rc = reg_db_prepare(r, &st,
+					 "SELECT m.name, v.version FROM versions v JOIN models m ON "
+					 "m.id = v.model_id ORDER BY m.name",
+					 err))) {
+		struct mlctl_semver best, cur;
+		int s, have = 0;
 
-		if ((rc = mlctl_registry_versions(r, &v, &nv, m[i].name, err)))
-			break;
-		m[i].latest = mlctl_strdup(v[0].version);
-		mlctl_version_infos_free(v, nv);
+		i = 0;
+		while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *name = (const char *)sqlite3_column_text(st, 0);
+			const char *ver = (const char *)sqlite3_column_text(st, 1);
+
+			while (i < cnt && strcmp(m[i].name, name) < 0) {
+				i++;
+				have = 0;
+			}
+			if (i == cnt || strcmp(m[i].name, name))
+				continue;
+			if (mlctl_semver_parse(&cur, ver, NULL)) {
+				if (!m[i].latest) /* a name an older mlctl took: until a parsable one */
+					m[i].latest = mlctl_strdup(ver);
+				continue;
+			}
+			if (!have || (!*cur.pre && *best.pre) ||
+			    (!*cur.pre == !*best.pre && mlctl_semver_cmp(&cur, &best) > 0)) {
+				best = cur;
+				have = 1;
+				free(m[i].latest);
+				m[i].latest = mlctl_strdup(ver);
+			}
+		}
+		if (s != SQLITE_DONE)
+			rc = reg_db_fail(err, r->db, "registry database");
+		sqlite3_finalize(st);
 	}
+
 	if (rc) {
 		mlctl_model_infos_free(m, cnt);
 		return rc;
@@ -167,7 +224,7 @@ static int resolve_digest(struct mlctl_registry *r, struct mlctl_ref *ref, const
 	int rc;
 
 	if ((rc = reg_db_prepare(r, &st,
-				 "SELECT " VERSION_COLS " FROM versions v JOIN models m ON "
+				 "SELECT " VERSION_LIST_COLS " FROM versions v JOIN models m ON "
 				 "m.id = v.model_id WHERE (?1 = '' OR m.name = ?1) AND "
 				 "substr(v.digest, 1, length(?2)) = ?2 ORDER BY v.digest",
 				 err)))

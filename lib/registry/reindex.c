@@ -52,14 +52,17 @@ static void unlink_db(const char *path)
 	}
 }
 
-/* The webhooks still to send are this registry's, not history: they go into the new database. */
+/*
+ * What is this registry's own, not history (the webhooks still to send, the
+ * versions whose bytes were pruned here), goes into the new database.
+ */
 static int keep_outbox(struct mlctl_registry *r, sqlite3 *fresh, struct mlctl_err *err)
 {
 	char *dbpath = mlctl_path_join(r->root, "mlctl.db"), *sql;
 	int rc;
 
 	sql = sqlite3_mprintf("ATTACH %Q AS old; INSERT INTO outbox SELECT * FROM old.outbox; "
-			      "DETACH old;", dbpath);
+			      "INSERT INTO pruned SELECT * FROM old.pruned; DETACH old;", dbpath);
 	rc = sqlite3_exec(fresh, sql, NULL, NULL, NULL);
 	sqlite3_free(sql);
 	free(dbpath);

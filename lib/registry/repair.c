@@ -25,6 +25,7 @@ struct need {
 struct needs {
 	struct need *v;
 	size_t n;
+	struct mlctl_registry *r; /* versions pruned here need nothing */
 };
 
 static int collect_need(void *payload, const char *path, const char *data, size_t len,
@@ -40,6 +41,10 @@ static int collect_need(void *payload, const char *path, const char *data, size_
 	    !strstr(path, "/versions/") ||
 	    mlctl_manifest_parse(&m, data, len, path, 1, NULL, &perr))
 		return 0;
+	if (reg_pruned(nd->r, m.name, m.version) == 1) {
+		mlctl_manifest_release(&m);
+		return 0;
+	}
 	for (i = 0; i < m.nfiles; i++) {
 		struct need *x;
 
@@ -183,7 +188,7 @@ static void heal_from_pkg(struct mlctl_registry *r, struct mlctl_verify_report *
 int reg_repair(struct mlctl_registry *r, struct mlctl_verify_report *rep, const char *head,
 	       const char *const *from, size_t nfrom, struct mlctl_err *err)
 {
-	struct needs nd = { NULL, 0 };
+	struct needs nd = { NULL, 0, r };
 	size_t i, j;
 	int rc = 0;
 

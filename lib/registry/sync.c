@@ -682,6 +682,12 @@ static int outgoing(void *payload, const char *commit, const char *message,
 	if ((rc = pushed_version(rb->r, &m, commit, message, err)) <= 0)
 		return rc;
 	rc = mlctl_oci_push(&o, rb->oci, rb->r->root, &m, err);
+	if (rc && reg_pruned(rb->r, m.name, m.version) == 1)
+		rc = mlctl_err_set(err, MLCTL_ENOTFOUND,
+				   "%s:%s was pruned here ('registry gc --prune-deprecated') and the "
+				   "remote '%s' lacks its bytes, so nothing can send them: push its "
+				   "folder again ('mlctl push DIR') and sync",
+				   m.name, m.version, rb->remote);
 	mlctl_manifest_release(&m);
 	if (!rc && (o.blobs_sent || !o.manifest_existed)) {
 		rb->res->versions_sent++;

@@ -391,7 +391,8 @@ static int verify_db(struct mlctl_registry *r, struct mlctl_verify_report *rep,
 	if ((rc = reg_db_prepare(r, &st,
 				 "SELECT m.name, v.version, f.path, f.sha256, f.size FROM files f "
 				 "JOIN versions v ON v.id = f.version_id JOIN models m ON "
-				 "m.id = v.model_id",
+				 "m.id = v.model_id WHERE NOT EXISTS (SELECT 1 FROM pruned p WHERE "
+				 "p.model = m.name AND p.version = v.version)",
 				 err)))
 		return rc;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
