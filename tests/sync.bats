@@ -117,6 +117,45 @@ PY
 	[ "$(git -C hist.git cat-file tag 'demo#production#2' | tail -1)" = "B's eval" ]
 }
 
+@test "the release workflow syncs: a policy and an approval made by one team count for the other's promotion" {
+	make_project p demo 1.0.0
+	as A push p --to origin -q
+	as A policy set demo production --approvals 1 --reason "two people" -q
+	as A registry sync origin -q
+	as B registry sync origin -q
+	cp -r p pb && next_version pb 1.1.0
+	as B push pb --to origin -q
+	as A registry sync origin -q
+	# A approves B's version; B's promotion counts it once the history met
+	run -0 as A approve demo:1.1.0 production --reason "read B's report"
+	run -1 as B promote demo:1.1.0 production
+	as A registry sync origin -q
+	as B registry sync origin -q
+	run -0 as B promote demo:1.1.0 production --reason "CHG-9"
+	# both sides deprecate and move other things meanwhile: counters renumbered per model
+	as A deprecate demo:1.0.0 --reason "old" -q
+	as B alias set demo:1.0.0 canary -q
+	as A registry sync origin -q
+	run -0 --separate-stderr as B registry sync origin
+	[[ "$output" == *"2 of ours put on top (2 tags renumbered)"* ]]
+	as A registry sync origin -q
+	for t in A B; do
+		run -0 as $t policy show demo production --json
+		[[ "$output" == *'"approvals": 1'* ]]
+		run -0 as $t history demo --alias production --json
+		"$PY" -c '
+import json, sys
+ev = json.loads(sys.argv[1])["events"]
+kinds = [(e["type"], e.get("via"), e["actor"].split()[1]) for e in ev]
+assert kinds == [("alias", "promote", "B"), ("approve", None, "A"), ("policy", None, "A")], kinds' "$output"
+		run -0 as $t versions demo --json
+		[[ "$output" == *'"deprecated": "20'* ]]
+		run -0 as $t registry verify
+		diff <(git -C $t/index.git for-each-ref refs/tags) <(git -C hist.git for-each-ref refs/tags)
+	done
+	"$PY" "$FIXTURES/gto-check.py" hist.git
+}
+
 @test "a version pushed on both sides with other content: exit 4 naming both digests, nothing changed" {
 	make_project p demo 1.0.0
 	as A push p --to origin -q
