@@ -94,6 +94,15 @@ static cJSON *num_or_null(const cJSON *v)
 	return cJSON_IsNumber(v) ? cJSON_CreateNumber(v->valuedouble) : cJSON_CreateNull();
 }
 
+/* A difference of two decimals without the binary noise (0.95 - 0.94 is 0.01, not 0.0100…009). */
+static double delta(double to, double from)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "%.12g", to - from);
+	return strtod(s, NULL);
+}
+
 static cJSON *side_json(const struct side *s)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -227,7 +236,7 @@ static void print_json(const struct side *a, const struct side *b)
 		cJSON_AddItemToObject(o, "from", num_or_null(va));
 		cJSON_AddItemToObject(o, "to", num_or_null(vb));
 		if (cJSON_IsNumber(va) && cJSON_IsNumber(vb))
-			cJSON_AddNumberToObject(o, "delta", vb->valuedouble - va->valuedouble);
+			cJSON_AddNumberToObject(o, "delta", delta(vb->valuedouble, va->valuedouble));
 		else
 			cJSON_AddNullToObject(o, "delta");
 		cJSON_AddItemToArray(metrics, o);
@@ -252,7 +261,7 @@ static void print_json(const struct side *a, const struct side *b)
 	if (isnan(a->p95) || isnan(b->p95))
 		cJSON_AddNullToObject(o, "delta");
 	else
-		cJSON_AddNumberToObject(o, "delta", b->p95 - a->p95);
+		cJSON_AddNumberToObject(o, "delta", delta(b->p95, a->p95));
 	cli_print_json(doc);
 }
 

@@ -66,6 +66,8 @@ static int print_text(void *payload, const struct mlctl_history_event *ev, struc
 		printf("%-20s  %-11s  %-28s  %-24s  %s\n", "TIME", "EVENT", "WHAT", "BY", "REASON");
 	mlctl_time_iso(when, ev->time);
 	what_of(what, sizeof(what), ev);
+	if (ev->forced)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), " (forced)");
 	printf("%-20s  %-11s  %-28s  %-24s  %s\n", when, ev->via ? ev->via : ev->type, what,
 	       ev->actor, ev->reason ? ev->reason : "");
 	return 0;
@@ -118,6 +120,12 @@ static int print_json(void *payload, const struct mlctl_history_event *ev, struc
 	}
 	if (ev->via)
 		cJSON_AddStringToObject(j, "via", ev->via);
+	if (ev->via && !strcmp(ev->via, "promote")) {
+		cJSON *u = ev->unmet ? cJSON_Parse(ev->unmet) : NULL;
+
+		cJSON_AddBoolToObject(j, "forced", ev->forced);
+		cJSON_AddItemToObject(j, "unmet", u ? u : cJSON_CreateArray());
+	}
 	cJSON_AddStringToObject(j, "commit", ev->commit);
 	if (!o->n)
 		json_head(ev->model);
@@ -162,6 +170,19 @@ int cmd_history(struct cli *cli, int argc, char **argv)
 		f.limit = strtoll(limit, &end, 10);
 		if (*end || end == limit || f.limit < 1)
 			return cli_usage(cli, "--limit takes a count of 1 or more, not '%s'", limit);
+	}
+	if (f.type) {
+		static const char *const types[] = { "push", "alias", "unalias", "promote", "rollback",
+						     "record", "deprecate", "undeprecate", "policy",
+						     "approve" };
+		size_t i;
+
+		for (i = 0; i < MLCTL_ARRAY_SIZE(types) && strcmp(types[i], f.type); i++)
+			;
+		if (i == MLCTL_ARRAY_SIZE(types))
+			return cli_usage(cli, "--type '%s' is not an event type; use push, alias, "
+					 "unalias, promote, rollback, record, deprecate, undeprecate, "
+					 "policy or approve", f.type);
 	}
 	if (!mlctl_name_is_readable(f.model))
 		return cli_usage(cli, "'%s' is not a model name; history takes NAME (no version)",

@@ -63,7 +63,7 @@ _mlctl() {
 	hook) opts="add list rm test deliver log --secret-env --events --reason --max-wait --limit -n" ;;
 	policy) opts="set show list rm --require --gate --gate-vs-current --approvals --from --reason" ;;
 	history) opts="--alias --actor --since --until --type --limit -n" ;;
-	registry) opts="verify reindex gc sync --dry-run --repair --from --theirs --insecure --registry-config --ca-file --cert --key" ;;
+	registry) opts="verify reindex gc sync --dry-run --prune-deprecated --repair --from --theirs --insecure --registry-config --ca-file --cert --key" ;;
 	completion) opts="bash zsh fish" ;;
 	help) opts="$commands" ;;
 	esac

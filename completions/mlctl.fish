@@ -126,6 +126,7 @@ complete -c mlctl -n '__fish_seen_subcommand_from history' -s n -l limit -x -d '
 complete -c mlctl -n '__fish_seen_subcommand_from registry; and not __fish_seen_subcommand_from verify reindex gc sync' -a 'verify reindex gc sync'
 complete -c mlctl -n '__fish_seen_subcommand_from registry; and __fish_seen_subcommand_from sync' -x -a '(mlctl remote list -q 2>/dev/null | awk "NR > 1 { print \$1 }")'
 complete -c mlctl -n '__fish_seen_subcommand_from registry' -l dry-run -d 'gc: say what would be removed, remove nothing'
+complete -c mlctl -n '__fish_seen_subcommand_from registry' -l prune-deprecated -d 'gc: drop the bytes of deprecated versions no alias held'
 complete -c mlctl -n '__fish_seen_subcommand_from registry' -l repair -d 'verify: heal missing or corrupt blobs from good copies'
 complete -c mlctl -n '__fish_seen_subcommand_from registry' -l from -r -F -d 'verify --repair: a project folder or package with good copies'
 complete -c mlctl -n '__fish_seen_subcommand_from registry' -l theirs -x -d "sync: keep the remote's NAME:VERSION, dropping ours"

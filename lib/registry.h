@@ -358,6 +358,8 @@ struct mlctl_history_event {
 	const char *model, *type, *version, *digest, *alias, *from, *actor, *reason, *tag;
 	const char *commit, *kind; /* kind: a record's (validate, smoke), else NULL */
 	const char *via;           /* an alias move's: promote, rollback; else NULL */
+	int forced;                /* a promotion forced past unmet rules */
+	const char *unmet;         /* then the rules it passed over, a JSON array */
 	int passed;                /* a record's result, -1 for other events */
 	int64_t time;
 };

@@ -599,24 +599,51 @@ void mlctl_time_iso(char out[32], int64_t t)
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* n digits at s as a number, or -1. */
+static int digits(const char *s, int n)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
 int mlctl_time_parse(int64_t *out, const char *s)
 {
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	struct tm tm;
-	const char *end;
+	size_t n = strlen(s);
+	int y, leap;
 
 	memset(&tm, 0, sizeof(tm));
-	/* a date, else a date and time (seconds optional); UTC, with or without the Z */
-	if (!(end = strptime(s, "%Y-%m-%d", &tm)) || (*end && *end != 'T' && *end != ' '))
+	/* YYYY-MM-DD, then THH:MM, THH:MM:SS, each with or without a Z; nothing else */
+	if (n < 10 || s[4] != '-' || s[7] != '-' || (y = digits(s, 4)) < 1970 ||
+	    (tm.tm_mon = digits(s + 5, 2) - 1) < 0 || tm.tm_mon > 11 ||
+	    (tm.tm_mday = digits(s + 8, 2)) < 1)
 		return -1;
-	if (*end) {
-		const char *t = strptime(end + 1, "%H:%M:%S", &tm);
-
-		if (!t)
-			t = strptime(end + 1, "%H:%M", &tm);
-		if (!t || (*t && strcmp(t, "Z")))
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (tm.tm_mday > mdays[tm.tm_mon] + (tm.tm_mon == 1 && leap))
+		return -1;
+	tm.tm_year = y - 1900;
+	s += 10;
+	if (*s == 'T') {
+		if (s[3] != ':' || (tm.tm_hour = digits(s + 1, 2)) < 0 || tm.tm_hour > 23 ||
+		    (tm.tm_min = digits(s + 4, 2)) < 0 || tm.tm_min > 59)
 			return -1;
+		s += 6;
+		if (*s == ':') {
+			if ((tm.tm_sec = digits(s + 1, 2)) < 0 || tm.tm_sec > 59)
+				return -1;
+			s += 3;
+		}
+		if (*s == 'Z')
+			s++;
 	}
-	if (tm.tm_year < 70 || tm.tm_mday < 1)
+	if (*s)
 		return -1;
 	*out = (int64_t)timegm(&tm);
 	return 0;

@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +49,12 @@ int mlctl_gate_parse(char name[128], char op[3], double *value, const char *s)
 	p += strlen(ops[i]);
 	errno = 0;
 	*value = strtod(p, &end);
-	if (end == p || errno)
+	if (end == p || errno || !isfinite(*value))
 		return -1;
+	/* a decimal number: not nan, inf or hexadecimal, which strtod also reads */
+	for (; p < end; p++)
+		if (!strchr("0123456789.eE+- \t", *p))
+			return -1;
 	while (isspace((unsigned char)*end))
 		end++;
 	return *end ? -1 : 0;

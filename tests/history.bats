@@ -98,6 +98,12 @@ assert ev[4]["from"] is None and ev[6]["tag"] == "demo@v1.0.0", ev
 	run -2 --separate-stderr mlctl history demo --since yesterday
 	[ "$stderr" = "mlctl: --since 'yesterday' is not a time; give YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)" ]
 	run -2 mlctl history demo --until 2026-13-01
+	for bad in 2026-02-30 2025-02-29 2026-12-03T11:20:61 '2026-12-03 11:00' ' 2026-12-03' 2026-12-03Z 2026-12-03T1:20; do
+		run -2 mlctl history demo --since "$bad"
+	done
+	run -0 mlctl history demo --since 2024-02-29 --until 2999-12-31T23:59:59Z
+	run -2 --separate-stderr mlctl history demo --type bogus
+	[[ "$stderr" == "mlctl: --type 'bogus' is not an event type; use push, alias,"* ]]
 	run -2 mlctl history demo -n 0
 	run -2 mlctl history demo -n x
 	run -2 mlctl history demo:1.0.0

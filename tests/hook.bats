@@ -195,6 +195,10 @@ PY
 	run -2 --separate-stderr mlctl hook add https://x/y
 	[[ "$stderr" == "mlctl: 'hook add' needs --secret-env VAR"* ]]
 	run -2 mlctl hook add https://x/y --secret-env 'A-B'
+	run -2 mlctl hook add http:// --secret-env S
+	run -2 mlctl hook add https:///hook --secret-env S
+	run -2 --separate-stderr mlctl hook add https://ci:s3cret@ci.example.com/hook --secret-env S
+	[[ "$stderr" == "mlctl: the hook URL holds credentials (user@ or user:password@), which would be kept in the registry's git"* ]]
 	run -2 --separate-stderr mlctl hook add https://x/y --secret-env S --events model.pushed
 	[[ "$stderr" == "mlctl: --events: 'model.pushed' is not an event name"* ]]
 	run -2 mlctl hook frob

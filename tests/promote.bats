@@ -58,6 +58,10 @@ assert p["digest"].startswith("sha256:") and p["actor"].startswith("Test Runner"
 	[ "$stderr" = "mlctl: --gate 'f1>=0.9' names metric 'f1', which no version of 'iris' has; see 'mlctl show iris'" ]
 	run -2 mlctl policy set iris production --gate-vs-current 'f1>=0'
 	run -2 mlctl policy set iris production --gate 'accuracy=>0.9'
+	# thresholds are decimal numbers: nan would never pass, inf always
+	for bad in 'accuracy>=nan' 'accuracy<=inf' 'accuracy>=-nan' 'accuracy>=0x1p-1' 'accuracy>=1e999'; do
+		run -2 mlctl policy set iris production --gate "$bad"
+	done
 	run -2 mlctl policy set iris production --require reviewed
 	run -2 mlctl policy set iris production --from production
 	run -2 mlctl policy set iris production --approvals -1
@@ -122,14 +126,32 @@ assert [e["type"] for e in ev] == ["alias", "approve", "approve", "policy"], ev'
 	[[ "$stderr" == "forced past: gate-vs-current accuracy>=-0.005"* ]]
 	run -0 git -C "$MLCTL_REGISTRY/index.git" log -1 --format=%B main
 	[[ "$output" == *'"forced":true'* && "$output" == *'"unmet":["gate-vs-current'* ]]
-	# deprecated: refused with or without a policy
+	# history keeps it for the audit: forced, and what it passed over
+	run -0 mlctl history iris --type promote
+	[[ "${lines[1]}" == *"production 1.1.0 -> 1.2.0 (forced)"*"hotfix for CVE" ]]
+	[[ "${lines[2]}" != *"(forced)"* ]]
+	run -0 mlctl history iris --type promote --json
+	/usr/bin/python3 -c '
+import json, sys
+ev = json.loads(sys.argv[1])["events"]
+assert ev[0]["forced"] is True and ev[0]["unmet"][0].startswith("gate-vs-current"), ev[0]
+assert ev[1]["forced"] is False and ev[1]["unmet"] == [], ev[1]' "$output"
+	# deprecated: refused with or without a policy, and --force does not pass it
 	mlctl deprecate iris:1.0.0 -q
 	run -1 --separate-stderr mlctl promote iris:1.0.0 staging
-	[[ "$stderr" == *"not deprecated: iris:1.0.0 is deprecated"* ]]
+	[[ "$stderr" == *"not deprecated: iris:1.0.0 is deprecated (mlctl undeprecate iris:1.0.0)"* ]]
+	run -1 --separate-stderr mlctl promote iris:1.0.0 production --force --reason "try"
+	[[ "$stderr" == *"nothing moved (--force passes over rules, never a deprecation)" ]]
 	run -1 mlctl promote iris:1.0.0 production
 	# no policy, not deprecated: a plain move
 	run -0 mlctl promote iris:1.1.0 canary
 	[ "$output" = "iris:canary -> 1.1.0 (tag iris#canary#4)" ]
+	run -0 mlctl promote iris:1.1.0 canary
+	[ "$output" = "iris:canary already points at 1.1.0" ]
+	# a deprecated model: no new promotion, but where it points already is no refusal
+	mlctl deprecate iris -q
+	run -1 --separate-stderr mlctl promote iris:1.2.0 canary
+	[[ "$stderr" == *"not deprecated: model iris is deprecated (mlctl undeprecate iris)"* ]]
 	run -0 mlctl promote iris:1.1.0 canary
 	[ "$output" = "iris:canary already points at 1.1.0" ]
 }

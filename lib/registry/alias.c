@@ -82,8 +82,8 @@ int reg_move_alias(struct mlctl_registry *r, struct mlctl_alias_move *mv, const 
 		rc = 0;
 		snprintf(mv->version, sizeof(mv->version), "%s", to->version);
 		snprintf(mv->digest, sizeof(mv->digest), "%s", to->digest);
-		if (!strcmp(was, to->version) && !how) {
-			mv->unchanged = 1; /* already there: nothing to record */
+		if (!strcmp(was, to->version)) {
+			mv->unchanged = 1; /* already there: nothing to record, nothing to refuse */
 			goto done;
 		}
 	} else {
@@ -99,10 +99,6 @@ int reg_move_alias(struct mlctl_registry *r, struct mlctl_alias_move *mv, const 
 	}
 	if (how && (rc = how->check(r, how->payload, was, was_digest, actor, err)))
 		goto done;
-	if (to && !strcmp(was, to->version)) {
-		mv->unchanged = 1; /* already there (the check may still refuse): nothing to record */
-		goto done;
-	}
 	if ((rc = aliases_file(r, &file, name, alias, to ? mv->version : NULL, mv->digest, err)))
 		goto done;
 	ch.path = path;
@@ -141,6 +137,7 @@ int reg_move_alias(struct mlctl_registry *r, struct mlctl_alias_move *mv, const 
 		cJSON_ArrayForEach(it, how->extra)
 			cJSON_AddItemToObject(evj, it->string, cJSON_Duplicate(it, 1));
 	}
+	ev.json = evj;
 	msg = to ? mlctl_aprintf("alias %s %s -> %s", name, alias, ev.version)
 		 : mlctl_aprintf("unalias %s %s (was %s)", name, alias, ev.version);
 	if ((rc = reg_git_event(r, head, &ch, 1, evj, msg, actor, now, err)))

@@ -69,6 +69,8 @@ static const char *const migrations[] = {
 	"CREATE INDEX events_tag ON events(tag);"
 	"ALTER TABLE alias_moves ADD COLUMN via TEXT;"
 	"ALTER TABLE events ADD COLUMN via TEXT;"
+	"ALTER TABLE events ADD COLUMN forced INTEGER;"
+	"ALTER TABLE events ADD COLUMN unmet TEXT;"
 	"CREATE TABLE policies(model TEXT NOT NULL, alias TEXT NOT NULL, policy TEXT NOT NULL,"
 	" policy_digest TEXT NOT NULL, actor TEXT NOT NULL, time INTEGER NOT NULL, reason TEXT,"
 	" git_commit TEXT NOT NULL, PRIMARY KEY(model, alias));"

@@ -160,9 +160,28 @@ static int count_pending(struct mlctl_registry *r, const char *hook_id, int64_t 
 	return rc;
 }
 
+/* Messages this run put back for a retry: one delivered later in the run is no longer counted. */
+struct retried {
+	int64_t *id;
+	size_t n;
+};
+
+static int was_retried(struct retried *rt, int64_t id, int drop)
+{
+	size_t i;
+
+	for (i = 0; i < rt->n; i++)
+		if (rt->id[i] == id) {
+			if (drop)
+				rt->id[i] = rt->id[--rt->n];
+			return 1;
+		}
+	return 0;
+}
+
 /* Post one claimed message and write down what came of it. */
 static int send_one(struct mlctl_registry *r, const struct due *d, double timeout_s,
-		    struct mlctl_deliver_result *res, struct mlctl_err *err)
+		    struct mlctl_deliver_result *res, struct retried *rt, struct mlctl_err *err)
 {
 	struct mlctl_webhook_post p;
 	const char *secret = getenv(d->secret_env);
@@ -189,6 +208,8 @@ static int send_one(struct mlctl_registry *r, const struct due *d, double timeou
 		if (mlctl_webhook_post(&p) == 0) {
 			if (p.status >= 200 && p.status < 300) {
 				res->delivered++;
+				if (was_retried(rt, d->id, 1))
+					res->retrying--;
 				return settle(r, d, "delivered", 0, p.status, NULL, err);
 			}
 			retry = p.status == 408 || p.status == 429 || p.status >= 500;
@@ -200,6 +221,8 @@ static int send_one(struct mlctl_registry *r, const struct due *d, double timeou
 	}
 	if (!retry || tries >= DELIVER_TRIES) {
 		res->failed++;
+		if (was_retried(rt, d->id, 1))
+			res->retrying--;
 		mlctl_warn("webhook %s given up after %lld tr%s: %s", d->msg_id, (long long)tries,
 			   tries == 1 ? "y" : "ies", why);
 		return settle(r, d, "failed", 0, p.status, why, err);
@@ -207,7 +230,11 @@ static int send_one(struct mlctl_registry *r, const struct due *d, double timeou
 	wait = p.retry_after >= 0 ? p.retry_after : backoff(tries);
 	if (wait > RETRY_AFTER_MAX_S)
 		wait = RETRY_AFTER_MAX_S;
-	res->retrying++;
+	if (!was_retried(rt, d->id, 0)) {
+		rt->id = mlctl_realloc(rt->id, (rt->n + 1) * sizeof(*rt->id));
+		rt->id[rt->n++] = d->id;
+		res->retrying++;
+	}
 	return settle(r, d, "pending", mlctl_now() + (int64_t)(wait + 0.999), p.status, why, err);
 }
 
@@ -216,6 +243,7 @@ int mlctl_registry_deliver(struct mlctl_registry *r, const char *hook_id, double
 			   struct mlctl_err *err)
 {
 	double start = mlctl_mono_ms(), left, timeout;
+	struct retried rt = { NULL, 0 };
 	int64_t pending, next;
 	struct due d;
 	int rc = 0, got;
@@ -224,19 +252,23 @@ int mlctl_registry_deliver(struct mlctl_registry *r, const char *hook_id, double
 	if (r->readonly)
 		return 0;
 	for (;;) {
-		if (mlctl_interrupted())
-			return mlctl_err_interrupted(err);
+		if (mlctl_interrupted()) {
+			rc = mlctl_err_interrupted(err);
+			break;
+		}
 		left = budget_s > 0 ? budget_s - (mlctl_mono_ms() - start) / 1000.0 : 0;
 		if (budget_s > 0 && left <= 0.05)
 			break;
 		timeout = budget_s > 0 && left < DELIVER_TIMEOUT_S ? left : DELIVER_TIMEOUT_S;
-		if ((got = claim(r, &d, hook_id, (int64_t)timeout + 5, err)) < 0)
-			return got;
+		if ((got = claim(r, &d, hook_id, (int64_t)timeout + 5, err)) < 0) {
+			rc = got;
+			break;
+		}
 		if (got) {
-			rc = send_one(r, &d, timeout, res, err);
+			rc = send_one(r, &d, timeout, res, &rt, err);
 			due_release(&d);
 			if (rc)
-				return rc;
+				break;
 			continue;
 		}
 		/* nothing due now: with a budget, done; else wait for a retry due soon enough */
@@ -248,6 +280,7 @@ int mlctl_registry_deliver(struct mlctl_registry *r, const char *hook_id, double
 	}
 	if (!rc && !(rc = count_pending(r, hook_id, &pending, &next, err)))
 		res->pending = (size_t)pending;
+	free(rt.id);
 	return rc;
 }
 

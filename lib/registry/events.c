@@ -52,6 +52,7 @@ int reg_event_parse(struct event *ev, cJSON **json, const char *message)
 	STR(via)
 #undef STR
 	*json = j;
+	ev->json = j;
 	if (event_int(&ev->n, cJSON_GetObjectItemCaseSensitive(j, "n")) ||
 	    event_int(&ev->time, cJSON_GetObjectItemCaseSensitive(j, "time")))
 		return -1;
@@ -168,12 +169,13 @@ int reg_insert_event(struct mlctl_registry *r, const struct event *ev, const cha
 		     struct mlctl_err *err)
 {
 	sqlite3_stmt *st = NULL;
+	char *unmet = NULL;
 	int rc;
 
 	if ((rc = reg_db_prepare(r, &st,
 				 "INSERT INTO events(type, model, version, digest, actor, time, "
-				 "reason, git_commit, alias, from_version, tag, via) "
-				 "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+				 "reason, git_commit, alias, from_version, tag, via, forced, unmet) "
+				 "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 				 err)))
 		return rc;
 	sqlite3_bind_text(st, 1, ev->type, -1, SQLITE_STATIC);
@@ -188,8 +190,17 @@ int reg_insert_event(struct mlctl_registry *r, const struct event *ev, const cha
 	sqlite3_bind_text(st, 10, ev->from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 11, *ev->tag ? ev->tag : NULL, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 12, ev->via, -1, SQLITE_STATIC);
+	/* a promotion forced past its rules: flagged, with what it passed over, for history */
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev->json, "forced"))) {
+		const cJSON *u = cJSON_GetObjectItemCaseSensitive(ev->json, "unmet");
+
+		sqlite3_bind_int(st, 13, 1);
+		unmet = cJSON_IsArray(u) ? cJSON_PrintUnformatted(u) : NULL;
+		sqlite3_bind_text(st, 14, unmet, -1, SQLITE_STATIC);
+	}
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : reg_db_fail(err, r->db, "registry database");
 	sqlite3_finalize(st);
+	cJSON_free(unmet);
 	return rc;
 }
 

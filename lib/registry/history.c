@@ -45,7 +45,8 @@ int mlctl_registry_history(struct mlctl_registry *r, const struct mlctl_history_
 	}
 	if ((rc = reg_db_prepare(r, &st,
 				 "SELECT e.type, e.version, e.digest, e.alias, e.from_version, e.actor, "
-				 "e.time, e.reason, e.tag, e.git_commit, c.kind, c.passed, e.via FROM events e "
+				 "e.time, e.reason, e.tag, e.git_commit, c.kind, c.passed, e.via, e.forced, "
+				 "e.unmet FROM events e "
 				 "LEFT JOIN records c ON e.type = 'record' AND c.git_commit = e.git_commit "
 				 "WHERE e.model = ?1 AND e.type <> 'skipped' "
 				 "AND (?2 IS NULL OR e.alias = ?2) "
@@ -81,6 +82,8 @@ int mlctl_registry_history(struct mlctl_registry *r, const struct mlctl_history_
 		ev.passed = sqlite3_column_type(st, 11) == SQLITE_NULL ? -1
 								       : sqlite3_column_int(st, 11);
 		ev.via = col(st, 12);
+		ev.forced = sqlite3_column_int(st, 13);
+		ev.unmet = col(st, 14);
 		if ((rc = cb(payload, &ev, err)))
 			break;
 		if (mlctl_interrupted()) {

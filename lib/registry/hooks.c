@@ -226,14 +226,22 @@ int mlctl_registry_hook_add(struct mlctl_registry *r, char id[17], const char *u
 			    const char *secret_env, const char *const *events, size_t nevents,
 			    const char *reason, struct mlctl_err *err)
 {
+	const char *host = !strncmp(url, "https://", 8) ? url + 8 :
+			   !strncmp(url, "http://", 7) ? url + 7 : NULL;
+	size_t hlen = host ? strcspn(host, "/?#") : 0, i, k = 0;
 	char uuid[37], *summary;
 	cJSON *hook, *list;
-	size_t i, k = 0;
 	int rc;
 
-	if (strncmp(url, "https://", 8) && strncmp(url, "http://", 7))
+	if (!host || !hlen || host[0] == ':' || strcspn(url, " \t\r\n") != strlen(url))
 		return mlctl_err_set(err, MLCTL_EUSAGE, "'%s' is not an http(s) URL; give the "
 				     "receiver's URL, such as https://ci.example.com/hook", url);
+	/* the URL is kept in git, where no secret goes: a receiver's password is not in it */
+	if (memchr(host, '@', hlen))
+		return mlctl_err_set(err, MLCTL_EUSAGE, "the hook URL holds credentials (user@ or "
+				     "user:password@), which would be kept in the registry's git; "
+				     "give the URL without them: the signature (--secret-env) is "
+				     "how the receiver knows the sender");
 	if (!env_name_ok(secret_env))
 		return mlctl_err_set(err, MLCTL_EUSAGE, "--secret-env takes the name of an "
 				     "environment variable (letters, digits, '_'), not '%s'",

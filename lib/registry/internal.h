@@ -41,6 +41,7 @@ struct event {
 	const char *via;         /* alias: "promote", "rollback"; NULL for a plain move */
 	int64_t n;
 	char tag[512];           /* the GTO tag applying the event made, "" for none */
+	const cJSON *json;       /* the whole record, for fields kept as they are (forced, unmet) */
 	int64_t time;
 	int validated; /* push: 1 unless pushed with --no-validate */
 };

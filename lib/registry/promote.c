@@ -222,18 +222,23 @@ static int promote_check(struct mlctl_registry *r, void *payload, const char *wa
 	}
 deprecation:
 	c->p->nrules++;
-	if (to->deprecated || to->model_deprecated)
-		unmet(c, "not deprecated: %s:%s is deprecated (mlctl undeprecate %s)", to->name,
-		      to->version, to->deprecated ? to->version : "");
-	if (c->p->nunmet && !c->force) {
+	if (to->deprecated)
+		unmet(c, "not deprecated: %s:%s is deprecated (mlctl undeprecate %s:%s)", to->name,
+		      to->version, to->name, to->version);
+	else if (to->model_deprecated)
+		unmet(c, "not deprecated: model %s is deprecated (mlctl undeprecate %s)", to->name,
+		      to->name);
+	/* --force passes rules over, never a deprecation: that is taken back first */
+	if (c->p->nunmet && (!c->force || to->deprecated || to->model_deprecated)) {
 		struct mlctl_buf b = MLCTL_BUF_INIT;
 
 		for (i = 0; i < c->p->nunmet; i++)
 			mlctl_buf_printf(&b, "%s%s", i ? "; " : "", c->p->unmet[i]);
 		rc = mlctl_err_set(err, MLCTL_EGATE,
 				   "promoting %s:%s to %s is refused, %zu of %zu rules unmet: %s; "
-				   "nothing moved",
-				   to->name, to->version, c->alias, c->p->nunmet, c->p->nrules, b.buf);
+				   "nothing moved%s",
+				   to->name, to->version, c->alias, c->p->nunmet, c->p->nrules, b.buf,
+				   c->force ? " (--force passes over rules, never a deprecation)" : "");
 		mlctl_buf_release(&b);
 		goto done;
 	}
