@@ -44,9 +44,6 @@ static int add(struct cli *cli, struct mlctl_registry *r, const char *url)
 	char id[17], *copy[CLI_MAX_REPEAT], *tok, *save;
 	int rc;
 
-	if (!env)
-		return cli_usage(cli, "'hook add' needs --secret-env VAR: the environment variable "
-				 "that holds the secret (whsec_...), which is never stored");
 	lists = cli_opt_all(cli, "events", &nlists);
 	for (i = 0; i < nlists; i++) {
 		copy[i] = mlctl_strdup(lists[i]);
@@ -236,6 +233,9 @@ int cmd_hook(struct cli *cli, int argc, char **argv)
 				 "'mlctl hook list')" : "the receiver's URL");
 	if (!strcmp(a, "list") && argc != 1)
 		return cli_usage(cli, "'hook list' takes no argument");
+	if (!strcmp(a, "add") && !cli_opt(cli, "secret-env"))
+		return cli_usage(cli, "'hook add' needs --secret-env VAR: the environment variable "
+				 "that holds the secret (whsec_...), which is never stored");
 	if (strcmp(a, "add") && (cli_opt(cli, "secret-env") || cli_opt(cli, "events")))
 		return cli_usage(cli, "--secret-env and --events go with 'hook add'");
 	if (wait) {
