@@ -244,15 +244,8 @@ int mlctl_registry_aliases(struct mlctl_registry *r, struct mlctl_alias_info **o
 
 	*out = NULL;
 	*n = 0;
-	if (name) {
-		int64_t id;
-
-		if ((rc = reg_model_id(r, &id, name, 0, 0, err)) == MLCTL_ENOTFOUND)
-			return mlctl_err_set(err, rc, "model '%s' is not in the registry; see "
-					     "'mlctl list'", name);
-		if (rc)
-			return rc;
-	}
+	if (name && (rc = reg_model_known(r, name, err)))
+		return rc;
 	if ((rc = reg_db_prepare(r, &st,
 				 "SELECT model, alias, version, digest, moved, actor FROM aliases "
 				 "WHERE (?1 IS NULL OR model = ?1) AND (?2 IS NULL OR digest = ?2) "

@@ -189,12 +189,7 @@ int mlctl_registry_deprecate(struct mlctl_registry *r, struct mlctl_deprecation 
 	if ((rc = mlctl_ref_parse(&ref, target, err)))
 		return rc;
 	if (ref.kind == MLCTL_REF_LATEST) { /* NAME alone: the model */
-		int64_t id;
-
-		if ((rc = reg_model_id(r, &id, ref.name, 0, 0, err)) == MLCTL_ENOTFOUND)
-			return mlctl_err_set(err, rc, "model '%s' is not in the registry; see "
-					     "'mlctl list'", ref.name);
-		if (rc)
+		if ((rc = reg_model_known(r, ref.name, err)))
 			return rc;
 		snprintf(d->name, sizeof(d->name), "%s", ref.name);
 	} else {

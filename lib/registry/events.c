@@ -106,6 +106,17 @@ int reg_model_id(struct mlctl_registry *r, int64_t *id, const char *name, int cr
 	return rc;
 }
 
+int reg_model_known(struct mlctl_registry *r, const char *name, struct mlctl_err *err)
+{
+	int64_t id;
+	int rc = reg_model_id(r, &id, name, 0, 0, err);
+
+	if (rc == MLCTL_ENOTFOUND)
+		return mlctl_err_set(err, rc, "model '%s' is not in the registry; see 'mlctl list'",
+				     name);
+	return rc;
+}
+
 /* Insert a version's rows (inside a write transaction). */
 int reg_insert_version(struct mlctl_registry *r, const struct mlctl_manifest *m,
 		       const char *digest, const char *actor, int64_t when,

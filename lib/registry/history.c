@@ -20,13 +20,9 @@ int mlctl_registry_history(struct mlctl_registry *r, const struct mlctl_history_
 {
 	sqlite3_stmt *st = NULL;
 	struct mlctl_history_event ev;
-	int64_t id;
 	int rc, s;
 
-	if ((rc = reg_model_id(r, &id, f->model, 0, 0, err)) == MLCTL_ENOTFOUND)
-		return mlctl_err_set(err, rc, "model '%s' is not in the registry; see 'mlctl list'",
-				     f->model);
-	if (rc)
+	if ((rc = reg_model_known(r, f->model, err)))
 		return rc;
 	if (f->alias) {
 		if ((rc = reg_db_prepare(r, &st, "SELECT 1 FROM events WHERE model = ? AND alias = ? "

@@ -84,6 +84,8 @@ char *reg_version_path(const char *name, const char *version);
 char *reg_tag_name(const char *name, const char *version);
 int reg_model_id(struct mlctl_registry *r, int64_t *id, const char *name, int create,
 		 int64_t when, struct mlctl_err *err);
+/* 0 when the model is in the registry, else MLCTL_ENOTFOUND saying so. */
+int reg_model_known(struct mlctl_registry *r, const char *name, struct mlctl_err *err);
 int reg_insert_version(struct mlctl_registry *r, const struct mlctl_manifest *m,
 		       const char *digest, const char *actor, int64_t when,
 		       const char *commit, int validated, struct mlctl_err *err);

@@ -149,15 +149,8 @@ int mlctl_registry_policies(struct mlctl_registry *r, const char *name, const ch
 
 	*out = NULL;
 	*n = 0;
-	if (name) {
-		int64_t id;
-
-		if ((rc = reg_model_id(r, &id, name, 0, 0, err)) == MLCTL_ENOTFOUND)
-			return mlctl_err_set(err, rc, "model '%s' is not in the registry; see "
-					     "'mlctl list'", name);
-		if (rc)
-			return rc;
-	}
+	if (name && (rc = reg_model_known(r, name, err)))
+		return rc;
 	if ((rc = reg_db_prepare(r, &st,
 				 "SELECT model, alias, policy, policy_digest, actor, time, reason "
 				 "FROM policies WHERE (?1 IS NULL OR model = ?1) AND "
@@ -309,18 +302,14 @@ int mlctl_registry_policy_set(struct mlctl_registry *r, const char *name, const 
 	struct event ev;
 	cJSON *evj = NULL, *doc = NULL, *pj = NULL;
 	size_t ncur = 0;
-	int64_t id, now = mlctl_now();
+	int64_t now = mlctl_now();
 	int rc;
 
 	*changed = 0;
 	if ((rc = mlctl_alias_check(alias, err)) || (rc = mlctl_alias_tags_check(name, alias, err)))
 		goto out;
-	if ((rc = reg_model_id(r, &id, name, 0, 0, err)) == MLCTL_ENOTFOUND) {
-		rc = mlctl_err_set(err, rc, "model '%s' is not in the registry; see 'mlctl list'",
-				   name);
-		goto out;
-	}
-	if (rc || (p && (rc = check_rules(r, name, alias, p, err))))
+	if ((rc = reg_model_known(r, name, err)) ||
+	    (p && (rc = check_rules(r, name, alias, p, err))))
 		goto out;
 	if (rules)
 		policy_digest(digest, rules);
