@@ -37,6 +37,11 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 			cJSON_AddNumberToObject(o, "versions", (double)m[i].nversions);
 			cJSON_AddStringToObject(o, "latest", m[i].latest);
 			cJSON_AddStringToObject(o, "updated", when);
+			mlctl_time_iso(when, m[i].deprecated);
+			if (m[i].deprecated)
+				cJSON_AddStringToObject(o, "deprecated", when);
+			else
+				cJSON_AddNullToObject(o, "deprecated");
 			cJSON_AddItemToArray(arr, o);
 		}
 		cli_print_json(doc);
@@ -44,15 +49,23 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 		cli_note(cli, "no models yet; 'mlctl push DIR' stores one");
 	} else {
 		struct cli_table t;
+		int dep = 0;
 
-		cli_table_init(&t, 4);
-		cli_table_row(&t, "NAME", "VERSIONS", "LATEST", "UPDATED");
+		for (i = 0; i < n; i++)
+			dep |= m[i].deprecated != 0;
+		/* a DEPRECATED column only where there is something to say in it */
+		cli_table_init(&t, dep ? 5 : 4);
+		cli_table_row(&t, "NAME", "VERSIONS", "LATEST", "UPDATED", "DEPRECATED");
 		for (i = 0; i < n; i++) {
-			char cnt[32], when[32];
+			char cnt[32], when[32], depw[32];
 
 			snprintf(cnt, sizeof(cnt), "%zu", m[i].nversions);
 			mlctl_time_iso(when, m[i].updated);
-			cli_table_row(&t, m[i].name, cnt, m[i].latest, when);
+			if (m[i].deprecated)
+				mlctl_time_iso(depw, m[i].deprecated);
+			else
+				snprintf(depw, sizeof(depw), "-");
+			cli_table_row(&t, m[i].name, cnt, m[i].latest, when, depw);
 		}
 		cli_table_print(cli, &t);
 		cli_table_release(&t);

@@ -107,6 +107,7 @@ struct mlctl_model_info {
 	size_t nversions;
 	char *latest;
 	int64_t updated;
+	int64_t deprecated; /* when the model was deprecated, 0: it is not */
 };
 
 struct mlctl_version_info {

@@ -77,6 +77,10 @@ assert v["1.1.0"] is None and v["1.0.0"].endswith("Z"), v' "$output"
 	[[ "$output" == *"demo:1.1.0"* ]]
 	run -0 --separate-stderr mlctl versions demo
 	[[ "$stderr" == "model demo is deprecated (since "*") and takes no new version; see 'mlctl history demo'" ]]
+	run -0 mlctl list
+	[[ "${lines[0]}" =~ DEPRECATED$ && "${lines[1]}" =~ ^demo\ .*\ 20[0-9-]+T[0-9:]+Z$ ]]
+	run -0 mlctl list --json
+	[[ "$output" == *'"deprecated": "20'* ]]
 	run -0 --separate-stderr mlctl pull demo:1.1.0 -o out
 	[[ "$stderr" == *"the model of demo:1.1.0 is deprecated"* ]]
 	run -0 mlctl undeprecate demo

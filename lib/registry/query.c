@@ -78,6 +78,7 @@ static void fill_model_row(void *item, sqlite3_stmt *st)
 	m->name = reg_col_text(st, 0);
 	m->nversions = (size_t)sqlite3_column_int64(st, 1);
 	m->updated = sqlite3_column_int64(st, 2);
+	m->deprecated = sqlite3_column_int64(st, 3);
 	m->latest = NULL;
 }
 
@@ -154,7 +155,7 @@ int mlctl_registry_list(struct mlctl_registry *r, struct mlctl_model_info **out,
 	*out = NULL;
 	*n = 0;
 	if ((rc = reg_db_prepare(r, &st,
-				 "SELECT m.name, count(v.id), max(v.created) FROM models m "
+				 "SELECT m.name, count(v.id), max(v.created), m.deprecated FROM models m "
 				 "JOIN versions v ON v.model_id = m.id GROUP BY m.id ORDER BY m.name",
 				 err)))
 		return rc;
