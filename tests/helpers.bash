@@ -45,6 +45,17 @@ make_project() {
 JSON
 }
 
+# three: iris 1.0.0, 1.1.0, 1.2.0 with accuracy 0.90, 0.95, 0.94 (policy and promote tests)
+three() {
+	local v acc
+	for v in 1.0.0:0.90 1.1.0:0.95 1.2.0:0.94; do
+		acc=${v#*:} v=${v%:*}
+		make_project "p$v" iris "$v"
+		sed -i "s/\"accuracy\": 0.91/\"accuracy\": $acc/" "p$v/mlctl.json"
+		mlctl push "p$v" -q
+	done
+}
+
 # next_version DIR VERSION: change the project's content and set its version
 next_version() {
 	echo "$2" >> "$1/model.bin"
