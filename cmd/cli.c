@@ -566,7 +566,6 @@ void cli_print_report(struct cli *cli, const struct mlctl_report *rep, int stric
 	       rep->digest[0] ? " " : "", rep->digest);
 }
 
-
 void cli_deliver_hooks(struct cli *cli)
 {
 	struct mlctl_err err = MLCTL_ERR_INIT;

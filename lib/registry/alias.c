@@ -97,7 +97,15 @@ int reg_move_alias(struct mlctl_registry *r, struct mlctl_alias_move *mv, const 
 		snprintf(mv->version, sizeof(mv->version), "%s", was);
 		snprintf(mv->digest, sizeof(mv->digest), "%s", was_digest);
 	}
-	if (how && (rc = how->check(r, how->payload, was, was_digest, actor, err)))
+	if (how && strcmp(was, how->seen)) {
+		rc = mlctl_err_set(err, MLCTL_ECONFLICT,
+				   "%s:%s moved to %s while this %s was checked (another %s won); look "
+				   "at 'mlctl history %s --alias %s' and run it again",
+				   name, alias, *was ? was : "nothing", how->what, how->what, name,
+				   alias);
+		goto done;
+	}
+	if (how && how->check && (rc = how->check(r, how->payload, was, was_digest, actor, err)))
 		goto done;
 	if ((rc = aliases_file(r, &file, name, alias, to ? mv->version : NULL, mv->digest, err)))
 		goto done;
@@ -239,7 +247,7 @@ int mlctl_registry_aliases(struct mlctl_registry *r, struct mlctl_alias_info **o
 {
 	sqlite3_stmt *st = NULL;
 	struct mlctl_alias_info *a = NULL;
-	size_t cnt = 0;
+	size_t cnt = 0, i;
 	int rc;
 
 	*out = NULL;
@@ -255,7 +263,7 @@ int mlctl_registry_aliases(struct mlctl_registry *r, struct mlctl_alias_info **o
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, digest, -1, SQLITE_STATIC);
 	a = reg_collect_rows(r, st, sizeof(*a), &cnt, fill_alias_row, &rc, err);
-	for (size_t i = 0; !rc && i < cnt; i++) {
+	for (i = 0; !rc && i < cnt; i++) {
 		char before[256], digest_before[72];
 
 		rc = mlctl_registry_alias_before(r, before, digest_before, a[i].model, a[i].alias,

@@ -111,9 +111,12 @@ int reg_apply_deprecate(struct mlctl_registry *r, struct event *ev, const char *
 /* How an alias moves when not plainly (alias.c, reg_move_alias): see promote.c. */
 struct reg_how {
 	const char *via;  /* "promote", "rollback" */
+	const char *what; /* "promotion", "rollback": for the message when seen no longer holds */
+	const char *seen; /* what the alias held when the caller looked ("" unset): moved since,
+			     the move is refused (MLCTL_ECONFLICT), as another one won */
 	cJSON *extra;     /* fields for the event (forced, unmet, policy_digest) */
-	/* under the lock, before anything is written: what the alias holds now (was, "" when
-	 * unset) and who acts; non-zero refuses the move */
+	/* under the lock, before anything is written (NULL: none): what the alias holds now
+	 * (was, "" when unset) and who acts; non-zero refuses the move */
 	int (*check)(struct mlctl_registry *r, void *payload, const char *was,
 		     const char *was_digest, const char *actor, struct mlctl_err *err);
 	void *payload;

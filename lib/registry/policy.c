@@ -54,12 +54,9 @@ static char *rules_json(const struct mlctl_policy *p)
 
 static void policy_digest(char out[72], const char *rules)
 {
-	struct mlctl_sha256 *h = mlctl_sha256_new();
 	char hex[65];
 
-	mlctl_sha256_update(h, rules, strlen(rules));
-	mlctl_sha256_final_hex(h, hex);
-	mlctl_sha256_free(h);
+	mlctl_sha256_hex(hex, rules, strlen(rules));
 	snprintf(out, 72, "sha256:%s", hex);
 }
 

@@ -178,12 +178,6 @@ static int promote_check(struct mlctl_registry *r, void *payload, const char *wa
 	int rc;
 
 	(void)was_digest;
-	if (strcmp(was, c->seen))
-		return mlctl_err_set(err, MLCTL_ECONFLICT,
-				     "%s:%s moved to %s while this promotion was checked (another "
-				     "promotion won); look at 'mlctl history %s --alias %s' and run "
-				     "it again",
-				     to->name, c->alias, *was ? was : "nothing", to->name, c->alias);
 	if (!c->pol)
 		goto deprecation; /* no policy: a plain move, but never to a deprecated version */
 	if ((rc = check_records(r, c, err)) ||
@@ -291,7 +285,7 @@ int mlctl_registry_promote(struct mlctl_registry *r, struct mlctl_promotion *p, 
 	c.extra = cJSON_CreateObject();
 	if (c.pol)
 		snprintf(p->policy_digest, sizeof(p->policy_digest), "%s", c.pol->digest);
-	how = (struct reg_how){ "promote", c.extra, promote_check, &c };
+	how = (struct reg_how){ "promote", "promotion", c.seen, c.extra, promote_check, &c };
 	rc = reg_move_alias(r, &p->mv, to.name, alias, &to, reason, &how, err);
 done:
 	cJSON_Delete(c.extra);
@@ -357,33 +351,13 @@ int mlctl_registry_alias_before(struct mlctl_registry *r, char version[256], cha
 	return rc;
 }
 
-struct rollback_ctx {
-	char seen[256];
-};
-
-static int rollback_check(struct mlctl_registry *r, void *payload, const char *was,
-			  const char *was_digest, const char *actor, struct mlctl_err *err)
-{
-	struct rollback_ctx *c = payload;
-
-	(void)r;
-	(void)was_digest;
-	(void)actor;
-	if (strcmp(was, c->seen))
-		return mlctl_err_set(err, MLCTL_ECONFLICT,
-				     "the alias moved to %s while the rollback was worked out; run "
-				     "it again", *was ? was : "nothing");
-	return 0;
-}
-
 int mlctl_registry_rollback(struct mlctl_registry *r, struct mlctl_alias_move *mv,
 			    const char *name, const char *alias, const char *reason,
 			    struct mlctl_err *err)
 {
 	struct mlctl_version_info to;
-	struct rollback_ctx c;
 	struct reg_how how;
-	char version[256], digest[72], *ref;
+	char seen[256], version[256], digest[72], *ref;
 	int64_t moves;
 	int rc;
 
@@ -392,10 +366,10 @@ int mlctl_registry_rollback(struct mlctl_registry *r, struct mlctl_alias_move *m
 		return mlctl_err_set(err, MLCTL_EUSAGE, "'%s' is not a model name; " MLCTL_NAME_RULE,
 				     name);
 	if ((!mlctl_alias_is_readable(alias) && (rc = mlctl_alias_check(alias, err))) ||
-	    (rc = reg_alias_state(r, name, alias, c.seen, digest, &moves, err)) ||
+	    (rc = reg_alias_state(r, name, alias, seen, digest, &moves, err)) ||
 	    (rc = mlctl_registry_alias_before(r, version, digest, name, alias, err)))
 		return rc;
-	if (!*c.seen)
+	if (!*seen)
 		return mlctl_err_set(err, MLCTL_ENOTFOUND,
 				     "alias '%s' of '%s' is not set: nothing to roll back; see "
 				     "'mlctl history %s --alias %s'",
@@ -404,7 +378,7 @@ int mlctl_registry_rollback(struct mlctl_registry *r, struct mlctl_alias_move *m
 		return mlctl_err_set(err, MLCTL_ENOTFOUND,
 				     "%s:%s held no version before %s: nothing to roll back to; see "
 				     "'mlctl history %s --alias %s'",
-				     name, alias, c.seen, name, alias);
+				     name, alias, seen, name, alias);
 	ref = mlctl_aprintf("%s:%s", name, version);
 	rc = mlctl_registry_resolve(r, &to, NULL, ref, err);
 	free(ref);
@@ -415,8 +389,8 @@ int mlctl_registry_rollback(struct mlctl_registry *r, struct mlctl_alias_move *m
 		rc = mlctl_err_set(err, MLCTL_EGATE,
 				   "%s:%s held %s before %s, but it is deprecated; undeprecate it, or "
 				   "move the alias with 'mlctl alias set'",
-				   name, alias, version, c.seen);
-	how = (struct reg_how){ "rollback", NULL, rollback_check, &c };
+				   name, alias, version, seen);
+	how = (struct reg_how){ "rollback", "rollback", seen, NULL, NULL, NULL };
 	if (!rc)
 		rc = reg_move_alias(r, mv, name, alias, &to, reason, &how, err);
 	mlctl_version_info_release(&to);
