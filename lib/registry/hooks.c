@@ -140,14 +140,14 @@ int reg_apply_hook(struct mlctl_registry *r, const struct event *ev, const cJSON
 	const char *env = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(hook,
 										 "secret_env"));
 	const cJSON *events = cJSON_GetObjectItemCaseSensitive(hook, "events");
+	int removed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hook, "removed")), rc;
 	sqlite3_stmt *st = NULL;
 	char *list;
-	int rc;
 
 	if (!cJSON_IsObject(hook) || !id || !url || !env || !cJSON_IsArray(events))
 		return mlctl_err_set(err, MLCTL_EINTEGRITY, "hook event in commit %.12s lacks its "
 				     "id, url, secret_env or events", commit);
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hook, "removed")))
+	if (removed)
 		rc = reg_db_prepare(r, &st, "DELETE FROM hooks WHERE id = ?", err);
 	else
 		rc = reg_db_prepare(r, &st,
@@ -158,7 +158,7 @@ int reg_apply_hook(struct mlctl_registry *r, const struct event *ev, const cJSON
 		return rc;
 	list = cJSON_PrintUnformatted(events);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_bind_parameter_count(st) > 1) {
+	if (!removed) {
 		sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, list, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, env, -1, SQLITE_STATIC);
