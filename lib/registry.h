@@ -295,11 +295,6 @@ struct mlctl_hook {
 	int64_t time;
 };
 
-/* 1 when name is an event name hooks can take (model_version.created...). */
-int mlctl_hook_event_known(const char *name);
-/* Every event name, NULL-terminated. */
-extern const char *const mlctl_hook_events[];
-
 /*
  * Add a hook (one event: hooks/ID.json in git; the secret stays in the
  * environment variable secret_env, never in the registry), its new id into

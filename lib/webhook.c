@@ -11,8 +11,9 @@
 
 #include "banned.h"
 
-int mlctl_webhook_sign(char **out, const char *secret, const char *id, long long timestamp,
-		       const char *body)
+/* The v1 signature header's value for id, timestamp and body; -1 for a malformed secret. */
+static int sign(char **out, const char *secret, const char *id, long long timestamp,
+		const char *body)
 {
 	struct mlctl_buf key = MLCTL_BUF_INIT, msg = MLCTL_BUF_INIT;
 	unsigned char mac[32];
@@ -79,7 +80,7 @@ int mlctl_webhook_post(struct mlctl_webhook_post *p)
 	p->status = 0;
 	p->retry_after = -1;
 	p->error[0] = '\0';
-	if (mlctl_webhook_sign(&sig, p->secret, p->id, now, p->body)) {
+	if (sign(&sig, p->secret, p->id, now, p->body)) {
 		snprintf(p->error, sizeof(p->error), "the secret is not a Standard Webhooks secret "
 			 "('whsec_' and base64)");
 		return -1;

@@ -28,8 +28,5 @@ struct mlctl_webhook_post {
  * prefix is -1 too.
  */
 int mlctl_webhook_post(struct mlctl_webhook_post *p);
-/* The v1 signature header's value for id, timestamp and body; -1 for a malformed secret. */
-int mlctl_webhook_sign(char **out, const char *secret, const char *id, long long timestamp,
-		       const char *body);
 
 #endif

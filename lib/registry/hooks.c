@@ -21,7 +21,8 @@
 /* The registry this process queued webhooks in (one per process: a command writes to one). */
 static char *queued_root;
 
-const char *const mlctl_hook_events[] = {
+/* Every event name a hook can take. */
+static const char *const hook_events[] = {
 	"model_version.created",        "model_version.deprecated",
 	"model_version.undeprecated",   "model_version_alias.created",
 	"model_version_alias.deleted",  "model_version_record.created",
@@ -30,12 +31,12 @@ const char *const mlctl_hook_events[] = {
 	"hook.test",                    NULL,
 };
 
-int mlctl_hook_event_known(const char *name)
+static int hook_event_known(const char *name)
 {
 	size_t i;
 
-	for (i = 0; mlctl_hook_events[i]; i++)
-		if (!strcmp(mlctl_hook_events[i], name))
+	for (i = 0; hook_events[i]; i++)
+		if (!strcmp(hook_events[i], name))
 			return 1;
 	return 0;
 }
@@ -247,7 +248,7 @@ int mlctl_registry_hook_add(struct mlctl_registry *r, char id[17], const char *u
 				     "environment variable (letters, digits, '_'), not '%s'",
 				     secret_env);
 	for (i = 0; i < nevents; i++)
-		if (!mlctl_hook_event_known(events[i]) || !strcmp(events[i], "hook.test"))
+		if (!hook_event_known(events[i]) || !strcmp(events[i], "hook.test"))
 			return mlctl_err_set(err, MLCTL_EUSAGE,
 					     "--events: '%s' is not an event name; see 'mlctl hook "
 					     "--help' (model_version.created, "
