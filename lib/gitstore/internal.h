@@ -36,7 +36,6 @@ struct mlctl_git {
 	void *tag_names; /* struct tag_key of each, a search tree: a lookup is not a scan */
 	int remake;      /* mlctl_git_remake_tags: a tag there in another form is replaced */
 	int create;      /* gs_ready may make the repository */
-	int inited;      /* libgit2 was started for it (stopped by mlctl_git_free) */
 	/* applied, for mlctl_git_rollback: loose files and folders made, refs moved */
 	char **made;
 	size_t nmade;
@@ -45,6 +44,8 @@ struct mlctl_git {
 };
 
 /* repo.c */
+/* libgit2 started, once in the process (see repo.c). */
+void gs_libgit2(void);
 /* The repository opened (libgit2 started) if it is not yet: every operation but the tip's read. */
 int gs_ready(struct mlctl_git *g, struct mlctl_err *err);
 int gs_git_fail(struct mlctl_err *err, int code, const char *what);

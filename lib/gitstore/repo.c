@@ -8,6 +8,7 @@
 #include <git2/sys/mempack.h>
 #include <git2/sys/odb_backend.h>
 #include <errno.h>
+#include <pthread.h>
 #include <search.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,11 +22,26 @@ int gs_git_fail(struct mlctl_err *err, int code, const char *what)
 	return mlctl_err_set(err, code, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
 }
 
+static void start_libgit2(void)
+{
+	git_libgit2_init();
+	/* refs reach the disk before the database's COMMIT names them */
+	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+}
+
 /*
- * Open the repository for real: libgit2 started (which, built with mbedTLS
- * as Debian's is, parses the whole CA bundle, some milliseconds) only when
- * an operation needs more than the branch's tip.
+ * libgit2 started once in the process, when first needed, and left running:
+ * built with mbedTLS, as Debian's is, its start parses the whole CA bundle
+ * (some milliseconds), which a start and stop around each use would repeat.
  */
+void gs_libgit2(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, start_libgit2);
+}
+
+/* Open the repository for real: only when an operation needs more than the branch's tip. */
 int gs_ready(struct mlctl_git *g, struct mlctl_err *err)
 {
 	git_odb *odb = NULL;
@@ -33,12 +49,7 @@ int gs_ready(struct mlctl_git *g, struct mlctl_err *err)
 
 	if (g->repo)
 		return 0;
-	if (!g->inited) {
-		git_libgit2_init();
-		/* refs reach the disk before the database's COMMIT names them */
-		git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
-		g->inited = 1;
-	}
+	gs_libgit2();
 	rc = git_repository_open_bare(&g->repo, g->path);
 	if (rc == GIT_ENOTFOUND && g->create) {
 		git_repository_init_options opts;
@@ -121,8 +132,6 @@ void mlctl_git_free(struct mlctl_git *g)
 	free(g->objects);
 	git_repository_free(g->repo);
 	free(g->path);
-	if (g->inited)
-		git_libgit2_shutdown();
 	free(g);
 }
 
@@ -285,10 +294,9 @@ int mlctl_git_tag_name_is_valid(const char *name)
 	char *refname = mlctl_aprintf("refs/tags/%s", name);
 	int valid = 0;
 
-	git_libgit2_init();
+	gs_libgit2();
 	if (git_reference_name_is_valid(&valid, refname) < 0)
 		valid = 0;
-	git_libgit2_shutdown();
 	free(refname);
 	return valid != 0;
 }
@@ -299,7 +307,7 @@ int mlctl_git_identity(char **name, char **email)
 	git_buf v = { 0 };
 
 	*name = *email = NULL;
-	git_libgit2_init();
+	gs_libgit2();
 	if (git_config_open_default(&cfg) == 0) {
 		if (git_config_get_string_buf(&v, cfg, "user.name") == 0 && v.ptr && *v.ptr)
 			*name = mlctl_strdup(v.ptr);
@@ -309,7 +317,6 @@ int mlctl_git_identity(char **name, char **email)
 		git_buf_dispose(&v);
 	}
 	git_config_free(cfg);
-	git_libgit2_shutdown();
 	return *name || *email;
 }
 
