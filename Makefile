@@ -9,6 +9,8 @@
 
 CC ?= cc
 PKGS := libgit2 libcurl sqlite3 libarchive libcjson libcrypto zlib
+# linked; the others are loaded at first use (lib/lazy.h, lib/lazy.list)
+LINK_PKGS := sqlite3 libcjson zlib
 PREFIX ?= /usr/local
 BUILD ?= build
 SANITIZE ?=
@@ -18,7 +20,7 @@ FAULTS ?= 1
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -pthread -Ilib
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null) -ldl
 ifeq ($(FAULTS),0)
 CFLAGS += -DMLCTL_NO_FAULTS
 endif
@@ -52,7 +54,7 @@ FLAGS_FILE := $(BUILD)/flags
 $(shell mkdir -p $(BUILD) && echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cmp -s - $(FLAGS_FILE) || \
 	echo '$(CC) $(CFLAGS) $(LDFLAGS)' > $(FLAGS_FILE))
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h lib/*/*.h cmd/*.h) $(FLAGS_FILE)
+$(BUILD)/%.o: %.c $(wildcard lib/*.h lib/*/*.h cmd/*.h) $(FLAGS_FILE) $(BUILD)/gen/lazy.h
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(BUILD) -c $< -o $@
@@ -62,6 +64,10 @@ $(BUILD)/gen/spdx_ids.h: scripts/gen-spdx
 	@scripts/gen-spdx > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/lib/spdx.o: $(BUILD)/gen/spdx_ids.h
+
+$(BUILD)/gen/lazy.h: lib/lazy.list scripts/gen-lazy
+	@mkdir -p $(dir $@)
+	@CC="$(CC)" scripts/gen-lazy lib/lazy.list > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/embedded.c: $(EMBED) scripts/embed
 	@mkdir -p $(dir $@)

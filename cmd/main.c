@@ -17,6 +17,18 @@ const struct cli_cmd *const cli_commands[] = {
 	&cli_cmd_login, &cli_cmd_logout, &cli_cmd_completion, &cli_cmd_help, NULL,
 };
 
+/* a library loaded at its first call could not be: an error like any other,
+ * JSON under --json (lib/lazy.h) */
+static struct cli *the_cli;
+
+static void lazy_failed(const char *msg)
+{
+	struct mlctl_err err = MLCTL_ERR_INIT;
+
+	mlctl_err_set(&err, MLCTL_EIO, "%s", msg);
+	exit(cli_fail(the_cli, &err));
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli;
@@ -43,6 +55,8 @@ int main(int argc, char **argv)
 			cmd = cli_commands[i];
 	/* before any parsing: a usage error anywhere on the line is JSON too */
 	cli.json = cli_json_requested(cmd, argc, argv);
+	the_cli = &cli;
+	mlctl_lazy_failed = lazy_failed;
 	if (help) {
 		cli_print_main_help(stdout);
 		rc = 0;

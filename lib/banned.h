@@ -29,4 +29,7 @@
 #undef gets
 #define gets(x) BANNED(gets)
 
+/* and, as the last include, the calls into the libraries loaded at first use */
+#include "lazy.h"
+
 #endif

@@ -6,7 +6,13 @@ load oci
 
 vg() {
 	valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
-		--error-exitcode=42 "$MLCTL" "$@"
+		--suppressions="$BATS_TEST_DIRNAME/valgrind.supp" --error-exitcode=42 "$MLCTL" "$@"
+}
+
+# a test that fails half-way must not leave its registry running (bats would
+# wait for it at the end of the run)
+teardown() {
+	oci_stop
 }
 
 @test "init, package, push, list, versions, show, alias, pull, verify, reindex, smoke: valgrind-clean" {

@@ -130,7 +130,8 @@ void mlctl_git_free(struct mlctl_git *g)
 		return;
 	mlctl_git_rollback(g, NULL);
 	free(g->objects);
-	git_repository_free(g->repo);
+	if (g->repo) /* not opened: libgit2 need not be loaded to free nothing */
+		git_repository_free(g->repo);
 	free(g->path);
 	free(g);
 }
