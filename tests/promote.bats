@@ -108,17 +108,23 @@ assert ev[1]["forced"] is False and ev[1]["unmet"] == [], ev[1]' "$output"
 	run -0 as ann mlctl approve iris:1.1.0 production
 	run -4 --separate-stderr as ann mlctl approve iris:1.1.0 production
 	[ "$stderr" = "mlctl: iris:1.1.0 is approved for production by you already (ann <ann@example.com>); one approval per person counts" ]
-	# the promoter's own approval does not count
+	# a person is their address, however the name and the case are written
+	run -4 --separate-stderr env MLCTL_ACTOR="Ann Other <ANN@Example.com>" "$MLCTL" approve iris:1.1.0 production
+	[[ "$stderr" == *"is approved for production by you already (Ann Other <ANN@Example.com>)"* ]]
+	# the promoter's own approval does not count, under another spelling either
 	run -1 --separate-stderr as ann mlctl promote iris:1.1.0 production
+	[[ "$stderr" == *"approvals: 0 of 1 by others than the promoter"* ]]
+	run -1 --separate-stderr env MLCTL_ACTOR="A. N. N. <Ann@EXAMPLE.com>" "$MLCTL" promote iris:1.1.0 production
 	[[ "$stderr" == *"approvals: 0 of 1 by others than the promoter"* ]]
 	# a policy change voids it
 	mlctl policy set iris production --approvals 1 --reason "stricter" --gate 'accuracy>=0.5' -q
 	run -1 as carl mlctl promote iris:1.1.0 production
 	run -0 as bob mlctl approve iris:1.1.0 production
 	run -0 as carl mlctl promote iris:1.1.0 production
-	# approving what you promoted yourself
+	# approving what you promoted yourself, under any spelling of your name
 	run -1 --separate-stderr as carl mlctl approve iris:1.1.0 production
 	[ "$stderr" = "mlctl: iris:production holds 1.1.0, moved there by you: an approval is by someone other than the promoter" ]
+	run -1 env MLCTL_ACTOR="Carl Jr <CARL@example.com>" "$MLCTL" approve iris:1.1.0 production
 	run -3 --separate-stderr mlctl approve iris:1.1.0 staging
 	[ "$stderr" = "mlctl: iris:staging has no policy, so approvals do not count there; set one with 'mlctl policy set iris staging --approvals N'" ]
 	mlctl deprecate iris:1.2.0 -q

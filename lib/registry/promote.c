@@ -14,6 +14,15 @@
 
 /* ---------------------------------------------------------------- small queries */
 
+/*
+ * The person an actor line names, in SQL: its address between < and >, case
+ * aside ("Ann <ann@example.com>" and "ann b <ANN@example.com>" are one
+ * person); a line without one is itself, trimmed and case aside. Approvals
+ * count people, and the promoter's own is not one of them.
+ */
+#define PERSON(x) "lower(CASE WHEN instr(" x ", '<') > 0 THEN substr(" x ", instr(" x ", '<')) " \
+	"ELSE trim(" x ") END)"
+
 /* The single integer a query gives (0 when no row), its text parameters bound in order. */
 static int query_int(struct mlctl_registry *r, int64_t *out, const char *sql,
 		     const char *const *args, size_t nargs, struct mlctl_err *err)
@@ -205,8 +214,9 @@ static int promote_check(struct mlctl_registry *r, void *payload, const char *wa
 
 		c->p->nrules++;
 		if ((rc = query_int(r, &have,
-				    "SELECT count(DISTINCT actor) FROM approvals WHERE model = ? AND "
-				    "alias = ? AND digest = ? AND policy_digest = ? AND actor <> ?",
+				    "SELECT count(DISTINCT " PERSON("actor") ") FROM approvals WHERE "
+				    "model = ? AND alias = ? AND digest = ? AND policy_digest = ? AND "
+				    PERSON("actor") " <> " PERSON("?5"),
 				    args, 5, err)))
 			goto done;
 		if (have < c->pol->approvals)
@@ -444,7 +454,7 @@ static int approve_check(struct mlctl_registry *r, struct mlctl_approval *a, con
 
 		if ((rc = query_int(r, &by_me,
 				    "SELECT count(*) FROM aliases WHERE model = ? AND alias = ? AND "
-				    "actor = ?",
+				    PERSON("actor") " = " PERSON("?3"),
 				    k2, 3, err)))
 			return rc;
 		if (by_me)
@@ -455,7 +465,7 @@ static int approve_check(struct mlctl_registry *r, struct mlctl_approval *a, con
 	}
 	if ((rc = query_int(r, &mine,
 			    "SELECT count(*) FROM approvals WHERE model = ? AND alias = ? AND "
-			    "digest = ? AND policy_digest = ? AND actor = ?",
+			    "digest = ? AND policy_digest = ? AND " PERSON("actor") " = " PERSON("?5"),
 			    key, 5, err)))
 		return rc;
 	if (mine)
@@ -548,8 +558,8 @@ int mlctl_registry_approve(struct mlctl_registry *r, struct mlctl_approval *a, c
 		const char *key[] = { v.name, alias, v.digest, pol[0].digest };
 
 		if ((rc = query_int(r, &have,
-				    "SELECT count(DISTINCT actor) FROM approvals WHERE model = ? AND "
-				    "alias = ? AND digest = ? AND policy_digest = ?",
+				    "SELECT count(DISTINCT " PERSON("actor") ") FROM approvals WHERE "
+				    "model = ? AND alias = ? AND digest = ? AND policy_digest = ?",
 				    key, 4, err)))
 			goto done;
 	}
