@@ -80,6 +80,26 @@ load helpers
 	run -0 mlctl registry verify
 }
 
+@test "a database whose tables are not this mlctl's: exit 5 naming reindex, which mends it" {
+	make_project p
+	mlctl push p -q
+	mlctl alias set demo:1.0.0 production -q
+	# a column and a table missing, as a registry made by a development build of the
+	# same schema number may have them
+	sqlite3 "$MLCTL_REGISTRY/mlctl.db" "ALTER TABLE events DROP COLUMN forced; DROP TABLE pruned"
+	run -5 --separate-stderr mlctl history demo
+	[[ "$stderr" == "mlctl: registry database: no such column: "*"forced: its tables are not the ones this mlctl made; rebuild it from git with 'mlctl registry reindex'" ]]
+	next_version p 1.0.1
+	run -5 --separate-stderr mlctl push p
+	[[ "$stderr" == *"rebuild it from git with 'mlctl registry reindex'" ]]
+	run -0 mlctl registry reindex
+	run -0 mlctl registry verify
+	run -0 mlctl history demo
+	[[ "$output" == *"production"* ]]
+	run -0 mlctl push p -q
+	run -0 mlctl registry verify
+}
+
 @test "registry with an unknown subcommand is exit 2; on no registry exit 3" {
 	run -2 mlctl registry fix
 	run -3 mlctl --registry nowhere registry verify

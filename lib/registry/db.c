@@ -98,9 +98,23 @@ static const char *const migrations[] = {
 
 /* ---------------------------------------------------------------- SQL helpers */
 
+/* SQLite's words for a database whose tables are not the ones this mlctl made */
+static int schema_mismatch(const char *msg)
+{
+	return !strncmp(msg, "no such table", 13) || !strncmp(msg, "no such column", 14) ||
+	       strstr(msg, "has no column named");
+}
+
 int reg_db_fail(struct mlctl_err *err, sqlite3 *db, const char *what)
 {
-	return mlctl_err_set(err, MLCTL_EIO, "%s: %s", what, sqlite3_errmsg(db));
+	const char *msg = sqlite3_errmsg(db);
+
+	/* the index is git's history in tables: rebuilt from it, it has them all */
+	if (schema_mismatch(msg))
+		return mlctl_err_set(err, MLCTL_EINTEGRITY,
+				     "%s: %s: its tables are not the ones this mlctl made; rebuild "
+				     "it from git with 'mlctl registry reindex'", what, msg);
+	return mlctl_err_set(err, MLCTL_EIO, "%s: %s", what, msg);
 }
 
 int reg_db_exec(struct mlctl_registry *r, const char *sql, struct mlctl_err *err)
@@ -109,10 +123,11 @@ int reg_db_exec(struct mlctl_registry *r, const char *sql, struct mlctl_err *err
 	int rc = sqlite3_exec(r->db, sql, NULL, NULL, &msg);
 
 	if (rc != SQLITE_OK) {
-		mlctl_err_set(err, MLCTL_EIO, "registry database: %s",
-			      msg ? msg : sqlite3_errstr(rc));
+		rc = msg && schema_mismatch(msg) ? reg_db_fail(err, r->db, "registry database")
+		     : mlctl_err_set(err, MLCTL_EIO, "registry database: %s",
+				     msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
-		return MLCTL_EIO;
+		return rc;
 	}
 	return 0;
 }
