@@ -302,6 +302,13 @@ static void print_stored(struct cli *cli, const struct mlctl_push_result *res)
 {
 	char size[32];
 
+	if (res->existed && res->blobs_written) {
+		/* its bytes were missing here (pruned, or lost): this push brought them back */
+		printf("%s:%s is already in the registry with digest %s; restored %zu missing "
+		       "file%s\n", res->name, res->version, res->digest, res->blobs_written,
+		       res->blobs_written == 1 ? "" : "s");
+		return;
+	}
 	if (res->existed) {
 		printf("%s:%s is already in the registry with digest %s; nothing to do\n",
 		       res->name, res->version, res->digest);

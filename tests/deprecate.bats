@@ -154,8 +154,11 @@ assert v["1.1.0"] is None and v["1.0.0"].endswith("Z"), v' "$output"
 	run -0 mlctl registry verify
 	run -0 mlctl registry gc --prune-deprecated
 	[ "$output" = "nothing to remove" ]
-	# its folder pushed again: the bytes are back
+	# its folder pushed again: the bytes are back, and push says so
 	run -0 mlctl push p100
+	[[ "$output" == "demo:1.0.0 is already in the registry with digest sha256:"*"; restored 1 missing file" ]]
+	run -0 mlctl push p100 --json
+	[ "$(echo "$output" | jq -c '[.existed, .blobs_written]')" = "[true,0]" ]
 	run -0 mlctl pull demo:1.0.0 -o c -q
 	cmp c/model.bin p100/model.bin
 	run -0 mlctl registry verify

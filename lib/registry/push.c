@@ -314,8 +314,10 @@ static int commit_version(struct mlctl_registry *r, struct mlctl_manifest *m,
 	mlctl_manifest_digest(m, digest);
 	if ((rc = check_existing(r, m, digest, res, err))) {
 		/* the version is stored: its blobs that are missing or corrupt take these bytes */
-		if (rc == 1 && !(rc = staging_install(r, sg, &healed, err)))
+		if (rc == 1 && !(rc = staging_install(r, sg, &healed, err))) {
 			rc = unprune(r, m, err); /* pruned here: its bytes are back */
+			res->blobs_written = healed;
+		}
 		goto done;
 	}
 	if ((rc = refuse_deprecated(r, m->name, err)))
