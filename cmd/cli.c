@@ -178,6 +178,10 @@ int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 				return usage_error(cli, cmd, "--color takes auto, always or never, not "
 						   "'%s'", val);
 		} else {
+			/* a TEXT is kept (events, tags, JSON): UTF-8 only, as JSON and git want */
+			if (o->arg && !strcmp(o->arg, "TEXT") && !mlctl_utf8_valid(val, strlen(val)))
+				return usage_error(cli, cmd, "--%s is not UTF-8 text; give it in "
+						   "UTF-8 (iconv -t UTF-8 converts)", o->name);
 			cli->val[idx] = val;
 			cli->set[idx] = 1;
 			if (cli->nvals[idx] >= CLI_MAX_REPEAT)
@@ -298,7 +302,8 @@ int cli_fail_doc(struct cli *cli, const struct mlctl_err *err, cJSON *doc)
 {
 	int sig = mlctl_interrupted();
 	int code = sig ? 128 + sig : err->code < 0 && err->code >= MLCTL_EINTERNAL ? -err->code : 8;
-	const char *msg = err->msg[0] ? err->msg : "unknown error";
+	/* a message quoting bad input may hold bytes that are not UTF-8: never print them */
+	char *msg = mlctl_utf8_fixed(mlctl_strdup(err->msg[0] ? err->msg : "unknown error"));
 	cJSON *e;
 
 	cli_progress_clear();
@@ -306,6 +311,7 @@ int cli_fail_doc(struct cli *cli, const struct mlctl_err *err, cJSON *doc)
 	fflush(stdout);
 	fprintf(stderr, "mlctl: %s\n", msg);
 	if (!cli->json) {
+		free(msg);
 		cJSON_Delete(doc);
 		return code;
 	}
@@ -318,6 +324,7 @@ int cli_fail_doc(struct cli *cli, const struct mlctl_err *err, cJSON *doc)
 	/* the name "exit" had before schema_version 1 grew "code": kept for its readers */
 	cJSON_AddNumberToObject(e, "exit_code", code);
 	cli_print_json(doc);
+	free(msg);
 	return code;
 }
 

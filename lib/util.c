@@ -495,6 +495,26 @@ size_t mlctl_utf8_check(const char *str, size_t n)
 	return i;
 }
 
+char *mlctl_utf8_fixed(char *s)
+{
+	struct mlctl_buf b = MLCTL_BUF_INIT;
+	size_t n = strlen(s), i = 0, k;
+
+	if (mlctl_utf8_valid(s, n))
+		return s;
+	while (i < n) {
+		k = mlctl_utf8_check(s + i, n - i);
+		mlctl_buf_add(&b, s + i, k);
+		i += k;
+		if (i < n) {
+			mlctl_buf_puts(&b, "\xef\xbf\xbd");
+			i++;
+		}
+	}
+	free(s);
+	return mlctl_buf_detach(&b);
+}
+
 int mlctl_utf8_valid(const char *str, size_t n)
 {
 	return mlctl_utf8_check(str, n) == n;

@@ -247,6 +247,8 @@ void mlctl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int mlctl_utf8_valid(const char *s, size_t n);
 /* The length of the longest well-formed UTF-8 prefix of s[0, n): n when all of it is. */
 size_t mlctl_utf8_check(const char *s, size_t n);
+/* s (malloc'd, taken) with every byte that is not part of well-formed UTF-8 made U+FFFD */
+char *mlctl_utf8_fixed(char *s);
 
 /*
  * s as a terminal can show it, for messages: UTF-8 text as it is, but

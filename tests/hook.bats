@@ -211,3 +211,15 @@ PY
 	run -3 mlctl hook test 0123456789abcdef
 	[ "$(registry_state)" = "$before" ]
 }
+
+@test "a hook URL with a space, a control character or a byte that is not ASCII is exit 2, nothing kept" {
+	make_project p
+	mlctl push p -q
+	for url in $'https://ci.example.com/h\xffook' 'https://ci.example.com/a b' $'https://ci.example.com/\x01' 'https://ci.example.com/é'; do
+		run -2 --separate-stderr mlctl hook add "$url" --secret-env HOOK_SECRET
+		[ "$stderr" = "mlctl: the hook URL holds a space, a control character or a byte that is not ASCII; percent-encode it (%20, %C3%A9…)" ]
+	done
+	run -0 mlctl hook list --json
+	[ "$(echo "$output" | jq '.hooks | length')" = 0 ]
+	run -0 mlctl hook add 'https://ci.example.com/%C3%A9' --secret-env HOOK_SECRET -q
+}

@@ -119,3 +119,23 @@ load helpers
 	done
 	[ ! -e ghcr.io ] && [ ! -e out ]
 }
+
+@test "text that is not UTF-8: a --reason is exit 2, nothing kept; an error quoting such bytes is still UTF-8 (and JSON)" {
+	make_project p
+	mlctl push p -q
+	before=$(git --git-dir="$MLCTL_REGISTRY/index.git" rev-parse main)
+	for cmd in "alias set demo:1.0.0 production" "deprecate demo:1.0.0" "policy set demo production --approvals 1"; do
+		run -2 --separate-stderr mlctl $cmd --reason $'r\xe9ason'
+		[[ "$stderr" == "mlctl: --reason is not UTF-8 text; give it in UTF-8 (iconv -t UTF-8 converts); see 'mlctl "* ]] ||
+			{ echo "$cmd: $stderr"; false; }
+	done
+	[ "$(git --git-dir="$MLCTL_REGISTRY/index.git" rev-parse main)" = "$before" ]
+	run -0 mlctl alias set demo:1.0.0 production --reason 'réason, in UTF-8' -q
+	# errors that quote bad bytes: U+FFFD in their place, on stderr and in the JSON
+	run -2 --separate-stderr mlctl show $'x\xff:1.0.0' --json
+	echo "$output" | "$PY" -c 'import json, sys; m = json.loads(sys.stdin.buffer.read().decode("utf-8"))["error"]["message"]; assert m.startswith("\x27x\ufffd\x27 is not a model name"), m'
+	printf '%s' "$stderr" | iconv -f UTF-8 -t UTF-8 >/dev/null
+	run -2 --separate-stderr mlctl policy set demo production --gate $'acc\xff>=1'
+	printf '%s' "$stderr" | iconv -f UTF-8 -t UTF-8 >/dev/null
+	[[ "$stderr" == *$'acc\xef\xbf\xbd>=1'* ]]
+}

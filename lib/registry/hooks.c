@@ -234,7 +234,12 @@ int mlctl_registry_hook_add(struct mlctl_registry *r, char id[17], const char *u
 	cJSON *hook, *list;
 	int rc;
 
-	if (!host || !hlen || host[0] == ':' || strcspn(url, " \t\r\n") != strlen(url))
+	for (i = 0; url[i]; i++) /* RFC 3986: other characters are percent-encoded */
+		if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f)
+			return mlctl_err_set(err, MLCTL_EUSAGE, "the hook URL holds a space, a "
+					     "control character or a byte that is not ASCII; "
+					     "percent-encode it (%%20, %%C3%%A9…)");
+	if (!host || !hlen || host[0] == ':')
 		return mlctl_err_set(err, MLCTL_EUSAGE, "'%s' is not an http(s) URL; give the "
 				     "receiver's URL, such as https://ci.example.com/hook", url);
 	/* the URL is kept in git, where no secret goes: a receiver's password is not in it */

@@ -98,27 +98,6 @@ static char *login_name(void)
 	return mlctl_aprintf("uid %u", (unsigned)geteuid());
 }
 
-/* s with every byte that is not part of well-formed UTF-8 made U+FFFD. */
-static char *utf8_fixed(char *s)
-{
-	struct mlctl_buf b = MLCTL_BUF_INIT;
-	size_t n = strlen(s), i = 0, k;
-
-	if (mlctl_utf8_valid(s, n))
-		return s;
-	while (i < n) {
-		k = mlctl_utf8_check(s + i, n - i);
-		mlctl_buf_add(&b, s + i, k);
-		i += k;
-		if (i < n) {
-			mlctl_buf_puts(&b, "\xef\xbf\xbd");
-			i++;
-		}
-	}
-	free(s);
-	return mlctl_buf_detach(&b);
-}
-
 char *mlctl_actor(void)
 {
 	char *out = NULL, *name = NULL, *email = NULL;
@@ -136,5 +115,5 @@ char *mlctl_actor(void)
 		out = login_name();
 	free(name);
 	free(email);
-	return utf8_fixed(out);
+	return mlctl_utf8_fixed(out);
 }
