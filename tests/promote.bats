@@ -116,6 +116,12 @@ assert ev[1]["forced"] is False and ev[1]["unmet"] == [], ev[1]' "$output"
 	[[ "$stderr" == *"approvals: 0 of 1 by others than the promoter"* ]]
 	run -1 --separate-stderr env MLCTL_ACTOR="A. N. N. <Ann@EXAMPLE.com>" "$MLCTL" promote iris:1.1.0 production
 	[[ "$stderr" == *"approvals: 0 of 1 by others than the promoter"* ]]
+	# case aside in every script, in a bare environment (no locale) too
+	run -0 env MLCTL_ACTOR="Élodie <élodie@exämple.fr>" "$MLCTL" approve iris:1.1.0 production
+	run -4 env -i PATH=/usr/bin:/bin MLCTL_REGISTRY="$MLCTL_REGISTRY" \
+		MLCTL_ACTOR="E. <ÉLODIE@EXÄMPLE.FR>" "$MLCTL" approve iris:1.1.0 production
+	run -0 mlctl history iris --actor ÉLODIE --json
+	[ "$(echo "$output" | jq '.events | length')" = 1 ]
 	# a policy change voids it
 	mlctl policy set iris production --approvals 1 --reason "stricter" --gate 'accuracy>=0.5' -q
 	run -1 as carl mlctl promote iris:1.1.0 production

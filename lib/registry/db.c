@@ -6,11 +6,13 @@
 #define _GNU_SOURCE
 #include "registry/internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wctype.h>
 
 #include "blobstore.h"
 #include "banned.h"
@@ -385,6 +387,62 @@ int reg_end_write(struct mlctl_registry *r, int rc, struct mlctl_err *err)
 	forget_installed(r);
 	reg_rollback(r);
 	return rc;
+}
+
+/*
+ * SQL mlctl_fold(TEXT): the text with every letter lowercase, across Unicode
+ * as the C library knows it (mlctl_locale_utf8 sets a UTF-8 LC_CTYPE), where
+ * SQLite's lower() knows A-Z only: "ÉLODIE" and "élodie" are one person.
+ * Bytes that are not UTF-8 are kept as they are.
+ */
+static void sql_fold(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char *s = sqlite3_value_text(argv[0]);
+	size_t n = (size_t)sqlite3_value_bytes(argv[0]), i = 0, o = 0, k;
+	unsigned char *out;
+	uint32_t c;
+
+	if (!s) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	if (!(out = sqlite3_malloc64(2 * n + 1))) { /* a lowercase letter is at most 3 bytes */
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	while (i < n) {
+		k = mlctl_utf8_check((const char *)s + i, s[i] < 0x80 ? 1 : s[i] < 0xe0 ? 2 :
+				     s[i] < 0xf0 ? 3 : 4);
+		if (k < 2 || i + k > n) { /* ASCII, or not UTF-8: the byte itself */
+			out[o++] = (unsigned char)(k == 1 && s[i] < 0x80 ? tolower(s[i]) : s[i]);
+			i++;
+			continue;
+		}
+		c = k == 2 ? (s[i] & 0x1fu) << 6 | (s[i + 1] & 0x3fu) :
+		    k == 3 ? (s[i] & 0x0fu) << 12 | (s[i + 1] & 0x3fu) << 6 | (s[i + 2] & 0x3fu) :
+			     (s[i] & 0x07u) << 18 | (s[i + 1] & 0x3fu) << 12 |
+				     (s[i + 2] & 0x3fu) << 6 | (s[i + 3] & 0x3fu);
+		c = (uint32_t)towlower((wint_t)c);
+		i += k;
+		if (c < 0x800) {
+			out[o++] = (unsigned char)(0xc0 | c >> 6);
+		} else if (c < 0x10000) {
+			out[o++] = (unsigned char)(0xe0 | c >> 12);
+			out[o++] = (unsigned char)(0x80 | (c >> 6 & 0x3f));
+		} else {
+			out[o++] = (unsigned char)(0xf0 | c >> 18);
+			out[o++] = (unsigned char)(0x80 | (c >> 12 & 0x3f));
+			out[o++] = (unsigned char)(0x80 | (c >> 6 & 0x3f));
+		}
+		out[o++] = (unsigned char)(0x80 | (c & 0x3f));
+	}
+	sqlite3_result_text64(ctx, (const char *)out, o, sqlite3_free, SQLITE_UTF8);
+}
+
+void reg_db_functions(sqlite3 *db)
+{
+	sqlite3_create_function(db, "mlctl_fold", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+				sql_fold, NULL, NULL);
 }
 
 /* Wait for another writer, up to BUSY_TIMEOUT_MS, unless interrupted. */

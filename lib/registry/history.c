@@ -46,7 +46,7 @@ int mlctl_registry_history(struct mlctl_registry *r, const struct mlctl_history_
 				 "LEFT JOIN records c ON e.type = 'record' AND c.git_commit = e.git_commit "
 				 "WHERE e.model = ?1 AND e.type <> 'skipped' "
 				 "AND (?2 IS NULL OR e.alias = ?2) "
-				 "AND (?3 IS NULL OR instr(lower(e.actor), lower(?3)) > 0) "
+				 "AND (?3 IS NULL OR instr(mlctl_fold(e.actor), mlctl_fold(?3)) > 0) "
 				 "AND (?4 IS NULL OR e.time >= ?4) AND (?5 IS NULL OR e.time < ?5) "
 				 "AND (?6 IS NULL OR e.type = ?6 OR e.via = ?6) "
 				 "ORDER BY e.time DESC, e.id DESC LIMIT ?7",

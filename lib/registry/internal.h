@@ -67,6 +67,8 @@ int reg_claim_tmp(struct mlctl_registry *r, struct mlctl_err *err);
 int reg_reserve_space(struct mlctl_registry *r, struct mlctl_err *err);
 int reg_end_write(struct mlctl_registry *r, int rc, struct mlctl_err *err);
 int reg_busy_wait(void *arg, int tries);
+/* mlctl's SQL functions on a connection: mlctl_fold(TEXT), lowercase across Unicode */
+void reg_db_functions(sqlite3 *db);
 int reg_set_wal(struct mlctl_registry *r, const char *dbpath, struct mlctl_err *err);
 int reg_schema_version(struct mlctl_registry *r);
 int reg_schema_latest(void);

@@ -192,6 +192,8 @@ static int open_readonly(struct mlctl_registry *r, const char *dbpath, struct ml
 				   has_wal ? "; its last changes are in mlctl.db-wal: run any mlctl "
 					     "command on it once with write access"
 					   : "");
+	else
+		reg_db_functions(r->db);
 	free(wal);
 	free(upath);
 	free(uri);
@@ -530,6 +532,7 @@ static int open_for_writing(struct mlctl_registry *r, const char *dbpath, const 
 		return mlctl_err_set(err, MLCTL_EIO, "cannot open '%s': %s", dbpath,
 				     r->db ? sqlite3_errmsg(r->db) : "out of memory");
 	sqlite3_busy_handler(r->db, reg_busy_wait, NULL);
+	reg_db_functions(r->db);
 	if ((rc = reg_set_wal(r, dbpath, err)))
 		return rc;
 	if ((rc = reg_db_exec(r, "PRAGMA synchronous = FULL", err)) ||

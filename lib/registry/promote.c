@@ -16,12 +16,12 @@
 
 /*
  * The person an actor line names, in SQL: its address between < and >, case
- * aside ("Ann <ann@example.com>" and "ann b <ANN@example.com>" are one
- * person); a line without one is itself, trimmed and case aside. Approvals
+ * aside in any script ("Ann <ann@example.com>" and "ann b <ANN@example.com>" are
+ * one person; mlctl_fold); a line without one is itself, trimmed and case aside. Approvals
  * count people, and the promoter's own is not one of them.
  */
-#define PERSON(x) "lower(CASE WHEN instr(" x ", '<') > 0 THEN substr(" x ", instr(" x ", '<')) " \
-	"ELSE trim(" x ") END)"
+#define PERSON(x) "mlctl_fold(CASE WHEN instr(" x ", '<') > 0 THEN substr(" x ", " \
+	"instr(" x ", '<')) ELSE trim(" x ") END)"
 
 /* The single integer a query gives (0 when no row), its text parameters bound in order. */
 static int query_int(struct mlctl_registry *r, int64_t *out, const char *sql,
