@@ -370,6 +370,12 @@ int cli_usage(struct cli *cli, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
 	va_end(ap);
+	/* a message that does not say what to do points at the command's help */
+	if (!strchr(err.msg, ';') && cli->cmd) {
+		size_t n = strlen(err.msg);
+
+		snprintf(err.msg + n, sizeof(err.msg) - n, "; see 'mlctl %s --help'", cli->cmd->name);
+	}
 	err.code = MLCTL_EUSAGE;
 	return cli_fail(cli, &err);
 }

@@ -12,9 +12,9 @@
 #include "banned.h"
 
 static const struct cli_opt opts[] = {
-	{ "alias", 0, "ALIAS", "only the moves of this alias" },
+	{ "alias", 0, "ALIAS", "only the events of this alias (moves, approvals, policy)" },
 	{ "actor", 0, "WHO", "only events by this actor (any part of it, ignoring case)" },
-	{ "since", 0, "TIME", "only events at or after TIME (YYYY-MM-DD[THH:MM[:SS]Z], UTC)" },
+	{ "since", 0, "TIME", "only events at or after TIME (YYYY-MM-DD[THH:MM[:SS][Z]], UTC)" },
 	{ "until", 0, "TIME", "only events before TIME" },
 	{ "type", 0, "TYPE", "only events of this type (push, alias, unalias, promote, rollback, "
 			     "record, deprecate, undeprecate, policy, approve)" },
@@ -32,6 +32,30 @@ struct out {
 	struct cli *cli;
 	size_t n;
 };
+
+/*
+ * One line of the text table, streamed: each column padded to its width as
+ * a terminal shows it (UTF-8 names take one column a character); a value
+ * wider than its column pushes the rest of its line on; nothing after the
+ * last value.
+ */
+static void row(const char *when, const char *type, const char *what, const char *by,
+		const char *reason)
+{
+	static const size_t width[] = { 20, 11, 28, 24 };
+	const char *cell[] = { when, type, what, by };
+	size_t i, w;
+
+	for (i = 0; i < 4; i++) {
+		fputs(cell[i], stdout);
+		if (i == 3 && !*reason)
+			break;
+		for (w = mlctl_display_width(cell[i]); w < width[i]; w++)
+			putchar(' ');
+		fputs("  ", stdout);
+	}
+	printf("%s\n", reason);
+}
 
 /* What moved: "1.0.0 -> 1.1.0", "-> 1.0.0", "1.1.0 (validate passed)"... */
 static void what_of(char *buf, size_t len, const struct mlctl_history_event *ev)
@@ -63,13 +87,12 @@ static int print_text(void *payload, const struct mlctl_history_event *ev, struc
 
 	(void)err;
 	if (!o->n++)
-		printf("%-20s  %-11s  %-28s  %-24s  %s\n", "TIME", "EVENT", "WHAT", "BY", "REASON");
+		row("TIME", "EVENT", "WHAT", "BY", "REASON");
 	mlctl_time_iso(when, ev->time);
 	what_of(what, sizeof(what), ev);
 	if (ev->forced)
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), " (forced)");
-	printf("%-20s  %-11s  %-28s  %-24s  %s\n", when, ev->via ? ev->via : ev->type, what,
-	       ev->actor, ev->reason ? ev->reason : "");
+	row(when, ev->via ? ev->via : ev->type, what, ev->actor, ev->reason ? ev->reason : "");
 	return 0;
 }
 
@@ -142,8 +165,8 @@ static int parse_time(struct cli *cli, int64_t *out, const char *name)
 
 	*out = 0;
 	if (v && mlctl_time_parse(out, v))
-		return cli_usage(cli, "--%s '%s' is not a time; give YYYY-MM-DD or "
-			     "YYYY-MM-DDTHH:MM:SSZ (UTC)", name, v);
+		return cli_usage(cli, "--%s '%s' is not a time; give YYYY-MM-DD, "
+			     "YYYY-MM-DDTHH:MM or YYYY-MM-DDTHH:MM:SS, in UTC (a Z may end it)", name, v);
 	return 0;
 }
 

@@ -103,7 +103,7 @@ static int promote(struct cli *cli, struct mlctl_registry *r, char **argv, const
 		print_move(cli, &p.mv, argv[1], p.forced ? ", forced" : "");
 		for (i = 0; i < p.nunmet; i++)
 			cli_note(cli, "forced past: %s", p.unmet[i]);
-		if (!p.forced && *p.policy_digest)
+		if (!p.forced && *p.policy_digest && !p.mv.unchanged)
 			cli_note(cli, "all %zu rules of the policy of %s:%s met", p.nrules, p.mv.name,
 				 argv[1]);
 	}

@@ -96,7 +96,7 @@ assert ev[4]["from"] is None and ev[6]["tag"] == "demo@v1.0.0", ev
 	run -3 --separate-stderr mlctl history demo --alias canary
 	[ "$stderr" = "mlctl: 'demo' has never had an alias 'canary'; see 'mlctl alias list demo'" ]
 	run -2 --separate-stderr mlctl history demo --since yesterday
-	[ "$stderr" = "mlctl: --since 'yesterday' is not a time; give YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)" ]
+	[ "$stderr" = "mlctl: --since 'yesterday' is not a time; give YYYY-MM-DD, YYYY-MM-DDTHH:MM or YYYY-MM-DDTHH:MM:SS, in UTC (a Z may end it)" ]
 	run -2 mlctl history demo --until 2026-13-01
 	for bad in 2026-02-30 2025-02-29 2026-12-03T11:20:61 '2026-12-03 11:00' ' 2026-12-03' 2026-12-03Z 2026-12-03T1:20; do
 		run -2 mlctl history demo --since "$bad"

@@ -26,6 +26,10 @@ assert p["digest"].startswith("sha256:") and p["actor"].startswith("Test Runner"
 	run -0 mlctl policy set iris production --require smoke-passed --require validated \
 		--gate 'accuracy>=0.93' --gate-vs-current 'accuracy>=-0.005' --approvals 2 --from staging
 	[ "$output" = "iris:production has this policy already" ]
+	# and spelled otherwise: the gates are kept in one spelling
+	run -0 mlctl policy set iris production --require validated --require smoke-passed \
+		--gate ' accuracy >= 0.930' --gate-vs-current 'accuracy>=-5e-3' --approvals 2 --from staging
+	[ "$output" = "iris:production has this policy already" ]
 	[ "$(registry_state)" = "$before" ]
 	run -2 --separate-stderr mlctl policy set iris production --gate 'f1>=0.9'
 	[ "$stderr" = "mlctl: --gate 'f1>=0.9' names metric 'f1', which no version of 'iris' has; see 'mlctl show iris'" ]

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "smoke.h"
 #include "validate.h"
 #include "banned.h"
 
@@ -288,9 +289,64 @@ static int check_rules(struct mlctl_registry *r, const char *name, const char *a
 	return 0;
 }
 
+/*
+ * Gates as one spelling: "accuracy >= 0.90" is "accuracy>=0.9", so that the
+ * same rule set again is no change (which would void the approvals). A gate
+ * that does not parse is kept as given, for check_rules to refuse.
+ */
+static char **canonical_gates(char *const *g, size_t n)
+{
+	char **out = mlctl_calloc(n + 1, sizeof(*out)), metric[128], op[3];
+	struct mlctl_buf b = MLCTL_BUF_INIT;
+	double v;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (mlctl_gate_parse(metric, op, &v, g[i]) < 0) {
+			out[i] = mlctl_strdup(g[i]);
+			continue;
+		}
+		mlctl_buf_printf(&b, "%s%s", metric, op);
+		mlctl_json_number(&b, v);
+		out[i] = mlctl_buf_detach(&b);
+	}
+	return out;
+}
+
+static void strings_free(char **s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(s[i]);
+	free(s);
+}
+
+static int policy_set(struct mlctl_registry *r, const char *name, const char *alias,
+		      const struct mlctl_policy *p, const char *reason, int *changed,
+		      struct mlctl_err *err);
+
 int mlctl_registry_policy_set(struct mlctl_registry *r, const char *name, const char *alias,
 			      const struct mlctl_policy *p, const char *reason, int *changed,
 			      struct mlctl_err *err)
+{
+	struct mlctl_policy q;
+	int rc;
+
+	if (!p)
+		return policy_set(r, name, alias, NULL, reason, changed, err);
+	q = *p;
+	q.gates = canonical_gates(p->gates, p->ngates);
+	q.vs_current = canonical_gates(p->vs_current, p->nvs_current);
+	rc = policy_set(r, name, alias, &q, reason, changed, err);
+	strings_free(q.gates, q.ngates);
+	strings_free(q.vs_current, q.nvs_current);
+	return rc;
+}
+
+static int policy_set(struct mlctl_registry *r, const char *name, const char *alias,
+		      const struct mlctl_policy *p, const char *reason, int *changed,
+		      struct mlctl_err *err)
 {
 	char head[41], have[72] = "", digest[72] = "", *actor = mlctl_actor();
 	char *rules = p ? rules_json(p) : NULL, *path = NULL, *file = NULL, *summary = NULL;

@@ -376,14 +376,15 @@ int mlctl_registry_rollback(struct mlctl_registry *r, struct mlctl_alias_move *m
 		return mlctl_err_set(err, MLCTL_EUSAGE, "'%s' is not a model name; " MLCTL_NAME_RULE,
 				     name);
 	if ((!mlctl_alias_is_readable(alias) && (rc = mlctl_alias_check(alias, err))) ||
+	    (rc = reg_model_known(r, name, err)) ||
 	    (rc = reg_alias_state(r, name, alias, seen, digest, &moves, err)) ||
 	    (rc = mlctl_registry_alias_before(r, version, digest, name, alias, err)))
 		return rc;
 	if (!*seen)
 		return mlctl_err_set(err, MLCTL_ENOTFOUND,
 				     "alias '%s' of '%s' is not set: nothing to roll back; see "
-				     "'mlctl history %s --alias %s'",
-				     alias, name, name, alias);
+				     "'mlctl alias list %s'",
+				     alias, name, name);
 	if (!*version)
 		return mlctl_err_set(err, MLCTL_ENOTFOUND,
 				     "%s:%s held no version before %s: nothing to roll back to; see "
@@ -505,6 +506,14 @@ int mlctl_registry_approve(struct mlctl_registry *r, struct mlctl_approval *a, c
 		rc = mlctl_err_set(err, MLCTL_ENOTFOUND,
 				   "%s:%s has no policy, so approvals do not count there; set one "
 				   "with 'mlctl policy set %s %s --approvals N'",
+				   v.name, alias, v.name, alias);
+		goto done;
+	}
+	if (!pol[0].approvals) {
+		rc = mlctl_err_set(err, MLCTL_ENOTFOUND,
+				   "the policy of %s:%s asks for no approvals, so they do not count "
+				   "there; see 'mlctl policy show %s %s', and set it again with "
+				   "--approvals N",
 				   v.name, alias, v.name, alias);
 		goto done;
 	}
