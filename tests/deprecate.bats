@@ -162,4 +162,15 @@ assert v["1.1.0"] is None and v["1.0.0"].endswith("Z"), v' "$output"
 	run -0 mlctl pull demo:1.0.0 -o c -q
 	cmp c/model.bin p100/model.bin
 	run -0 mlctl registry verify
+	# pruned again, then its package pushed: the same
+	mlctl package p100 -o p100.mlpkg -q
+	run -0 mlctl registry gc --prune-deprecated
+	run -3 mlctl pull demo:1.0.0 -o d -q
+	run -0 mlctl push p100.mlpkg
+	[[ "$output" == "demo:1.0.0 is already in the registry with digest sha256:"*"; restored 1 missing file" ]]
+	run -0 mlctl pull demo:1.0.0 -o e -q
+	cmp e/model.bin p100/model.bin
+	run -0 mlctl push p100.mlpkg
+	[[ "$output" == *"; nothing to do" ]]
+	run -0 mlctl registry verify
 }

@@ -429,13 +429,21 @@ static int push_pkg(struct mlctl_registry *r, struct mlctl_push_result *res, con
 	res->nfiles = m->nfiles;
 	res->size = mlctl_manifest_total_size(m);
 	if (!bump) {
-		/* the digest is known from the first entry: a re-push reads nothing more */
+		/* the digest is known from the first entry: a re-push reads nothing more,
+		 * unless files of the version are missing here (pruned, lost): then the
+		 * package's bytes put them back, as a folder's do */
+		size_t i, missing = 0;
+
 		mlctl_manifest_digest(m, digest);
-		if ((rc = check_existing(r, m, digest, res, err))) {
-			if (rc == 1)
-				rc = 0;
+		if ((rc = check_existing(r, m, digest, res, err)) < 0)
+			goto done;
+		for (i = 0; rc == 1 && i < m->nfiles; i++)
+			missing += !mlctl_blob_exists(r->root, m->files[i].sha256);
+		if (rc == 1 && !missing) {
+			rc = 0;
 			goto done;
 		}
+		res->existed = 0;
 	}
 	if ((rc = reg_claim_tmp(r, err)))
 		goto done;
