@@ -66,7 +66,7 @@ assert [e["type"] for e in ev] == ["alias", "approve", "approve", "policy"], ev'
 	run -1 --separate-stderr mlctl promote iris:1.2.0 production
 	[[ "$stderr" == *"gate-vs-current accuracy>=-0.005: accuracy moves by -0.01 from iris:1.1.0"* ]]
 	run -2 --separate-stderr mlctl promote iris:1.2.0 production --force
-	[ "$stderr" = "mlctl: --force needs --reason: a forced promotion is recorded with why" ]
+	[ "$stderr" = "mlctl: --force needs --reason: a forced promotion is recorded with why; see 'mlctl promote --help'" ]
 	run -0 --separate-stderr mlctl promote iris:1.2.0 production --force --reason "hotfix for CVE"
 	[ "$output" = "iris:production -> 1.2.0, was 1.1.0 (tag iris#production#2), forced" ]
 	[[ "$stderr" == "forced past: gate-vs-current accuracy>=-0.005"* ]]

@@ -184,7 +184,7 @@ assert len(d["paths"]) == 3 + d["unreachable_git_objects"]["count"], d' "$output
 	run -0 mlctl registry gc --dry-run
 	[ "$output" = "nothing to remove" ]
 	run -2 --separate-stderr mlctl registry verify --dry-run
-	[ "$stderr" = "mlctl: --dry-run and --prune-deprecated go with 'registry gc'" ]
+	[ "$stderr" = "mlctl: --dry-run and --prune-deprecated go with 'registry gc'; see 'mlctl registry --help'" ]
 	run -3 mlctl --registry nowhere registry gc
 }
 

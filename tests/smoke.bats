@@ -600,9 +600,9 @@ PY
 	[[ "$output" != *"budget p95_ms"* ]]
 	[[ "$output" == *"budget max_rss_mb ok: "*"limit 4096.00"* ]]
 	run -2 --separate-stderr mlctl smoke g --budget p90_ms=5
-	[[ "$stderr" == "mlctl: --budget 'p90_ms=5': give NAME=LIMIT with NAME one of p50_ms, p95_ms, p99_ms, startup_ms, max_rss_mb" ]]
+	[[ "$stderr" == "mlctl: --budget 'p90_ms=5': give NAME=LIMIT with NAME one of p50_ms, p95_ms, p99_ms, startup_ms, max_rss_mb; see 'mlctl smoke --help'" ]]
 	run -2 --separate-stderr mlctl smoke g --budget p95_ms=fast
-	[[ "$stderr" == "mlctl: --budget p95_ms takes a number >= 0 (or 'none'), not 'fast'" ]]
+	[[ "$stderr" == "mlctl: --budget p95_ms takes a number >= 0 (or 'none'), not 'fast'; see 'mlctl smoke --help'" ]]
 	run -2 mlctl smoke g --budget p95_ms
 }
 
