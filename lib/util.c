@@ -4,6 +4,8 @@
  * build on it (files and folders are in fs.c).
  */
 #define _GNU_SOURCE
+/* SHA256_Init and friends are deprecated in OpenSSL 3, and used (see mlctl_sha256_new) */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "util.h"
 
 #include <errno.h>
@@ -13,7 +15,9 @@
 #include <pthread.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/opensslv.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
@@ -241,16 +245,37 @@ char *mlctl_buf_detach(struct mlctl_buf *b)
 	return s;
 }
 
+/*
+ * SHA-256 through OpenSSL's SHA256_Init/Update/Final, not EVP, where they
+ * are there (every OpenSSL 3, which deprecates them): EVP's first use sets
+ * up OpenSSL 3's providers and reads openssl.cnf, some 6 M instructions
+ * (~2 ms), more than all the rest of a 'mlctl show', which checks a
+ * manifest's digest. Both are the same code underneath (the SHA-NI/AVX2
+ * block function); a content address needs no provider choice. OpenSSL 4,
+ * or a 3 built without the deprecated functions, gets EVP.
+ */
+#if OPENSSL_VERSION_MAJOR < 4 && !defined(OPENSSL_NO_DEPRECATED_3_0)
+#define SHA256_LOW_LEVEL 1
+#endif
+
 struct mlctl_sha256 {
+#ifdef SHA256_LOW_LEVEL
+	SHA256_CTX c;
+#else
 	EVP_MD_CTX *ctx;
+#endif
 };
 
 struct mlctl_sha256 *mlctl_sha256_new(void)
 {
 	struct mlctl_sha256 *h = mlctl_malloc(sizeof(*h));
 
+#ifdef SHA256_LOW_LEVEL
+	if (SHA256_Init(&h->c) != 1) {
+#else
 	h->ctx = EVP_MD_CTX_new();
 	if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
+#endif
 		fputs("mlctl: cannot set up SHA-256 in libcrypto\n", stderr);
 		abort();
 	}
@@ -259,16 +284,24 @@ struct mlctl_sha256 *mlctl_sha256_new(void)
 
 void mlctl_sha256_update(struct mlctl_sha256 *h, const void *data, size_t len)
 {
+#ifdef SHA256_LOW_LEVEL
+	SHA256_Update(&h->c, data, len);
+#else
 	EVP_DigestUpdate(h->ctx, data, len);
+#endif
 }
 
 void mlctl_sha256_final_hex(struct mlctl_sha256 *h, char hex[65])
 {
 	static const char digits[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
+	unsigned int n = 32, i;
 
+#ifdef SHA256_LOW_LEVEL
+	SHA256_Final(md, &h->c);
+#else
 	EVP_DigestFinal_ex(h->ctx, md, &n);
+#endif
 	for (i = 0; i < n && i < 32; i++) {
 		hex[2 * i] = digits[md[i] >> 4];
 		hex[2 * i + 1] = digits[md[i] & 15];
@@ -280,7 +313,9 @@ void mlctl_sha256_free(struct mlctl_sha256 *h)
 {
 	if (!h)
 		return;
+#ifndef SHA256_LOW_LEVEL
 	EVP_MD_CTX_free(h->ctx);
+#endif
 	free(h);
 }
 
