@@ -374,6 +374,7 @@ cJSON *cli_sync_json(const char *remote, const struct mlctl_sync_result *res)
 	cJSON_AddNumberToObject(j, "given_up", (double)res->given_up);
 	cJSON_AddBoolToObject(j, "pushed_branch", res->pushed_branch);
 	cJSON_AddNumberToObject(j, "pushed_tags", (double)res->pushed_tags);
+	cJSON_AddNumberToObject(j, "replaced_tags", (double)res->replaced_tags);
 	cJSON_AddNumberToObject(j, "blobs_fetched", (double)res->blobs_fetched);
 	cJSON_AddNumberToObject(j, "bytes_fetched", (double)res->bytes_fetched);
 	cJSON_AddNumberToObject(j, "versions_sent", (double)res->versions_sent);
@@ -394,8 +395,12 @@ void cli_sync_print(struct cli *cli, const char *remote, const struct mlctl_sync
 	if (res->renumbered)
 		printf(" (%zu tag%s renumbered)", res->renumbered,
 		       res->renumbered == 1 ? "" : "s");
-	printf(", %s, %zu tag%s pushed\n", res->pushed_branch ? "branch pushed" : "branch as it was",
+	printf(", %s, %zu tag%s pushed", res->pushed_branch ? "branch pushed" : "branch as it was",
 	       res->pushed_tags, res->pushed_tags == 1 ? "" : "s");
+	if (res->replaced_tags)
+		printf(" (%zu stale tag%s of the remote replaced or removed)", res->replaced_tags,
+		       res->replaced_tags == 1 ? "" : "s");
+	putchar('\n');
 	if (res->blobs_fetched) {
 		char size[32];
 

@@ -476,6 +476,7 @@ struct mlctl_sync_result {
 	size_t renumbered;  /* alias moves numbered after the remote's */
 	size_t given_up;    /* local events dropped for --theirs (a version, what named it) */
 	size_t pushed_tags; /* tags the remote lacked */
+	size_t replaced_tags; /* stale event tags of the remote replaced or deleted there */
 	size_t blobs_fetched; /* files of arrived versions, from the remote's OCI registry */
 	uint64_t bytes_fetched;
 	size_t versions_sent; /* our versions, to the remote's OCI registry before its git */

@@ -156,6 +156,30 @@ assert kinds == [("alias", "promote", "B"), ("approve", None, "A"), ("policy", N
 	"$PY" "$FIXTURES/gto-check.py" hist.git
 }
 
+@test "a shared remote an older mlctl wrote (per-alias tag counters): sync replaces its stale tags, both sides read as GTO" {
+	tar -xzf "$FIXTURES/registry-v5.tar.gz"
+	# the team's remote as the older mlctl left it: the same history, the old tags
+	git -C registry/index.git push -q "$BATS_TEST_TMPDIR/hist.git" 'refs/heads/*:refs/heads/*' \
+		'refs/tags/*:refs/tags/*'
+	run -1 "$PY" "$FIXTURES/gto-check.py" hist.git
+	mlctl --registry registry remote add origin --oci "$NS" --git "$BATS_TEST_TMPDIR/hist.git" >/dev/null
+	run -0 as registry registry sync origin
+	[[ "$output" == *", 9 tags pushed (9 stale tags of the remote replaced or removed)" ]]
+	run -0 "$PY" "$FIXTURES/gto-check.py" hist.git
+	diff <(git -C registry/index.git for-each-ref refs/tags) <(git -C hist.git for-each-ref refs/tags)
+	run -0 as registry registry sync origin --json
+	[ "$(echo "$output" | jq -c '[.sync.pushed_tags, .sync.replaced_tags]')" = "[0,0]" ]
+	# the bytes the older mlctl would have sent, then another team reads it all
+	for v in iris:1.0.0 iris:1.1.0 iris:2.0.0 wine:0.1.0; do
+		as registry push "$v" --to origin -q
+	done
+	run -0 as B registry sync origin
+	diff <(git -C B/index.git for-each-ref refs/tags) <(git -C hist.git for-each-ref refs/tags)
+	run -0 as B alias list
+	[[ "$output" == *"production  1.1.0"* ]]
+	run -0 as B registry verify
+}
+
 @test "a version pushed on both sides with other content: exit 4 naming both digests, nothing changed" {
 	make_project p demo 1.0.0
 	as A push p --to origin -q

@@ -326,6 +326,7 @@ out:
 struct tags {
 	char **name, **target, **commit;
 	size_t n;
+	unsigned char *stale; /* the remote's: an event tag this history does not make (settle_tags) */
 };
 
 static int collect_tag(void *payload, const char *refname, const char *target,
@@ -356,6 +357,7 @@ static void tags_release(struct tags *t)
 	free(t->name);
 	free(t->target);
 	free(t->commit);
+	free(t->stale);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -380,12 +382,26 @@ static const char *tag_target(const struct tags *t, const char *name)
  * The tags after the sync: the remote's as they are; with rebased set, the
  * local event tags the remote lacks removed (the replay makes them again
  * for the new commits).
+ *
+ * With behind set (the remote has no event this registry lacks), this
+ * history's event tags are all there are: a remote event tag that is not
+ * one of them, or names another target, is stale (written by an mlctl
+ * before GTO's per-model counters, or by hand). It is not taken; publish
+ * replaces or deletes it on the remote.
  */
 static int settle_tags(struct mlctl_registry *r, const struct tags *mine,
-		       const struct tags *theirs, int rebased, struct mlctl_err *err)
+		       struct tags *theirs, int rebased, int behind, struct mlctl_err *err)
 {
 	size_t i;
 	int rc = 0;
+
+	theirs->stale = mlctl_calloc(theirs->n + 1, 1);
+	for (i = 0; behind && i < theirs->n; i++) {
+		const char *t = tag_target(mine, theirs->name[i]);
+
+		theirs->stale[i] = mlctl_is_event_tag(theirs->name[i]) &&
+				   (!t || strcmp(t, theirs->target[i]));
+	}
 
 	for (i = 0; !rc && rebased && i < mine->n; i++) {
 		const char *t = tag_target(theirs, mine->name[i]);
@@ -401,7 +417,7 @@ static int settle_tags(struct mlctl_registry *r, const struct tags *mine,
 		ssize_t k = tag_index(mine, theirs->name[i]);
 		char *ref;
 
-		if (k >= 0 && !strcmp(mine->target[k], theirs->target[i]))
+		if (theirs->stale[i] || (k >= 0 && !strcmp(mine->target[k], theirs->target[i])))
 			continue;
 		ref = mlctl_aprintf("refs/tags/%s", theirs->name[i]);
 		if (k >= 0 && !(rebased && mlctl_is_event_tag(theirs->name[i]))) {
@@ -580,10 +596,10 @@ static int merge(struct mlctl_registry *r, struct mlctl_sync_result *res,
 	const char *specs[2] = { spec_head, spec_tags };
 	struct rebase rb = { r, res, NULL, 0, NULL, 0, name, NULL, NULL, 0, give_up, ngive_up,
 			     NULL };
-	struct tags mine = { NULL, NULL, NULL, 0 };
+	struct tags mine = { NULL, NULL, NULL, 0, NULL };
 	char local[41], base[41];
 	size_t i;
-	int rc, rebased = 0;
+	int rc, rebased = 0, behind;
 
 	*remote_head = '\0';
 	rb.gave = mlctl_calloc(ngive_up + 1, sizeof(*rb.gave));
@@ -627,9 +643,11 @@ static int merge(struct mlctl_registry *r, struct mlctl_sync_result *res,
 	if (rc || (rc = mlctl_git_refs(r->git, tags_ref, collect_tag, theirs, err)) ||
 	    (rc = mlctl_git_refs(r->git, "refs/tags/", collect_tag, &mine, err)))
 		goto out;
+	behind = !*remote_head || !strcmp(remote_head, local);
 	if (*remote_head && strcmp(remote_head, local)) {
 		if (*local && (rc = mlctl_git_merge_base(r->git, base, local, remote_head, err)))
 			goto out;
+		behind = *local && !strcmp(base, remote_head);
 		if (!*local || !strcmp(base, local)) {
 			rc = mlctl_git_set_head(r->git, remote_head, err); /* only theirs are new */
 		} else if (strcmp(base, remote_head)) {
@@ -654,7 +672,7 @@ static int merge(struct mlctl_registry *r, struct mlctl_sync_result *res,
 			rc = fetch_bytes(r, &rb, rm, o, err);
 	}
 	if (!rc)
-		rc = settle_tags(r, &mine, theirs, rebased, err);
+		rc = settle_tags(r, &mine, theirs, rebased, behind, err);
 	/* the database follows git: replayed afresh when the history was rewritten */
 	if (!rc && rebased)
 		rc = reg_db_reset(r, err);
@@ -765,7 +783,7 @@ static int publish(struct mlctl_registry *r, struct mlctl_sync_result *res, cons
 		   const char *remote_head, const struct tags *theirs, size_t *rejected,
 		   struct refused *rf, struct mlctl_err *err)
 {
-	struct tags mine = { NULL, NULL, NULL, 0 };
+	struct tags mine = { NULL, NULL, NULL, 0, NULL };
 	char head[41];
 	char **specs = NULL;
 	size_t n = 0, i;
@@ -774,17 +792,28 @@ static int publish(struct mlctl_registry *r, struct mlctl_sync_result *res, cons
 	if ((rc = mlctl_git_head(r->git, head, err)) ||
 	    (rc = mlctl_git_refs(r->git, "refs/tags/", collect_tag, &mine, err)))
 		goto out;
-	specs = mlctl_calloc(mine.n + 1, sizeof(*specs));
+	specs = mlctl_calloc(mine.n + theirs->n + 1, sizeof(*specs));
 	if (*head && strcmp(head, remote_head)) {
 		specs[n++] = mlctl_aprintf("%s:%s", MLCTL_GIT_BRANCH, MLCTL_GIT_BRANCH);
 		res->pushed_branch = 1;
 	}
 	for (i = 0; i < mine.n; i++) {
-		if (!mlctl_is_event_tag(mine.name[i]) || tag_target(theirs, mine.name[i]))
+		ssize_t k = tag_index(theirs, mine.name[i]);
+		int stale = k >= 0 && theirs->stale && theirs->stale[k];
+
+		if (!mlctl_is_event_tag(mine.name[i]) || (k >= 0 && !stale))
 			continue;
-		specs[n++] = mlctl_aprintf("refs/tags/%s:refs/tags/%s", mine.name[i], mine.name[i]);
+		/* a stale tag of the same name is replaced: only it is forced */
+		specs[n++] = mlctl_aprintf("%srefs/tags/%s:refs/tags/%s", stale ? "+" : "",
+					   mine.name[i], mine.name[i]);
 		res->pushed_tags++;
+		res->replaced_tags += stale;
 	}
+	for (i = 0; theirs->stale && i < theirs->n; i++)
+		if (theirs->stale[i] && tag_index(&mine, theirs->name[i]) < 0) {
+			specs[n++] = mlctl_aprintf(":refs/tags/%s", theirs->name[i]);
+			res->replaced_tags++;
+		}
 	snprintf(res->head, sizeof(res->head), "%s", head);
 	rc = mlctl_git_push(r->git, url, (const char *const *)specs, n, on_refused, rf, rejected,
 			    err);
@@ -814,7 +843,7 @@ int mlctl_registry_sync(struct mlctl_registry *r, struct mlctl_sync_result *res,
 		goto out;
 	}
 	for (tries = 1;; tries++) {
-		struct tags theirs = { NULL, NULL, NULL, 0 };
+		struct tags theirs = { NULL, NULL, NULL, 0, NULL };
 		char remote_head[41];
 		size_t rejected = 0;
 
