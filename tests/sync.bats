@@ -162,9 +162,17 @@ assert kinds == [("alias", "promote", "B"), ("approve", None, "A"), ("policy", N
 	git -C registry/index.git push -q "$BATS_TEST_TMPDIR/hist.git" 'refs/heads/*:refs/heads/*' \
 		'refs/tags/*:refs/tags/*'
 	run -1 "$PY" "$FIXTURES/gto-check.py" hist.git
+	# and a tag of someone else's, outside the tag space of this registry's models
+	git -C registry/index.git -c user.name=Other -c user.email=o@example.com \
+		tag -a -m "not mlctl's" 'release@v2' main
+	git -C registry/index.git push -q "$BATS_TEST_TMPDIR/hist.git" 'refs/tags/release@v2'
+	git -C registry/index.git tag -d 'release@v2' >/dev/null
 	mlctl --registry registry remote add origin --oci "$NS" --git "$BATS_TEST_TMPDIR/hist.git" >/dev/null
 	run -0 as registry registry sync origin
 	[[ "$output" == *", 9 tags pushed (9 stale tags of the remote replaced or removed)" ]]
+	# kept, there and here; then gone, for GTO's reading below
+	git -C hist.git tag -d 'release@v2'
+	git -C registry/index.git tag -d 'release@v2'
 	run -0 "$PY" "$FIXTURES/gto-check.py" hist.git
 	diff <(git -C registry/index.git for-each-ref refs/tags) <(git -C hist.git for-each-ref refs/tags)
 	run -0 as registry registry sync origin --json

@@ -398,9 +398,16 @@ static int settle_tags(struct mlctl_registry *r, const struct tags *mine,
 	theirs->stale = mlctl_calloc(theirs->n + 1, 1);
 	for (i = 0; behind && i < theirs->n; i++) {
 		const char *t = tag_target(mine, theirs->name[i]);
+		char *model;
+		int64_t id;
 
-		theirs->stale[i] = mlctl_is_event_tag(theirs->name[i]) &&
-				   (!t || strcmp(t, theirs->target[i]));
+		if (!mlctl_is_event_tag(theirs->name[i]) || (t && !strcmp(t, theirs->target[i])))
+			continue;
+		/* only in the tag space of a model of this registry: other tags are not ours */
+		model = mlctl_strndup(theirs->name[i], strcspn(theirs->name[i], "#@"));
+		theirs->stale[i] = reg_model_id(r, &id, model, 0, 0, err) == 0;
+		mlctl_err_clear(err);
+		free(model);
 	}
 
 	for (i = 0; !rc && rebased && i < mine->n; i++) {
