@@ -403,7 +403,8 @@ cJSON *cli_json_doc(void)
 
 void cli_print_json(cJSON *doc)
 {
-	char *s = mlctl_json_pretty(doc);
+	/* JSON is UTF-8: bytes that are not (a path given so, say) print as U+FFFD */
+	char *s = mlctl_utf8_fixed(mlctl_json_pretty(doc));
 
 	fputs(s, stdout);
 	free(s);

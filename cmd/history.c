@@ -152,7 +152,7 @@ static int print_json(void *payload, const struct mlctl_history_event *ev, struc
 	cJSON_AddStringToObject(j, "commit", ev->commit);
 	if (!o->n)
 		json_head(ev->model);
-	text = cJSON_PrintUnformatted(j);
+	text = mlctl_utf8_fixed(cJSON_PrintUnformatted(j));
 	printf("%s\n    %s", o->n++ ? "," : "", text);
 	free(text);
 	cJSON_Delete(j);

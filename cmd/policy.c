@@ -134,7 +134,8 @@ static int show(struct cli *cli, const char *name, const char *alias)
 			printf("from:        %s\n", p[0].from);
 		rules_line(&b, &p[0]);
 		printf("rules:       %s\n", b.buf);
-		printf("set:         %s by %s%s%s\n", when, p[0].actor, p[0].reason ? ": " : "",
+		printf("set:         %s by %s%s%s\n", when, p[0].actor,
+		       p[0].reason && *p[0].reason ? ": " : "",
 		       p[0].reason ? p[0].reason : "");
 		printf("digest:      %s\n", p[0].digest);
 		mlctl_buf_release(&b);

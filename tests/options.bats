@@ -138,4 +138,8 @@ load helpers
 	run -2 --separate-stderr mlctl policy set demo production --gate $'acc\xff>=1'
 	printf '%s' "$stderr" | iconv -f UTF-8 -t UTF-8 >/dev/null
 	[[ "$stderr" == *$'acc\xef\xbf\xbd>=1'* ]]
+	# a path that is not UTF-8 in a JSON result: U+FFFD there too, the files where asked
+	run -0 --separate-stderr mlctl pull demo:1.0.0 -o $'out\xff' --json
+	echo "$output" | "$PY" -c 'import json, sys; d = json.loads(sys.stdin.buffer.read().decode("utf-8")); assert "out\ufffd" in json.dumps(d, ensure_ascii=False), d'
+	[ -f $'out\xff/model.bin' ]
 }

@@ -50,4 +50,13 @@ assert p["digest"].startswith("sha256:") and p["actor"].startswith("Test Runner"
 	run -3 mlctl policy rm iris production
 	run -0 mlctl history iris --type policy
 	[ "${#lines[@]}" = 3 ]
+	# a gate given twice is kept once
+	run -0 mlctl policy set iris canary --gate 'accuracy >=  0.900' --gate 'accuracy>=0.9'
+	run -0 mlctl policy show iris canary --json
+	[ "$(echo "$output" | jq -c '.policy.gates')" = '["accuracy>=0.9"]' ]
+	# set with no reason: the line ends with who set it
+	run -0 mlctl policy show iris canary
+	[[ "$output" == *"set:"*" by Test Runner <ci@example.com>"* ]]
+	! grep -q ' $' <<< "$output" || false
+	mlctl policy rm iris canary -q
 }

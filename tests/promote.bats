@@ -133,6 +133,9 @@ assert ev[1]["forced"] is False and ev[1]["unmet"] == [], ev[1]' "$output"
 	run -1 env MLCTL_ACTOR="Carl Jr <CARL@example.com>" "$MLCTL" approve iris:1.1.0 production
 	run -3 --separate-stderr mlctl approve iris:1.1.0 staging
 	[ "$stderr" = "mlctl: iris:staging has no policy, so approvals do not count there; set one with 'mlctl policy set iris staging --approvals N'" ]
+	mlctl policy set iris staging --gate 'accuracy>=0.5' -q
+	run -3 --separate-stderr mlctl approve iris:1.1.0 staging
+	[ "$stderr" = "mlctl: the policy of iris:staging asks for no approvals, so they do not count there; see 'mlctl policy show iris staging', and set it again with its rules and --approvals N ('policy set' replaces the whole policy)" ]
 	mlctl deprecate iris:1.2.0 -q
 	run -1 as ann mlctl approve iris:1.2.0 production
 	run -3 mlctl approve iris:9.9.9 production

@@ -313,6 +313,22 @@ static char **canonical_gates(char *const *g, size_t n)
 	return out;
 }
 
+/* Drop the gates given twice (in one spelling), keeping the first; the new count. */
+static size_t unique_gates(char **g, size_t n)
+{
+	size_t i, j, k = 0;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < k && strcmp(g[j], g[i]); j++)
+			;
+		if (j < k)
+			free(g[i]);
+		else
+			g[k++] = g[i];
+	}
+	return k;
+}
+
 static void strings_free(char **s, size_t n)
 {
 	size_t i;
@@ -337,7 +353,9 @@ int mlctl_registry_policy_set(struct mlctl_registry *r, const char *name, const 
 		return policy_set(r, name, alias, NULL, reason, changed, err);
 	q = *p;
 	q.gates = canonical_gates(p->gates, p->ngates);
+	q.ngates = unique_gates(q.gates, q.ngates);
 	q.vs_current = canonical_gates(p->vs_current, p->nvs_current);
+	q.nvs_current = unique_gates(q.vs_current, q.nvs_current);
 	rc = policy_set(r, name, alias, &q, reason, changed, err);
 	strings_free(q.gates, q.ngates);
 	strings_free(q.vs_current, q.nvs_current);

@@ -512,8 +512,8 @@ int mlctl_registry_approve(struct mlctl_registry *r, struct mlctl_approval *a, c
 	if (!pol[0].approvals) {
 		rc = mlctl_err_set(err, MLCTL_ENOTFOUND,
 				   "the policy of %s:%s asks for no approvals, so they do not count "
-				   "there; see 'mlctl policy show %s %s', and set it again with "
-				   "--approvals N",
+				   "there; see 'mlctl policy show %s %s', and set it again with its "
+				   "rules and --approvals N ('policy set' replaces the whole policy)",
 				   v.name, alias, v.name, alias);
 		goto done;
 	}
