@@ -6,12 +6,13 @@
 #define _GNU_SOURCE
 #include "registry/internal.h"
 
-#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 #include <wctype.h>
 
 #include "blobstore.h"
@@ -397,46 +398,35 @@ int reg_end_write(struct mlctl_registry *r, int rc, struct mlctl_err *err)
  */
 static void sql_fold(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	const unsigned char *s = sqlite3_value_text(argv[0]);
-	size_t n = (size_t)sqlite3_value_bytes(argv[0]), i = 0, o = 0, k;
-	unsigned char *out;
-	uint32_t c;
+	const char *s = (const char *)sqlite3_value_text(argv[0]);
+	size_t n = (size_t)sqlite3_value_bytes(argv[0]), k, m;
+	struct mlctl_buf b = MLCTL_BUF_INIT;
+	char low[MB_LEN_MAX];
+	mbstate_t in, out;
+	wchar_t wc;
 
 	if (!s) {
 		sqlite3_result_null(ctx);
 		return;
 	}
-	if (!(out = sqlite3_malloc64(2 * n + 1))) { /* a lowercase letter is at most 3 bytes */
-		sqlite3_result_error_nomem(ctx);
-		return;
-	}
-	while (i < n) {
-		k = mlctl_utf8_check((const char *)s + i, s[i] < 0x80 ? 1 : s[i] < 0xe0 ? 2 :
-				     s[i] < 0xf0 ? 3 : 4);
-		if (k < 2 || i + k > n) { /* ASCII, or not UTF-8: the byte itself */
-			out[o++] = (unsigned char)(k == 1 && s[i] < 0x80 ? tolower(s[i]) : s[i]);
-			i++;
-			continue;
-		}
-		c = k == 2 ? (s[i] & 0x1fu) << 6 | (s[i + 1] & 0x3fu) :
-		    k == 3 ? (s[i] & 0x0fu) << 12 | (s[i + 1] & 0x3fu) << 6 | (s[i + 2] & 0x3fu) :
-			     (s[i] & 0x07u) << 18 | (s[i + 1] & 0x3fu) << 12 |
-				     (s[i + 2] & 0x3fu) << 6 | (s[i + 3] & 0x3fu);
-		c = (uint32_t)towlower((wint_t)c);
-		i += k;
-		if (c < 0x800) {
-			out[o++] = (unsigned char)(0xc0 | c >> 6);
-		} else if (c < 0x10000) {
-			out[o++] = (unsigned char)(0xe0 | c >> 12);
-			out[o++] = (unsigned char)(0x80 | (c >> 6 & 0x3f));
+	memset(&in, 0, sizeof(in));
+	memset(&out, 0, sizeof(out));
+	while (n > 0) {
+		k = mbrtowc(&wc, s, n, &in);
+		if (k == (size_t)-1 || k == (size_t)-2 || k == 0) { /* not text here: the byte */
+			memset(&in, 0, sizeof(in));
+			k = 1;
+			mlctl_buf_add(&b, s, 1);
+		} else if ((m = wcrtomb(low, (wchar_t)towlower((wint_t)wc), &out)) != (size_t)-1) {
+			mlctl_buf_add(&b, low, m);
 		} else {
-			out[o++] = (unsigned char)(0xf0 | c >> 18);
-			out[o++] = (unsigned char)(0x80 | (c >> 12 & 0x3f));
-			out[o++] = (unsigned char)(0x80 | (c >> 6 & 0x3f));
+			mlctl_buf_add(&b, s, k);
 		}
-		out[o++] = (unsigned char)(0x80 | (c & 0x3f));
+		s += k;
+		n -= k;
 	}
-	sqlite3_result_text64(ctx, (const char *)out, o, sqlite3_free, SQLITE_UTF8);
+	sqlite3_result_text64(ctx, b.buf ? b.buf : "", b.len, SQLITE_TRANSIENT, SQLITE_UTF8);
+	mlctl_buf_release(&b);
 }
 
 void reg_db_functions(sqlite3 *db)

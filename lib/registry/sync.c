@@ -405,9 +405,16 @@ static int settle_tags(struct mlctl_registry *r, const struct tags *mine,
 			continue;
 		/* only in the tag space of a model of this registry: other tags are not ours */
 		model = mlctl_strndup(theirs->name[i], strcspn(theirs->name[i], "#@"));
-		theirs->stale[i] = reg_model_id(r, &id, model, 0, 0, err) == 0;
-		mlctl_err_clear(err);
+		rc = reg_model_id(r, &id, model, 0, 0, err);
 		free(model);
+		if (rc == MLCTL_ENOTFOUND) {
+			mlctl_err_clear(err);
+			rc = 0;
+			continue;
+		}
+		if (rc)
+			return rc;
+		theirs->stale[i] = 1;
 	}
 
 	for (i = 0; !rc && rebased && i < mine->n; i++) {
